@@ -1,0 +1,142 @@
+"""Use cases the CLI calls: validate, render, run. Each is a few lines over the layers below."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from etl_cli.config.loader import LoadedConfig, load_pipeline, overlay_envs, resolve_pipeline_file
+from etl_cli.config.project import PIPELINE_FILE, load_project
+from etl_cli.config.yaml_loader import display_path
+from etl_cli.diagnostics import Diagnostic, has_errors, sorted_diagnostics
+from etl_cli.errors import EtlError, ExitCode, InvalidPipeline, UsageError
+from etl_cli.events import Reporter
+from etl_cli.plugins.registry import REGISTRY, Registry, load_entry_points
+from etl_cli.spec.check import check_pipeline
+from etl_cli.spec.model import PipelineSpec
+
+_PLUGINS_LOADED = False
+
+
+def registry() -> Registry:
+    """The plug-in registry with built-ins and entry-point plug-ins loaded (once)."""
+    global _PLUGINS_LOADED
+    if not _PLUGINS_LOADED:
+        import etl_cli.plugins.builtin  # noqa: F401 - registers the built-in plug-ins
+
+        load_entry_points(REGISTRY)
+        _PLUGINS_LOADED = True
+    return REGISTRY
+
+
+@dataclass
+class ValidationReport:
+    """The outcome of validating one pipeline in one environment."""
+
+    pipeline: str
+    env: str | None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not has_errors(self.diagnostics)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "pipeline": self.pipeline,
+            "env": self.env,
+            "ok": self.ok,
+            "diagnostics": [d.to_json() for d in self.diagnostics],
+        }
+
+
+def discover_pipelines(paths: Sequence[Path]) -> list[Path]:
+    """Pipelines named by ``paths``: files, pipeline folders, or folders holding pipelines."""
+    found: list[Path] = []
+    for path in paths:
+        if not path.exists():
+            raise UsageError(f"no such file or folder: {path}")
+        if path.is_file() or (path / PIPELINE_FILE).is_file():
+            found.append(resolve_pipeline_file(path))
+            continue
+        nested = sorted(path.rglob(PIPELINE_FILE))
+        if not nested:
+            raise UsageError(f"no {PIPELINE_FILE} found under {path}", hint="pass a pipeline file or its folder")
+        found.extend(nested)
+    return list(dict.fromkeys(found))
+
+
+def load_spec(path: Path, env: str | None, sets: Sequence[str] = (),
+              environ: Mapping[str, str] | None = None) -> tuple[LoadedConfig, PipelineSpec]:
+    """Load and validate one pipeline; raise InvalidPipeline with every error if it is invalid."""
+    loaded = load_pipeline(path, env, sets, environ)
+    spec, diagnostics = check_pipeline(loaded, registry())
+    if spec is None:
+        raise InvalidPipeline(sorted_diagnostics(diagnostics), f"{display_path(loaded.pipeline_file)} is invalid")
+    return loaded, spec
+
+
+def validate(paths: Sequence[Path], env: str | None = None, all_envs: bool = False,
+             sets: Sequence[str] = ()) -> list[ValidationReport]:
+    """Validate every pipeline under ``paths`` (in one env, or in every env with ``all_envs``)."""
+    reports = []
+    for pipeline_file in discover_pipelines(paths):
+        for chosen in _envs_to_check(pipeline_file, env, all_envs):
+            loaded = load_pipeline(pipeline_file, chosen, sets)
+            _, diagnostics = check_pipeline(loaded, registry())
+            reports.append(ValidationReport(display_path(pipeline_file), loaded.env, sorted_diagnostics(diagnostics)))
+    return reports
+
+
+def _envs_to_check(pipeline_file: Path, env: str | None, all_envs: bool) -> list[str | None]:
+    if not all_envs:
+        return [env]
+    project = load_project(pipeline_file.parent)
+    names = list(project.environments) if project.config_file else []
+    names += [e for e in overlay_envs(pipeline_file) if e not in names]
+    return list(names) or [None]
+
+
+def render(path: Path, env: str | None, sets: Sequence[str] = ()) -> LoadedConfig:
+    """The merged, interpolated document (secrets stay references); raises if it is invalid."""
+    loaded, spec = load_spec(path, env, sets)
+    loaded.document = dict(spec.document)
+    return loaded
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How ``run`` was asked to run."""
+
+    env: str | None = None
+    sets: tuple[str, ...] = ()
+    master: str | None = None
+    verbose: bool = False
+    results_dir: Path | None = None
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
+
+
+def run(path: Path, options: RunOptions, reporter: Reporter) -> tuple[ExitCode, Path | None]:
+    """Run a batch pipeline under its lock; always write run results. Returns exit code and results path."""
+    from etl_cli.runtime.run import execute_run
+
+    _, spec = load_spec(path, options.env, options.sets)
+    return execute_run(
+        spec,
+        registry(),
+        reporter,
+        run_id=new_run_id(),
+        master=options.master,
+        verbose=options.verbose,
+        results_dir=options.results_dir,
+    )
+
+
+__all__ = ["EtlError", "RunOptions", "ValidationReport", "load_spec", "registry", "render", "run", "validate"]

@@ -1,0 +1,216 @@
+"""``etl-cli``: thin commands over :mod:`etl_cli.app`, and the one error boundary."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+from rich.console import Console
+
+from etl_cli import __version__, app
+from etl_cli.errors import EtlError, ExitCode, InvalidPipeline
+
+cli = typer.Typer(
+    name="etl-cli",
+    help="YAML pipelines (sources, transforms, sinks) compiled to Apache Spark jobs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+class TextOrJson(str, Enum):
+    text = "text"
+    json = "json"
+
+
+class RenderFormat(str, Enum):
+    yaml = "yaml"
+    json = "json"
+
+
+EnvOpt = Annotated[
+    str | None,
+    typer.Option("--env", "-e", help="Environment overlay to apply (default: $ETL_ENV, then the project default)."),
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a key: --set sinks.out.mode=append (repeatable).", metavar="KEY.PATH=VALUE"),
+]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Show Spark's own log output.")]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")]
+LogFormatOpt = Annotated[TextOrJson, typer.Option("--log-format", help="text for people, json for log collectors.")]
+
+
+def stdout_console() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+def stderr_console() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"etl-cli {__version__}")
+        raise typer.Exit()
+
+
+@cli.callback()
+def root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """etl-cli: write pipelines in YAML, validate them offline, run them on Spark.
+
+    Exit codes: 0 ok · 1 invalid pipeline · 2 usage error · 3 data-quality gate failed ·
+    4 run failed · 5 another run holds the lock · 130 interrupted.
+    """
+
+
+@cli.command()
+def validate(
+    paths: Annotated[list[Path], typer.Argument(help="Pipeline files, pipeline folders, or folders of pipelines.")],
+    env: EnvOpt = None,
+    all_envs: Annotated[bool, typer.Option("--all-envs", help="Validate every environment of each pipeline.")] = False,
+    output_format: Annotated[TextOrJson, typer.Option("--format", "-f", help="Output format.")] = TextOrJson.text,
+    strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")] = False,
+    sets: SetOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Check pipelines offline (no JVM, no network) and report every problem with file:line:col."""
+    if env and all_envs:
+        raise click.UsageError("--env and --all-envs cannot be used together")
+    reports = app.validate(paths, env=env, all_envs=all_envs, sets=sets or [])
+    if output_format is TextOrJson.json:
+        print(_json_validation(reports))
+    else:
+        _print_validation(reports)
+    failed = any(not r.ok for r in reports) or (strict and any(r.diagnostics for r in reports))
+    raise typer.Exit(int(ExitCode.INVALID_CONFIG if failed else ExitCode.OK))
+
+
+def _json_validation(reports: list[app.ValidationReport]) -> str:
+    from etl_cli.cli.output import validation_json
+
+    return validation_json(reports)
+
+
+def _print_validation(reports: list[app.ValidationReport]) -> None:
+    from etl_cli.cli.output import print_validation_text
+
+    print_validation_text(stdout_console(), reports)
+
+
+@cli.command()
+def render(
+    pipeline: Annotated[Path, typer.Argument(help="Pipeline file or folder.")],
+    env: EnvOpt = None,
+    sets: SetOpt = None,
+    explain: Annotated[bool, typer.Option("--explain", help="Show the file and line that set each key.")] = False,
+    output_format: Annotated[RenderFormat, typer.Option("--format", "-f", help="Output format.")] = RenderFormat.yaml,
+    debug: DebugOpt = False,
+) -> None:
+    """Print the fully merged, interpolated pipeline (secret references stay references)."""
+    from etl_cli.cli.output import document_yaml, explain_lines
+
+    loaded = app.render(pipeline, env, sets or [])
+    if explain:
+        rows = explain_lines(loaded.document, loaded.provenance)
+        if output_format is RenderFormat.json:
+            print(json.dumps([{"key": k, "value": json.loads(v), "set_at": w} for k, v, w in rows], indent=2))
+        else:
+            width = max((len(k) for k, _, _ in rows), default=0)
+            for key, value, where in rows:
+                print(f"{key:<{width}}  {value}  # {where}")
+        return
+    if output_format is RenderFormat.json:
+        print(json.dumps(loaded.document, indent=2, default=str))
+    else:
+        sys.stdout.write(document_yaml(loaded.document))
+
+
+@cli.command()
+def run(
+    pipeline: Annotated[Path, typer.Argument(help="Pipeline file or folder.")],
+    env: EnvOpt = None,
+    sets: SetOpt = None,
+    master: Annotated[str | None, typer.Option("--master", help="Spark master, overriding the pipeline's.")] = None,
+    results_dir: Annotated[
+        Path | None, typer.Option("--results-dir", help="Where to write the run-results JSON (default .etl/runs/...).")
+    ] = None,
+    log_format: LogFormatOpt = TextOrJson.text,
+    verbose: VerboseOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Run a pipeline on Spark, once, without prompts (safe for cron)."""
+    from etl_cli.cli.reporters import ConsoleReporter, JsonLinesReporter
+    from etl_cli.events import Reporter
+
+    reporter: Reporter = JsonLinesReporter() if log_format is TextOrJson.json else ConsoleReporter(stderr_console())
+    options = app.RunOptions(env=env, sets=tuple(sets or []), master=master, verbose=verbose, results_dir=results_dir)
+    code, _ = app.run(pipeline, options, reporter)
+    raise typer.Exit(int(code))
+
+
+@cli.command()
+def schema(
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """Print the pipeline JSON Schema (for editors and the YAML language server)."""
+    from etl_cli.spec.schema import schema_json
+
+    text = schema_json(app.registry())
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+def _wants_debug(argv: list[str]) -> bool:
+    return "--debug" in argv or os.environ.get("ETL_DEBUG", "") not in ("", "0", "false")
+
+
+def _report_error(exc: EtlError, debug: bool) -> None:
+    console = stderr_console()
+    if isinstance(exc, InvalidPipeline):
+        from etl_cli.cli.output import print_diagnostic
+
+        console.print(f"[red]error[/]: {exc.message}", highlight=False)
+        for diagnostic in exc.diagnostics:
+            print_diagnostic(console, diagnostic)
+    else:
+        from rich.markup import escape
+
+        console.print(f"[bold red]error[/]: {escape(str(exc))}", highlight=False, soft_wrap=True)
+    if debug:
+        console.print("".join(traceback.format_exception(exc)), markup=False, highlight=False)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the command, map every failure to its exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = _wants_debug(args)
+    try:
+        code = cli(args=args, prog_name="etl-cli", standalone_mode=False)
+    except EtlError as exc:
+        _report_error(exc, debug)
+        sys.exit(int(exc.exit_code))
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(int(ExitCode.USAGE))
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        print("interrupted", file=sys.stderr)
+        sys.exit(int(ExitCode.INTERRUPTED))
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,80 @@
+"""Printing diagnostics, validation reports and rendered documents."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import yaml
+from rich.console import Console
+from rich.markup import escape
+
+from etl_cli.app import ValidationReport
+from etl_cli.config.nodes import Provenance
+from etl_cli.diagnostics import Diagnostic
+
+_STYLE = {"error": "bold red", "warning": "yellow"}
+
+
+def print_diagnostic(console: Console, diagnostic: Diagnostic) -> None:
+    where = f"{diagnostic.location}: " if diagnostic.location else ""
+    style = _STYLE[diagnostic.severity]
+    console.print(
+        f"{escape(where)}[{style}]{diagnostic.severity}[/]: {escape(diagnostic.message)} [dim]\\[{diagnostic.code}][/]",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if diagnostic.hint:
+        console.print(f"    [cyan]hint[/]: {escape(diagnostic.hint)}", highlight=False, soft_wrap=True)
+
+
+def print_validation_text(console: Console, reports: list[ValidationReport]) -> None:
+    errors = warnings = 0
+    for report in reports:
+        label = f"{report.pipeline}" + (f" (env {report.env})" if report.env else "")
+        for diagnostic in report.diagnostics:
+            print_diagnostic(console, diagnostic)
+        errors += sum(d.severity == "error" for d in report.diagnostics)
+        warnings += sum(d.severity == "warning" for d in report.diagnostics)
+        mark = "[green]ok[/]" if report.ok else "[red]invalid[/]"
+        console.print(f"{mark} {escape(label)}", highlight=False)
+    console.print(
+        f"{len(reports)} pipeline check(s): {errors} error(s), {warnings} warning(s)",
+        highlight=False,
+    )
+
+
+def validation_json(reports: list[ValidationReport]) -> str:
+    errors = sum(d.severity == "error" for r in reports for d in r.diagnostics)
+    warnings = sum(d.severity == "warning" for r in reports for d in r.diagnostics)
+    payload = {
+        "version": 1,
+        "ok": errors == 0,
+        "summary": {"pipelines": len(reports), "errors": errors, "warnings": warnings},
+        "results": [r.to_json() for r in reports],
+    }
+    return json.dumps(payload, indent=2)
+
+
+def document_yaml(document: dict[str, Any]) -> str:
+    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, default_flow_style=False)
+
+
+def explain_lines(document: Any, provenance: Provenance) -> list[tuple[str, str, str]]:
+    """(key path, value, where it was set) for every leaf of the document."""
+    lines: list[tuple[str, str, str]] = []
+
+    def walk(value: Any, path: tuple[str | int, ...], shown: str) -> None:
+        if isinstance(value, dict) and value:
+            for key, child in value.items():
+                walk(child, (*path, key), f"{shown}.{key}" if shown else key)
+        elif isinstance(value, list) and value:
+            for i, child in enumerate(value):
+                name = child.get("name") if isinstance(child, dict) else None
+                walk(child, (*path, i), f"{shown}[{name if isinstance(name, str) else i}]")
+        else:
+            where = provenance.value_location(path)
+            lines.append((shown, json.dumps(value, default=str), str(where) if where else "(default)"))
+
+    walk(document, (), "")
+    return lines

@@ -1,0 +1,102 @@
+"""Reporters: how a run looks in a terminal (rich), in cron logs (plain) and to machines (JSON)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from rich.console import Console
+from rich.table import Table
+
+from etl_cli.events import Reporter, StageResult
+
+
+def _fmt_rows(rows: int | None) -> str:
+    return "—" if rows is None else f"{rows:,}"
+
+
+def summary_table(results: list[StageResult], status: str, duration_s: float) -> Table:
+    table = Table(title=f"run {status} in {duration_s:.1f}s", title_justify="left")
+    for column in ("stage", "kind", "type", "status", "rows in", "rows out", "time"):
+        table.add_column(column, justify="right" if column in ("rows in", "rows out", "time") else "left")
+    for r in results:
+        table.add_row(r.name, r.kind, r.type, r.status, _fmt_rows(r.rows_in), _fmt_rows(r.rows_out), f"{r.duration_s:.2f}s")
+    return table
+
+
+class ConsoleReporter(Reporter):
+    """Human output. On a terminal: colour and a live status line; elsewhere plain lines."""
+
+    def __init__(self, console: Console):
+        self.console = console
+        self.run_id = ""
+        self._status: Any = None
+
+    def run_started(self, run_id: str, pipeline: str, env: str | None, stages: int) -> None:
+        self.run_id = run_id
+        self.console.print(f"run [bold]{run_id}[/] · pipeline [bold]{pipeline}[/] · env {env or 'default'} · {stages} stages")
+
+    def session_starting(self, master: str) -> None:
+        if self.console.is_terminal:
+            self._status = self.console.status(f"starting Spark ({master})…")
+            self._status.start()
+        else:
+            self.console.print(f"starting Spark ({master})")
+
+    def stage_started(self, name: str, kind: str, type_: str, index: int, total: int) -> None:
+        if self._status is not None:
+            self._status.update(f"stage {index}/{total}: {name} ({kind} {type_})")
+
+    def stage_finished(self, result: StageResult, index: int, total: int) -> None:
+        if result.kind == "sink" or result.status != "ok":
+            style = "green" if result.status == "ok" else ("yellow" if result.status == "skipped" else "red")
+            rows = f" · {_fmt_rows(result.rows_out)} rows" if result.rows_out is not None else ""
+            self.console.print(f"  [{style}]{result.status:>7}[/] {result.kind} {result.name}{rows} · {result.duration_s:.2f}s")
+
+    def message(self, level: str, text: str) -> None:
+        self.console.print(f"{level}: {text}")
+
+    def run_finished(self, results: list[StageResult], status: str, duration_s: float, results_file: str) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+        if results:
+            self.console.print(summary_table(results, status, duration_s))
+        self.console.print(f"run results: {results_file}")
+
+
+class JsonLinesReporter(Reporter):
+    """One JSON object per line per event, each with the run id (``--log-format json``)."""
+
+    def __init__(self, stream: TextIO | None = None):
+        self.stream = stream or sys.stderr
+        self.run_id = ""
+
+    def _emit(self, event: str, **fields: Any) -> None:
+        record = {"ts": datetime.now(UTC).isoformat(timespec="milliseconds"), "event": event, "run_id": self.run_id}
+        record.update(fields)
+        self.stream.write(json.dumps(record, default=str) + "\n")
+        self.stream.flush()
+
+    def run_started(self, run_id: str, pipeline: str, env: str | None, stages: int) -> None:
+        self.run_id = run_id
+        self._emit("run_started", pipeline=pipeline, env=env, stages=stages)
+
+    def session_starting(self, master: str) -> None:
+        self._emit("session_starting", master=master)
+
+    def stage_started(self, name: str, kind: str, type_: str, index: int, total: int) -> None:
+        self._emit("stage_started", stage=name, kind=kind, type=type_, index=index, total=total)
+
+    def stage_finished(self, result: StageResult, index: int, total: int) -> None:
+        self._emit("stage_finished", stage=result.name, kind=result.kind, type=result.type, status=result.status,
+                   rows_out=result.rows_out, duration_s=round(result.duration_s, 3), error=result.error)
+
+    def message(self, level: str, text: str) -> None:
+        self._emit("message", level=level, text=text)
+
+    def run_finished(self, results: list[StageResult], status: str, duration_s: float, results_file: str) -> None:
+        self._emit("run_finished", status=status, duration_s=duration_s, results_file=results_file,
+                   stages=[{"stage": r.name, "status": r.status, "rows_out": r.rows_out} for r in results])

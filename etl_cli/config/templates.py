@@ -1,0 +1,130 @@
+"""``extends:``: a pipeline (or template) builds on a template from ``templates/``.
+
+A template is a pipeline fragment with an optional ``params:`` block declaring the
+parameters it takes (description, default, required). Parameters become ``vars``
+of the lowest layer; the pipeline passes them with ``extends.params`` and may still
+override any var in its own ``vars:``.
+
+    extends:
+      template: files_to_parquet
+      params: {input_path: data/orders.csv}
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from etl_cli.config.nodes import Node
+from etl_cli.config.overlay import merge
+from etl_cli.config.yaml_loader import YamlFileError, load_yaml_file
+from etl_cli.diagnostics import Diagnostic, did_you_mean, error
+
+_PARAM_KEYS = {"description", "default", "required"}
+
+
+def find_template(name: str, template_dirs: list[Path]) -> Path | None:
+    """The file for template ``name``: ``<dir>/<name>.yaml`` in the first dir that has it."""
+    for folder in template_dirs:
+        for candidate in (folder / f"{name}.yaml", folder / f"{name}.yml", folder / name):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def available_templates(template_dirs: list[Path]) -> list[str]:
+    names: list[str] = []
+    for folder in template_dirs:
+        if folder.is_dir():
+            names.extend(p.stem for p in sorted(folder.glob("*.y*ml")) if p.stem not in names)
+    return names
+
+
+class TemplateResolver:
+    """Expands ``extends:`` recursively, reporting missing templates, params and loops."""
+
+    def __init__(self, template_dirs: list[Path], diagnostics: list[Diagnostic]):
+        self.template_dirs = template_dirs
+        self.diagnostics = diagnostics
+        self.files: list[Path] = []
+
+    def expand(self, doc: Node, chain: tuple[str, ...] = ()) -> Node:
+        """Return ``doc`` with its ``extends`` (if any) merged underneath it."""
+        extends = doc.value.pop("extends", None) if doc.is_mapping else None
+        if extends is None:
+            return doc
+        name, params = self._parse_extends(extends)
+        if name is None:
+            return doc
+        if name in chain:
+            loop = " -> ".join([*chain, name])
+            self.diagnostics.append(error("template-cycle", f"templates extend each other in a loop: {loop}", extends.loc))
+            return doc
+        path = find_template(name, self.template_dirs)
+        if path is None:
+            known = available_templates(self.template_dirs)
+            hint = did_you_mean(name, known) or (f"available templates: {', '.join(known)}" if known else None)
+            looked = ", ".join(str(d) for d in self.template_dirs)
+            self.diagnostics.append(
+                error("template-not-found", f"template '{name}' not found (looked in {looked})", extends.loc, hint)
+            )
+            return doc
+        try:
+            template = load_yaml_file(path)
+        except YamlFileError as exc:
+            self.diagnostics.extend(exc.diagnostics)
+            return doc
+        self.files.append(path)
+        if not template.is_mapping:
+            self.diagnostics.append(error("template-invalid", f"template '{name}' must be a mapping", template.loc))
+            return doc
+        declared = template.value.pop("params", None)
+        base = self.expand(template, (*chain, name))
+        param_vars = self._bind_params(name, declared, params, extends)
+        if param_vars is not None:
+            base = merge(base, Node({"vars": param_vars}, extends.loc), self.diagnostics)
+        return merge(base, doc, self.diagnostics)
+
+    def _parse_extends(self, extends: Node) -> tuple[str | None, Node | None]:
+        if isinstance(extends.value, str):
+            return extends.value, None
+        if extends.is_mapping and isinstance((extends.get("template") or Node(None, extends.loc)).value, str):
+            unknown = set(extends.value) - {"template", "params"}
+            for key in sorted(unknown):
+                self.diagnostics.append(
+                    error("unknown-key", f"unknown key '{key}' in extends", extends.value[key].key_loc,
+                          did_you_mean(key, ["template", "params"]))
+                )
+            return extends.value["template"].value, extends.get("params")
+        self.diagnostics.append(
+            error("extends-invalid", "extends must name a template: 'extends: NAME' or 'extends: {template: NAME, params: {...}}'",
+                  extends.loc)
+        )
+        return None, None
+
+    def _bind_params(self, name: str, declared: Node | None, given: Node | None, extends: Node) -> Node | None:
+        decl = declared.value if declared is not None and declared.is_mapping else {}
+        given_items = given.value if given is not None and given.is_mapping else {}
+        if given is not None and not given.is_mapping:
+            self.diagnostics.append(error("extends-invalid", "extends.params must be a mapping", given.loc))
+        bound: dict[str, Node] = {}
+        for param, spec in decl.items():
+            if param in given_items:
+                bound[param] = given_items[param]
+            elif spec.is_mapping and spec.get("default") is not None:
+                default = spec.value["default"]
+                default.key_loc = spec.key_loc
+                bound[param] = default
+            elif spec.is_mapping and spec.get("required") is not None and spec.value["required"].value is False:
+                continue
+            else:
+                self.diagnostics.append(
+                    error("template-param", f"template '{name}' needs parameter '{param}'", extends.loc,
+                          f"add it under extends.params: {param}: ...")
+                )
+        for param, node in given_items.items():
+            if param not in decl:
+                hint = did_you_mean(param, decl) or (f"'{name}' takes: {', '.join(decl)}" if decl else f"'{name}' takes no parameters")
+                self.diagnostics.append(
+                    error("template-param", f"template '{name}' has no parameter '{param}'", node.key_loc, hint)
+                )
+        return Node(bound, extends.loc) if bound else None

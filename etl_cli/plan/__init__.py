@@ -1,0 +1,1 @@
+"""The plan: a pipeline spec compiled into a DAG of stages."""

@@ -1,0 +1,1 @@
+"""Runtime: Spark session, dependency resolution, execution, locks, run artifacts."""

@@ -1,0 +1,148 @@
+"""Execute a plan on Spark: sources → transforms → sinks, then publish every sink at once.
+
+Every sink first writes to a staging place; only when all of them succeeded are they
+committed (renamed into place). A failure before that aborts every staged write, so
+targets are left as they were.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from etl_cli.errors import EtlError, RunError
+from etl_cli.events import Reporter, StageResult
+from etl_cli.plan.dag import Plan
+from etl_cli.plugins.api import PendingWrite, RunContext, Sink, Source, StageSpec, Transform
+from etl_cli.plugins.registry import Registry
+from etl_cli.runtime.observe import RowCounter
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+
+class StageFailed(RunError):
+    """A stage raised; names the stage and where it is defined."""
+
+    def __init__(self, stage: StageSpec, cause: BaseException):
+        detail = _spark_message(cause)
+        where = f" (defined at {stage.location})" if stage.location else ""
+        super().__init__(f"{stage.label} failed{where}: {detail}")
+        self.stage = stage
+
+
+def _spark_message(cause: BaseException) -> str:
+    if isinstance(cause, EtlError):
+        return cause.message
+    text = str(cause).strip()
+    first = text.splitlines()[0] if text else type(cause).__name__
+    return first if len(first) < 800 else first[:800] + "..."
+
+
+@dataclass
+class _Computed:
+    frames: dict[str, DataFrame] = field(default_factory=dict)
+    counters: dict[str, RowCounter] = field(default_factory=dict)
+    results: dict[str, StageResult] = field(default_factory=dict)
+
+
+class Executor:
+    """Runs one plan with one Spark session. The session is passed in, never fetched globally."""
+
+    def __init__(self, plan: Plan, ctx: RunContext, registry: Registry, reporter: Reporter):
+        self.plan = plan
+        self.ctx = ctx
+        self.registry = registry
+        self.reporter = reporter
+
+    def run(self) -> list[StageResult]:
+        """Run every stage; return one result per stage (raises StageFailed on the first failure)."""
+        computed = _Computed()
+        pending: list[tuple[StageSpec, PendingWrite, float]] = []
+        total = len(self.plan.stages)
+        try:
+            for index, stage in enumerate(self.plan.stages, start=1):
+                self.reporter.stage_started(stage.name, stage.kind, stage.type, index, total)
+                started = time.perf_counter()
+                try:
+                    if stage.kind == "sink":
+                        pending.append((stage, self._stage_sink(stage, computed), started))
+                    else:
+                        self._compute(stage, computed)
+                except Exception as exc:
+                    failed = StageResult(stage.name, stage.kind, stage.type, "failed",
+                                         duration_s=time.perf_counter() - started, error=_spark_message(exc))
+                    computed.results[stage.name] = failed
+                    self.reporter.stage_finished(failed, index, total)
+                    raise StageFailed(stage, exc) from exc
+                if stage.kind != "sink":
+                    self._finish_lazy(stage, computed, started, index, total)
+            self._commit(pending, computed, total)
+        except BaseException:
+            for _stage, write, _ in pending:
+                write.abort()
+            self._fill_skipped(computed)
+            raise
+        self._collect_counts(computed)
+        return [computed.results[s.name] for s in self.plan.stages]
+
+    def _compute(self, stage: StageSpec, computed: _Computed) -> None:
+        plugin = self.registry.get(stage.kind, stage.type)()
+        if isinstance(plugin, Source):
+            df = plugin.read(self.ctx, stage)
+        elif isinstance(plugin, Transform):
+            df = plugin.apply(self.ctx, stage, {name: computed.frames[name] for name in stage.inputs})
+        else:
+            raise RunError(f"{stage.label}: plug-in {type(plugin).__name__} is neither a source nor a transform")
+        counter = RowCounter(stage.name)
+        computed.counters[stage.name] = counter
+        computed.frames[stage.name] = counter.attach(df)
+
+    def _stage_sink(self, stage: StageSpec, computed: _Computed) -> PendingWrite:
+        plugin = self.registry.get("sink", stage.type)()
+        assert isinstance(plugin, Sink)
+        return plugin.stage_write(self.ctx, stage, computed.frames[stage.inputs[0]])
+
+    def _finish_lazy(self, stage: StageSpec, computed: _Computed, started: float, index: int, total: int) -> None:
+        result = StageResult(stage.name, stage.kind, stage.type, "ok", duration_s=time.perf_counter() - started)
+        computed.results[stage.name] = result
+        self.reporter.stage_finished(result, index, total)
+
+    def _commit(self, pending: list[tuple[StageSpec, PendingWrite, float]], computed: _Computed, total: int) -> None:
+        position = {s.name: i for i, s in enumerate(self.plan.stages, start=1)}
+        for stage, write, started in pending:
+            try:
+                write.commit()
+            except Exception as exc:
+                raise StageFailed(stage, exc) from exc
+            status = "ok" if write.rows is not None else "skipped"
+            result = StageResult(stage.name, stage.kind, stage.type, status, rows_in=write.rows, rows_out=write.rows,
+                                 duration_s=time.perf_counter() - started,
+                                 details=dict(getattr(write, "details", {}) or {}))
+            computed.results[stage.name] = result
+            self.reporter.stage_finished(result, position[stage.name], total)
+
+    def _collect_counts(self, computed: _Computed) -> None:
+        """Read observed row counts of stages that fed a sink that really wrote."""
+        executed: set[str] = set()
+        for sink in self.plan.sinks:
+            if computed.results[sink.name].status == "ok":
+                executed |= self.plan.ancestors(sink.name)
+        for stage in self.plan.stages:
+            if stage.kind == "sink":
+                continue
+            rows = computed.counters[stage.name].rows() if stage.name in executed else None
+            old = computed.results[stage.name]
+            rows_in = _sum_known([computed.results[i].rows_out for i in stage.inputs]) if stage.inputs else None
+            computed.results[stage.name] = StageResult(old.name, old.kind, old.type, old.status,
+                                                       rows_in=rows_in, rows_out=rows, duration_s=old.duration_s)
+
+    def _fill_skipped(self, computed: _Computed) -> None:
+        for stage in self.plan.stages:
+            computed.results.setdefault(stage.name, StageResult(stage.name, stage.kind, stage.type, "not_run"))
+        self.partial_results = [computed.results[s.name] for s in self.plan.stages]
+
+
+def _sum_known(values: list[Any]) -> int | None:
+    return None if any(v is None for v in values) else sum(values)

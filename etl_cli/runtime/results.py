@@ -1,0 +1,53 @@
+"""The run-results JSON: one file per run, for cron wrappers, CI and humans."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from etl_cli.events import StageResult
+
+RESULTS_VERSION = 1
+
+
+@dataclass
+class RunResults:
+    """Everything a run reports about itself (documented in docs/run.md)."""
+
+    run_id: str
+    pipeline: str
+    env: str | None
+    pipeline_file: str
+    started_at: str
+    ended_at: str | None = None
+    duration_s: float | None = None
+    status: str = "running"
+    exit_code: int | None = None
+    master: str | None = None
+    spark_version: str | None = None
+    stages: list[StageResult] = field(default_factory=list)
+    error: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["version"] = RESULTS_VERSION
+        return data
+
+
+def results_dir(state_dir: Path, pipeline: str, env: str | None) -> Path:
+    return state_dir / "runs" / pipeline / (env or "default")
+
+
+def write_results(results: RunResults, folder: Path) -> Path:
+    """Write ``<run_id>.json`` and ``latest.json`` atomically (write, then rename)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(results.to_json(), indent=2, default=str) + "\n"
+    target = folder / f"{results.run_id}.json"
+    for path in (target, folder / "latest.json"):
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    return target

@@ -1,0 +1,91 @@
+"""A whole run: lock, Spark session, execution, run results, exit code."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from etl_cli.errors import EtlError, ExitCode
+from etl_cli.events import Reporter
+from etl_cli.plan.dag import compile_plan
+from etl_cli.plugins.api import RunContext
+from etl_cli.plugins.registry import Registry
+from etl_cli.runtime.executor import Executor, StageFailed
+from etl_cli.runtime.lock import run_lock
+from etl_cli.runtime.results import RunResults, write_results
+from etl_cli.runtime.results import results_dir as default_results_dir
+from etl_cli.runtime.session import DEFAULT_MASTER, build_session
+from etl_cli.spec.model import PipelineSpec
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def execute_run(
+    spec: PipelineSpec,
+    registry: Registry,
+    reporter: Reporter,
+    run_id: str,
+    master: str | None = None,
+    verbose: bool = False,
+    results_dir: Path | None = None,
+) -> tuple[ExitCode, Path]:
+    """Run ``spec`` once. Errors are recorded in the run results, then re-raised for the CLI."""
+    plan = compile_plan(spec)
+    state_dir = spec.state_dir
+    folder = results_dir or default_results_dir(state_dir, spec.name, spec.env)
+    chosen_master = master or spec.spark.master or DEFAULT_MASTER
+    results = RunResults(run_id, spec.name, spec.env, str(spec.file), started_at=_now(), master=chosen_master)
+    started = time.perf_counter()
+    reporter.run_started(run_id, spec.name, spec.env, len(plan.stages))
+    with run_lock(state_dir, spec.name, spec.env, run_id):
+        try:
+            reporter.session_starting(chosen_master)
+            session = build_session(
+                app_name=spec.spark.app_name or f"etl-cli:{spec.name}",
+                master=chosen_master,
+                conf=spec.spark.conf,
+                packages=spec.spark.packages + _plugin_packages(plan, registry),
+                jars=spec.spark.jars,
+                verbose=verbose,
+                jvm_log=state_dir / "logs" / f"{run_id}.jvm.log",
+            )
+            results.spark_version = session.version
+            ctx = RunContext(spark=session, project_root=spec.project_root, run_id=run_id)
+            executor = Executor(plan, ctx, registry, reporter)
+            try:
+                results.stages = executor.run()
+            except BaseException:
+                results.stages = getattr(executor, "partial_results", [])
+                raise
+            results.status, results.exit_code = "success", int(ExitCode.OK)
+        except KeyboardInterrupt:
+            results.status, results.exit_code = "interrupted", int(ExitCode.INTERRUPTED)
+            results.error = {"type": "KeyboardInterrupt", "message": "interrupted"}
+            raise
+        except EtlError as exc:
+            results.status, results.exit_code = "failed", int(exc.exit_code)
+            results.error = {
+                "type": type(exc).__name__,
+                "message": exc.message,
+                "stage": exc.stage.name if isinstance(exc, StageFailed) else None,
+            }
+            raise
+        finally:
+            results.ended_at = _now()
+            results.duration_s = round(time.perf_counter() - started, 3)
+            path = write_results(results, folder)
+            reporter.run_finished(results.stages, results.status, results.duration_s, str(path))
+    return ExitCode.OK, path
+
+
+def _plugin_packages(plan, registry: Registry) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
+    packages: list[str] = []
+    for stage in plan.stages:
+        packages.extend(registry.get(stage.kind, stage.type).maven_packages)
+    return tuple(packages)
+
+
+__all__ = ["execute_run"]

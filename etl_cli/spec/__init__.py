@@ -1,0 +1,1 @@
+"""The pipeline model, its JSON Schema and the semantic rules."""

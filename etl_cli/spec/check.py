@@ -1,0 +1,81 @@
+"""``check_pipeline``: schema + semantic rules + plug-in rules → a PipelineSpec or diagnostics."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from etl_cli.config.loader import LoadedConfig
+from etl_cli.diagnostics import Diagnostic, error, has_errors
+from etl_cli.plugins.api import KINDS, SECTION_OF_KIND, Sink
+from etl_cli.plugins.registry import Registry
+from etl_cli.spec.coerce import coerce_document
+from etl_cli.spec.model import PipelineSpec, SparkSettings, build_stages
+from etl_cli.spec.schema import build_schema
+from etl_cli.spec.semantic import check_semantics
+from etl_cli.spec.validation import SchemaChecker, describe_path
+
+
+@lru_cache(maxsize=4)
+def _checker_for(registry_id: int, registry: Registry) -> tuple[dict[str, Any], SchemaChecker]:
+    schema = build_schema(registry)
+    return schema, SchemaChecker(schema)
+
+
+def check_pipeline(loaded: LoadedConfig, registry: Registry) -> tuple[PipelineSpec | None, list[Diagnostic]]:
+    """Validate a loaded pipeline; return the spec when there is no error, and every diagnostic."""
+    diagnostics = list(loaded.diagnostics)
+    if not loaded.document and has_errors(diagnostics):
+        return None, diagnostics
+    schema, checker = _checker_for(id(registry), registry)
+    document = coerce_document(loaded.document, schema, loaded.provenance)
+    diagnostics += checker.check(document, loaded.provenance)
+    diagnostics += check_semantics(document, loaded.provenance)
+    diagnostics += _plugin_rules(document, loaded, registry)
+    if has_errors(diagnostics):
+        return None, diagnostics
+    _fill_defaults(document, registry)
+    spark = document.get("spark") or {}
+    spec = PipelineSpec(
+        name=document.get("name") or loaded.pipeline_dir.name,
+        file=loaded.pipeline_file,
+        project_root=loaded.project.root,
+        state_dir=loaded.project.run_state_dir(),
+        env=loaded.env,
+        description=document.get("description"),
+        vars=document.get("vars") or {},
+        spark=SparkSettings(
+            master=spark.get("master"),
+            app_name=spark.get("app_name"),
+            conf=spark.get("conf") or {},
+            packages=tuple(spark.get("packages") or ()),
+            jars=tuple(spark.get("jars") or ()),
+        ),
+        stages=build_stages(document, loaded.provenance),
+        document=document,
+        provenance=loaded.provenance,
+    )
+    return spec, diagnostics
+
+
+def _plugin_rules(document: dict[str, Any], loaded: LoadedConfig, registry: Registry) -> list[Diagnostic]:
+    found = []
+    for kind in KINDS:
+        for index, item in enumerate(document.get(SECTION_OF_KIND[kind]) or []):
+            if not isinstance(item, dict) or item.get("type") not in registry.types(kind):
+                continue
+            plugin = registry.get(kind, item["type"])
+            for problem in plugin.check_options(item):
+                path = (SECTION_OF_KIND[kind], index, *problem.key_path)
+                found.append(
+                    error("invalid-option", f"{describe_path(document, path)}: {problem.message}",
+                          loaded.provenance.value_location(path), problem.hint)
+                )
+    return found
+
+
+def _fill_defaults(document: dict[str, Any], registry: Registry) -> None:
+    for item in document.get("sinks") or []:
+        plugin = registry.get("sink", item["type"])
+        if issubclass(plugin, Sink):
+            item.setdefault("mode", plugin.default_mode)

@@ -1,0 +1,94 @@
+"""The validated pipeline: frozen, plain data the planner and runtime consume."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from etl_cli.config.nodes import Path as DocPath
+from etl_cli.config.nodes import Provenance
+from etl_cli.errors import Location
+from etl_cli.plugins.api import KINDS, SECTION_OF_KIND, StageSpec
+
+_COMMON_KEYS = {"name", "type", "description", "inputs", "input"}
+
+
+@dataclass(frozen=True)
+class SparkSettings:
+    """The pipeline's ``spark:`` block."""
+
+    master: str | None = None
+    app_name: str | None = None
+    conf: Mapping[str, Any] = field(default_factory=dict)
+    packages: tuple[str, ...] = ()
+    jars: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PipelineSpec:
+    """A pipeline ready to plan: every stage, its settings, and where it was written."""
+
+    name: str
+    file: Path
+    project_root: Path
+    state_dir: Path
+    env: str | None
+    description: str | None
+    vars: Mapping[str, Any]
+    spark: SparkSettings
+    stages: tuple[StageSpec, ...]
+    document: Mapping[str, Any]
+    provenance: Provenance
+
+    def stage(self, name: str) -> StageSpec:
+        for stage in self.stages:
+            if stage.name == name:
+                return stage
+        raise KeyError(name)
+
+    @property
+    def sinks(self) -> tuple[StageSpec, ...]:
+        return tuple(s for s in self.stages if s.kind == "sink")
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, dict):
+        return MappingProxyType({k: _freeze(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def stage_path(kind: str, index: int) -> DocPath:
+    return (SECTION_OF_KIND[kind], index)  # type: ignore[index]
+
+
+def build_stages(document: Mapping[str, Any], provenance: Provenance) -> tuple[StageSpec, ...]:
+    stages: list[StageSpec] = []
+    for kind in KINDS:
+        for index, item in enumerate(document.get(SECTION_OF_KIND[kind]) or []):
+            if kind == "sink":
+                inputs: tuple[str, ...] = (item["input"],)
+            else:
+                inputs = tuple(item.get("inputs") or ())
+            options = {k: v for k, v in item.items() if k not in _COMMON_KEYS}
+            stages.append(
+                StageSpec(
+                    name=item["name"],
+                    kind=kind,
+                    type=item["type"],
+                    inputs=inputs,
+                    options=_freeze(options),
+                    location=provenance.value_location(stage_path(kind, index)),
+                    description=item.get("description"),
+                )
+            )
+    return tuple(stages)
+
+
+def stage_location(provenance: Provenance, kind: str, index: int, key: str | None = None) -> Location | None:
+    path = stage_path(kind, index)
+    return provenance.key_location((*path, key)) if key else provenance.value_location(path)

@@ -1,0 +1,162 @@
+"""The pipeline JSON Schema, assembled from the registered plug-ins.
+
+The same schema validates pipelines, is published inside the package
+(``etl_cli/spec/pipeline.schema.json``) for editors, and documents every field.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from etl_cli.plugins.api import KINDS, SECTION_OF_KIND, Kind, Plugin, Sink, Transform
+from etl_cli.plugins.registry import Registry
+
+SCHEMA_FILE = Path(__file__).with_name("pipeline.schema.json")
+NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$"
+
+_NAME = {
+    "type": "string",
+    "pattern": NAME_PATTERN,
+    "description": "Unique name of the stage; other stages refer to it (letters, digits, underscores).",
+}
+_DESCRIPTION = {"type": "string", "description": "What this part is for (shown by render and dry-run)."}
+
+_SPARK = {
+    "type": "object",
+    "description": "How to run on Spark.",
+    "additionalProperties": False,
+    "properties": {
+        "master": {
+            "type": "string",
+            "description": "Spark master URL: local[*] (default), local[N], spark://host:7077, yarn, k8s://...",
+        },
+        "app_name": {"type": "string", "description": "Spark application name (default: etl-cli:<pipeline>)."},
+        "conf": {
+            "type": "object",
+            "description": "Spark configuration, for example spark.sql.shuffle.partitions: 8.",
+            "additionalProperties": {"type": ["string", "number", "boolean"]},
+        },
+        "packages": {
+            "type": "array",
+            "items": {"type": "string", "pattern": "^[^:]+:[^:]+:[^:]+$"},
+            "description": "Extra Maven coordinates (group:artifact:version) to put on the classpath.",
+        },
+        "jars": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "Local jar files to put on the classpath (for machines without Maven access).",
+        },
+    },
+}
+
+_EXTENDS = {
+    "description": "Template this pipeline builds on: a name, or {template: NAME, params: {...}}.",
+    "oneOf": [
+        {"type": "string"},
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["template"],
+            "properties": {"template": {"type": "string"}, "params": {"type": "object"}},
+        },
+    ],
+}
+
+
+def _kind_properties(kind: Kind, plugin: type[Plugin]) -> dict[str, Any]:
+    props: dict[str, Any] = {"name": _NAME, "type": {"const": plugin.type}, "description": _DESCRIPTION}
+    if kind == "transform":
+        assert issubclass(plugin, Transform)
+        inputs: dict[str, Any] = {
+            "type": "array",
+            "items": {"type": "string"},
+            "minItems": plugin.min_inputs,
+            "description": "Names of the sources or transforms this transform reads.",
+        }
+        if plugin.single_input:
+            inputs["maxItems"] = 1
+        props["inputs"] = inputs
+    if kind == "sink":
+        assert issubclass(plugin, Sink)
+        props["input"] = {"type": "string", "description": "Name of the source or transform this sink writes."}
+        props["mode"] = {
+            "enum": list(plugin.modes),
+            "default": plugin.default_mode,
+            "description": f"What to do when the target exists: {', '.join(plugin.modes)}.",
+        }
+    props.update(plugin.options_schema)
+    return props
+
+
+def _required(kind: Kind, plugin: type[Plugin]) -> list[str]:
+    base = ["name", "type"]
+    if kind == "transform":
+        base.append("inputs")
+    if kind == "sink":
+        base.append("input")
+    return base + [r for r in plugin.required_options if r not in base]
+
+
+def _kind_schema(kind: Kind, registry: Registry, defs: dict[str, Any]) -> dict[str, Any]:
+    branches = []
+    for plugin in registry.plugins(kind):
+        ref = f"{kind}.{plugin.type}"
+        defs[ref] = {
+            "type": "object",
+            "title": f"{kind} {plugin.type}",
+            "description": plugin.description,
+            "additionalProperties": False,
+            "required": _required(kind, plugin),
+            "properties": _kind_properties(kind, plugin),
+        }
+        branches.append(
+            {
+                "if": {"properties": {"type": {"const": plugin.type}}, "required": ["type"]},
+                "then": {"$ref": f"#/$defs/{ref}"},
+            }
+        )
+    return {
+        "type": "object",
+        "required": ["name", "type"],
+        "properties": {
+            "name": _NAME,
+            "type": {"enum": registry.types(kind), "description": f"The {kind} type."},
+        },
+        "allOf": branches,
+    }
+
+
+def build_schema(registry: Registry) -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of a merged pipeline document."""
+    defs: dict[str, Any] = {}
+    properties: dict[str, Any] = {
+        "name": {"type": "string", "pattern": "^[A-Za-z0-9_][A-Za-z0-9_.-]*$", "description": "Pipeline name (default: its folder name)."},
+        "description": _DESCRIPTION,
+        "extends": _EXTENDS,
+        "vars": {"type": "object", "description": "Variables, used as ${var:name} anywhere in the pipeline."},
+        "spark": _SPARK,
+    }
+    for kind in KINDS:
+        defs[kind] = _kind_schema(kind, registry, defs)
+        properties[SECTION_OF_KIND[kind]] = {
+            "type": "array",
+            "items": {"$ref": f"#/$defs/{kind}"},
+            "description": f"The pipeline's {SECTION_OF_KIND[kind]}.",
+        }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "urn:etl-cli:pipeline",
+        "title": "etl-cli pipeline",
+        "description": "A pipeline: sources, transforms and sinks, run on Apache Spark.",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["sources", "sinks"],
+        "properties": properties,
+        "$defs": defs,
+    }
+
+
+def schema_json(registry: Registry) -> str:
+    return json.dumps(build_schema(registry), indent=2, sort_keys=False) + "\n"
