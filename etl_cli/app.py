@@ -70,8 +70,9 @@ def discover_pipelines(paths: Sequence[Path]) -> list[Path]:
     return list(dict.fromkeys(found))
 
 
-def load_spec(path: Path, env: str | None, sets: Sequence[str] = (),
-              environ: Mapping[str, str] | None = None) -> tuple[LoadedConfig, PipelineSpec]:
+def load_spec(
+    path: Path, env: str | None, sets: Sequence[str] = (), environ: Mapping[str, str] | None = None
+) -> tuple[LoadedConfig, PipelineSpec]:
     """Load and validate one pipeline; raise InvalidPipeline with every error if it is invalid."""
     loaded = load_pipeline(path, env, sets, environ)
     spec, diagnostics = check_pipeline(loaded, registry())
@@ -80,8 +81,9 @@ def load_spec(path: Path, env: str | None, sets: Sequence[str] = (),
     return loaded, spec
 
 
-def validate(paths: Sequence[Path], env: str | None = None, all_envs: bool = False,
-             sets: Sequence[str] = ()) -> list[ValidationReport]:
+def validate(
+    paths: Sequence[Path], env: str | None = None, all_envs: bool = False, sets: Sequence[str] = ()
+) -> list[ValidationReport]:
     """Validate every pipeline under ``paths`` (in one env, or in every env with ``all_envs``)."""
     reports = []
     for pipeline_file in discover_pipelines(paths):

@@ -22,7 +22,9 @@ def summary_table(results: list[StageResult], status: str, duration_s: float) ->
     for column in ("stage", "kind", "type", "status", "rows in", "rows out", "time"):
         table.add_column(column, justify="right" if column in ("rows in", "rows out", "time") else "left")
     for r in results:
-        table.add_row(r.name, r.kind, r.type, r.status, _fmt_rows(r.rows_in), _fmt_rows(r.rows_out), f"{r.duration_s:.2f}s")
+        table.add_row(
+            r.name, r.kind, r.type, r.status, _fmt_rows(r.rows_in), _fmt_rows(r.rows_out), f"{r.duration_s:.2f}s"
+        )
     return table
 
 
@@ -36,7 +38,9 @@ class ConsoleReporter(Reporter):
 
     def run_started(self, run_id: str, pipeline: str, env: str | None, stages: int) -> None:
         self.run_id = run_id
-        self.console.print(f"run [bold]{run_id}[/] · pipeline [bold]{pipeline}[/] · env {env or 'default'} · {stages} stages")
+        self.console.print(
+            f"run [bold]{run_id}[/] · pipeline [bold]{pipeline}[/] · env {env or 'default'} · {stages} stages"
+        )
 
     def session_starting(self, master: str) -> None:
         if self.console.is_terminal:
@@ -53,7 +57,9 @@ class ConsoleReporter(Reporter):
         if result.kind == "sink" or result.status != "ok":
             style = "green" if result.status == "ok" else ("yellow" if result.status == "skipped" else "red")
             rows = f" · {_fmt_rows(result.rows_out)} rows" if result.rows_out is not None else ""
-            self.console.print(f"  [{style}]{result.status:>7}[/] {result.kind} {result.name}{rows} · {result.duration_s:.2f}s")
+            self.console.print(
+                f"  [{style}]{result.status:>7}[/] {result.kind} {result.name}{rows} · {result.duration_s:.2f}s"
+            )
 
     def message(self, level: str, text: str) -> None:
         self.console.print(f"{level}: {text}")
@@ -91,12 +97,25 @@ class JsonLinesReporter(Reporter):
         self._emit("stage_started", stage=name, kind=kind, type=type_, index=index, total=total)
 
     def stage_finished(self, result: StageResult, index: int, total: int) -> None:
-        self._emit("stage_finished", stage=result.name, kind=result.kind, type=result.type, status=result.status,
-                   rows_out=result.rows_out, duration_s=round(result.duration_s, 3), error=result.error)
+        self._emit(
+            "stage_finished",
+            stage=result.name,
+            kind=result.kind,
+            type=result.type,
+            status=result.status,
+            rows_out=result.rows_out,
+            duration_s=round(result.duration_s, 3),
+            error=result.error,
+        )
 
     def message(self, level: str, text: str) -> None:
         self._emit("message", level=level, text=text)
 
     def run_finished(self, results: list[StageResult], status: str, duration_s: float, results_file: str) -> None:
-        self._emit("run_finished", status=status, duration_s=duration_s, results_file=results_file,
-                   stages=[{"stage": r.name, "status": r.status, "rows_out": r.rows_out} for r in results])
+        self._emit(
+            "run_finished",
+            status=status,
+            duration_s=duration_s,
+            results_file=results_file,
+            stages=[{"stage": r.name, "status": r.status, "rows_out": r.rows_out} for r in results],
+        )

@@ -72,7 +72,10 @@ class Interpolator:
             return self._var(rest.strip(), node)
         if scheme == "secret":
             return None
-        hint = did_you_mean(scheme, _SCHEMES) or "write ${env:NAME}, ${var:name} or ${secret:provider:path#key}; escape a literal with $${"
+        hint = (
+            did_you_mean(scheme, _SCHEMES)
+            or "write ${env:NAME}, ${var:name} or ${secret:provider:path#key}; escape a literal with $${"
+        )
         self.diagnostics.append(error("interpolation", f"unknown reference '${{{body}}}'", node.loc, hint))
         return ""
 
@@ -101,8 +104,10 @@ class Interpolator:
             self.diagnostics.append(error("unset-variable", f"variable '{name}' is not defined", node.loc, hint))
             return ""
         if name in self._resolving:
-            loop = " -> ".join([*self._resolving[self._resolving.index(name):], name])
-            self.diagnostics.append(error("variable-cycle", f"variables refer to each other in a loop: {loop}", node.loc))
+            loop = " -> ".join([*self._resolving[self._resolving.index(name) :], name])
+            self.diagnostics.append(
+                error("variable-cycle", f"variables refer to each other in a loop: {loop}", node.loc)
+            )
             return ""
         self._resolving.append(name)
         try:
@@ -148,6 +153,6 @@ def resolve_runtime_value(value: Any, resolve_secret: SecretResolver) -> Any:
         body = match.group(1)
         if not body.startswith("secret:"):
             raise ConfigError(f"unresolved reference '${{{body}}}' at run time")
-        return resolve_secret(body[len("secret:"):])
+        return resolve_secret(body[len("secret:") :])
 
     return _REFERENCE.sub(replace, value)

@@ -46,7 +46,9 @@ def resolve_pipeline_file(path: Path) -> Path:
     if path.is_dir():
         candidate = path / PIPELINE_FILE
         if not candidate.is_file():
-            raise UsageError(f"{path} is a folder without a {PIPELINE_FILE}", hint="pass the pipeline's YAML file or its folder")
+            raise UsageError(
+                f"{path} is a folder without a {PIPELINE_FILE}", hint="pass the pipeline's YAML file or its folder"
+            )
         return candidate
     if not path.exists():
         raise UsageError(f"no such pipeline: {path}")
@@ -115,8 +117,12 @@ def _apply_overlay(tree: Node, path: Path, diagnostics: list[Diagnostic], files:
         return tree
     if "extends" in overlay.value:
         diagnostics.append(
-            error("overlay-extends", "an overlay cannot use 'extends'", overlay.value["extends"].key_loc,
-                  "put 'extends' in the pipeline file")
+            error(
+                "overlay-extends",
+                "an overlay cannot use 'extends'",
+                overlay.value["extends"].key_loc,
+                "put 'extends' in the pipeline file",
+            )
         )
         del overlay.value["extends"]
     return merge(tree, overlay, diagnostics)
@@ -126,7 +132,9 @@ def apply_set(tree: Node, assignment: str) -> Node:
     """Apply one ``--set a.b.c=value`` (list items are addressed by their ``name``)."""
     key_path, sep, text = assignment.partition("=")
     if not sep or not key_path.strip():
-        raise UsageError(f"--set expects KEY.PATH=VALUE, got '{assignment}'", hint="for example --set sinks.out.mode=append")
+        raise UsageError(
+            f"--set expects KEY.PATH=VALUE, got '{assignment}'", hint="for example --set sinks.out.mode=append"
+        )
     loc = Location(f"--set {assignment}", 0, 0)
     try:
         value = yaml.safe_load(text) if text.strip() else ""
@@ -172,7 +180,9 @@ def _list_item(node: Node, part: str, assignment: str) -> Node:
     if part.isdigit() and int(part) < len(node.value):
         return node.value[int(part)]
     names = [n for n in (i.item_name() for i in node.value) if n]
-    raise UsageError(f"--set {assignment}: no item named '{part}'", hint=f"items here: {', '.join(names)}" if names else None)
+    raise UsageError(
+        f"--set {assignment}: no item named '{part}'", hint=f"items here: {', '.join(names)}" if names else None
+    )
 
 
 __all__ = ["LoadedConfig", "display_path", "load_pipeline", "overlay_envs", "overlay_file", "resolve_pipeline_file"]

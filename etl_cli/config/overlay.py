@@ -36,7 +36,9 @@ def strip_tags(node: Node, diagnostics: list[Diagnostic]) -> Node:
         for key, child in node.value.items():
             if child.tag == DELETE_TAG:
                 diagnostics.append(
-                    error("overlay-delete", f"!delete of '{key}', which no lower layer sets", child.key_loc or child.loc)
+                    error(
+                        "overlay-delete", f"!delete of '{key}', which no lower layer sets", child.key_loc or child.loc
+                    )
                 )
                 continue
             kept[key] = strip_tags(child, diagnostics)
@@ -87,8 +89,12 @@ def _merge_named_lists(base: Node, over: Node, diagnostics: list[Diagnostic], pa
         if item.tag == DELETE_TAG:
             if items.pop(name, None) is None:
                 diagnostics.append(
-                    error("overlay-target", f"!delete of {section} item '{name}', which is not defined", item.loc,
-                          did_you_mean(name, items))
+                    error(
+                        "overlay-target",
+                        f"!delete of {section} item '{name}', which is not defined",
+                        item.loc,
+                        did_you_mean(name, items),
+                    )
                 )
             continue
         if name in items:
@@ -96,7 +102,9 @@ def _merge_named_lists(base: Node, over: Node, diagnostics: list[Diagnostic], pa
         elif section in NAMED_SECTIONS and item.get("type") is None:
             hint = did_you_mean(name, items) or "give it a 'type' to add a new item, or fix the name"
             diagnostics.append(
-                error("overlay-target", f"overlay changes {section} item '{name}', which is not defined", item.loc, hint)
+                error(
+                    "overlay-target", f"overlay changes {section} item '{name}', which is not defined", item.loc, hint
+                )
             )
         else:
             items[name] = item

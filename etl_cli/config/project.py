@@ -77,7 +77,9 @@ def load_project(start: Path) -> Project:
     """Load the project around ``start``; without a project file, ``start`` is the root."""
     root = find_project_root(start)
     if root is None:
-        return Project(root=start.resolve(), environments={n: Environment(n, n == "prod") for n in DEFAULT_ENVIRONMENTS})
+        return Project(
+            root=start.resolve(), environments={n: Environment(n, n == "prod") for n in DEFAULT_ENVIRONMENTS}
+        )
     config_file = root / PROJECT_FILE
     tree = load_yaml_file(config_file)
     if not tree.is_mapping:

@@ -57,7 +57,9 @@ class TemplateResolver:
             return doc
         if name in chain:
             loop = " -> ".join([*chain, name])
-            self.diagnostics.append(error("template-cycle", f"templates extend each other in a loop: {loop}", extends.loc))
+            self.diagnostics.append(
+                error("template-cycle", f"templates extend each other in a loop: {loop}", extends.loc)
+            )
             return doc
         path = find_template(name, self.template_dirs)
         if path is None:
@@ -91,13 +93,20 @@ class TemplateResolver:
             unknown = set(extends.value) - {"template", "params"}
             for key in sorted(unknown):
                 self.diagnostics.append(
-                    error("unknown-key", f"unknown key '{key}' in extends", extends.value[key].key_loc,
-                          did_you_mean(key, ["template", "params"]))
+                    error(
+                        "unknown-key",
+                        f"unknown key '{key}' in extends",
+                        extends.value[key].key_loc,
+                        did_you_mean(key, ["template", "params"]),
+                    )
                 )
             return extends.value["template"].value, extends.get("params")
         self.diagnostics.append(
-            error("extends-invalid", "extends must name a template: 'extends: NAME' or 'extends: {template: NAME, params: {...}}'",
-                  extends.loc)
+            error(
+                "extends-invalid",
+                "extends must name a template: 'extends: NAME' or 'extends: {template: NAME, params: {...}}'",
+                extends.loc,
+            )
         )
         return None, None
 
@@ -118,12 +127,18 @@ class TemplateResolver:
                 continue
             else:
                 self.diagnostics.append(
-                    error("template-param", f"template '{name}' needs parameter '{param}'", extends.loc,
-                          f"add it under extends.params: {param}: ...")
+                    error(
+                        "template-param",
+                        f"template '{name}' needs parameter '{param}'",
+                        extends.loc,
+                        f"add it under extends.params: {param}: ...",
+                    )
                 )
         for param, node in given_items.items():
             if param not in decl:
-                hint = did_you_mean(param, decl) or (f"'{name}' takes: {', '.join(decl)}" if decl else f"'{name}' takes no parameters")
+                hint = did_you_mean(param, decl) or (
+                    f"'{name}' takes: {', '.join(decl)}" if decl else f"'{name}' takes no parameters"
+                )
                 self.diagnostics.append(
                     error("template-param", f"template '{name}' has no parameter '{param}'", node.key_loc, hint)
                 )

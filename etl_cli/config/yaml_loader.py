@@ -114,9 +114,10 @@ class _TreeBuilder:
             return Node(self._mapping(node), self.loc(node), tag=tag)
         if isinstance(node, yaml.SequenceNode):
             return Node([self.build(item) for item in node.value], self.loc(node), tag=tag)
+        assert isinstance(node, yaml.ScalarNode)
         return self._scalar(node, tag)
 
-    def _scalar(self, node: yaml.Node, tag: str | None) -> Node:
+    def _scalar(self, node: yaml.ScalarNode, tag: str | None) -> Node:
         if tag is not None or (node.tag and not node.tag.startswith(_STANDARD_TAG_PREFIX)):
             return Node(node.value or None, self.loc(node), tag=tag)
         try:

@@ -71,8 +71,14 @@ class Executor:
                     else:
                         self._compute(stage, computed)
                 except Exception as exc:
-                    failed = StageResult(stage.name, stage.kind, stage.type, "failed",
-                                         duration_s=time.perf_counter() - started, error=_spark_message(exc))
+                    failed = StageResult(
+                        stage.name,
+                        stage.kind,
+                        stage.type,
+                        "failed",
+                        duration_s=time.perf_counter() - started,
+                        error=_spark_message(exc),
+                    )
                     computed.results[stage.name] = failed
                     self.reporter.stage_finished(failed, index, total)
                     raise StageFailed(stage, exc) from exc
@@ -117,9 +123,16 @@ class Executor:
             except Exception as exc:
                 raise StageFailed(stage, exc) from exc
             status = "ok" if write.rows is not None else "skipped"
-            result = StageResult(stage.name, stage.kind, stage.type, status, rows_in=write.rows, rows_out=write.rows,
-                                 duration_s=time.perf_counter() - started,
-                                 details=dict(getattr(write, "details", {}) or {}))
+            result = StageResult(
+                stage.name,
+                stage.kind,
+                stage.type,
+                status,
+                rows_in=write.rows,
+                rows_out=write.rows,
+                duration_s=time.perf_counter() - started,
+                details=dict(getattr(write, "details", {}) or {}),
+            )
             computed.results[stage.name] = result
             self.reporter.stage_finished(result, position[stage.name], total)
 
@@ -135,8 +148,9 @@ class Executor:
             rows = computed.counters[stage.name].rows() if stage.name in executed else None
             old = computed.results[stage.name]
             rows_in = _sum_known([computed.results[i].rows_out for i in stage.inputs]) if stage.inputs else None
-            computed.results[stage.name] = StageResult(old.name, old.kind, old.type, old.status,
-                                                       rows_in=rows_in, rows_out=rows, duration_s=old.duration_s)
+            computed.results[stage.name] = StageResult(
+                old.name, old.kind, old.type, old.status, rows_in=rows_in, rows_out=rows, duration_s=old.duration_s
+            )
 
     def _fill_skipped(self, computed: _Computed) -> None:
         for stage in self.plan.stages:

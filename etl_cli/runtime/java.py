@@ -24,10 +24,14 @@ def find_java() -> Path:
         candidate = Path(java_home) / "bin" / "java"
         if candidate.is_file():
             return candidate
-        raise EnvironmentSetupError(f"JAVA_HOME is set to {java_home}, but {candidate} does not exist", hint=_INSTALL_HINT)
+        raise EnvironmentSetupError(
+            f"JAVA_HOME is set to {java_home}, but {candidate} does not exist", hint=_INSTALL_HINT
+        )
     found = shutil.which("java")
     if found is None:
-        raise EnvironmentSetupError("Java was not found: Spark needs a Java runtime to run pipelines", hint=_INSTALL_HINT)
+        raise EnvironmentSetupError(
+            "Java was not found: Spark needs a Java runtime to run pipelines", hint=_INSTALL_HINT
+        )
     return Path(found)
 
 
@@ -49,5 +53,7 @@ def ensure_java() -> Path:
     java = find_java()
     version = java_major_version(java)
     if version is not None and version < MIN_JAVA:
-        raise EnvironmentSetupError(f"{java} is Java {version}; Spark 4 needs Java {MIN_JAVA} or newer", hint=_INSTALL_HINT)
+        raise EnvironmentSetupError(
+            f"{java} is Java {version}; Spark 4 needs Java {MIN_JAVA} or newer", hint=_INSTALL_HINT
+        )
     return java

@@ -55,4 +55,7 @@ def _describe(holder_file: Path) -> str:
         holder = json.loads(holder_file.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return "holder unknown"
-    return f"run {holder.get('run_id')} (pid {holder.get('pid')} on {holder.get('host')}, since {holder.get('started_at')})"
+    return (
+        f"run {holder.get('run_id')} (pid {holder.get('pid')} on {holder.get('host')}, "
+        f"since {holder.get('started_at')})"
+    )

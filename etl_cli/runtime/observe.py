@@ -29,7 +29,7 @@ class RowCounter:
         def read() -> None:
             try:
                 box["value"] = self._observation.get.get("rows")
-            except Exception as exc:  # noqa: BLE001 - a missing count must not fail the run
+            except Exception as exc:
                 box["error"] = exc
 
         reader = threading.Thread(target=read, daemon=True)

@@ -68,8 +68,12 @@ def _plugin_rules(document: dict[str, Any], loaded: LoadedConfig, registry: Regi
             for problem in plugin.check_options(item):
                 path = (SECTION_OF_KIND[kind], index, *problem.key_path)
                 found.append(
-                    error("invalid-option", f"{describe_path(document, path)}: {problem.message}",
-                          loaded.provenance.value_location(path), problem.hint)
+                    error(
+                        "invalid-option",
+                        f"{describe_path(document, path)}: {problem.message}",
+                        loaded.provenance.value_location(path),
+                        problem.hint,
+                    )
                 )
     return found
 

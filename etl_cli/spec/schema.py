@@ -132,7 +132,11 @@ def build_schema(registry: Registry) -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of a merged pipeline document."""
     defs: dict[str, Any] = {}
     properties: dict[str, Any] = {
-        "name": {"type": "string", "pattern": "^[A-Za-z0-9_][A-Za-z0-9_.-]*$", "description": "Pipeline name (default: its folder name)."},
+        "name": {
+            "type": "string",
+            "pattern": "^[A-Za-z0-9_][A-Za-z0-9_.-]*$",
+            "description": "Pipeline name (default: its folder name).",
+        },
         "description": _DESCRIPTION,
         "extends": _EXTENDS,
         "vars": {"type": "object", "description": "Variables, used as ${var:name} anywhere in the pipeline."},

@@ -90,14 +90,20 @@ def _dangling_references(
                 found.append(error("self-reference", f"{item.kind} '{item.name}' reads itself", loc))
             elif ref in sinks and ref not in readable:
                 found.append(
-                    error("input-is-sink", f"{item.kind} '{item.name}' reads '{ref}', which is a sink", loc,
-                          "read the stage that sink writes instead")
+                    error(
+                        "input-is-sink",
+                        f"{item.kind} '{item.name}' reads '{ref}', which is a sink",
+                        loc,
+                        "read the stage that sink writes instead",
+                    )
                 )
             elif ref not in readable:
                 hint = did_you_mean(ref, readable) or (
                     f"defined sources and transforms: {', '.join(readable)}" if readable else "define a source first"
                 )
-                found.append(error("unknown-input", f"{item.kind} '{item.name}' reads '{ref}', which is not defined", loc, hint))
+                found.append(
+                    error("unknown-input", f"{item.kind} '{item.name}' reads '{ref}', which is not defined", loc, hint)
+                )
     return found
 
 
@@ -115,8 +121,12 @@ def _cycles(items: list[_Item], readable: dict[str, _Item], provenance: Provenan
         first = readable.get(loop[0])
         loc = provenance.value_location((*first.path, "inputs")) if first else None
         return [
-            error("cycle", f"transforms read each other in a loop: {' -> '.join(loop)}", loc,
-                  "a transform may only read stages that do not depend on it")
+            error(
+                "cycle",
+                f"transforms read each other in a loop: {' -> '.join(loop)}",
+                loc,
+                "a transform may only read stages that do not depend on it",
+            )
         ]
     return []
 
@@ -124,8 +134,12 @@ def _cycles(items: list[_Item], readable: dict[str, _Item], provenance: Provenan
 def _unused(items: list[_Item], provenance: Provenance) -> list[Diagnostic]:
     used = {ref for item in items for ref, _ in _references(item)}
     return [
-        warning("unused-stage", f"{item.kind} '{item.name}' is never read by a transform or sink",
-                provenance.value_location((*item.path, "name")), "remove it or read it from a sink")
+        warning(
+            "unused-stage",
+            f"{item.kind} '{item.name}' is never read by a transform or sink",
+            provenance.value_location((*item.path, "name")),
+            "remove it or read it from a sink",
+        )
         for item in items
         if item.kind != "sink" and item.name not in used
     ]
@@ -135,8 +149,14 @@ def _sinks(document: dict[str, Any], items: list[_Item], provenance: Provenance)
     found = []
     if isinstance(document.get("sinks"), list) and not document["sinks"]:
         loc = provenance.key_location(("sinks",))
-        found.append(error("no-sinks", "the pipeline has no sinks, so a run would write nothing", loc,
-                           "add a sink that writes one of the transforms"))
+        found.append(
+            error(
+                "no-sinks",
+                "the pipeline has no sinks, so a run would write nothing",
+                loc,
+                "add a sink that writes one of the transforms",
+            )
+        )
     targets: dict[str, tuple[str, Location | None]] = {}
     for item in items:
         target = item.data.get("path") if item.kind == "sink" else None
@@ -146,8 +166,12 @@ def _sinks(document: dict[str, Any], items: list[_Item], provenance: Provenance)
         if target in targets:
             other, other_loc = targets[target]
             found.append(
-                error("duplicate-target", f"sinks '{other}' and '{item.name}' both write {target}", loc,
-                      f"the other one is at {other_loc}")
+                error(
+                    "duplicate-target",
+                    f"sinks '{other}' and '{item.name}' both write {target}",
+                    loc,
+                    f"the other one is at {other_loc}",
+                )
             )
         else:
             targets[target] = (item.name, loc)

@@ -88,32 +88,48 @@ class SchemaChecker:
             missing = err.message.split("'")[1] if "'" in err.message else err.message
             description = schema.get("properties", {}).get(missing, {}).get("description")
             return [
-                error("missing-key", f"missing required key '{missing}' in {where}",
-                      provenance.key_location(path), description)
+                error(
+                    "missing-key",
+                    f"missing required key '{missing}' in {where}",
+                    provenance.key_location(path),
+                    description,
+                )
             ]
         if err.validator == "type":
             wanted = err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
-            words = " or ".join(_TYPE_WORDS.get(w, w) for w in wanted)
+            words = " or ".join(_TYPE_WORDS.get(str(w), str(w)) for w in wanted)
             return [
-                error("wrong-type", f"{where} must be {words}, got {_show(err.instance)}",
-                      provenance.value_location(path))
+                error(
+                    "wrong-type", f"{where} must be {words}, got {_show(err.instance)}", provenance.value_location(path)
+                )
             ]
         if err.validator in ("enum", "const"):
             choices = [str(c) for c in (err.validator_value if err.validator == "enum" else [err.validator_value])]
             hint = did_you_mean(str(err.instance), choices) if isinstance(err.instance, str) else None
             return [
-                error("invalid-value", f"invalid value {_show(err.instance)} for {where}; expected one of: {', '.join(choices)}",
-                      provenance.value_location(path), hint)
+                error(
+                    "invalid-value",
+                    f"invalid value {_show(err.instance)} for {where}; expected one of: {', '.join(choices)}",
+                    provenance.value_location(path),
+                    hint,
+                )
             ]
         if err.validator == "pattern" and path and path[-1] == "name":
             return [
-                error("invalid-name", f"{where} {_show(err.instance)} is not a valid name",
-                      provenance.value_location(path), "use letters, digits and underscores, starting with a letter")
+                error(
+                    "invalid-name",
+                    f"{where} {_show(err.instance)} is not a valid name",
+                    provenance.value_location(path),
+                    "use letters, digits and underscores, starting with a letter",
+                )
             ]
         if err.validator in ("minItems", "maxItems"):
             bound = "at least" if err.validator == "minItems" else "at most"
             return [
-                error("wrong-count", f"{where} takes {bound} {err.validator_value} item(s), has {len(err.instance)}",
-                      provenance.value_location(path))
+                error(
+                    "wrong-count",
+                    f"{where} takes {bound} {err.validator_value} item(s), has {len(err.instance)}",
+                    provenance.value_location(path),
+                )
             ]
         return [error("schema", f"{where}: {err.message}", provenance.value_location(path))]

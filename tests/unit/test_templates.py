@@ -46,8 +46,12 @@ def test_pipeline_vars_override_template_params(tmp_path: Path) -> None:
 def test_template_extending_a_template(tmp_path: Path) -> None:
     write(tmp_path, "etl-project.yaml", "name: t\n")
     write(tmp_path, "templates/base.yaml", BASE)
-    write(tmp_path, "templates/child.yaml", "extends: {template: base, params: {input_path: child.csv}}\n"
-          "transforms:\n  - {name: t, type: filter, inputs: [src], condition: 'true'}\n")
+    write(
+        tmp_path,
+        "templates/child.yaml",
+        "extends: {template: base, params: {input_path: child.csv}}\n"
+        "transforms:\n  - {name: t, type: filter, inputs: [src], condition: 'true'}\n",
+    )
     write(tmp_path, "p/pipeline.yaml", "extends: child\n")
     loaded = load_pipeline(tmp_path / "p", None, environ={})
     assert loaded.diagnostics == []

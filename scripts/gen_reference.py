@@ -1,0 +1,93 @@
+"""Regenerate the published JSON Schema and docs/reference.md from the registered plug-ins.
+
+.venv/bin/python scripts/gen_reference.py          # write both files
+.venv/bin/python scripts/gen_reference.py --check  # fail if either is out of date (CI)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from etl_cli.app import registry
+from etl_cli.plugins.api import KINDS, SECTION_OF_KIND
+from etl_cli.spec.schema import SCHEMA_FILE, build_schema, schema_json
+
+REFERENCE = Path(__file__).resolve().parents[1] / "docs" / "reference.md"
+
+
+def _type_text(schema: dict[str, Any]) -> str:
+    if "enum" in schema:
+        return " \\| ".join(f"`{v}`" for v in schema["enum"])
+    if "const" in schema:
+        return f"`{schema['const']}`"
+    kinds = schema.get("type")
+    if isinstance(kinds, list):
+        return " or ".join(kinds)
+    if kinds == "array" and isinstance(schema.get("items"), dict) and schema["items"].get("type"):
+        return f"list of {schema['items']['type']}"
+    if kinds:
+        return str(kinds)
+    if "oneOf" in schema or "anyOf" in schema:
+        return " or ".join(_type_text(s) for s in schema.get("oneOf", schema.get("anyOf", [])))
+    return "any"
+
+
+def _table(properties: dict[str, Any], required: list[str]) -> list[str]:
+    lines = ["| key | type | required | description |", "|---|---|---|---|"]
+    for key, sub in properties.items():
+        description = str(sub.get("description", "")).replace("\n", " ").replace("|", "\\|")
+        if "default" in sub:
+            description += f" Default: `{json.dumps(sub['default'])}`."
+        lines.append(f"| `{key}` | {_type_text(sub)} | {'yes' if key in required else ''} | {description} |")
+    return lines
+
+
+def reference_markdown() -> str:
+    schema = build_schema(registry())
+    out = [
+        "# Pipeline reference",
+        "",
+        "Generated from the pipeline JSON Schema by `scripts/gen_reference.py`; do not edit by hand.",
+        "The schema itself ships in the package as `etl_cli/spec/pipeline.schema.json` (`etl-cli schema` prints it).",
+        "",
+        "## Top level",
+        "",
+        *_table(schema["properties"], schema.get("required", [])),
+        "",
+        "### `spark`",
+        "",
+        *_table(schema["properties"]["spark"]["properties"], []),
+    ]
+    for kind in KINDS:
+        out += ["", f"## {SECTION_OF_KIND[kind].capitalize()}", ""]
+        for name in registry().types(kind):
+            definition = schema["$defs"][f"{kind}.{name}"]
+            out += [f"### {kind} `{name}`", "", definition.get("description", ""), ""]
+            out += _table(definition["properties"], definition.get("required", []))
+            out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--check", action="store_true", help="fail if the generated files are out of date")
+    args = parser.parse_args()
+    wanted = {SCHEMA_FILE: schema_json(registry()), REFERENCE: reference_markdown()}
+    stale = [p for p, text in wanted.items() if not p.is_file() or p.read_text(encoding="utf-8") != text]
+    if args.check:
+        for path in stale:
+            print(f"{path} is out of date: run python scripts/gen_reference.py", file=sys.stderr)
+        return 1 if stale else 0
+    for path, text in wanted.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
