@@ -24,7 +24,14 @@ _SCHEMES = ("env", "var", "secret")
 class Interpolator:
     """Resolves references in a merged tree; collects every problem instead of stopping."""
 
-    def __init__(self, vars_node: Node | None, environ: Mapping[str, str] | None = None):
+    def __init__(
+        self,
+        vars_node: Node | None,
+        environ: Mapping[str, str] | None = None,
+        reported: frozenset[str] = frozenset(),
+    ):
+        #: vars whose absence was already reported (a missing template parameter): left as written
+        self.reported = reported
         self.environ = os.environ if environ is None else environ
         self.vars: dict[str, Node] = dict(vars_node.value) if vars_node is not None and vars_node.is_mapping else {}
         self.diagnostics: list[Diagnostic] = []
@@ -53,7 +60,8 @@ class Interpolator:
         text: str = node.value
         whole = _REFERENCE.fullmatch(text)
         if whole and whole.group(1) is not None and whole.group(1).startswith("var:"):
-            return self._var(whole.group(1)[4:].strip(), node)
+            name = whole.group(1)[4:].strip()
+            return text if name in self.reported and name not in self.vars else self._var(name, node)
 
         def replace(match: re.Match[str]) -> str:
             if match.group(1) is None:
@@ -69,6 +77,8 @@ class Interpolator:
         if scheme == "env":
             return self._env(rest, node)
         if scheme == "var":
+            if rest.strip() in self.reported and rest.strip() not in self.vars:
+                return None
             return self._var(rest.strip(), node)
         if scheme == "secret":
             return None

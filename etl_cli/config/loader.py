@@ -96,7 +96,7 @@ def load_pipeline(
     for assignment in sets:
         tree = apply_set(tree, assignment)
     tree = strip_tags(tree, diagnostics)
-    interpolator = Interpolator(tree.get("vars"), environ)
+    interpolator = Interpolator(tree.get("vars"), environ, frozenset(resolver.missing_params))
     tree = interpolator.resolve_document(tree)
     diagnostics.extend(interpolator.diagnostics)
     document, provenance = to_plain(tree)

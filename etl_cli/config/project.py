@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from etl_cli.config.nodes import to_plain
 from etl_cli.config.yaml_loader import load_yaml_file
 from etl_cli.diagnostics import did_you_mean
 from etl_cli.errors import ConfigError, UsageError
@@ -17,7 +19,7 @@ PROJECT_FILE = "etl-project.yaml"
 PIPELINE_FILE = "pipeline.yaml"
 OVERLAY_DIR = "env"
 DEFAULT_ENVIRONMENTS = ("dev", "staging", "prod")
-_KNOWN_KEYS = {"name", "default_env", "environments", "templates_dir", "state_dir"}
+_KNOWN_KEYS = {"name", "default_env", "environments", "templates_dir", "state_dir", "secrets"}
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,8 @@ class Environment:
 
     name: str
     protected: bool = False
+    #: secret provider settings for this environment, over the project's ``secrets:``
+    secrets: dict[str, dict[str, Any]] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,8 @@ class Project:
     templates_dir: Path | None = None
     state_dir: Path | None = None
     config_file: Path | None = None
+    #: secret provider settings by provider name (``secrets:``; see docs/secrets.md)
+    secrets: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def template_dirs(self) -> list[Path]:
         """Where ``extends:`` looks, in order: the project's templates, then the bundled ones."""
@@ -62,6 +68,20 @@ class Project:
 
     def is_protected(self, env: str | None) -> bool:
         return bool(env and env in self.environments and self.environments[env].protected)
+
+    def secrets_for(self, env: str | None) -> dict[str, dict[str, Any]]:
+        """Secret provider settings for ``env``: the environment's entries over the project's.
+
+        An environment's entry overrides the project's entry of the same name key by key,
+        or replaces it whole when it names another ``type`` (dev: keyring, prod: vault).
+        """
+        merged = {name: dict(settings) for name, settings in self.secrets.items()}
+        overrides = self.environments[env].secrets if env and env in self.environments else {}
+        for name, settings in overrides.items():
+            base = merged.get(name, {})
+            same_type = settings.get("type", name) == base.get("type", name)
+            merged[name] = {**base, **settings} if same_type else dict(settings)
+        return merged
 
 
 def find_project_root(start: Path) -> Path | None:
@@ -100,6 +120,7 @@ def load_project(start: Path) -> Project:
         templates_dir=_folder(root, _text(data, "templates_dir")),
         state_dir=_folder(root, _text(data, "state_dir")),
         config_file=config_file,
+        secrets=_secrets(data.get("secrets"), "secrets"),
     )
 
 
@@ -126,5 +147,17 @@ def _environments(node) -> dict[str, Environment]:  # type: ignore[no-untyped-de
         protected = False
         if settings.is_mapping and settings.get("protected") is not None:
             protected = bool(settings.value["protected"].value)
-        envs[name] = Environment(name, protected)
+        envs[name] = Environment(name, protected, _secrets(settings.get("secrets"), f"environments.{name}.secrets"))
     return envs
+
+
+def _secrets(node, where: str) -> dict[str, dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """``secrets:`` maps each provider name to its settings (values stay unresolved here)."""
+    if node is None or node.value is None:
+        return {}
+    if not node.is_mapping:
+        raise ConfigError(f"'{where}' must map provider names to their settings", location=node.loc)
+    for name, settings in node.value.items():
+        if settings.value is not None and not settings.is_mapping:
+            raise ConfigError(f"'{where}.{name}' must be a mapping of settings", location=settings.loc)
+    return {name: to_plain(settings)[0] or {} for name, settings in node.value.items()}

@@ -46,6 +46,8 @@ class TemplateResolver:
         self.template_dirs = template_dirs
         self.diagnostics = diagnostics
         self.files: list[Path] = []
+        #: required parameters that were not given (already reported; interpolation leaves them alone)
+        self.missing_params: set[str] = set()
 
     def expand(self, doc: Node, chain: tuple[str, ...] = ()) -> Node:
         """Return ``doc`` with its ``extends`` (if any) merged underneath it."""
@@ -126,6 +128,7 @@ class TemplateResolver:
             elif spec.is_mapping and spec.get("required") is not None and spec.value["required"].value is False:
                 continue
             else:
+                self.missing_params.add(param)
                 self.diagnostics.append(
                     error(
                         "template-param",

@@ -10,6 +10,7 @@ from etl_cli.diagnostics import Diagnostic, error, has_errors
 from etl_cli.plugins.api import KINDS, SECTION_OF_KIND, Sink
 from etl_cli.plugins.registry import Registry
 from etl_cli.spec.coerce import coerce_document
+from etl_cli.spec.credentials import check_literal_credentials
 from etl_cli.spec.model import PipelineSpec, SparkSettings, build_stages
 from etl_cli.spec.schema import build_schema
 from etl_cli.spec.semantic import check_semantics
@@ -31,6 +32,7 @@ def check_pipeline(loaded: LoadedConfig, registry: Registry) -> tuple[PipelineSp
     document = coerce_document(loaded.document, schema, loaded.provenance)
     diagnostics += checker.check(document, loaded.provenance)
     diagnostics += check_semantics(document, loaded.provenance)
+    diagnostics += check_literal_credentials(document, loaded.provenance, loaded.project.is_protected(loaded.env))
     diagnostics += _plugin_rules(document, loaded, registry)
     if has_errors(diagnostics):
         return None, diagnostics

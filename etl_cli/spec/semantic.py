@@ -53,9 +53,11 @@ def check_semantics(document: dict[str, Any], provenance: Provenance) -> list[Di
     found += _unique_names(items, provenance)
     readable = {i.name: i for i in items if i.kind != "sink"}
     sinks = {i.name for i in items if i.kind == "sink"}
-    found += _dangling_references(items, readable, sinks, provenance)
+    dangling = _dangling_references(items, readable, sinks, provenance)
+    found += dangling
     found += _cycles(items, readable, provenance)
-    found += _unused(items, provenance)
+    if not dangling:
+        found += _unused(items, provenance)
     found += _sinks(document, items, provenance)
     return found
 
