@@ -10,12 +10,17 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from rich.console import Console
 
 from etl_cli import __version__, app
-from etl_cli.errors import EtlError, ExitCode, InvalidPipeline
+from etl_cli.cli.secrets_cmd import secrets_app
+from etl_cli.errors import EtlError, ExitCode, InvalidPipeline, UsageError
+
+try:  # recent Typer vendors its own copy of click
+    from typer._click import exceptions as click_exceptions
+except ImportError:  # pragma: no cover - older Typer uses click itself
+    from click import exceptions as click_exceptions  # type: ignore[no-redef]
 
 cli = typer.Typer(
     name="etl-cli",
@@ -79,7 +84,9 @@ def root(
 
 @cli.command()
 def validate(
-    paths: Annotated[list[Path], typer.Argument(help="Pipeline files, pipeline folders, or folders of pipelines.")],
+    paths: Annotated[
+        list[Path], typer.Argument(help="Pipeline files, pipeline folders, or folders of pipelines.", metavar="PATH...")
+    ],
     env: EnvOpt = None,
     all_envs: Annotated[bool, typer.Option("--all-envs", help="Validate every environment of each pipeline.")] = False,
     output_format: Annotated[TextOrJson, typer.Option("--format", "-f", help="Output format.")] = TextOrJson.text,
@@ -89,7 +96,7 @@ def validate(
 ) -> None:
     """Check pipelines offline (no JVM, no network) and report every problem with file:line:col."""
     if env and all_envs:
-        raise click.UsageError("--env and --all-envs cannot be used together")
+        raise UsageError("--env and --all-envs cannot be used together")
     reports = app.validate(paths, env=env, all_envs=all_envs, sets=sets or [])
     if output_format is TextOrJson.json:
         print(_json_validation(reports))
@@ -176,6 +183,9 @@ def schema(
         sys.stdout.write(text)
 
 
+cli.add_typer(secrets_app, name="secrets")
+
+
 def _wants_debug(argv: list[str]) -> bool:
     return "--debug" in argv or os.environ.get("ETL_DEBUG", "") not in ("", "0", "false")
 
@@ -205,12 +215,10 @@ def main(argv: list[str] | None = None) -> None:
     except EtlError as exc:
         _report_error(exc, debug)
         sys.exit(int(exc.exit_code))
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
+    except click_exceptions.ClickException as exc:
         exc.show()
         sys.exit(int(ExitCode.USAGE))
-    except (KeyboardInterrupt, click.exceptions.Abort):
+    except (KeyboardInterrupt, click_exceptions.Abort, typer.Abort):
         print("interrupted", file=sys.stderr)
         sys.exit(int(ExitCode.INTERRUPTED))
     sys.exit(code if isinstance(code, int) else 0)

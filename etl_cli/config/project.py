@@ -6,6 +6,7 @@ the project root, so a pipeline behaves the same whatever directory cron starts 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,8 +56,13 @@ class Project:
         return dirs
 
     def run_state_dir(self) -> Path:
-        """Where run results, locks and state are kept (default ``<root>/.etl``)."""
-        return self.state_dir or self.root / ".etl"
+        """Where run results, locks, logs and state are kept.
+
+        ``$ETL_STATE_DIR`` wins (cron jobs and tests point it elsewhere), then the
+        project's ``state_dir``, then ``<root>/.etl``.
+        """
+        override = os.environ.get("ETL_STATE_DIR")
+        return Path(override).resolve() if override else (self.state_dir or self.root / ".etl")
 
     def choose_env(self, requested: str | None) -> str | None:
         """The environment to use: ``--env``/``ETL_ENV`` if given, else the project default."""

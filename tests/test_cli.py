@@ -1,0 +1,145 @@
+"""The CLI contract without Spark: exit codes, machine-readable output, render, schema."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from filelock import FileLock
+
+from etl_cli.runtime.lock import lock_path
+
+from .clihelp import REPO, etl_cli
+
+CORPUS = REPO / "tests" / "corpus" / "broken"
+
+
+def test_validate_repository_pipelines_is_clean() -> None:
+    result = etl_cli("validate", "pipelines", "--all-envs")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 error(s)" in result.stdout
+
+
+def test_validate_json_lists_each_problem_with_its_place() -> None:
+    result = etl_cli("validate", str(CORPUS / "unknown_input"), "--format", "json")
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    assert report["ok"] is False
+    assert report["summary"]["errors"] == 1
+    (diag,) = [d for d in report["results"][0]["diagnostics"] if d["severity"] == "error"]
+    assert diag["file"].endswith("unknown_input/pipeline.yaml")
+    assert (diag["line"], diag["column"]) == (8, 14)
+    assert diag["hint"] == "did you mean 'orders'?"
+
+
+def test_validate_reports_all_pipelines_of_a_folder_at_once() -> None:
+    result = etl_cli("validate", str(CORPUS), "--format", "json")
+    report = json.loads(result.stdout)
+    assert result.returncode == 1
+    assert report["summary"]["pipelines"] == len([p for p in CORPUS.iterdir() if p.is_dir()])
+
+
+def test_validate_missing_path_is_a_usage_error() -> None:
+    result = etl_cli("validate", "no/such/pipeline")
+    assert result.returncode == 2
+    assert "no such file or folder" in result.stderr
+
+
+def test_validate_unknown_option_is_a_usage_error() -> None:
+    assert etl_cli("validate", "pipelines", "--frmat", "json").returncode == 2
+
+
+def test_validate_unknown_env_is_a_usage_error_with_suggestion() -> None:
+    result = etl_cli("validate", "pipelines/quickstart", "--env", "prd")
+    assert result.returncode == 2
+    assert "did you mean 'prod'?" in result.stderr
+
+
+def test_validate_strict_fails_on_warnings(tmp_path: Path) -> None:
+    pipeline = tmp_path / "pipeline.yaml"
+    pipeline.write_text(
+        "sources:\n  - {name: a, type: csv, path: a.csv}\n  - {name: unused, type: csv, path: b.csv}\n"
+        "sinks:\n  - {name: out, type: parquet, input: a, path: out}\n"
+    )
+    assert etl_cli("validate", str(pipeline)).returncode == 0
+    assert etl_cli("validate", str(pipeline), "--strict").returncode == 1
+
+
+def test_render_applies_the_overlay_and_interpolates() -> None:
+    result = etl_cli("render", "pipelines/quickstart", "--env", "prod", "--format", "json",
+                     env={"ETL_WAREHOUSE_DIR": "/wh"})
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["sinks"][0]["path"] == "/wh/quickstart/daily_revenue"
+    assert doc["spark"]["conf"]["spark.sql.shuffle.partitions"] == 64
+
+
+def test_render_explain_names_the_file_and_line_of_each_key() -> None:
+    result = etl_cli("render", "pipelines/quickstart", "--env", "prod", "--explain")
+    assert result.returncode == 0, result.stderr
+    lines = {line.split()[0]: line for line in result.stdout.splitlines()}
+    assert lines["spark.conf.spark.sql.shuffle.partitions"].endswith("pipelines/quickstart/env/prod.yaml:8:35")
+    assert "pipelines/quickstart/pipeline.yaml" in lines["sources[orders_raw].type"]
+    assert lines["sinks[daily_revenue_out].mode"].endswith("pipelines/quickstart/pipeline.yaml:81:11")
+
+
+def test_render_keeps_secret_references_unresolved(tmp_path: Path) -> None:
+    pipeline = tmp_path / "pipeline.yaml"
+    pipeline.write_text(
+        "sources:\n  - {name: a, type: csv, path: a.csv, options: {password: '${secret:vault:db#pw}'}}\n"
+        "sinks:\n  - {name: out, type: parquet, input: a, path: out}\n"
+    )
+    result = etl_cli("render", str(pipeline))
+    assert result.returncode == 0, result.stderr
+    assert "${secret:vault:db#pw}" in result.stdout
+
+
+def test_set_overrides_from_the_command_line() -> None:
+    result = etl_cli("render", "pipelines/quickstart", "--set", "sinks.daily_revenue_out.mode=append", "-f", "json")
+    assert json.loads(result.stdout)["sinks"][0]["mode"] == "append"
+
+
+def test_render_of_invalid_pipeline_exits_1_with_diagnostics() -> None:
+    result = etl_cli("render", str(CORPUS / "cycle"))
+    assert result.returncode == 1
+    assert "a -> b -> a" in result.stderr
+
+
+def test_schema_command_prints_the_published_schema() -> None:
+    result = etl_cli("schema")
+    published = (REPO / "etl_cli" / "spec" / "pipeline.schema.json").read_text()
+    assert result.returncode == 0
+    assert json.loads(result.stdout) == json.loads(published)
+
+
+def test_run_of_invalid_pipeline_exits_1_before_spark(tmp_path: Path) -> None:
+    result = etl_cli("run", str(CORPUS / "unknown_input"))
+    assert result.returncode == 1
+    assert "unknown_input/pipeline.yaml:8:14" in result.stderr
+
+
+def test_run_while_another_run_holds_the_lock_exits_5(tmp_path: Path) -> None:
+    path = lock_path(tmp_path, "quickstart", "dev")
+    path.parent.mkdir(parents=True)
+    with FileLock(str(path)).acquire(timeout=0):
+        result = etl_cli("run", "pipelines/quickstart", env={"ETL_STATE_DIR": str(tmp_path)})
+    assert result.returncode == 5
+    assert "another run of pipeline 'quickstart'" in result.stderr
+
+
+def test_run_without_java_says_so_and_how_to_fix_it(tmp_path: Path) -> None:
+    python_dir = Path(shutil.which("python3") or "/usr/bin/python3").parent
+    env = {"PATH": f"{tmp_path}:{python_dir}", "JAVA_HOME": ""}
+    env_without_java = {k: v for k, v in {**os.environ, **env}.items() if k != "JAVA_HOME"}
+    result = etl_cli("run", "pipelines/quickstart", env=env_without_java)
+    assert result.returncode == 4
+    assert "Java was not found" in result.stderr
+    assert "JAVA_HOME" in result.stderr
+
+
+def test_version_and_module_entry_point() -> None:
+    result = etl_cli("--version")
+    assert result.returncode == 0
+    assert result.stdout.startswith("etl-cli ")
