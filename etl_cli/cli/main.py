@@ -218,7 +218,14 @@ def main(argv: list[str] | None = None) -> None:
     except click_exceptions.ClickException as exc:
         exc.show()
         sys.exit(int(ExitCode.USAGE))
-    except (KeyboardInterrupt, click_exceptions.Abort, typer.Abort):
+    except (KeyboardInterrupt, typer.Abort):
         print("interrupted", file=sys.stderr)
         sys.exit(int(ExitCode.INTERRUPTED))
+    except Exception as exc:  # the one boundary: an unexpected error is still a message and an exit code
+        stderr_console().print(f"error: internal error: {type(exc).__name__}: {exc}", markup=False, highlight=False)
+        if debug:
+            stderr_console().print("".join(traceback.format_exception(exc)), markup=False, highlight=False)
+        else:
+            print("  (run again with --debug to see the traceback)", file=sys.stderr)
+        sys.exit(int(ExitCode.RUN_FAILED))
     sys.exit(code if isinstance(code, int) else 0)

@@ -6,7 +6,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from etl_cli.errors import EtlError, ExitCode
+from etl_cli.config.project import load_project
+from etl_cli.errors import EtlError, ExitCode, RunError
 from etl_cli.events import Reporter
 from etl_cli.plan.dag import compile_plan
 from etl_cli.plugins.api import RunContext
@@ -16,6 +17,7 @@ from etl_cli.runtime.lock import run_lock
 from etl_cli.runtime.results import RunResults, write_results
 from etl_cli.runtime.results import results_dir as default_results_dir
 from etl_cli.runtime.session import DEFAULT_MASTER, build_session
+from etl_cli.secrets.resolver import SecretResolver
 from etl_cli.spec.model import PipelineSpec
 
 
@@ -40,20 +42,24 @@ def execute_run(
     results = RunResults(run_id, spec.name, spec.env, str(spec.file), started_at=_now(), master=chosen_master)
     started = time.perf_counter()
     reporter.run_started(run_id, spec.name, spec.env, len(plan.stages))
-    with run_lock(state_dir, spec.name, spec.env, run_id):
+    secrets = SecretResolver.for_project(load_project(spec.project_root), spec.env, pipeline=spec.name, run_id=run_id)
+    secrets.redactor.install()
+    with run_lock(state_dir, spec.name, spec.env, run_id), secrets.redactor.guard():
         try:
             reporter.session_starting(chosen_master)
             session = build_session(
                 app_name=spec.spark.app_name or f"etl-cli:{spec.name}",
                 master=chosen_master,
-                conf=spec.spark.conf,
+                conf=secrets.resolve_value(dict(spec.spark.conf)),
                 packages=spec.spark.packages + _plugin_packages(plan, registry),
                 jars=spec.spark.jars,
                 verbose=verbose,
                 jvm_log=state_dir / "logs" / f"{run_id}.jvm.log",
             )
             results.spark_version = session.version
-            ctx = RunContext(spark=session, project_root=spec.project_root, run_id=run_id)
+            ctx = RunContext(
+                spark=session, project_root=spec.project_root, run_id=run_id, resolve=secrets.resolve_value
+            )
             executor = Executor(plan, ctx, registry, reporter)
             try:
                 results.stages = executor.run()
@@ -69,10 +75,15 @@ def execute_run(
             results.status, results.exit_code = "failed", int(exc.exit_code)
             results.error = {
                 "type": type(exc).__name__,
-                "message": exc.message,
+                "message": secrets.redactor.mask(exc.message),
                 "stage": exc.stage.name if isinstance(exc, StageFailed) else None,
             }
             raise
+        except Exception as exc:
+            results.status, results.exit_code = "failed", int(ExitCode.RUN_FAILED)
+            message = secrets.redactor.mask(f"{type(exc).__name__}: {exc}")
+            results.error = {"type": type(exc).__name__, "message": message, "stage": None}
+            raise RunError(f"run failed: {message}") from exc
         finally:
             results.ended_at = _now()
             results.duration_s = round(time.perf_counter() - started, 3)
