@@ -10,7 +10,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def etl_cli(*args: str, env: dict[str, str] | None = None, cwd: Path = REPO, timeout: int = 300) -> subprocess.CompletedProcess[str]:
+def etl_cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path = REPO, timeout: int = 300
+) -> subprocess.CompletedProcess[str]:
     """Run ``python -m etl_cli ARGS`` (the same entry point as the ``etl-cli`` script)."""
     full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
     return subprocess.run(

@@ -68,8 +68,9 @@ def test_validate_strict_fails_on_warnings(tmp_path: Path) -> None:
 
 
 def test_render_applies_the_overlay_and_interpolates() -> None:
-    result = etl_cli("render", "pipelines/quickstart", "--env", "prod", "--format", "json",
-                     env={"ETL_WAREHOUSE_DIR": "/wh"})
+    result = etl_cli(
+        "render", "pipelines/quickstart", "--env", "prod", "--format", "json", env={"ETL_WAREHOUSE_DIR": "/wh"}
+    )
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["sinks"][0]["path"] == "/wh/quickstart/daily_revenue"

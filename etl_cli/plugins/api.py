@@ -63,10 +63,15 @@ class RunContext:
 
     def path(self, value: str) -> str:
         """Resolve a path from YAML: URIs (``s3a://``, ``file:``) as they are, relative ones against the project."""
-        if "://" in value or value.startswith("file:"):
-            return value
-        candidate = Path(value)
-        return str(candidate if candidate.is_absolute() else (self.project_root / candidate))
+        return resolve_path(value, self.project_root)
+
+
+def resolve_path(value: str, project_root: Path) -> str:
+    """The rule of :meth:`RunContext.path`, for code that has no run (``effects`` in dry-run)."""
+    if "://" in value or value.startswith("file:"):
+        return value
+    candidate = Path(value)
+    return str(candidate if candidate.is_absolute() else (project_root / candidate))
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,9 @@ class StageFailed(RunError):
         where = f" (defined at {stage.location})" if stage.location else ""
         super().__init__(f"{stage.label} failed{where}: {detail}")
         self.stage = stage
+        if isinstance(cause, EtlError):
+            # a plug-in that found the pipeline itself wrong (bad SQL, unknown column) keeps its exit code
+            self.exit_code = cause.exit_code
 
 
 def _spark_message(cause: BaseException) -> str:

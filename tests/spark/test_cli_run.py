@@ -51,7 +51,12 @@ def expected_quickstart_rows() -> list[tuple[str, str | None, int, Decimal, int,
 def test_quickstart_writes_the_expected_daily_revenue(tmp_path: Path) -> None:
     out = tmp_path / "warehouse"
     result = etl_cli(
-        "run", "pipelines/quickstart", "--set", f"vars.output_dir={out}", "--results-dir", str(tmp_path),
+        "run",
+        "pipelines/quickstart",
+        "--set",
+        f"vars.output_dir={out}",
+        "--results-dir",
+        str(tmp_path),
         env={"ETL_STATE_DIR": str(tmp_path / "state")},
     )
     assert result.returncode == 0, result.stderr
@@ -73,7 +78,12 @@ def test_quickstart_writes_the_expected_daily_revenue(tmp_path: Path) -> None:
 
 def test_every_transform_type_through_the_cli(tmp_path: Path) -> None:
     result = etl_cli(
-        "run", str(E2E / "all_transforms"), "--set", f"vars.out={tmp_path}", "--log-format", "json",
+        "run",
+        str(E2E / "all_transforms"),
+        "--set",
+        f"vars.out={tmp_path}",
+        "--log-format",
+        "json",
         env={"ETL_STATE_DIR": str(tmp_path / "state")},
     )
     assert result.returncode == 0, result.stderr
@@ -85,9 +95,15 @@ def test_every_transform_type_through_the_cli(tmp_path: Path) -> None:
         slim = sorted((r["order_id"], r["customer_id"], r["cents"]) for r in csv.DictReader(fh))
     assert slim == [("10", "1", "12000"), ("11", "2", "6000"), ("13", "3", "9000"), ("14", "4", "1200")]
 
-    movements = [json.loads(line) for f in (tmp_path / "movements").glob("*.json") for line in f.read_text().splitlines()]
+    movements = [
+        json.loads(line) for f in (tmp_path / "movements").glob("*.json") for line in f.read_text().splitlines()
+    ]
     assert sorted((m["order_id"], m["amount"], m["status"]) for m in movements) == [
-        (10, 100.0, "shipped"), (11, 50.0, "paid"), (13, 75.0, "paid"), (14, 10.0, "paid"), (20, -20.0, "refund"),
+        (10, 100.0, "shipped"),
+        (11, 50.0, "paid"),
+        (13, 75.0, "paid"),
+        (14, 10.0, "paid"),
+        (20, -20.0, "refund"),
     ]
 
     orphans = pq.read_table(tmp_path / "orphans").to_pylist()
@@ -95,12 +111,19 @@ def test_every_transform_type_through_the_cli(tmp_path: Path) -> None:
 
     per_country = pq.read_table(tmp_path / "per_country").to_pylist()
     assert sorted((r["country"] or "", r["orders"], r["revenue"], r["biggest"]) for r in per_country) == [
-        ("", 1, 10.0, 10.0), ("DE", 2, 175.0, 100.0), ("FR", 1, 50.0, 50.0),
+        ("", 1, 10.0, 10.0),
+        ("DE", 2, 175.0, 100.0),
+        ("FR", 1, 50.0, 50.0),
     ]
 
     ranked = ds.dataset(tmp_path / "ranked", format="parquet", partitioning="hive").to_table().to_pylist()
-    assert sorted((r["order_id"], r["rank_in_country"], r["running_revenue"], r["previous_amount"]) for r in ranked) == [
-        (10, 1, 100.0, None), (11, 1, 50.0, None), (13, 2, 175.0, 100.0), (14, 1, 10.0, None),
+    assert sorted(
+        (r["order_id"], r["rank_in_country"], r["running_revenue"], r["previous_amount"]) for r in ranked
+    ) == [
+        (10, 1, 100.0, None),
+        (11, 1, 50.0, None),
+        (13, 2, 175.0, 100.0),
+        (14, 1, 10.0, None),
     ]
 
     import pyarrow.orc as orc

@@ -1,0 +1,1 @@
+"""Built-in sinks: files written to a staging directory, then published atomically."""

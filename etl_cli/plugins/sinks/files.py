@@ -1,0 +1,139 @@
+"""File sinks: parquet, csv, json and orc, published atomically (see :mod:`.staging`)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from etl_cli.errors import RunError
+from etl_cli.plugins.api import Effect, OptionProblem, PendingWrite, RunContext, Sink, StageSpec, resolve_path
+from etl_cli.plugins.registry import register
+from etl_cli.plugins.sinks.staging import HadoopFileSystem, SkippedWrite, StagedFiles, StagingLayout, write_to_staging
+from etl_cli.plugins.spark_types import managed_option_problems, scalar_map, string_list
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+
+class FileSink(Sink):
+    """Writes one format into a staging folder next to the target; the commit publishes it.
+
+    Modes: overwrite replaces the target (with partition_by: only the partitions the new data
+    has); append adds the new files; error fails if the target exists; ignore writes nothing
+    if it exists.
+    """
+
+    format: ClassVar[str]
+    required_options = ("path",)
+    options_schema: ClassVar[dict[str, Any]] = {
+        "path": {
+            "type": "string",
+            "minLength": 1,
+            "description": "Folder to write; relative paths are relative to the project root.",
+        },
+        "partition_by": string_list("Columns to partition the output folders by (column=value/...).", min_items=1),
+        "options": scalar_map("Options passed to Spark's DataFrameWriter for this format (e.g. compression)."),
+        "coalesce": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "Number of files to write (per partition folder); fewer, larger files.",
+        },
+    }
+
+    @classmethod
+    def managed_writer_options(cls) -> dict[str, str]:
+        """Writer options set by a key of this sink (writer option → key), not to be set twice."""
+        return {}
+
+    @classmethod
+    def check_options(cls, options: Mapping[str, Any]) -> list[OptionProblem]:
+        return managed_option_problems(options, cls.managed_writer_options())
+
+    def writer_defaults(self, stage: StageSpec) -> dict[str, Any]:
+        """Writer options this format sets from its own keys."""
+        return {}
+
+    def stage_write(self, ctx: RunContext, stage: StageSpec, df: DataFrame) -> PendingWrite:
+        target = ctx.path(stage.options["path"])
+        mode = stage.option("mode", self.default_mode)
+        fs = HadoopFileSystem(ctx.spark, target)
+        layout = StagingLayout.next_to(fs, target, ctx.run_id)
+        if fs.exists(layout.target) and mode == "error":
+            raise RunError(
+                f"{layout.target} exists (mode error)",
+                location=stage.location,
+                hint="choose mode overwrite or append, or remove the target",
+            )
+        if fs.exists(layout.target) and mode == "ignore":
+            return SkippedWrite(layout.target)
+        rows = write_to_staging(fs, layout, lambda staging: self._write(stage, df, staging))
+        partition_depth = len(stage.option("partition_by") or ())
+        return StagedFiles(fs, layout, mode, partition_depth, rows)
+
+    def _write(self, stage: StageSpec, df: DataFrame, staging: str) -> int:
+        """Write ``df`` to ``staging``; return its row count, observed during the write (no extra job)."""
+        from pyspark.sql import Observation
+        from pyspark.sql import functions as F
+
+        observation = Observation(f"etl_sink_{stage.name}_{uuid.uuid4().hex[:8]}")
+        observed = df.observe(observation, F.count(F.lit(1)).alias("rows"))
+        if coalesce := stage.option("coalesce"):
+            observed = observed.coalesce(coalesce)
+        writer = observed.write.format(self.format).mode("errorifexists")
+        writer = writer.options(**self.writer_defaults(stage)).options(**dict(stage.option("options") or {}))
+        if partition_by := stage.option("partition_by"):
+            writer = writer.partitionBy(*partition_by)
+        writer.save(staging)
+        return int(observation.get["rows"])
+
+    def effects(self, stage: StageSpec, project_root: Path) -> list[Effect]:
+        return [
+            Effect(
+                stage=stage.name,
+                action="write",
+                target=resolve_path(stage.options["path"], project_root),
+                mode=stage.option("mode", self.default_mode),
+                details={"format": self.format, "partition_by": list(stage.option("partition_by") or ())},
+            )
+        ]
+
+
+@register
+class ParquetSink(FileSink):
+    type = "parquet"
+    format = "parquet"
+    description = "Write Parquet files (snappy-compressed), published atomically when the whole run succeeded."
+
+
+@register
+class CsvSink(FileSink):
+    type = "csv"
+    format = "csv"
+    description = "Write CSV files with a header line, published atomically when the whole run succeeded."
+    options_schema: ClassVar[dict[str, Any]] = {
+        **FileSink.options_schema,
+        "header": {"type": "boolean", "default": True, "description": "Write the column names as the first line."},
+    }
+
+    @classmethod
+    def managed_writer_options(cls) -> dict[str, str]:
+        return {"header": "header"}
+
+    def writer_defaults(self, stage: StageSpec) -> dict[str, Any]:
+        return {"header": stage.option("header", True)}
+
+
+@register
+class JsonSink(FileSink):
+    type = "json"
+    format = "json"
+    description = "Write JSON Lines files (one object per row), published atomically when the whole run succeeded."
+
+
+@register
+class OrcSink(FileSink):
+    type = "orc"
+    format = "orc"
+    description = "Write ORC files, published atomically when the whole run succeeded."

@@ -1,0 +1,1 @@
+"""Built-in sources: files read with Spark's DataFrameReader."""

@@ -1,0 +1,116 @@
+"""Row and column shaping: ``select``, ``filter`` and ``derive``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from etl_cli.diagnostics import did_you_mean
+from etl_cli.errors import ConfigError
+from etl_cli.plugins.api import OptionProblem, RunContext, StageSpec, Transform
+from etl_cli.plugins.registry import register
+from etl_cli.plugins.spark_types import quote, single, string_list, string_map, type_problem, user_sql
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+_SELECT_KEYS = ("columns", "drop", "rename", "cast")
+
+
+def require_columns(stage: StageSpec, df: DataFrame, key: str, names: Iterable[str]) -> None:
+    """Fail on a name that is not a column: Spark would silently ignore it in drop and rename."""
+    for name in names:
+        if name not in df.columns:
+            hint = did_you_mean(name, df.columns) or f"columns: {', '.join(df.columns)}"
+            raise ConfigError(f"{stage.label}: {key} names no column '{name}'", location=stage.location, hint=hint)
+
+
+@register
+class SelectTransform(Transform):
+    type = "select"
+    description = (
+        "Keep, compute, drop, rename and cast columns. Applied in this order: columns, then drop, "
+        "then rename, then cast (so rename and cast use the names produced by the steps before)."
+    )
+    options_schema = {
+        "columns": string_list(
+            'Columns to keep, in order: names, "*" or SQL expressions such as "amount * 2 AS double_amount".',
+            min_items=1,
+        ),
+        "drop": string_list("Columns to remove.", min_items=1),
+        "rename": string_map("Columns to rename: old_name: new_name."),
+        "cast": string_map("Columns to convert: column: Spark SQL type (INT, DECIMAL(10,2), DATE...)."),
+    }
+
+    @classmethod
+    def check_options(cls, options: Mapping[str, Any]) -> list[OptionProblem]:
+        if not any(key in options for key in _SELECT_KEYS):
+            return [OptionProblem((), "select needs at least one of columns, drop, rename, cast")]
+        casts = options.get("cast")
+        if not isinstance(casts, Mapping):
+            return []
+        return [
+            OptionProblem(("cast", column), problem)
+            for column, type_text in casts.items()
+            if isinstance(type_text, str) and (problem := type_problem(type_text))
+        ]
+
+    def apply(self, ctx: RunContext, stage: StageSpec, inputs: Mapping[str, DataFrame]) -> DataFrame:
+        from pyspark.sql import functions as F
+
+        df = single(inputs)
+        with user_sql(stage, "select"):
+            if columns := stage.option("columns"):
+                df = df.selectExpr(*columns)
+            if drop := stage.option("drop"):
+                require_columns(stage, df, "drop", drop)
+                df = df.drop(*drop)
+            if rename := stage.option("rename"):
+                require_columns(stage, df, "rename", rename)
+                df = df.withColumnsRenamed(dict(rename))
+            if cast := stage.option("cast"):
+                require_columns(stage, df, "cast", cast)
+                df = df.withColumns({name: F.col(quote(name)).cast(type_text) for name, type_text in cast.items()})
+        return df
+
+
+@register
+class FilterTransform(Transform):
+    type = "filter"
+    description = "Keep the rows for which a SQL condition is true (rows where it is null are dropped too)."
+    required_options = ("condition",)
+    options_schema = {
+        "condition": {
+            "type": "string",
+            "minLength": 1,
+            "description": "A Spark SQL boolean expression, e.g. \"status = 'paid' AND amount > 0\".",
+        },
+    }
+
+    def apply(self, ctx: RunContext, stage: StageSpec, inputs: Mapping[str, DataFrame]) -> DataFrame:
+        from pyspark.sql import functions as F
+
+        with user_sql(stage, "condition"):
+            return single(inputs).filter(F.expr(stage.options["condition"]))
+
+
+@register
+class DeriveTransform(Transform):
+    type = "derive"
+    description = (
+        "Add or replace columns computed by SQL expressions, in the order written, so a later column "
+        "can use an earlier one."
+    )
+    required_options = ("columns",)
+    options_schema = {
+        "columns": string_map('New columns: name: SQL expression, e.g. total: "price * quantity".'),
+    }
+
+    def apply(self, ctx: RunContext, stage: StageSpec, inputs: Mapping[str, DataFrame]) -> DataFrame:
+        from pyspark.sql import functions as F
+
+        df = single(inputs)
+        with user_sql(stage, "derived column"):
+            for name, expression in stage.options["columns"].items():
+                df = df.withColumn(name, F.expr(expression))
+        return df

@@ -1,0 +1,163 @@
+"""The ``join`` transform: join two or more inputs, left to right.
+
+The join runs as Spark SQL over views named after the input stages: conditions refer to
+the inputs by those names (``orders.customer_id = customers.id``), and SQL resolves a
+condition that names a key of an earlier USING join, which the DataFrame API in Spark
+4.0 fails on after a right or full join.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from etl_cli.errors import ConfigError
+from etl_cli.plugins.api import OptionProblem, RunContext, StageSpec, Transform
+from etl_cli.plugins.registry import register
+from etl_cli.plugins.spark_types import quote, string_list, user_sql
+from etl_cli.plugins.transforms.sql import register_views
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+#: join type → its Spark SQL keywords
+JOIN_TYPES = {
+    "inner": "INNER JOIN",
+    "left": "LEFT OUTER JOIN",
+    "right": "RIGHT OUTER JOIN",
+    "full": "FULL OUTER JOIN",
+    "left_semi": "LEFT SEMI JOIN",
+    "left_anti": "LEFT ANTI JOIN",
+    "cross": "CROSS JOIN",
+}
+_HINT = 'on: [customer_id] joins on columns both sides have; condition: "orders.customer_id = customers.id"'
+
+_HOW = {
+    "enum": list(JOIN_TYPES),
+    "default": "inner",
+    "description": "Join type: inner (default), left, right, full, left_semi (left rows with a match), "
+    "left_anti (left rows without a match) or cross (every pair; no on or condition).",
+}
+_ON = string_list(
+    "Columns present on both sides to join on; each appears once, first, in the result (SQL USING).", min_items=1
+)
+_CONDITION = {
+    "type": "string",
+    "minLength": 1,
+    "description": "SQL join condition naming the inputs by their stage names, e.g. "
+    '"orders.customer_id = customers.id"; both sides keep all their columns.',
+}
+
+
+@dataclass(frozen=True)
+class JoinStep:
+    """How the result so far is joined with the next input."""
+
+    how: str
+    on: tuple[str, ...] = ()
+    condition: str | None = None
+
+    def sql(self, right: str) -> str:
+        clause = f"{JOIN_TYPES[self.how]} {quote(right)}"
+        if self.on:
+            return f"{clause} USING ({', '.join(quote(column) for column in self.on)})"
+        if self.condition:
+            return f"{clause} ON ({self.condition})"
+        return clause
+
+    def problem(self) -> str | None:
+        if self.how == "cross":
+            return "a cross join takes neither on nor condition" if self.on or self.condition else None
+        if bool(self.on) == bool(self.condition):
+            return f"a {self.how} join needs exactly one of on or condition"
+        return None
+
+
+def _owns_keys(override: Mapping[str, Any]) -> bool:
+    """Whether a ``joins`` entry sets its own keys instead of taking the top-level on/condition."""
+    return "on" in override or "condition" in override or override.get("how") == "cross"
+
+
+def join_step(options: Mapping[str, Any], override: Mapping[str, Any]) -> JoinStep:
+    """One step: the ``joins`` entry's settings, falling back to the top-level ones."""
+    keys = override if _owns_keys(override) else options
+    on = keys.get("on")
+    return JoinStep(
+        how=override.get("how", options.get("how", "inner")),
+        # check_options also sees items the JSON Schema rejected: a wrong type counts as no keys
+        on=tuple(on) if isinstance(on, (list, tuple)) else (),
+        condition=keys.get("condition"),
+    )
+
+
+def join_steps(options: Mapping[str, Any], count: int) -> list[JoinStep]:
+    """The steps joining ``count`` inputs after the first: one per ``joins`` entry, or the top-level one."""
+    overrides = options.get("joins") or [{}] * count
+    return [join_step(options, override) for override in overrides]
+
+
+@register
+class JoinTransform(Transform):
+    type = "join"
+    description = "Join two or more inputs: the first is the left side, each next input is joined to the result so far."
+    single_input = False
+    min_inputs = 2
+    options_schema = {
+        "how": _HOW,
+        "on": _ON,
+        "condition": _CONDITION,
+        "joins": {
+            "type": "array",
+            "minItems": 1,
+            "description": "One entry per input after the first, overriding how, on or condition for that step.",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "description": "How this input is joined; keys left out come from the top level.",
+                "properties": {"how": _HOW, "on": _ON, "condition": _CONDITION},
+            },
+        },
+    }
+
+    @classmethod
+    def check_options(cls, options: Mapping[str, Any]) -> list[OptionProblem]:
+        # The validator passes the whole stage item, so ``inputs`` is here to count the steps.
+        joins = options.get("joins")
+        inputs = options.get("inputs")
+        problems: list[OptionProblem] = []
+        if isinstance(joins, list) and isinstance(inputs, list) and len(joins) != len(inputs) - 1:
+            problems.append(
+                OptionProblem(
+                    ("joins",),
+                    f"joins has {len(joins)} entries for {len(inputs)} inputs",
+                    "give one entry per input after the first",
+                )
+            )
+        overrides = joins if isinstance(joins, list) else [{}]
+        for index, override in enumerate(overrides):
+            if not isinstance(override, Mapping):
+                continue
+            problem = join_step(options, override).problem()
+            path: tuple[str | int, ...] = ("joins", index) if _owns_keys(override) else ()
+            if problem and all((p.key_path, p.message) != (path, problem) for p in problems):
+                problems.append(OptionProblem(path, problem, _HINT))
+        return problems
+
+    def apply(self, ctx: RunContext, stage: StageSpec, inputs: Mapping[str, DataFrame]) -> DataFrame:
+        steps = join_steps(stage.options, len(stage.inputs) - 1)
+        if len(steps) != len(stage.inputs) - 1:
+            raise ConfigError(
+                f"{stage.label}: joins has {len(steps)} entries for {len(stage.inputs)} inputs",
+                location=stage.location,
+                hint="give one entry per input after the first",
+            )
+        register_views(inputs)
+        with user_sql(stage, "join"):
+            return ctx.spark.sql(join_query(stage.inputs, steps))
+
+
+def join_query(names: Sequence[str], steps: Sequence[JoinStep]) -> str:
+    """``SELECT *`` over the first input joined with each next one by its step."""
+    joins = " ".join(step.sql(right) for step, right in zip(steps, names[1:], strict=True))
+    return f"SELECT * FROM {quote(names[0])} {joins}"

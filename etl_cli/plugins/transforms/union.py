@@ -1,0 +1,56 @@
+"""The ``union`` transform: stack the rows of two or more inputs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from etl_cli.plugins.api import OptionProblem, RunContext, StageSpec, Transform
+from etl_cli.plugins.registry import register
+from etl_cli.plugins.spark_types import user_sql
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+
+@register
+class UnionTransform(Transform):
+    type = "union"
+    description = "Stack the rows of two or more inputs, matching columns by name (or by position)."
+    single_input = False
+    min_inputs = 2
+    options_schema = {
+        "by_name": {
+            "type": "boolean",
+            "default": True,
+            "description": "Match columns by name (default); false matches them by position.",
+        },
+        "allow_missing_columns": {
+            "type": "boolean",
+            "default": False,
+            "description": "With by_name: a column missing from an input is filled with nulls instead of failing.",
+        },
+        "distinct": {
+            "type": "boolean",
+            "default": False,
+            "description": "Remove duplicate rows from the result (SQL UNION instead of UNION ALL).",
+        },
+    }
+
+    @classmethod
+    def check_options(cls, options: Mapping[str, Any]) -> list[OptionProblem]:
+        if options.get("allow_missing_columns") is True and options.get("by_name") is False:
+            return [OptionProblem(("allow_missing_columns",), "allow_missing_columns needs by_name: true")]
+        return []
+
+    def apply(self, ctx: RunContext, stage: StageSpec, inputs: Mapping[str, DataFrame]) -> DataFrame:
+        result, *others = [inputs[name] for name in stage.inputs]
+        by_name = stage.option("by_name", True)
+        allow_missing = stage.option("allow_missing_columns", False)
+        with user_sql(stage, "union"):
+            for other in others:
+                if by_name:
+                    result = result.unionByName(other, allowMissingColumns=allow_missing)
+                else:
+                    result = result.union(other)
+        return result.distinct() if stage.option("distinct", False) else result
