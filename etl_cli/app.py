@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from etl_cli.config.loader import LoadedConfig, load_pipeline, overlay_envs, resolve_pipeline_file
 from etl_cli.config.project import PIPELINE_FILE, load_project
@@ -18,6 +19,12 @@ from etl_cli.events import Reporter
 from etl_cli.plugins.registry import REGISTRY, Registry, load_entry_points
 from etl_cli.spec.check import check_pipeline
 from etl_cli.spec.model import PipelineSpec
+
+if TYPE_CHECKING:
+    from etl_cli.authoring.questions import Asker
+    from etl_cli.authoring.writer import CreatedPipeline
+    from etl_cli.runtime.dryrun import DryRunReport
+    from etl_cli.runtime.stepping import Stepper
 
 _PLUGINS_LOADED = False
 
@@ -119,6 +126,8 @@ class RunOptions:
     master: str | None = None
     verbose: bool = False
     results_dir: Path | None = None
+    #: ignore what stages kept from earlier runs (incremental watermarks) and read everything
+    full_refresh: bool = False
 
 
 def new_run_id() -> str:
@@ -138,7 +147,82 @@ def run(path: Path, options: RunOptions, reporter: Reporter) -> tuple[ExitCode, 
         master=options.master,
         verbose=options.verbose,
         results_dir=options.results_dir,
+        full_refresh=options.full_refresh,
     )
+
+
+@dataclass(frozen=True)
+class DryRunOptions:
+    """How ``dry-run`` was asked to analyse."""
+
+    env: str | None = None
+    sets: tuple[str, ...] = ()
+    master: str | None = None
+    sample: int | None = None
+    explain: bool = False
+    verbose: bool = False
+
+
+def dry_run(path: Path, options: DryRunOptions, reporter: Reporter) -> DryRunReport:
+    """Let Spark analyse every stage and list every effect, writing nothing (see runtime/dryrun.py)."""
+    from etl_cli.plan.dag import compile_plan
+    from etl_cli.runtime.dryrun import DryRun
+    from etl_cli.runtime.workspace import open_workspace
+
+    _, spec = load_spec(path, options.env, options.sets)
+    plan = compile_plan(spec)
+    with open_workspace(plan, registry(), reporter, new_run_id(), options.master, options.verbose) as workspace:
+        return DryRun(workspace, registry(), reporter, options.sample, options.explain).analyse()
+
+
+@dataclass(frozen=True)
+class DebugOptions:
+    """How ``debug`` was asked to step through a pipeline."""
+
+    env: str | None = None
+    sets: tuple[str, ...] = ()
+    master: str | None = None
+    stage: str | None = None
+    break_at: str | None = None
+    limit: int = 10
+    sample: int | None = None
+    write: bool = False
+    verbose: bool = False
+
+
+@contextmanager
+def debug(path: Path, options: DebugOptions, reporter: Reporter) -> Iterator[Stepper]:
+    """A stepper over the pipeline's plan (only ``stage`` and its upstream when given); Spark stops after."""
+    from etl_cli.plan.dag import compile_plan
+    from etl_cli.runtime.lock import run_lock
+    from etl_cli.runtime.stepping import Stepper
+    from etl_cli.runtime.workspace import open_workspace
+
+    _, spec = load_spec(path, options.env, options.sets)
+    plan = compile_plan(spec)
+    plan = plan.restricted_to([options.stage]) if options.stage else plan
+    if options.break_at:
+        plan.stage(options.break_at)
+    run_id = new_run_id()
+    lock = run_lock(spec.state_dir, spec.name, spec.env, run_id) if options.write else nullcontext()
+    with lock, open_workspace(plan, registry(), reporter, run_id, options.master, options.verbose) as workspace:
+        stepper = Stepper(workspace, registry(), reporter, options.limit, options.sample, options.write)
+        try:
+            yield stepper
+        finally:
+            stepper.close()
+
+
+def create_pipeline(
+    answers: Mapping[str, Any], asker: Asker | None, pipelines_dir: Path | None = None, force: bool = False
+) -> CreatedPipeline:
+    """The wizard: ask what ``answers`` leave open (never without ``asker``), validate, write the pipeline."""
+    from etl_cli.authoring.create import create_pipeline as create
+    from etl_cli.authoring.questions import Answers
+
+    project = load_project(Path.cwd())
+    folder = pipelines_dir or project.root / "pipelines"
+    return create(project, registry(), Answers(dict(answers), asker), folder, force)
 
 
 __all__ = ["EtlError", "RunOptions", "ValidationReport", "load_spec", "registry", "render", "run", "validate"]

@@ -25,8 +25,24 @@ class StageResult:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class SparkProgress:
+    """What Spark's active jobs have done so far (polled from its status tracker while a stage runs)."""
+
+    jobs: tuple[int, ...]
+    tasks: int
+    tasks_done: int
+    tasks_running: int
+    #: records read and written by the tasks that finished (Spark counts them per task)
+    rows_read: int = 0
+    rows_written: int = 0
+
+
 class Reporter:
     """Receives run events; every method is a no-op so reporters override what they show."""
+
+    #: whether :meth:`spark_progress` events are wanted: polling Spark takes a thread, and only terminals show them
+    wants_spark_progress: bool = False
 
     def run_started(self, run_id: str, pipeline: str, env: str | None, stages: int) -> None:
         """A run begins (lock taken, session not yet started)."""
@@ -45,3 +61,19 @@ class Reporter:
 
     def run_finished(self, results: list[StageResult], status: str, duration_s: float, results_file: str) -> None:
         """The run is over; ``results`` covers every stage; its JSON record is at ``results_file``."""
+
+    def spark_progress(self, progress: SparkProgress | None) -> None:
+        """Spark's active jobs moved on (None: no job is running). Sent only when ``wants_spark_progress``."""
+
+    def quality_report(self, report: dict[str, Any]) -> None:
+        """The data-quality checks of the run were evaluated (the JSON of ``<run_id>.quality.json``).
+
+        ``report["checks"]`` holds one entry per check: name, stage, type, action, severity,
+        rows_evaluated, rows_failed, failure_rate, samples, outcome.
+        """
+
+    def retrying(self, operation: str, endpoint: str, attempt: int, attempts: int, delay_s: float, error: str) -> None:
+        """Try ``attempt`` of ``attempts`` of an external operation failed transiently; the next is in ``delay_s``."""
+
+    def circuit_changed(self, endpoint: str, old: str, new: str, failures: int) -> None:
+        """The circuit breaker of ``endpoint`` moved between closed, open and half_open."""

@@ -61,6 +61,12 @@ def reference_markdown() -> str:
         "### `spark`",
         "",
         *_table(schema["properties"]["spark"]["properties"], []),
+        "",
+        "### `streaming`",
+        "",
+        "See [streaming.md](streaming.md).",
+        "",
+        *_table(schema["properties"]["streaming"]["properties"], []),
     ]
     for kind in KINDS:
         out += ["", f"## {SECTION_OF_KIND[kind].capitalize()}", ""]
@@ -69,7 +75,27 @@ def reference_markdown() -> str:
             out += [f"### {kind} `{name}`", "", definition.get("description", ""), ""]
             out += _table(definition["properties"], definition.get("required", []))
             out.append("")
+    out += _quality_sections(schema)
     return "\n".join(out).rstrip() + "\n"
+
+
+def _quality_sections(schema: dict[str, Any]) -> list[str]:
+    """Checks (one table per type), retry, circuit_breaker and a stage's contract (see docs/quality.md)."""
+    out = ["", "## Checks", "", "See [quality.md](quality.md) for how checks are evaluated.", ""]
+    for name in registry().types("check"):
+        definition = schema["$defs"][f"check.{name}"]
+        out += [f"### check `{name}`", "", definition.get("description", ""), ""]
+        out += _table(definition["properties"], definition.get("required", []))
+        out.append("")
+    contract = schema["$defs"]["source.csv"]["properties"]["contract"]
+    out += ["## `contract` (sources and transforms)", "", contract["description"], ""]
+    out += _table(contract["properties"], contract.get("required", []))
+    for key, doc in (("retry", "retries.md"), ("circuit_breaker", "retries.md")):
+        out += ["", f"## `{key}`", "", f"{schema['properties'][key]['description']} See [{doc}]({doc}).", ""]
+        out += _table(schema["properties"][key]["properties"], [])
+    out += ["", "## `dead_letter`", "", schema["properties"]["dead_letter"]["description"], ""]
+    out.append("See [dead-letter.md](dead-letter.md); it takes the options of the sink type it names.")
+    return out
 
 
 def main() -> int:

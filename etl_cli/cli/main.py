@@ -14,7 +14,11 @@ import typer
 from rich.console import Console
 
 from etl_cli import __version__, app
+from etl_cli.cli.debug import debug_command
+from etl_cli.cli.dlq_cmd import dlq_app
+from etl_cli.cli.dryrun_cmd import dry_run_command
 from etl_cli.cli.secrets_cmd import secrets_app
+from etl_cli.cli.wizard import create_pipeline_command
 from etl_cli.errors import EtlError, ExitCode, InvalidPipeline, UsageError
 
 try:  # recent Typer vendors its own copy of click
@@ -155,6 +159,10 @@ def run(
     results_dir: Annotated[
         Path | None, typer.Option("--results-dir", help="Where to write the run-results JSON (default .etl/runs/...).")
     ] = None,
+    full_refresh: Annotated[
+        bool,
+        typer.Option("--full-refresh", help="Forget incremental watermarks: read everything, then keep the new ones."),
+    ] = False,
     log_format: LogFormatOpt = TextOrJson.text,
     verbose: VerboseOpt = False,
     debug: DebugOpt = False,
@@ -164,7 +172,14 @@ def run(
     from etl_cli.events import Reporter
 
     reporter: Reporter = JsonLinesReporter() if log_format is TextOrJson.json else ConsoleReporter(stderr_console())
-    options = app.RunOptions(env=env, sets=tuple(sets or []), master=master, verbose=verbose, results_dir=results_dir)
+    options = app.RunOptions(
+        env=env,
+        sets=tuple(sets or []),
+        master=master,
+        verbose=verbose,
+        results_dir=results_dir,
+        full_refresh=full_refresh,
+    )
     code, _ = app.run(pipeline, options, reporter)
     raise typer.Exit(int(code))
 
@@ -184,6 +199,10 @@ def schema(
 
 
 cli.add_typer(secrets_app, name="secrets")
+cli.add_typer(dlq_app, name="dlq")
+cli.command("dry-run")(dry_run_command)
+cli.command("debug")(debug_command)
+cli.command("create-pipeline")(create_pipeline_command)
 
 
 def _wants_debug(argv: list[str]) -> bool:
@@ -206,12 +225,12 @@ def _report_error(exc: EtlError, debug: bool) -> None:
         console.print("".join(traceback.format_exception(exc)), markup=False, highlight=False)
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the command, map every failure to its exit code."""
+def main(argv: list[str] | None = None, *, cli_app: typer.Typer | None = None, prog_name: str = "etl-cli") -> None:
+    """Entry point: run the command, map every failure to its exit code (``etl-debug`` passes its own app)."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = _wants_debug(args)
     try:
-        code = cli(args=args, prog_name="etl-cli", standalone_mode=False)
+        code = (cli_app or cli)(args=args, prog_name=prog_name, standalone_mode=False)
     except EtlError as exc:
         _report_error(exc, debug)
         sys.exit(int(exc.exit_code))

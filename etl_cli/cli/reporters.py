@@ -8,13 +8,27 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from etl_cli.events import Reporter, StageResult
+from etl_cli.events import Reporter, SparkProgress, StageResult
 
 
 def _fmt_rows(rows: int | None) -> str:
     return "—" if rows is None else f"{rows:,}"
+
+
+def spark_progress_text(progress: SparkProgress | None) -> str:
+    """``Spark job 3: 5/8 tasks · 1,204 rows written`` (empty when no job runs)."""
+    if progress is None or not progress.tasks:
+        return ""
+    jobs = ", ".join(str(j) for j in progress.jobs)
+    text = f"Spark job{'s' if len(progress.jobs) > 1 else ''} {jobs}: {progress.tasks_done}/{progress.tasks} tasks"
+    if progress.rows_written:
+        text += f" · {progress.rows_written:,} rows written"
+    elif progress.rows_read:
+        text += f" · {progress.rows_read:,} rows read"
+    return text
 
 
 def summary_table(results: list[StageResult], status: str, duration_s: float) -> Table:
@@ -35,6 +49,8 @@ class ConsoleReporter(Reporter):
         self.console = console
         self.run_id = ""
         self._status: Any = None
+        self._stage_text = ""
+        self.wants_spark_progress = console.is_terminal
 
     def run_started(self, run_id: str, pipeline: str, env: str | None, stages: int) -> None:
         self.run_id = run_id
@@ -50,8 +66,14 @@ class ConsoleReporter(Reporter):
             self.console.print(f"starting Spark ({master})")
 
     def stage_started(self, name: str, kind: str, type_: str, index: int, total: int) -> None:
+        self._stage_text = f"stage {index}/{total}: {name} ({kind} {type_})"
         if self._status is not None:
-            self._status.update(f"stage {index}/{total}: {name} ({kind} {type_})")
+            self._status.update(self._stage_text)
+
+    def spark_progress(self, progress: SparkProgress | None) -> None:
+        if self._status is not None and self._stage_text:
+            detail = spark_progress_text(progress)
+            self._status.update(f"{self._stage_text} · {detail}" if detail else self._stage_text)
 
     def stage_finished(self, result: StageResult, index: int, total: int) -> None:
         if result.kind == "sink" or result.status != "ok":
@@ -63,6 +85,25 @@ class ConsoleReporter(Reporter):
 
     def message(self, level: str, text: str) -> None:
         self.console.print(f"{level}: {text}")
+
+    def quality_report(self, report: dict[str, Any]) -> None:
+        from etl_cli.cli.quality_table import print_quality_report
+
+        print_quality_report(self.console, report)
+
+    def retrying(self, operation: str, endpoint: str, attempt: int, attempts: int, delay_s: float, error: str) -> None:
+        self.console.print(
+            f"  [yellow]retry[/] {escape(operation)}: attempt {attempt}/{attempts} failed ({escape(error)}); "
+            f"next in {delay_s:.1f}s",
+            highlight=False,
+        )
+
+    def circuit_changed(self, endpoint: str, old: str, new: str, failures: int) -> None:
+        style = "red" if new == "open" else "yellow"
+        self.console.print(
+            f"  [{style}]circuit[/] {escape(endpoint)}: {old} → {new} after {failures} consecutive failure(s)",
+            highlight=False,
+        )
 
     def run_finished(self, results: list[StageResult], status: str, duration_s: float, results_file: str) -> None:
         if self._status is not None:
@@ -110,6 +151,23 @@ class JsonLinesReporter(Reporter):
 
     def message(self, level: str, text: str) -> None:
         self._emit("message", level=level, text=text)
+
+    def quality_report(self, report: dict[str, Any]) -> None:
+        self._emit("quality_report", **{k: v for k, v in report.items() if k != "run_id"})
+
+    def retrying(self, operation: str, endpoint: str, attempt: int, attempts: int, delay_s: float, error: str) -> None:
+        self._emit(
+            "retrying",
+            operation=operation,
+            endpoint=endpoint,
+            attempt=attempt,
+            attempts=attempts,
+            delay_s=round(delay_s, 3),
+            error=error,
+        )
+
+    def circuit_changed(self, endpoint: str, old: str, new: str, failures: int) -> None:
+        self._emit("circuit_changed", endpoint=endpoint, old=old, new=new, failures=failures)
 
     def run_finished(self, results: list[StageResult], status: str, duration_s: float, results_file: str) -> None:
         self._emit(

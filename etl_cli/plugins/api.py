@@ -11,16 +11,20 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, TypeVar
 
 from etl_cli.errors import Location
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql.streaming import DataStreamWriter
 
 Kind = Literal["source", "transform", "sink"]
 KINDS: tuple[Kind, ...] = ("source", "transform", "sink")
 SECTION_OF_KIND: dict[Kind, str] = {"source": "sources", "transform": "transforms", "sink": "sinks"}
+#: every kind the registry holds: the stage kinds, and data-quality checks (``checks:``), which are not stages
+PluginKind = Literal["source", "transform", "sink", "check"]
+PLUGIN_KINDS: tuple[PluginKind, ...] = (*KINDS, "check")
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,8 @@ class StageSpec:
     options: Mapping[str, Any]
     location: Location | None = None
     description: str | None = None
+    #: columns whose values ``debug`` never prints (the stage's ``sensitive:`` list)
+    sensitive: tuple[str, ...] = ()
 
     def option(self, key: str, default: Any = None) -> Any:
         return self.options.get(key, default)
@@ -52,6 +58,22 @@ class OptionProblem:
     hint: str | None = None
 
 
+T = TypeVar("T")
+
+
+class StateStore(Protocol):
+    """What a stage keeps between runs of its pipeline and environment (an incremental source's watermark)."""
+
+    #: ``run --full-refresh``: stages ignore what they kept and start over
+    full_refresh: bool
+
+    def get(self, stage: str) -> Mapping[str, Any] | None:
+        """What ``stage`` kept after the last successful run (None at first, or after a full refresh)."""
+
+    def save_on_success(self, stage: str, value: Mapping[str, Any]) -> None:
+        """Keep ``value`` for ``stage``, written only once every sink of this run has committed."""
+
+
 @dataclass
 class RunContext:
     """What a plug-in may use while running: the session, where paths are relative to, the run."""
@@ -60,6 +82,22 @@ class RunContext:
     project_root: Path
     run_id: str
     resolve: Callable[[Any], Any] = field(default=lambda value: value)
+    #: the run's state store; None when the run keeps no state
+    state: StateStore | None = None
+    #: :meth:`etl_cli.secrets.resolver.SecretResolver.with_rotation` of the run, when it has one
+    rotation: Callable[..., Any] | None = None
+    #: in a streaming run, the id of the micro-batch a sink is writing through ``stage_write`` (replayed
+    #: with the same id and the same rows after a crash, so a sink can make the write idempotent)
+    micro_batch: int | None = None
+
+    def with_rotation(
+        self, action: Callable[[Callable[[Any], Any]], T], is_auth_failure: Callable[[BaseException], bool]
+    ) -> T:
+        """Run ``action(resolve)``; when it fails authentication, re-read its secrets once and run it again."""
+        if self.rotation is None:
+            return action(self.resolve)
+        result: T = self.rotation(action, is_auth_failure)
+        return result
 
     def path(self, value: str) -> str:
         """Resolve a path from YAML: URIs (``s3a://``, ``file:``) as they are, relative ones against the project."""
@@ -88,7 +126,7 @@ class Effect:
 class Plugin:
     """Base of every plug-in class."""
 
-    kind: ClassVar[Kind]
+    kind: ClassVar[PluginKind]
     type: ClassVar[str]
     description: ClassVar[str] = ""
     options_schema: ClassVar[dict[str, Any]] = {}
@@ -96,8 +134,18 @@ class Plugin:
     maven_packages: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
+    def packages_for(cls, options: Mapping[str, Any]) -> tuple[str, ...]:
+        """Maven coordinates this stage needs, given its options (a JDBC driver chosen by the URL...)."""
+        return cls.maven_packages
+
+    @classmethod
     def check_options(cls, options: Mapping[str, Any]) -> list[OptionProblem]:
         """Semantic checks JSON Schema cannot express (override when needed)."""
+        return []
+
+    @classmethod
+    def streaming_problems(cls, options: Mapping[str, Any]) -> list[OptionProblem]:
+        """Why this stage cannot process a stream with these options (it reads a streaming source)."""
         return []
 
 
@@ -105,6 +153,15 @@ class Source(Plugin):
     kind: ClassVar[Kind] = "source"
 
     def read(self, ctx: RunContext, stage: StageSpec) -> DataFrame:
+        raise NotImplementedError
+
+    @classmethod
+    def is_streaming(cls, options: Mapping[str, Any]) -> bool:
+        """Whether the stage reads a stream (its pipeline then runs as a streaming query)."""
+        return False
+
+    def read_stream(self, ctx: RunContext, stage: StageSpec) -> DataFrame:
+        """A streaming DataFrame (``spark.readStream``), for stages where :meth:`is_streaming` holds."""
         raise NotImplementedError
 
 
@@ -122,6 +179,11 @@ class PendingWrite:
     """A sink's output written to a staging place, waiting to be made visible."""
 
     rows: int | None = None
+    #: rows the sink refused while staging (columns ``row``: the row as JSON, ``reason``), sent to the
+    #: dead-letter queue when the pipeline has one; None when the sink cannot tell
+    rejected: DataFrame | None = None
+    #: a commit that cannot be undone once begun (produced messages): committed after every other sink
+    irreversible: bool = False
 
     def commit(self) -> None:
         raise NotImplementedError
@@ -142,3 +204,13 @@ class Sink(Plugin):
     def effects(self, stage: StageSpec, project_root: Path) -> list[Effect]:
         """What this sink would change, without touching anything."""
         return []
+
+    #: modes in which :meth:`stream_writer` writes a stream natively (file sinks: append)
+    streaming_modes: ClassVar[tuple[str, ...]] = ()
+    #: modes in which writing each micro-batch with ``stage_write`` + ``commit`` (Spark's foreachBatch) is
+    #: idempotent when Spark replays a batch after a crash (an upsert by key)
+    micro_batch_modes: ClassVar[tuple[str, ...]] = ()
+
+    def stream_writer(self, ctx: RunContext, stage: StageSpec, df: DataFrame) -> DataStreamWriter:
+        """``df.writeStream`` set up for this sink; the runtime adds the checkpoint and trigger, then starts it."""
+        raise NotImplementedError

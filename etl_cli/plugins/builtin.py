@@ -5,8 +5,30 @@ It imports no pyspark: ``validate`` imports it to build the schema without start
 
 from __future__ import annotations
 
+from etl_cli.plugins.quality import dataset as dataset_checks
+from etl_cli.plugins.quality import row as row_checks
 from etl_cli.plugins.sinks import files as sink_files
+from etl_cli.plugins.sinks import jdbc as sink_jdbc
+from etl_cli.plugins.sinks import kafka as sink_kafka
 from etl_cli.plugins.sources import files as source_files
+from etl_cli.plugins.sources import jdbc as source_jdbc
+from etl_cli.plugins.sources import kafka as source_kafka
 from etl_cli.plugins.transforms import aggregate, columns, deduplicate, join, sql, union, window
 
-__all__ = ["aggregate", "columns", "deduplicate", "join", "sink_files", "source_files", "sql", "union", "window"]
+__all__ = [
+    "aggregate",
+    "columns",
+    "dataset_checks",
+    "deduplicate",
+    "join",
+    "row_checks",
+    "sink_files",
+    "sink_jdbc",
+    "sink_kafka",
+    "source_files",
+    "source_jdbc",
+    "source_kafka",
+    "sql",
+    "union",
+    "window",
+]

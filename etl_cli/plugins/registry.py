@@ -6,7 +6,7 @@ from importlib.metadata import entry_points
 
 from etl_cli.diagnostics import did_you_mean
 from etl_cli.errors import ConfigError
-from etl_cli.plugins.api import KINDS, Kind, Plugin
+from etl_cli.plugins.api import PLUGIN_KINDS, Plugin, PluginKind
 
 ENTRY_POINT_GROUP = "etl_cli.plugins"
 
@@ -15,7 +15,7 @@ class Registry:
     """Plug-in classes by kind and type name. A name registered twice is an error."""
 
     def __init__(self) -> None:
-        self._plugins: dict[Kind, dict[str, type[Plugin]]] = {kind: {} for kind in KINDS}
+        self._plugins: dict[PluginKind, dict[str, type[Plugin]]] = {kind: {} for kind in PLUGIN_KINDS}
 
     def register(self, plugin: type[Plugin]) -> type[Plugin]:
         table = self._plugins[plugin.kind]
@@ -28,17 +28,17 @@ class Registry:
         table[plugin.type] = plugin
         return plugin
 
-    def get(self, kind: Kind, type_name: str) -> type[Plugin]:
+    def get(self, kind: PluginKind, type_name: str) -> type[Plugin]:
         table = self._plugins[kind]
         if type_name not in table:
             hint = did_you_mean(type_name, table) or f"known {kind} types: {', '.join(sorted(table))}"
             raise ConfigError(f"unknown {kind} type '{type_name}'", hint=hint)
         return table[type_name]
 
-    def types(self, kind: Kind) -> list[str]:
+    def types(self, kind: PluginKind) -> list[str]:
         return sorted(self._plugins[kind])
 
-    def plugins(self, kind: Kind) -> list[type[Plugin]]:
+    def plugins(self, kind: PluginKind) -> list[type[Plugin]]:
         return [self._plugins[kind][name] for name in self.types(kind)]
 
 

@@ -8,6 +8,7 @@ targets are left as they were.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,7 @@ from etl_cli.events import Reporter, StageResult
 from etl_cli.plan.dag import Plan
 from etl_cli.plugins.api import PendingWrite, RunContext, Sink, Source, StageSpec, Transform
 from etl_cli.plugins.registry import Registry
+from etl_cli.runtime.guards import RunExtras, StageGuards
 from etl_cli.runtime.observe import RowCounter
 
 if TYPE_CHECKING:
@@ -33,6 +35,7 @@ class StageFailed(RunError):
         if isinstance(cause, EtlError):
             # a plug-in that found the pipeline itself wrong (bad SQL, unknown column) keeps its exit code
             self.exit_code = cause.exit_code
+            self.hint = cause.hint
 
 
 def _spark_message(cause: BaseException) -> str:
@@ -53,19 +56,29 @@ class _Computed:
 class Executor:
     """Runs one plan with one Spark session. The session is passed in, never fetched globally."""
 
-    def __init__(self, plan: Plan, ctx: RunContext, registry: Registry, reporter: Reporter):
+    def __init__(
+        self, plan: Plan, ctx: RunContext, registry: Registry, reporter: Reporter, extras: RunExtras | None = None
+    ):
         self.plan = plan
         self.ctx = ctx
         self.registry = registry
         self.reporter = reporter
+        #: retries, contracts, quality checks and dead letters around the stages
+        self.guards = StageGuards(plan, ctx, registry, reporter, extras)
 
     def run(self) -> list[StageResult]:
         """Run every stage; return one result per stage (raises StageFailed on the first failure)."""
         computed = _Computed()
         pending: list[tuple[StageSpec, PendingWrite, float]] = []
         total = len(self.plan.stages)
+        # sinks last, so the quality gate runs once every checked stage is built and before any sink writes
+        ordered = sorted(self.plan.stages, key=lambda s: s.kind == "sink")
+        gated = False
         try:
-            for index, stage in enumerate(self.plan.stages, start=1):
+            for index, stage in enumerate(ordered, start=1):
+                if stage.kind == "sink" and not gated:
+                    self.guards.gate(computed.frames)
+                    gated = True
                 self.reporter.stage_started(stage.name, stage.kind, stage.type, index, total)
                 started = time.perf_counter()
                 try:
@@ -87,31 +100,54 @@ class Executor:
                     raise StageFailed(stage, exc) from exc
                 if stage.kind != "sink":
                     self._finish_lazy(stage, computed, started, index, total)
+            self.guards.stage_dead_letters()
             self._commit(pending, computed, total)
+            self.guards.commit_dead_letters()
         except BaseException:
             for _stage, write, _ in pending:
                 write.abort()
+            self.guards.abort()
             self._fill_skipped(computed)
             raise
+        finally:
+            self.guards.release()
         self._collect_counts(computed)
         return [computed.results[s.name] for s in self.plan.stages]
 
-    def _compute(self, stage: StageSpec, computed: _Computed) -> None:
+    def compute_stage(self, stage: StageSpec, frames: Mapping[str, DataFrame]) -> DataFrame:
+        """The lazy DataFrame of one source or transform, given its inputs' frames (also for dry-run and debug)."""
         plugin = self.registry.get(stage.kind, stage.type)()
         if isinstance(plugin, Source):
-            df = plugin.read(self.ctx, stage)
-        elif isinstance(plugin, Transform):
-            df = plugin.apply(self.ctx, stage, {name: computed.frames[name] for name in stage.inputs})
-        else:
-            raise RunError(f"{stage.label}: plug-in {type(plugin).__name__} is neither a source nor a transform")
+            return plugin.read(self.ctx, stage)
+        if isinstance(plugin, Transform):
+            return plugin.apply(self.ctx, stage, {name: frames[name] for name in stage.inputs})
+        raise RunError(f"{stage.label}: plug-in {type(plugin).__name__} is neither a source nor a transform")
+
+    def _compute(self, stage: StageSpec, computed: _Computed) -> None:
+        df = self.guards.read(stage, lambda: self.compute_stage(stage, computed.frames))
+        df = self.guards.after_compute(stage, df)
+        if self._sole_sink(stage) is not None:
+            computed.frames[stage.name] = df  # the sink counts these rows as it writes them
+            return
         counter = RowCounter(stage.name)
         computed.counters[stage.name] = counter
         computed.frames[stage.name] = counter.attach(df)
 
+    def _sole_sink(self, stage: StageSpec) -> str | None:
+        """The sink that is the only reader of ``stage``, if there is one.
+
+        Its rows in are the stage's rows out, so the stage needs no observer of its own: each
+        observer is an extra pass over every row and splits Spark's generated code.
+        """
+        readers = self.plan.downstream[stage.name]
+        if len(readers) == 1 and self.plan.stage(readers[0]).kind == "sink":
+            return readers[0]
+        return None
+
     def _stage_sink(self, stage: StageSpec, computed: _Computed) -> PendingWrite:
         plugin = self.registry.get("sink", stage.type)()
         assert isinstance(plugin, Sink)
-        return plugin.stage_write(self.ctx, stage, computed.frames[stage.inputs[0]])
+        return self.guards.write(stage, lambda: plugin.stage_write(self.ctx, stage, computed.frames[stage.inputs[0]]))
 
     def _finish_lazy(self, stage: StageSpec, computed: _Computed, started: float, index: int, total: int) -> None:
         result = StageResult(stage.name, stage.kind, stage.type, "ok", duration_s=time.perf_counter() - started)
@@ -120,9 +156,12 @@ class Executor:
 
     def _commit(self, pending: list[tuple[StageSpec, PendingWrite, float]], computed: _Computed, total: int) -> None:
         position = {s.name: i for i, s in enumerate(self.plan.stages, start=1)}
-        for stage, write, started in pending:
+        # writes that cannot be taken back (produced Kafka records) go last: a failing commit before them
+        # then leaves nothing behind that the next run would duplicate
+        ordered = sorted(pending, key=lambda entry: entry[1].irreversible)
+        for stage, write, started in ordered:
             try:
-                write.commit()
+                self.guards.commit(stage, write.commit)
             except Exception as exc:
                 raise StageFailed(stage, exc) from exc
             status = "ok" if write.rows is not None else "skipped"
@@ -148,7 +187,11 @@ class Executor:
         for stage in self.plan.stages:
             if stage.kind == "sink":
                 continue
-            rows = computed.counters[stage.name].rows() if stage.name in executed else None
+            sink = self._sole_sink(stage)
+            if sink is not None:
+                rows = computed.results[sink].rows_in
+            else:
+                rows = computed.counters[stage.name].rows() if stage.name in executed else None
             old = computed.results[stage.name]
             rows_in = _sum_known([computed.results[i].rows_out for i in stage.inputs]) if stage.inputs else None
             computed.results[stage.name] = StageResult(

@@ -30,6 +30,14 @@ class RunResults:
     spark_version: str | None = None
     stages: list[StageResult] = field(default_factory=list)
     error: dict[str, Any] | None = None
+    #: the quality report (also in ``<run_id>.quality.json``), when the pipeline has checks or contracts
+    quality: dict[str, Any] | None = None
+    #: what this run sent to the dead-letter queue, when the pipeline has one
+    dead_letters: dict[str, Any] | None = None
+    #: per external endpoint: attempts, failures, retries, circuit-breaker state and transitions
+    resilience: dict[str, Any] | None = None
+    #: for ``etl-cli dlq replay``: what was replayed
+    replay: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -5,20 +5,29 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from etl_cli.config.project import load_project
 from etl_cli.errors import EtlError, ExitCode, RunError
 from etl_cli.events import Reporter
-from etl_cli.plan.dag import compile_plan
+from etl_cli.plan.dag import Plan, compile_plan
 from etl_cli.plugins.api import RunContext
 from etl_cli.plugins.registry import Registry
 from etl_cli.runtime.executor import Executor, StageFailed
+from etl_cli.runtime.guards import RunExtras
 from etl_cli.runtime.lock import run_lock
+from etl_cli.runtime.progress import watch_spark_progress
+from etl_cli.runtime.quality.report import write_quality
 from etl_cli.runtime.results import RunResults, write_results
 from etl_cli.runtime.results import results_dir as default_results_dir
 from etl_cli.runtime.session import DEFAULT_MASTER, build_session
+from etl_cli.runtime.state import RunState, state_folder
+from etl_cli.runtime.streaming import StreamingExecutor
 from etl_cli.secrets.resolver import SecretResolver
 from etl_cli.spec.model import PipelineSpec
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 
 def _now() -> str:
@@ -33,9 +42,17 @@ def execute_run(
     master: str | None = None,
     verbose: bool = False,
     results_dir: Path | None = None,
+    full_refresh: bool = False,
+    plan: Plan | None = None,
+    extras: RunExtras | None = None,
+    session: SparkSession | None = None,
 ) -> tuple[ExitCode, Path]:
-    """Run ``spec`` once. Errors are recorded in the run results, then re-raised for the CLI."""
-    plan = compile_plan(spec)
+    """Run ``spec`` once (or ``plan``, a part of it). Errors are recorded in the run results, then re-raised.
+
+    ``session``: run on this already started Spark session, as it is configured, instead of
+    starting one (benchmarks and notebooks keep one warm session across runs).
+    """
+    plan = plan or compile_plan(spec)
     state_dir = spec.state_dir
     folder = results_dir or default_results_dir(state_dir, spec.name, spec.env)
     chosen_master = master or spec.spark.master or DEFAULT_MASTER
@@ -46,26 +63,44 @@ def execute_run(
     secrets.redactor.install()
     with run_lock(state_dir, spec.name, spec.env, run_id), secrets.redactor.guard():
         try:
-            reporter.session_starting(chosen_master)
-            session = build_session(
-                app_name=spec.spark.app_name or f"etl-cli:{spec.name}",
-                master=chosen_master,
-                conf=secrets.resolve_value(dict(spec.spark.conf)),
-                packages=spec.spark.packages + _plugin_packages(plan, registry),
-                jars=spec.spark.jars,
-                verbose=verbose,
-                jvm_log=state_dir / "logs" / f"{run_id}.jvm.log",
-            )
+            if session is None:
+                reporter.session_starting(chosen_master)
+                session = build_session(
+                    app_name=spec.spark.app_name or f"etl-cli:{spec.name}",
+                    master=chosen_master,
+                    conf=secrets.resolve_value(dict(spec.spark.conf)),
+                    packages=spec.spark.packages + _plugin_packages(plan, registry),
+                    jars=spec.spark.jars,
+                    verbose=verbose,
+                    jvm_log=state_dir / "logs" / f"{run_id}.jvm.log",
+                )
+            else:
+                results.master = session.sparkContext.master
             results.spark_version = session.version
+            state = RunState(state_folder(state_dir, spec.name, spec.env), run_id, full_refresh=full_refresh)
             ctx = RunContext(
-                spark=session, project_root=spec.project_root, run_id=run_id, resolve=secrets.resolve_value
+                spark=session,
+                project_root=spec.project_root,
+                run_id=run_id,
+                resolve=secrets.resolve_value,
+                state=state,
+                rotation=secrets.with_rotation,
             )
-            executor = Executor(plan, ctx, registry, reporter)
+            executor: Executor | StreamingExecutor = (
+                StreamingExecutor(plan, ctx, registry, reporter, spec.streaming)
+                if spec.streaming is not None
+                else Executor(plan, ctx, registry, reporter, extras)
+            )
             try:
-                results.stages = executor.run()
+                with watch_spark_progress(session, reporter):
+                    results.stages = executor.run()
             except BaseException:
                 results.stages = getattr(executor, "partial_results", [])
                 raise
+            finally:
+                if isinstance(executor, Executor):
+                    _record_guards(results, executor)
+            state.commit()  # only now: every sink has committed
             results.status, results.exit_code = "success", int(ExitCode.OK)
         except KeyboardInterrupt:
             results.status, results.exit_code = "interrupted", int(ExitCode.INTERRUPTED)
@@ -87,15 +122,25 @@ def execute_run(
         finally:
             results.ended_at = _now()
             results.duration_s = round(time.perf_counter() - started, 3)
+            if results.quality is not None:
+                write_quality(results.quality, folder / f"{run_id}.json")
             path = write_results(results, folder)
             reporter.run_finished(results.stages, results.status, results.duration_s, str(path))
     return ExitCode.OK, path
 
 
+def _record_guards(results: RunResults, executor: Executor) -> None:
+    summary = executor.guards.summary()
+    results.quality = summary["quality"]
+    results.dead_letters = summary["dead_letters"]
+    results.resilience = summary["resilience"]
+    results.replay = summary.get("replay")
+
+
 def _plugin_packages(plan, registry: Registry) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
     packages: list[str] = []
     for stage in plan.stages:
-        packages.extend(registry.get(stage.kind, stage.type).maven_packages)
+        packages.extend(registry.get(stage.kind, stage.type).packages_for(stage.options))
     return tuple(packages)
 
 

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from etl_cli.runtime.jars import resolve_local_jars
 from etl_cli.runtime.java import ensure_java
 
 if TYPE_CHECKING:
@@ -62,21 +63,37 @@ def build_session(
     from pyspark import SparkConf, SparkContext
     from pyspark.sql import SparkSession
 
-    settings = session_settings(app_name, master, conf, packages, jars, verbose)
+    # packages whose jars a local folder holds (ETL_JARS_DIR, scripts/fetch-jars.sh's cache) skip Maven
+    local = resolve_local_jars(packages)
+    settings = session_settings(app_name, master, conf, local.packages, (*jars, *local.jars), verbose)
     if jvm_log is not None and not verbose and SparkContext._gateway is None:
         from pyspark.java_gateway import launch_gateway
 
         jvm_log.parent.mkdir(parents=True, exist_ok=True)
         with jvm_log.open("ab") as sink:
             conf_obj = SparkConf(loadDefaults=False).setAll(list(settings.items()))
-            gateway = launch_gateway(conf_obj, popen_kwargs={"stdout": sink, "stderr": sink})
+            # its own session: a SIGTERM sent to etl-cli's process group (timeout, kill -TERM -PGID) reaches
+            # etl-cli, which stops streaming queries gracefully, instead of killing the JVM under them; the JVM
+            # still exits with etl-cli (it ends when its stdin, a pipe from etl-cli, closes)
+            popen = {"stdout": sink, "stderr": sink, "start_new_session": True}
+            gateway = launch_gateway(conf_obj, popen_kwargs=popen)
         SparkContext._ensure_initialized(gateway=gateway)
     builder = SparkSession.builder
     for key, value in settings.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("WARN" if verbose else "ERROR")
+    if not verbose:
+        _quiet_query_context_loggers()
     return session
+
+
+def _quiet_query_context_loggers() -> None:
+    """PySpark logs each analysis error with its JVM stack trace to stderr; etl-cli reports the error itself."""
+    from pyspark.logger import PySparkLogger
+
+    for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
+        PySparkLogger.getLogger(name).disabled = True
 
 
 def _conf_text(value: Any) -> str:

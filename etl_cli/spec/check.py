@@ -12,8 +12,10 @@ from etl_cli.plugins.registry import Registry
 from etl_cli.spec.coerce import coerce_document
 from etl_cli.spec.credentials import check_literal_credentials
 from etl_cli.spec.model import PipelineSpec, SparkSettings, build_stages
+from etl_cli.spec.quality_rules import check_quality
 from etl_cli.spec.schema import build_schema
 from etl_cli.spec.semantic import check_semantics
+from etl_cli.spec.streaming import check_streaming, fill_streaming_defaults, streaming_settings
 from etl_cli.spec.validation import SchemaChecker, describe_path
 
 
@@ -34,8 +36,11 @@ def check_pipeline(loaded: LoadedConfig, registry: Registry) -> tuple[PipelineSp
     diagnostics += check_semantics(document, loaded.provenance)
     diagnostics += check_literal_credentials(document, loaded.provenance, loaded.project.is_protected(loaded.env))
     diagnostics += _plugin_rules(document, loaded, registry)
+    diagnostics += check_quality(document, loaded.provenance, registry)
+    diagnostics += check_streaming(document, loaded.provenance, registry)
     if has_errors(diagnostics):
         return None, diagnostics
+    fill_streaming_defaults(document, registry)
     _fill_defaults(document, registry)
     spark = document.get("spark") or {}
     spec = PipelineSpec(
@@ -56,6 +61,7 @@ def check_pipeline(loaded: LoadedConfig, registry: Registry) -> tuple[PipelineSp
         stages=build_stages(document, loaded.provenance),
         document=document,
         provenance=loaded.provenance,
+        streaming=streaming_settings(document, registry),
     )
     return spec, diagnostics
 

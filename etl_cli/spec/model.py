@@ -12,8 +12,9 @@ from etl_cli.config.nodes import Path as DocPath
 from etl_cli.config.nodes import Provenance
 from etl_cli.errors import Location
 from etl_cli.plugins.api import KINDS, SECTION_OF_KIND, StageSpec
+from etl_cli.spec.streaming import StreamingSettings
 
-_COMMON_KEYS = {"name", "type", "description", "inputs", "input"}
+_COMMON_KEYS = {"name", "type", "description", "inputs", "input", "sensitive"}
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class PipelineSpec:
     stages: tuple[StageSpec, ...]
     document: Mapping[str, Any]
     provenance: Provenance
+    #: the ``streaming:`` settings when a source reads a stream (the pipeline runs as streaming queries)
+    streaming: StreamingSettings | None = None
 
     def stage(self, name: str) -> StageSpec:
         for stage in self.stages:
@@ -84,6 +87,7 @@ def build_stages(document: Mapping[str, Any], provenance: Provenance) -> tuple[S
                     options=_freeze(options),
                     location=provenance.value_location(stage_path(kind, index)),
                     description=item.get("description"),
+                    sensitive=tuple(item.get("sensitive") or ()),
                 )
             )
     return tuple(stages)

@@ -12,6 +12,8 @@ from typing import Any
 
 from etl_cli.plugins.api import KINDS, SECTION_OF_KIND, Kind, Plugin, Sink, Transform
 from etl_cli.plugins.registry import Registry
+from etl_cli.spec.quality_schema import stage_properties, top_level_properties
+from etl_cli.spec.streaming import STREAMING_SCHEMA
 
 SCHEMA_FILE = Path(__file__).with_name("pipeline.schema.json")
 NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$"
@@ -22,6 +24,13 @@ _NAME = {
     "description": "Unique name of the stage; other stages refer to it (letters, digits, underscores).",
 }
 _DESCRIPTION = {"type": "string", "description": "What this part is for (shown by render and dry-run)."}
+_SENSITIVE = {
+    "type": "array",
+    "items": {"type": "string", "minLength": 1},
+    "uniqueItems": True,
+    "description": "Columns holding personal or secret data: etl-debug masks their values, matched by column "
+    "name in this stage and in every other stage of the pipeline.",
+}
 
 _SPARK = {
     "type": "object",
@@ -67,6 +76,8 @@ _EXTENDS = {
 
 def _kind_properties(kind: Kind, plugin: type[Plugin]) -> dict[str, Any]:
     props: dict[str, Any] = {"name": _NAME, "type": {"const": plugin.type}, "description": _DESCRIPTION}
+    if kind != "sink":
+        props["sensitive"] = _SENSITIVE
     if kind == "transform":
         assert issubclass(plugin, Transform)
         inputs: dict[str, Any] = {
@@ -86,6 +97,7 @@ def _kind_properties(kind: Kind, plugin: type[Plugin]) -> dict[str, Any]:
             "default": plugin.default_mode,
             "description": f"What to do when the target exists: {', '.join(plugin.modes)}.",
         }
+    props.update(stage_properties(kind))
     props.update(plugin.options_schema)
     return props
 
@@ -141,6 +153,7 @@ def build_schema(registry: Registry) -> dict[str, Any]:
         "extends": _EXTENDS,
         "vars": {"type": "object", "description": "Variables, used as ${var:name} anywhere in the pipeline."},
         "spark": _SPARK,
+        "streaming": STREAMING_SCHEMA,
     }
     for kind in KINDS:
         defs[kind] = _kind_schema(kind, registry, defs)
@@ -149,6 +162,7 @@ def build_schema(registry: Registry) -> dict[str, Any]:
             "items": {"$ref": f"#/$defs/{kind}"},
             "description": f"The pipeline's {SECTION_OF_KIND[kind]}.",
         }
+    properties.update(top_level_properties(registry, defs))
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "urn:etl-cli:pipeline",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import graphlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Set
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,7 +57,7 @@ def check_semantics(document: dict[str, Any], provenance: Provenance) -> list[Di
     found += dangling
     found += _cycles(items, readable, provenance)
     if not dangling:
-        found += _unused(items, provenance)
+        found += _unused(items, provenance, _check_targets(document))
     found += _sinks(document, items, provenance)
     return found
 
@@ -133,8 +133,16 @@ def _cycles(items: list[_Item], readable: dict[str, _Item], provenance: Provenan
     return []
 
 
-def _unused(items: list[_Item], provenance: Provenance) -> list[Diagnostic]:
-    used = {ref for item in items for ref, _ in _references(item)}
+def _check_targets(document: dict[str, Any]) -> set[str]:
+    """Stages a relationships check reads (``to:``): they are used even when no sink reads them."""
+    checks = document.get("checks")
+    if not isinstance(checks, list):
+        return set()
+    return {c["to"] for c in checks if isinstance(c, dict) and isinstance(c.get("to"), str)}
+
+
+def _unused(items: list[_Item], provenance: Provenance, also_used: Set[str] = frozenset()) -> list[Diagnostic]:
+    used = {ref for item in items for ref, _ in _references(item)} | also_used
     return [
         warning(
             "unused-stage",

@@ -10,11 +10,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from etl_cli.errors import RunError
 from etl_cli.plugins.api import Effect, OptionProblem, PendingWrite, RunContext, Sink, StageSpec, resolve_path
 from etl_cli.plugins.registry import register
+from etl_cli.plugins.s3 import S3_OPTIONS_SCHEMA, configure_buckets, s3_option_problems, s3_packages
 from etl_cli.plugins.sinks.staging import HadoopFileSystem, SkippedWrite, StagedFiles, StagingLayout, write_to_staging
 from etl_cli.plugins.spark_types import managed_option_problems, scalar_map, string_list
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
+    from pyspark.sql.streaming import DataStreamWriter
 
 
 class FileSink(Sink):
@@ -40,7 +42,12 @@ class FileSink(Sink):
             "minimum": 1,
             "description": "Number of files to write (per partition folder); fewer, larger files.",
         },
+        "s3": S3_OPTIONS_SCHEMA,
     }
+
+    @classmethod
+    def packages_for(cls, options: Mapping[str, Any]) -> tuple[str, ...]:
+        return s3_packages(options)
 
     @classmethod
     def managed_writer_options(cls) -> dict[str, str]:
@@ -49,7 +56,7 @@ class FileSink(Sink):
 
     @classmethod
     def check_options(cls, options: Mapping[str, Any]) -> list[OptionProblem]:
-        return managed_option_problems(options, cls.managed_writer_options())
+        return s3_option_problems(options) + managed_option_problems(options, cls.managed_writer_options())
 
     def writer_defaults(self, stage: StageSpec) -> dict[str, Any]:
         """Writer options this format sets from its own keys."""
@@ -58,6 +65,7 @@ class FileSink(Sink):
     def stage_write(self, ctx: RunContext, stage: StageSpec, df: DataFrame) -> PendingWrite:
         target = ctx.path(stage.options["path"])
         mode = stage.option("mode", self.default_mode)
+        configure_buckets(ctx, stage, [target])
         fs = HadoopFileSystem(ctx.spark, target)
         layout = StagingLayout.next_to(fs, target, ctx.run_id)
         if fs.exists(layout.target) and mode == "error":
@@ -87,6 +95,20 @@ class FileSink(Sink):
             writer = writer.partitionBy(*partition_by)
         writer.save(staging)
         return int(observation.get["rows"])
+
+    #: a streaming query appends each micro-batch's files; Spark's file sink records the files of every
+    #: committed batch in <path>/_spark_metadata, and Spark readers of <path> read only those
+    streaming_modes: ClassVar[tuple[str, ...]] = ("append",)
+
+    def stream_writer(self, ctx: RunContext, stage: StageSpec, df: DataFrame) -> DataStreamWriter:
+        if coalesce := stage.option("coalesce"):
+            df = df.coalesce(coalesce)
+        configure_buckets(ctx, stage, [ctx.path(stage.options["path"])])
+        writer = df.writeStream.format(self.format).option("path", ctx.path(stage.options["path"]))
+        writer = writer.options(**self.writer_defaults(stage)).options(**dict(stage.option("options") or {}))
+        if partition_by := stage.option("partition_by"):
+            writer = writer.partitionBy(*partition_by)
+        return writer
 
     def effects(self, stage: StageSpec, project_root: Path) -> list[Effect]:
         return [

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from etl_cli.plugins.api import OptionProblem, RunContext, Source, StageSpec
 from etl_cli.plugins.registry import register
+from etl_cli.plugins.s3 import S3_OPTIONS_SCHEMA, configure_buckets, s3_option_problems, s3_packages
+from etl_cli.plugins.sources.malformed import load_keeping_malformed
 from etl_cli.plugins.spark_types import (
     declared_schema_problems,
     managed_option_problems,
@@ -35,15 +37,16 @@ _SCHEMA = {
     "or a mapping column: type, in column order.",
 }
 _ON_MALFORMED = {
-    "enum": ["fail", "drop", "keep"],
+    "enum": ["fail", "drop", "keep", "dead_letter"],
     "default": "fail",
     "description": "What to do with a row that does not parse: fail the run (default), drop the row, "
     "or keep it with nulls in the fields that did not parse (json without a declared schema also gets "
-    "a _corrupt_record column holding the raw line).",
+    "a _corrupt_record column holding the raw line), or send it, with its raw text, to the pipeline's "
+    "dead_letter queue and load the rest.",
 }
 
 #: Spark's parser modes for ``on_malformed``
-MALFORMED_MODES = {"fail": "FAILFAST", "drop": "DROPMALFORMED", "keep": "PERMISSIVE"}
+MALFORMED_MODES = {"fail": "FAILFAST", "drop": "DROPMALFORMED", "keep": "PERMISSIVE", "dead_letter": "PERMISSIVE"}
 
 
 class FileSource(Source):
@@ -55,11 +58,17 @@ class FileSource(Source):
         "path": _PATH,
         "options": scalar_map("Options passed to Spark's DataFrameReader for this format."),
         "schema": _SCHEMA,
+        "s3": S3_OPTIONS_SCHEMA,
     }
+
+    @classmethod
+    def packages_for(cls, options: Mapping[str, Any]) -> tuple[str, ...]:
+        return s3_packages(options)
 
     @classmethod
     def check_options(cls, options: Mapping[str, Any]) -> list[OptionProblem]:
         problems = declared_schema_problems(options["schema"]) if "schema" in options else []
+        problems += s3_option_problems(options)
         return problems + managed_option_problems(options, cls.managed_reader_options())
 
     @classmethod
@@ -79,6 +88,9 @@ class FileSource(Source):
             reader = _with_schema(reader, stage, schema)
         paths = stage.options["path"]
         resolved = [ctx.path(p) for p in paths] if isinstance(paths, (list, tuple)) else ctx.path(paths)
+        configure_buckets(ctx, stage, resolved if isinstance(resolved, list) else [resolved])
+        if stage.option("on_malformed") == "dead_letter":
+            return load_keeping_malformed(reader, resolved)
         return reader.load(resolved)
 
 

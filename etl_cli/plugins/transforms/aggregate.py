@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from etl_cli.plugins.api import OptionProblem, RunContext, StageSpec, Transform
 from etl_cli.plugins.registry import register
-from etl_cli.plugins.spark_types import single, string_list, user_sql
+from etl_cli.plugins.spark_types import quote, single, string_list, user_sql
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
@@ -52,6 +52,26 @@ _AGGREGATION = {
 }
 
 
+_WINDOW = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["column", "duration"],
+    "description": "Also group by time window of a timestamp column; the output starts with window_start and "
+    "window_end. Needed to aggregate a stream (with a watermark on the streaming source).",
+    "properties": {
+        "column": {"type": "string", "minLength": 1, "description": "The timestamp column (event time)."},
+        "duration": {"type": "string", "minLength": 1, "description": 'Window length, e.g. "1 minute".'},
+        "slide": {
+            "type": "string",
+            "minLength": 1,
+            "description": "How often a window starts, for overlapping (sliding) windows; default: duration.",
+        },
+    },
+}
+#: the helper column holding the time window while grouping
+WINDOW_COLUMN = "__etl_cli_window"
+
+
 def aggregation_problems(output: str, spec: Any) -> list[OptionProblem]:
     """What is wrong with one entry of ``aggregations`` (beyond what the JSON Schema checks)."""
     if not isinstance(spec, Mapping):
@@ -94,6 +114,7 @@ class AggregateTransform(Transform):
             "additionalProperties": _AGGREGATION,
             "description": 'Output columns: name: {function: sum, column: amount} or name: {expr: "sum(a * b)"}.',
         },
+        "window": _WINDOW,
     }
 
     @classmethod
@@ -103,10 +124,34 @@ class AggregateTransform(Transform):
             return []
         return [problem for output, spec in aggregations.items() for problem in aggregation_problems(output, spec)]
 
+    @classmethod
+    def streaming_problems(cls, options: Mapping[str, Any]) -> list[OptionProblem]:
+        if "window" in options:
+            return []
+        return [
+            OptionProblem(
+                (),
+                "an aggregate on a stream needs a time window: a group is written once its window is over",
+                'add window: {column: event_time, duration: "1 minute"} (and a watermark on the streaming source)',
+            )
+        ]
+
     def apply(self, ctx: RunContext, stage: StageSpec, inputs: Mapping[str, DataFrame]) -> DataFrame:
         from pyspark.sql import functions as F
 
         with user_sql(stage, "aggregation"):
             groups = [F.expr(g) for g in stage.option("group_by") or ()]
             columns = [aggregate_column(output, spec) for output, spec in stage.options["aggregations"].items()]
-            return single(inputs).groupBy(*groups).agg(*columns)
+            if (window := stage.option("window")) is None:
+                return single(inputs).groupBy(*groups).agg(*columns)
+            return _by_window(single(inputs), window, groups, columns)
+
+
+def _by_window(df: DataFrame, window: Mapping[str, str], groups: list[Column], columns: list[Column]) -> DataFrame:
+    """Group by time window too; the window becomes the columns window_start and window_end, first."""
+    from pyspark.sql import functions as F
+
+    time_window = F.window(F.col(quote(window["column"])), window["duration"], window.get("slide"))
+    grouped = df.groupBy(time_window.alias(WINDOW_COLUMN), *groups).agg(*columns)
+    bounds = [F.col(f"{WINDOW_COLUMN}.start").alias("window_start"), F.col(f"{WINDOW_COLUMN}.end").alias("window_end")]
+    return grouped.select(*bounds, *[F.col(quote(c)) for c in grouped.columns if c != WINDOW_COLUMN])

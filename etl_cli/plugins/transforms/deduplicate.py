@@ -38,6 +38,19 @@ class DeduplicateTransform(Transform):
     def check_options(cls, options: Mapping[str, Any]) -> list[OptionProblem]:
         return sort_key_problems(options.get("order_by"))
 
+    @classmethod
+    def streaming_problems(cls, options: Mapping[str, Any]) -> list[OptionProblem]:
+        if not options.get("order_by"):
+            return []
+        return [
+            OptionProblem(
+                ("order_by",),
+                "keeping the first row per key in an order does not run on a stream (later rows cannot replace "
+                "rows already written)",
+                "leave out order_by to keep the first row seen per key",
+            )
+        ]
+
     def apply(self, ctx: RunContext, stage: StageSpec, inputs: Mapping[str, DataFrame]) -> DataFrame:
         df = single(inputs)
         keys = list(stage.options["keys"])

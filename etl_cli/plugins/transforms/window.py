@@ -177,6 +177,17 @@ class WindowTransform(Transform):
                 problems += column_problems(output, spec, ordered)
         return problems
 
+    @classmethod
+    def streaming_problems(cls, options: Mapping[str, Any]) -> list[OptionProblem]:
+        return [
+            OptionProblem(
+                (),
+                "window functions over rows (rank, lag, running sums) do not run on a stream",
+                "aggregate by time window instead (aggregate with window: {column, duration}), or read the "
+                "source in mode batch",
+            )
+        ]
+
     def apply(self, ctx: RunContext, stage: StageSpec, inputs: Mapping[str, DataFrame]) -> DataFrame:
         partition_by = stage.option("partition_by") or ()
         order_by = stage.option("order_by") or ()

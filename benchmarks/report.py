@@ -1,0 +1,265 @@
+"""Results writer: ``latest.json``, ``latest.md`` (tables) and ``latest.png`` (chart).
+
+A copy of each run's JSON also goes to ``history/`` next to them (git-ignored), so earlier
+runs stay comparable without bloating the repository. The chart needs matplotlib (the
+``bench`` extra); without it the JSON and Markdown are still written and the JSON says why
+there is no chart.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+JSON_NAME, MARKDOWN_NAME, CHART_NAME = "latest.json", "latest.md", "latest.png"
+
+
+def write_results(results: dict[str, Any], folder: Path) -> dict[str, Path]:
+    """Write the three result files into ``folder`` (and a dated JSON copy under ``history/``)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    chart = folder / CHART_NAME
+    chart_error = write_chart(results, chart)
+    results["chart"] = CHART_NAME if chart_error is None else None
+    if chart_error is not None:
+        results["chart_missing"] = chart_error
+        chart.unlink(missing_ok=True)
+    text = json.dumps(results, indent=2, default=str) + "\n"
+    paths = {"json": folder / JSON_NAME, "markdown": folder / MARKDOWN_NAME}
+    paths["json"].write_text(text, encoding="utf-8")
+    paths["markdown"].write_text(markdown(results), encoding="utf-8")
+    history = folder / "history"
+    history.mkdir(exist_ok=True)
+    stamp = results["machine"]["date"].replace(":", "").replace("-", "")
+    shutil.copyfile(paths["json"], history / f"{stamp}-{results['suite']['profile']}.json")
+    if chart_error is None:
+        paths["chart"] = chart
+    return paths
+
+
+# ----------------------------------------------------------------------------- Markdown
+
+
+def _fmt(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def _spread(stats: dict[str, Any] | None, digits: int = 2) -> str:
+    """``median [min-max]``, or the single value when there was one run."""
+    if not stats:
+        return "-"
+    if stats["n"] == 1:
+        return _fmt(stats["median"], digits)
+    return f"{_fmt(stats['median'], digits)} [{_fmt(stats['min'], digits)}-{_fmt(stats['max'], digits)}]"
+
+
+def _met(flag: bool | None) -> str:
+    return "-" if flag is None else ("yes" if flag else "**no**")
+
+
+def machine_line(results: dict[str, Any]) -> str:
+    m = results["machine"]
+    return (
+        f"{m['cores']} cores · {m['memory_gib']} GiB · {m['cpu']} · {m['os']} · Python {m['python']} · "
+        f"{m['java']} · Spark {m['spark']} · etl-cli {m.get('etl_cli_commit') or '?'}"
+    )
+
+
+def _header(results: dict[str, Any]) -> list[str]:
+    suite, m = results["suite"], results["machine"]
+    lines = [
+        f"# etl-cli benchmarks — {m['date']}",
+        "",
+        f"Machine: {machine_line(results)}",
+        "",
+        f"Run: `{suite['command']}` — profile **{suite['profile']}**, {suite['repeat']} measured round(s) per case "
+        f"after one warm-up, seed {suite['seed']}, {suite['duration_s']:.0f} s in all. "
+        f"Load average (1/5/15 min) at start {m.get('load_average_at_start')}, "
+        f"at end {suite.get('load_average_at_end')}: on a machine shared with other work, wall times are noisy; "
+        "the CPU-time ratio and the per-round paired ratio are steadier.",
+    ]
+    if session := results.get("session"):
+        lines += [
+            "",
+            f"Spark session ({session['master']}, parallelism {session['default_parallelism']}, "
+            f"{', '.join(f'{k}={v}' for k, v in session['settings'].items())}): started in "
+            f"{session['start_s']:.2f} s, first job {session['first_job_s']:.2f} s — measured apart, "
+            "never included in the jobs below.",
+        ]
+    return lines
+
+
+def _batch_tables(benchmarks: list[dict[str, Any]]) -> list[str]:
+    batch = [b for b in benchmarks if b.get("kind") == "batch" and b["status"] == "ok"]
+    if not batch:
+        return []
+    lines = [
+        "",
+        "## Batch: etl-cli vs hand-written PySpark (same session, same data)",
+        "",
+        "Wall seconds as median [min-max] over the measured rounds. *Ratio* is etl-cli ÷ hand-written "
+        "(target ≤ 1.05): of the medians, then the median of each round's own ratio, then of CPU time.",
+        "",
+        "| benchmark | rows | etl-cli s | hand-written s | ratio (medians / paired / CPU) "
+        "| etl-cli records/s | targets met | same output |",
+        "|---|---:|---:|---:|---|---:|---|---|",
+    ]
+    for bench in batch:
+        for case in bench["cases"]:
+            etl, hand, ratio = case["variants"]["etl_cli"], case["variants"]["handwritten"], case["ratio"]
+            targets = case["targets"]
+            met = [f"overhead {_met(targets['overhead_met'])}"]
+            if "throughput_met" in targets:
+                met.append(f"≥{targets['min_records_per_s'] / 1e6:g}M rec/s {_met(targets['throughput_met'])}")
+            lines.append(
+                f"| {bench['name']} | {case['rows']:,} | {_spread(etl['wall_s'])} | {_spread(hand['wall_s'])} "
+                f"| {_fmt(ratio['wall'], 3)} / {_fmt(ratio['wall_paired_median'], 3)} / {_fmt(ratio['cpu'], 3)} "
+                f"| {etl['records_per_s']:,} | {', '.join(met)} "
+                f"| {'yes' if case['outputs_identical'] else '**NO**'} ({etl['output']['rows']:,} rows) |"
+            )
+    lines += [
+        "",
+        "## Driver memory and CPU time (benchmarks 1 and 2)",
+        "",
+        "Peak RSS of the Python process and the Spark driver JVM together (local mode: the JVM runs the "
+        "executors too), sampled every 20 ms; CPU time is user + system of both. The JVM keeps the heap it "
+        "has grown, so peaks reflect the largest job run so far in the session.",
+        "",
+        "| benchmark | rows | etl-cli peak RSS MB | hand-written peak RSS MB | etl-cli CPU s | hand-written CPU s |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for bench in batch:
+        for case in bench["cases"]:
+            etl, hand = case["variants"]["etl_cli"], case["variants"]["handwritten"]
+            lines.append(
+                f"| {bench['name']} | {case['rows']:,} | {_fmt((etl['peak_rss_mb'] or {}).get('max'), 0)} "
+                f"| {_fmt((hand['peak_rss_mb'] or {}).get('max'), 0)} | {_spread(etl['cpu_s'])} "
+                f"| {_spread(hand['cpu_s'])} |"
+            )
+    return lines
+
+
+def _cli_table(benchmarks: list[dict[str, Any]]) -> list[str]:
+    cli = next((b for b in benchmarks if b.get("kind") == "cli" and b["status"] == "ok"), None)
+    if cli is None:
+        return []
+    lines = [
+        "",
+        "## CLI responsiveness (cold: a fresh process per run)",
+        "",
+        "| command | wall s | peak RSS MB (tree) | target | met | exit |",
+        "|---|---:|---:|---|---|---|",
+    ]
+    for case in cli["cases"]:
+        targets = case["targets"]
+        wanted = []
+        if "max_wall_s" in targets:
+            wanted.append(f"< {targets['max_wall_s']:g} s")
+        if "max_rss_mb" in targets:
+            wanted.append(f"< {targets['max_rss_mb']:g} MB")
+        met = [_met(targets[k]) for k in ("wall_met", "rss_met") if k in targets]
+        note = f" ({case['pipelines_with_errors']} invalid by design)" if case.get("pipelines_with_errors") else ""
+        lines.append(
+            f"| {case['label']}{note} | {_spread(case['wall_s'], 3)} "
+            f"| {_fmt((case['peak_rss_mb'] or {}).get('max'), 0)} | {', '.join(wanted) or '-'} "
+            f"| {' / '.join(met) or '-'} | {', '.join(map(str, case['exit_codes']))} |"
+        )
+    lines += [f"\n{item}" for item in cli.get("pending", [])]
+    return lines
+
+
+def _other_sections(benchmarks: list[dict[str, Any]]) -> list[str]:
+    lines: list[str] = []
+    for bench in benchmarks:
+        if bench.get("kind") == "external" and bench["status"] in ("ok", "error"):
+            lines += [
+                "",
+                f"## {bench['title']}",
+                "",
+                f"`{' '.join(bench['argv'])}`: {bench['status']}, {bench['wall_s']:.1f} s.",
+            ]
+            if bench.get("result") is not None:
+                lines += ["", "```json", json.dumps(bench["result"], indent=2, default=str)[:4000], "```"]
+            elif bench.get("output_tail"):
+                lines += ["", "```", *bench["output_tail"], "```"]
+    not_run = [b for b in benchmarks if b["status"] in ("pending", "skipped", "error") and b.get("kind") != "external"]
+    not_run += [b for b in benchmarks if b.get("kind") == "external" and b["status"] in ("pending", "skipped")]
+    if not_run:
+        lines += ["", "## Not measured in this run", ""]
+        lines += [f"- {b['title']}: {b['status']} — {b.get('reason') or b.get('error')}" for b in not_run]
+    return lines
+
+
+def markdown(results: dict[str, Any]) -> str:
+    benchmarks = results["benchmarks"]
+    lines = _header(results) + _batch_tables(benchmarks) + _cli_table(benchmarks) + _other_sections(benchmarks)
+    if results.get("chart"):
+        lines += ["", f"![benchmark chart]({results['chart']})"]
+    return "\n".join(lines) + "\n"
+
+
+# ----------------------------------------------------------------------------- chart
+
+
+def write_chart(results: dict[str, Any], path: Path) -> str | None:
+    """Draw the batch and CLI timings; return why not if matplotlib is missing or nothing was measured."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return "matplotlib is not installed (pip install 'etl-cli[bench]')"
+    benchmarks = results["benchmarks"]
+    batch = [(b, c) for b in benchmarks if b.get("kind") == "batch" and b["status"] == "ok" for c in b["cases"]]
+    cli = next((b for b in benchmarks if b.get("kind") == "cli" and b["status"] == "ok"), None)
+    panels = int(bool(batch)) + int(cli is not None)
+    if panels == 0:
+        return "no batch or CLI benchmark ran"
+    figure, axes = plt.subplots(1, panels, figsize=(6.5 * panels, 4.2), squeeze=False)
+    column = 0
+    if batch:
+        _batch_panel(axes[0][column], batch)
+        column += 1
+    if cli is not None:
+        _cli_panel(axes[0][column], cli)
+    figure.suptitle(f"etl-cli benchmarks {results['machine']['date'][:10]} — {machine_line(results)}", fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+    return None
+
+
+def _batch_panel(ax: Any, batch: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
+    labels = [f"{b['name'].replace('batch_', '')}\n{c['label']}" for b, c in batch]
+    positions = range(len(batch))
+    width = 0.38
+    for offset, variant, name in ((-width / 2, "etl_cli", "etl-cli"), (width / 2, "handwritten", "hand-written")):
+        medians = [c["variants"][variant]["wall_s"]["median"] for _, c in batch]
+        low = [m - c["variants"][variant]["wall_s"]["min"] for m, (_, c) in zip(medians, batch, strict=True)]
+        high = [c["variants"][variant]["wall_s"]["max"] - m for m, (_, c) in zip(medians, batch, strict=True)]
+        ax.bar([p + offset for p in positions], medians, width, yerr=[low, high], capsize=3, label=name)
+    for position, (_, case) in zip(positions, batch, strict=True):
+        top = max(case["variants"][v]["wall_s"]["max"] for v in ("etl_cli", "handwritten"))
+        ax.annotate(f"x{case['ratio']['wall']:.2f}", (position, top), ha="center", va="bottom", fontsize=8)
+    ax.set_xticks(list(positions), labels, fontsize=8)
+    ax.set_ylabel("wall seconds (median, min-max)")
+    ax.set_title("Batch jobs: etl-cli vs hand-written PySpark", fontsize=10)
+    ax.legend(fontsize=8)
+
+
+def _cli_panel(ax: Any, cli: dict[str, Any]) -> None:
+    cases = cli["cases"]
+    labels = [c["label"].replace(" in the repository", "") for c in cases]
+    medians = [c["wall_s"]["median"] for c in cases]
+    ax.barh(range(len(cases)), medians, color="tab:green")
+    for index, case in enumerate(cases):
+        target = case["targets"].get("max_wall_s")
+        if target is not None:
+            ax.plot([target, target], [index - 0.4, index + 0.4], color="tab:red", linewidth=2)
+        ax.annotate(f"{case['wall_s']['median']:.2f} s", (case["wall_s"]["median"], index), va="center", fontsize=8)
+    ax.set_yticks(range(len(cases)), labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("wall seconds, cold (median); red: target")
+    ax.set_title("CLI responsiveness", fontsize=10)

@@ -1,0 +1,181 @@
+"""Run the benchmark suite and write benchmarks/results/latest.{json,md,png}.
+
+    python -m benchmarks.run [--quick | --smoke] [--only NAME...] [--repeat N] [--out DIR] [--data-dir DIR]
+
+Profiles: the default (full) runs 1M and 10M rows, ``--quick`` 100k and 1M, ``--smoke``
+10k rows once (what CI runs, so the suite cannot rot; it proves nothing about speed).
+Benchmarks never fail on a time: the exit code is 1 only when a benchmark broke or the
+two variants of a batch job wrote different data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from benchmarks import batch_complex, batch_simple
+from benchmarks.batch import BatchBenchmark, run_batch
+from benchmarks.cli_responsiveness import run_cli
+from benchmarks.datagen import DATA_DIR, DEFAULT_SEED, ensure_dataset
+from benchmarks.machine import load_average, machine_info
+from benchmarks.quality import run_quality
+from benchmarks.report import write_results
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Data sizes and repetitions of one way of running the suite."""
+
+    name: str
+    rows: tuple[int, ...]
+    repeat: int
+    cli_repeat: int
+
+
+PROFILES = {
+    "full": Profile("full", (1_000_000, 10_000_000), repeat=5, cli_repeat=10),
+    "quick": Profile("quick", (100_000, 1_000_000), repeat=3, cli_repeat=5),
+    "smoke": Profile("smoke", (10_000,), repeat=1, cli_repeat=1),
+}
+BATCH: dict[str, BatchBenchmark] = {b.name: b for b in (batch_simple.BENCHMARK, batch_complex.BENCHMARK)}
+#: benchmarks waiting for other work, with what they wait for (see docs/benchmarks.md)
+PENDING = {
+    "jdbc_upsert": (
+        "JDBC upsert into PostgreSQL: 1M rows, half new and half updates, vs COPY",
+        "not written yet: waits for the JDBC sink's staging-and-merge path to be finished and tested",
+    ),
+    "kafka_streaming": (
+        "Streaming: Kafka → windowed aggregation → sink at 60,000 events/s, latency p50/p95/p99",
+        "not written yet: waits for the Kafka source and streaming runs to be finished and tested",
+    ),
+}
+NAMES = (*BATCH, "cli", "quality_cost", *PENDING)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="100k and 1M rows, 3 rounds")
+    size.add_argument("--smoke", action="store_true", help="10k rows, 1 round (CI: proves the suite runs)")
+    parser.add_argument("--only", nargs="+", choices=NAMES, metavar="NAME", help=f"run only these: {', '.join(NAMES)}")
+    parser.add_argument("--repeat", type=int, help="measured rounds per case (default: from the profile)")
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="where latest.{json,md,png} go")
+    parser.add_argument("--data-dir", type=Path, default=DATA_DIR, help="generated data and scratch outputs")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="data generator seed")
+    args = parser.parse_args(argv)
+    if args.repeat is not None and args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    return args
+
+
+def _log(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _guarded(name: str, title: str, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run one benchmark; a crash is recorded as its result, and the suite goes on."""
+    try:
+        return run()
+    except Exception as exc:
+        _log(f"{name} failed: {type(exc).__name__}: {exc}")
+        return {"name": name, "title": title, "status": "error", "error": f"{type(exc).__name__}: {exc}"}
+
+
+def _spark_benchmarks(
+    selected: list[str], profile: Profile, repeat: int, args: argparse.Namespace, work: Path
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    chosen = [BATCH[name] for name in selected if name in BATCH]
+    if not chosen:
+        return [], None
+    started = time.perf_counter()
+    datasets = [ensure_dataset(rows, args.seed, args.data_dir) for rows in profile.rows]
+    _log(f"data ready in {time.perf_counter() - started:.1f} s: {', '.join(str(d.folder) for d in datasets)}")
+    from benchmarks.session import start_session
+
+    spark, session_info = start_session(work)
+    _log(f"Spark session started in {session_info['start_s']} s (first job {session_info['first_job_s']} s)")
+    try:
+        results = [
+            _guarded(bench.name, bench.title, partial(run_batch, bench, spark, datasets, repeat, work, _log))
+            for bench in chosen
+        ]
+    finally:
+        spark.stop()
+    return results, session_info
+
+
+def run_suite(args: argparse.Namespace, argv: Sequence[str]) -> dict[str, Any]:
+    profile = PROFILES["smoke" if args.smoke else "quick" if args.quick else "full"]
+    repeat = args.repeat or profile.repeat
+    selected = list(args.only or NAMES)
+    work = args.data_dir / "work"
+    os.environ.setdefault("ETL_STATE_DIR", str(work / "state"))
+    machine = machine_info()
+    started = time.perf_counter()
+    benchmarks: list[dict[str, Any]] = []
+    if "cli" in selected:  # before Spark starts, so no JVM competes with the cold starts
+        _log("cli: cold starts")
+        cli_repeat = args.repeat or profile.cli_repeat
+        benchmarks.append(_guarded("cli", "CLI responsiveness", lambda: run_cli(work, cli_repeat, _log)))
+    spark_results, session = _spark_benchmarks(selected, profile, repeat, args, work)
+    benchmarks += spark_results
+    if "quality_cost" in selected:
+        benchmarks.append(_guarded("quality_cost", "Data-quality cost", lambda: run_quality(profile.name, work, _log)))
+    for name in selected:
+        if name in PENDING:
+            title, reason = PENDING[name]
+            benchmarks.append(
+                {"name": name, "title": title, "kind": "connector", "status": "pending", "reason": reason}
+            )
+    return {
+        "suite": {
+            "command": "python -m benchmarks.run " + shlex.join(argv),
+            "profile": profile.name,
+            "rows": list(profile.rows),
+            "repeat": repeat,
+            "seed": args.seed,
+            "duration_s": round(time.perf_counter() - started, 1),
+            "load_average_at_end": load_average(),
+        },
+        "machine": machine,
+        "session": session,
+        "benchmarks": benchmarks,
+    }
+
+
+def broken(results: dict[str, Any]) -> list[str]:
+    """Why this run cannot be trusted (not: which targets were missed)."""
+    problems = [f"{b['name']}: {b['error']}" for b in results["benchmarks"] if b["status"] == "error"]
+    for bench in results["benchmarks"]:
+        for case in bench.get("cases", []):
+            if bench.get("kind") == "batch" and not case["outputs_identical"]:
+                problems.append(f"{bench['name']} {case['label']}: the two variants wrote different data")
+            if bench.get("kind") == "cli" and not case["ok"]:
+                problems.append(f"cli {case['label']}: unexpected exit codes {case['exit_codes']}")
+    return problems
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse_args(argv)
+    results = run_suite(args, argv)
+    paths = write_results(results, args.out)
+    _log("results: " + ", ".join(str(p) for p in paths.values()))
+    if problems := broken(results):
+        _log("the run is not trustworthy:\n  " + "\n  ".join(problems))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,280 @@
+"""The wizard's conversation: which questions, in which order, and the draft they add up to.
+
+name → template (or source type and its fields) → transformations → data-quality checks
+→ sink (type, fields, mode, upsert keys). Only the chosen parts are asked about.
+Credentials are never kept as typed: the draft holds a reference (keyring or environment
+variable) and remembers the value only to store it in the keyring when asked.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from etl_cli.authoring.questions import Answers, Choice, Question, option_question
+from etl_cli.authoring.recipes import RECIPES, recipe
+from etl_cli.authoring.templates import TemplateInfo, TemplateParam, option_schema
+from etl_cli.plugins.api import Kind, Sink
+from etl_cli.plugins.registry import Registry
+from etl_cli.spec.credentials import is_credential_key
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+NO_TEMPLATE = "none"
+#: the sink modes every file sink has; any other mode (upsert, merge) writes by key
+PLAIN_MODES = {"overwrite", "append", "error", "ignore"}
+#: connection options asked for even when a plug-in does not require them (credentials are asked too)
+CONNECTION_KEYS = ("user", "username")
+#: options that say where data goes: the production overlay reads them from the environment
+TARGET_KEYS = ("path", "url", "table", "dbtable", "topic", "bootstrap_servers", "bucket")
+
+
+@dataclass(frozen=True)
+class SecretField:
+    """A credential the wizard was given: the reference written instead, and how to provide the value."""
+
+    field: str
+    store: str
+    reference: str
+    address: str
+    value: str | None = None
+
+
+@dataclass
+class Draft:
+    """Everything the answers decided, ready to be written."""
+
+    name: str
+    description: str | None = None
+    template: TemplateInfo | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    transforms: list[dict[str, Any]] = field(default_factory=list)
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    sinks: list[dict[str, Any]] = field(default_factory=list)
+    secrets: list[SecretField] = field(default_factory=list)
+    store_secrets: bool = False
+    #: production overlay entries: (section, item name or None for vars, key) → value written in dev
+    targets: dict[tuple[str, str | None, str], Any] = field(default_factory=dict)
+
+
+@dataclass
+class Interview:
+    """Asks the questions through ``answers`` and builds the :class:`Draft`."""
+
+    answers: Answers
+    registry: Registry
+    templates: list[TemplateInfo]
+    pipelines_dir: Path
+    force: bool = False
+    checks_available: bool = False
+    draft: Draft = field(default_factory=lambda: Draft(""))
+    _secret_store: str | None = None
+
+    def run(self) -> Draft:
+        self.draft.name = self.ask(Question("name", "Pipeline name", check=self._name_problem)) or "pipeline"
+        self.draft.description = self.ask(Question("description", "What does it do? (one line)", required=False))
+        chosen = self._template()
+        previous = self._from_template(chosen) if chosen else self._source("source", "input")
+        previous = self._transforms(previous)
+        if self.checks_available:
+            self._checks(previous)
+        if chosen:
+            self._template_sink(chosen, previous)
+        else:
+            self._sink(previous)
+        if any(s.value for s in self.draft.secrets) and self._secret_store == "keyring":
+            self.draft.store_secrets = bool(
+                self.ask(
+                    Question("secrets.save", "Store the typed values in the keyring now?", "confirm", default=True)
+                )
+            )
+        return self.draft
+
+    def ask(self, question: Question) -> Any:
+        return self.answers.ask(question)
+
+    def _name_problem(self, value: Any) -> str | None:
+        if not isinstance(value, str) or not NAME_PATTERN.match(value):
+            return "use letters, digits, '_', '-' and '.', starting with a letter, digit or '_'"
+        if (self.pipelines_dir / value).exists() and not self.force:
+            return f"{self.pipelines_dir / value} exists; choose another name or pass --force to replace it"
+        return None
+
+    # -- template or source
+
+    def _template(self) -> TemplateInfo | None:
+        choices = [Choice(t.name, f"{t.name}: {t.description}") for t in self.templates]
+        choices.append(Choice(NO_TEMPLATE, f"{NO_TEMPLATE}: choose the source and sink types yourself"))
+        default = self.templates[0].name if self.templates else NO_TEMPLATE
+        name = self.ask(Question("template", "Start from template", "select", tuple(choices), default))
+        return next((t for t in self.templates if t.name == name), None)
+
+    def _from_template(self, template: TemplateInfo) -> str:
+        self.draft.template = template
+        for param in template.params:
+            value = self._param(param)
+            if value is not None:
+                self.draft.params[param.name] = value
+        (source,) = template.stage_names["sources"][:1] or ("input",)
+        return source
+
+    def _param(self, param: TemplateParam) -> Any:
+        key = f"params.{param.name}"
+        if is_credential_key(param.name) or (param.use and is_credential_key(param.use.key)):
+            return self._secret(key, param.name, param.description)
+        schema = dict(option_schema(self.registry, param.use)) if param.use else {}
+        schema["description"] = param.description
+        default = param.default
+        if default is None and param.use and param.use.kind == "sink" and param.use.key == "path":
+            default = f"output/{self.draft.name}"
+        question = option_question(key, param.name, schema, param.required and default is None, default)
+        value = self.ask(question)
+        if param.use and param.use.kind == "sink" and param.use.key in TARGET_KEYS and value is not None:
+            self.draft.targets[("vars", None, param.name)] = value
+        return value
+
+    def _source(self, prefix: str, name: str) -> str:
+        types = self.registry.types("source")
+        default = "csv" if "csv" in types else types[0]
+        type_name = self.ask(Question(f"{prefix}.type", "Source type", "select", _choices(types), default))
+        stage: dict[str, Any] = {"name": name, "type": type_name or default}
+        stage.update(self._options(prefix, "source", stage["type"], name))
+        self.draft.sources.append(stage)
+        return name
+
+    def _options(self, prefix: str, kind: Kind, type_name: str, stage_name: str) -> dict[str, Any]:
+        """The required options, then the optional connection ones (user, password, token...)."""
+        plugin = self.registry.get(kind, type_name)
+        optional = [o for o in plugin.options_schema if o in CONNECTION_KEYS or is_credential_key(o)]
+        found: dict[str, Any] = {}
+        for option in dict.fromkeys([*plugin.required_options, *optional]):
+            required = option in plugin.required_options
+            schema = plugin.options_schema.get(option, {})
+            key = f"{prefix}.{option}"
+            if is_credential_key(option):
+                field_name = f"{stage_name}_{option}" if prefix != "source" else option
+                value = self._secret(key, field_name, option, optional=not required)
+            else:
+                default = f"output/{self.draft.name}" if kind == "sink" and option == "path" else None
+                value = self.ask(option_question(key, option, schema, required, default))
+            if value not in (None, "", []):
+                found[option] = value
+        return found
+
+    def _secret(self, key: str, field_name: str, description: str, optional: bool = False) -> str | None:
+        if self._secret_store is None:
+            choices = (
+                Choice("keyring", "keyring: ${secret:keyring:...}, stored in this machine's keyring"),
+                Choice("env", "env: ${env:...}, read from an environment variable at run time"),
+            )
+            store = self.ask(Question("secrets.store", "Where should credentials live?", "select", choices, "keyring"))
+            self._secret_store = store or "keyring"
+        later = "none" if optional else "provide it later"
+        value = self.ask(
+            Question(key, f"{field_name} (hidden; empty: {later})", "secret", required=False, help=description)
+        )
+        if optional and not value:
+            return None
+        if self._secret_store == "env":
+            variable = re.sub(r"[^A-Za-z0-9]+", "_", f"{self.draft.name}_{field_name}").upper()
+            note = SecretField(field_name, "env", f"${{env:{variable}}}", variable, value or None)
+        else:
+            address = f"keyring:{self.draft.name}/{field_name}"
+            note = SecretField(field_name, "keyring", f"${{secret:{address}}}", address, value or None)
+        self.draft.secrets.append(note)
+        return note.reference
+
+    # -- transforms and checks
+
+    def _transforms(self, previous: str) -> str:
+        offered = [r for r in RECIPES if r.type in self.registry.types("transform")]
+        chosen = self.ask(
+            Question(
+                "transforms",
+                "Transformations (space to select, enter to go on)",
+                "checkbox",
+                tuple(Choice(r.type, r.title) for r in offered),
+                default=[],
+                required=False,
+            )
+        )
+        for type_name in [r.type for r in offered if r.type in (chosen or [])]:
+            if type_name == "join":
+                self._source("join.source", "lookup")
+            step = recipe(type_name)
+            stage = {"name": step.stage_name, **step.build(self.ask, previous)}
+            self.draft.transforms.append(stage)
+            previous = step.stage_name
+        return previous
+
+    def _checks(self, last: str) -> None:
+        types = self.registry.types("check")
+        chosen = self.ask(
+            Question("checks", "Data-quality checks", "checkbox", _choices(types), default=[], required=False)
+        )
+        stages = [s["name"] for s in self.draft.sources + self.draft.transforms] or [last]
+        for type_name in [t for t in types if t in (chosen or [])]:
+            plugin = self.registry.get("check", type_name)
+            prefix = f"check.{type_name}"
+            stage = self.ask(
+                Question(f"{prefix}.stage", f"{type_name}: check which stage", "select", _choices(stages), last)
+            )
+            item: dict[str, Any] = {"name": f"{type_name}_{stage}", "type": type_name, "stage": stage}
+            for option in plugin.required_options:
+                item[option] = self.ask(
+                    option_question(f"{prefix}.{option}", option, plugin.options_schema[option], True)
+                )
+            actions = [str(a) for a in getattr(plugin, "actions", ("warn", "fail"))]
+            item["action"] = self.ask(
+                Question(f"{prefix}.action", "On failing rows", "select", _choices(actions), "warn")
+            )
+            self.draft.checks.append(item)
+
+    # -- sink
+
+    def _sink(self, previous: str) -> None:
+        types = self.registry.types("sink")
+        default = "parquet" if "parquet" in types else types[0]
+        type_name = self.ask(Question("sink.type", "Sink type", "select", _choices(types), default)) or default
+        stage: dict[str, Any] = {"name": "output", "type": type_name, "input": previous}
+        stage.update(self._options("sink", "sink", type_name, "output"))
+        plugin = self.registry.get("sink", type_name)
+        assert issubclass(plugin, Sink)
+        mode = self.ask(Question("sink.mode", "Mode", "select", _choices(list(plugin.modes)), plugin.default_mode))
+        stage["mode"] = mode or plugin.default_mode
+        if stage["mode"] not in PLAIN_MODES:
+            for option, schema in plugin.options_schema.items():
+                if "key" in option and option not in stage and not is_credential_key(option):
+                    value = self.ask(option_question(f"sink.{option}", option, schema, False))
+                    stage.update({option: value} if value else {})
+        stage.update(self._partition_by("sink", plugin.options_schema))
+        for key in TARGET_KEYS:
+            if isinstance(stage.get(key), str) and not stage[key].startswith("${"):
+                self.draft.targets[("sinks", "output", key)] = stage[key]
+        self.draft.sinks.append(stage)
+
+    def _template_sink(self, template: TemplateInfo, previous: str) -> None:
+        names = template.stage_names["sinks"]
+        if len(names) != 1:
+            return
+        override: dict[str, Any] = {"name": names[0]}
+        if previous != template.sink_inputs.get(names[0]):
+            override["input"] = previous
+        sink_type = next((t for k, t in template.stage_types if k == "sink"), None)
+        if sink_type in self.registry.types("sink"):
+            override.update(self._partition_by("sink", self.registry.get("sink", sink_type).options_schema))
+        if len(override) > 1:
+            self.draft.sinks.append(override)
+
+    def _partition_by(self, prefix: str, options: dict[str, Any]) -> dict[str, Any]:
+        if "partition_by" not in options:
+            return {}
+        question = option_question(f"{prefix}.partition_by", "partition_by", options["partition_by"], False)
+        value = self.ask(question)
+        return {"partition_by": value} if value else {}
+
+
+def _choices(values: list[str] | tuple[str, ...]) -> tuple[Choice, ...]:
+    return tuple(Choice(v, v) for v in values)

@@ -1,0 +1,187 @@
+"""The transformations the wizard can add, and the few questions each one needs.
+
+Each recipe asks only what its transform requires (a filter's condition, an aggregate's
+groups and aggregations...) and builds the stage. Stages are chained: each reads the one
+before it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from etl_cli.authoring.questions import Choice, Question
+from etl_cli.plugins.transforms.aggregate import AGGREGATE_FUNCTIONS
+from etl_cli.plugins.transforms.join import JOIN_TYPES
+from etl_cli.plugins.transforms.window import WINDOW_FUNCTIONS
+
+Ask = Callable[[Question], Any]
+
+_CALL = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*([A-Za-z_]+)\s*\(\s*([^()]*?)\s*\)\s*$")
+_ASSIGNMENT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.+?)\s*$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How the wizard adds one transform type."""
+
+    type: str
+    title: str
+    stage_name: str
+    build: Callable[[Ask, str], dict[str, Any]]
+
+
+def function_calls(functions: tuple[str, ...], what: str) -> Callable[[str], dict[str, dict[str, str]]]:
+    """A parser of ``name=function(column), ...`` into ``{name: {function, column}}``."""
+
+    def parse(text: str) -> dict[str, dict[str, str]]:
+        found: dict[str, dict[str, str]] = {}
+        for part in [p for p in re.split(r",(?![^()]*\))", text) if p.strip()]:
+            match = _CALL.match(part)
+            if match is None:
+                raise ValueError(f"'{part.strip()}' is not name=function(column)")
+            name, function, column = match.groups()
+            if function not in functions:
+                raise ValueError(f"unknown {what} function '{function}'; known: {', '.join(functions)}")
+            found[name] = {"function": function, **({"column": column} if column else {})}
+        return found
+
+    return parse
+
+
+def assignments(text: str) -> dict[str, str]:
+    """``total = price * qty; day = to_date(ts)`` → ``{total: "price * qty", day: "to_date(ts)"}``."""
+    found: dict[str, str] = {}
+    for part in [p for p in text.split(";") if p.strip()]:
+        match = _ASSIGNMENT.match(part)
+        if match is None:
+            raise ValueError(f"'{part.strip()}' is not name = expression")
+        found[match.group(1)] = match.group(2)
+    return found
+
+
+def _needs_entries(value: Any) -> str | None:
+    return None if isinstance(value, Mapping) and value else "give at least one"
+
+
+def _filter(ask: Ask, previous: str) -> dict[str, Any]:
+    condition = ask(Question("filter.condition", "Keep rows where (Spark SQL condition)", help="e.g. amount > 0"))
+    return {"type": "filter", "inputs": [previous], "condition": condition}
+
+
+def _select(ask: Ask, previous: str) -> dict[str, Any]:
+    columns = ask(Question("select.columns", "Columns to keep (comma-separated)", "list", help="e.g. id, amount"))
+    return {"type": "select", "inputs": [previous], "columns": columns}
+
+
+def _derive(ask: Ask, previous: str) -> dict[str, Any]:
+    columns = ask(
+        Question(
+            "derive.columns",
+            "New columns (name = SQL expression; separate them with ;)",
+            help="e.g. total = price * quantity; day = to_date(ordered_at)",
+            check=_needs_entries,
+            parse=assignments,
+        )
+    )
+    return {"type": "derive", "inputs": [previous], "columns": columns}
+
+
+def _deduplicate(ask: Ask, previous: str) -> dict[str, Any]:
+    keys = ask(Question("deduplicate.keys", "Columns identifying a row (comma-separated)", "list", help="e.g. id"))
+    order_by = ask(
+        Question(
+            "deduplicate.order_by",
+            "Which row to keep: order (comma-separated; empty: any)",
+            "list",
+            required=False,
+            help="e.g. updated_at desc keeps the latest",
+        )
+    )
+    return {"type": "deduplicate", "inputs": [previous], "keys": keys, **({"order_by": order_by} if order_by else {})}
+
+
+def _aggregate(ask: Ask, previous: str) -> dict[str, Any]:
+    group_by = ask(
+        Question(
+            "aggregate.group_by", "Group by columns (comma-separated; empty: one total row)", "list", required=False
+        )
+    )
+    aggregations = ask(
+        Question(
+            "aggregate.aggregations",
+            "Aggregations (name=function(column), comma-separated)",
+            help=f"e.g. revenue=sum(amount), orders=count(); functions: {', '.join(AGGREGATE_FUNCTIONS)}",
+            check=_needs_entries,
+            parse=function_calls(AGGREGATE_FUNCTIONS, "aggregate"),
+        )
+    )
+    stage: dict[str, Any] = {"type": "aggregate", "inputs": [previous]}
+    if group_by:
+        stage["group_by"] = group_by
+    stage["aggregations"] = aggregations
+    return stage
+
+
+def _window(ask: Ask, previous: str) -> dict[str, Any]:
+    partition_by = ask(
+        Question("window.partition_by", "Partition by columns (comma-separated)", "list", required=False)
+    )
+    order_by = ask(Question("window.order_by", "Order rows by (comma-separated)", "list", required=False))
+    columns = ask(
+        Question(
+            "window.columns",
+            "Window columns (name=function(column), comma-separated)",
+            help=f"e.g. rank_in_day=rank(), running=sum(amount); functions: {', '.join(WINDOW_FUNCTIONS)}",
+            check=_needs_entries,
+            parse=function_calls(WINDOW_FUNCTIONS, "window"),
+        )
+    )
+    stage: dict[str, Any] = {"type": "window", "inputs": [previous]}
+    stage.update({k: v for k, v in (("partition_by", partition_by), ("order_by", order_by)) if v})
+    stage["columns"] = columns
+    return stage
+
+
+def _join(ask: Ask, previous: str) -> dict[str, Any]:
+    how = ask(
+        Question(
+            "join.how",
+            "Join type",
+            "select",
+            tuple(Choice(h, h) for h in JOIN_TYPES if h != "cross"),
+            default="left",
+        )
+    )
+    on = ask(Question("join.on", "Join on columns both sides have (comma-separated)", "list", help="e.g. customer_id"))
+    return {"type": "join", "inputs": [previous, "lookup"], "how": how, "on": on}
+
+
+def _sql(ask: Ask, previous: str) -> dict[str, Any]:
+    query = ask(
+        Question(
+            "sql.query",
+            f"Spark SQL query (the previous stage is the table {previous})",
+            default=f"SELECT * FROM {previous}",
+        )
+    )
+    return {"type": "sql", "inputs": [previous], "query": query}
+
+
+#: in the order they are offered, which is also a sensible order to apply them
+RECIPES: tuple[Recipe, ...] = (
+    Recipe("filter", "filter: keep rows matching a condition", "filtered", _filter),
+    Recipe("select", "select: keep, drop, rename columns", "selected", _select),
+    Recipe("derive", "derive: add computed columns", "derived", _derive),
+    Recipe("deduplicate", "dedupe: one row per key (e.g. the latest)", "deduplicated", _deduplicate),
+    Recipe("join", "join: add columns from a second source", "joined", _join),
+    Recipe("aggregate", "aggregation: group rows and sum, count, average...", "aggregated", _aggregate),
+    Recipe("window", "window: ranks, running totals, previous values", "windowed", _window),
+    Recipe("sql", "sql: any Spark SQL query", "transformed", _sql),
+)
+
+
+def recipe(type_name: str) -> Recipe:
+    return next(r for r in RECIPES if r.type == type_name)

@@ -1,0 +1,96 @@
+"""What the Kafka source and sink share: the broker list, client settings passed through to the
+Kafka client (security settings, with secrets resolved at run time) and Spark's Kafka connector.
+
+Both plug-ins run on Spark's own connector (``spark-sql-kafka-0-10``), declared as a Maven
+coordinate. Its version follows the installed pyspark's major.minor with patch 0: every
+patch release of a Spark line is binary compatible with the connector of that line, and
+the .0 release is the one whose whole dependency tree is published (4.0.1 and later miss
+``spark-token-provider-kafka-0-10`` in the registries we reach). ``ETL_SPARK_KAFKA_VERSION``
+chooses another version; ``scripts/fetch-jars.sh`` reads the same variable.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from etl_cli.plugins.api import OptionProblem, RunContext, StageSpec
+from etl_cli.plugins.spark_types import SCALAR_TYPES
+
+CONNECTOR_ARTIFACT = "org.apache.spark:spark-sql-kafka-0-10_2.13"
+VERSION_VARIABLE = "ETL_SPARK_KAFKA_VERSION"
+
+
+def connector_version(environ: Mapping[str, str] | None = None) -> str:
+    """The connector version: ``$ETL_SPARK_KAFKA_VERSION``, else the installed pyspark's ``major.minor.0``."""
+    chosen = (environ if environ is not None else os.environ).get(VERSION_VARIABLE, "").strip()
+    if chosen:
+        return chosen
+    try:
+        installed = version("pyspark")
+    except PackageNotFoundError:
+        installed = "4.0.0"
+    match = re.match(r"(\d+)\.(\d+)", installed)
+    return f"{match.group(1)}.{match.group(2)}.0" if match else installed
+
+
+def connector_package() -> str:
+    """The Maven coordinate of Spark's Kafka connector for this installation."""
+    return f"{CONNECTOR_ARTIFACT}:{connector_version()}"
+
+
+BOOTSTRAP_SERVERS = {
+    "type": ["string", "array"],
+    "minLength": 1,
+    "items": {"type": "string", "minLength": 1},
+    "minItems": 1,
+    "description": 'Brokers to connect to first: "host:port,host:port" or a list of host:port.',
+}
+
+CLIENT_OPTIONS = {
+    "type": "object",
+    "additionalProperties": {"type": SCALAR_TYPES},
+    "description": "Options passed to Spark's Kafka connector: kafka.* settings go to the Kafka client "
+    "(kafka.security.protocol, kafka.sasl.mechanism, kafka.sasl.jaas.config, kafka.ssl.*), others to the "
+    "connector itself. Values may be ${secret:...} references; they are resolved when the run starts.",
+}
+
+
+def bootstrap_text(value: str | list[str] | tuple[str, ...]) -> str:
+    """The broker list as the comma-separated text Kafka takes."""
+    return value if isinstance(value, str) else ",".join(value)
+
+
+def reserved_option_problems(options: Mapping[str, Any], reserved: Mapping[str, str]) -> list[OptionProblem]:
+    """Entries of ``options`` that a key of the stage sets (``reserved``: connector option → key).
+
+    Spark's Kafka options are case-insensitive, so ``Subscribe`` is refused like ``subscribe``.
+    """
+    passed = options.get("options")
+    if not isinstance(passed, Mapping):
+        return []
+    wanted = {name.lower(): key for name, key in reserved.items()}
+    return [
+        OptionProblem(("options", name), f"set {wanted[str(name).lower()]} instead of options.{name}")
+        for name in passed
+        if str(name).lower() in wanted
+    ]
+
+
+def connection_options(ctx: RunContext, stage: StageSpec) -> dict[str, str]:
+    """``kafka.bootstrap.servers`` and the stage's ``options``, secrets resolved, as strings."""
+    resolved = ctx.resolve(dict(stage.option("options") or {}))
+    settings = {str(name): _text(value) for name, value in resolved.items()}
+    servers = stage.options["bootstrap_servers"]
+    listed = [servers] if isinstance(servers, str) else list(servers)
+    settings["kafka.bootstrap.servers"] = bootstrap_text([ctx.resolve(server) for server in listed])
+    return settings
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

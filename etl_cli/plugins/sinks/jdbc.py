@@ -1,0 +1,331 @@
+"""The JDBC sink: append, overwrite and upsert, each published by one transaction.
+
+Every mode first lets Spark write the rows into a staging table next to the target
+(``etl_stg_<token>_<table>``, its columns typed as the target's), with at most
+``num_writers`` connections inserting ``batch_size`` rows per round trip. Only when every
+sink of the run has staged its rows does :meth:`StagedTable.commit` publish them, in one
+transaction on one connection:
+
+- ``append``: ``INSERT INTO target SELECT ... FROM staging``;
+- ``overwrite``: ``DELETE FROM target`` then the same INSERT. DELETE rather than TRUNCATE
+  because MySQL's TRUNCATE commits on its own (and PostgreSQL's locks out readers): with
+  DELETE both databases keep the old rows visible to readers until the commit and put
+  them back on any failure, and the table keeps its definition, indexes, grants and
+  dependent views, which a rename-swap would lose;
+- ``upsert``: ``INSERT ... ON CONFLICT (keys) DO UPDATE`` (PostgreSQL) or
+  ``INSERT ... ON DUPLICATE KEY UPDATE`` (MySQL, MariaDB), after checking that no key
+  appears twice in the staged rows (which would make the result depend on row order).
+
+A missing target (append, overwrite) is created by renaming the staging table. The
+staging table is dropped after the commit, and on abort. If anything fails, the
+transaction is rolled back and the target is exactly as it was. A server that cannot be
+reached is retried by the run (the stage's ``retry:``) before anything is staged, and
+before the commit's transaction begins; a failure inside the transaction is not retried.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from etl_cli.errors import RunError
+from etl_cli.plugins.api import Effect, OptionProblem, PendingWrite, RunContext, Sink, StageSpec
+from etl_cli.plugins.jdbc.catalog import Catalog, Table, TableName
+from etl_cli.plugins.jdbc.connection import JdbcConnection, connect, database_error, open_connection
+from etl_cli.plugins.jdbc.dialects import dialect_for, display_url, package_for
+from etl_cli.plugins.jdbc.options import CONNECTION_SCHEMA, ConnectionSettings, connection_problems, connection_settings
+from etl_cli.plugins.registry import register
+from etl_cli.plugins.sinks.staging import OneShotWrite
+from etl_cli.plugins.spark_types import string_list
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+STAGING_PREFIX = "etl_stg_"
+_MAX_IDENTIFIER = 63  # PostgreSQL's limit; MySQL allows 64
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    """Where the rows go and how: found (or not) in the catalog while staging."""
+
+    mode: str
+    target: Table | None
+    target_name: TableName
+    staging_namespace: str | None
+    staging_name: str
+    columns: tuple[str, ...]
+    keys: tuple[str, ...] = ()
+
+
+@register
+class JdbcSink(Sink):
+    type = "jdbc"
+    description = (
+        "Write a table over JDBC: append, overwrite or upsert (PostgreSQL, MySQL, MariaDB), staged in a "
+        "staging table and published in one transaction when the whole run succeeded."
+    )
+    modes = ("append", "overwrite", "upsert")
+    default_mode = "append"
+    #: a streaming micro-batch replayed after a crash upserts the same rows again: same table
+    micro_batch_modes: ClassVar[tuple[str, ...]] = ("upsert",)
+    required_options = ("url", "table")
+    options_schema: ClassVar[dict[str, Any]] = {
+        **CONNECTION_SCHEMA,
+        "table": {
+            "type": "string",
+            "minLength": 1,
+            "description": "Target table: name or schema.name (database.name on MySQL). Created by append and "
+            "overwrite when missing; upsert needs it to exist with a primary key or unique index.",
+        },
+        "keys": string_list(
+            "Upsert keys: columns identifying a row (default: the table's primary key). They must be the "
+            "columns of the primary key or of a unique index.",
+            min_items=1,
+        ),
+        "num_writers": {
+            "type": "integer",
+            "minimum": 1,
+            "default": 4,
+            "description": "Most connections writing at once (Spark partitions are coalesced to this many).",
+        },
+        "batch_size": {
+            "type": "integer",
+            "minimum": 1,
+            "default": 1000,
+            "description": "Rows sent per INSERT round trip by each writer.",
+        },
+    }
+
+    @classmethod
+    def packages_for(cls, options: Mapping[str, Any]) -> tuple[str, ...]:
+        url = options.get("url")
+        package = package_for(url, options.get("driver")) if isinstance(url, str) else None
+        return (package,) if package else ()
+
+    @classmethod
+    def check_options(cls, options: Mapping[str, Any]) -> list[OptionProblem]:
+        problems = connection_problems(options)
+        mode = options.get("mode", cls.default_mode)
+        if "keys" in options and mode != "upsert":
+            problems.append(OptionProblem(("keys",), "keys apply only to mode upsert"))
+        url = options.get("url")
+        if mode == "upsert" and isinstance(url, str) and "${" not in url and not dialect_for(url).supports_upsert:
+            problems.append(OptionProblem(("mode",), "upsert is supported on PostgreSQL, MySQL and MariaDB URLs only"))
+        return problems
+
+    def stage_write(self, ctx: RunContext, stage: StageSpec, df: DataFrame) -> PendingWrite:
+        mode = str(stage.option("mode", self.default_mode))
+        with connect(ctx.spark, lambda resolve: connection_settings(stage.options, resolve), ctx.with_rotation) as conn:
+            plan = _plan_load(conn, stage, mode, list(df.columns), _staging_name(stage, ctx.run_id))
+            if plan.target is not None:
+                _create_staging(conn, plan, stage)
+        settings = conn.settings
+        staged = StagedTable(ctx.spark, settings, plan)
+        try:
+            staged.rows = _write_staging(stage, df.toDF(*plan.columns), settings, plan)
+        except BaseException as exc:
+            staged.abort()
+            if isinstance(exc, Exception):
+                raise database_error(f"writing the staging table of {stage.label}", exc, settings) from None
+            raise
+        return staged
+
+    def effects(self, stage: StageSpec, project_root: Path) -> list[Effect]:
+        mode = stage.option("mode", self.default_mode)
+        keys = list(stage.option("keys") or ())
+        return [
+            Effect(
+                stage=stage.name,
+                action="upsert" if mode == "upsert" else "write",
+                target=f"{display_url(str(stage.options['url']))} {stage.options['table']}",
+                mode=mode,
+                details={"keys": keys or "primary key"} if mode == "upsert" else {},
+            )
+        ]
+
+
+def _staging_name(stage: StageSpec, run_id: str) -> str:
+    token = hashlib.sha256(f"{run_id}/{stage.name}/{uuid.uuid4()}".encode()).hexdigest()[:10]
+    base = TableName.parse(str(stage.options["table"])).name.lower()
+    return f"{STAGING_PREFIX}{token}_{base}"[:_MAX_IDENTIFIER]
+
+
+def _plan_load(conn: JdbcConnection, stage: StageSpec, mode: str, columns: list[str], staging: str) -> LoadPlan:
+    """Check the target against the rows (columns, keys) and decide the statements."""
+    settings = conn.settings
+    catalog = Catalog(conn, settings.dialect)
+    written = TableName.parse(str(stage.options["table"]))
+    try:
+        target = catalog.find(written)
+        namespace = target.namespace if target else (written.namespace or catalog.default_namespace())
+    except Exception as exc:
+        raise database_error(f"looking up table {written}", exc, settings) from None
+    if target is None:
+        if mode == "upsert":
+            raise RunError(
+                f"{stage.label}: table {written} does not exist at {settings.where}",
+                location=stage.location,
+                hint="create it with a primary key (or unique index) on the upsert keys first",
+            )
+        return LoadPlan(mode, None, written, namespace, staging, tuple(columns))
+    mapped = _map_columns(stage, target, columns)
+    keys = _upsert_keys(stage, catalog, target, mapped) if mode == "upsert" else ()
+    return LoadPlan(mode, target, written, namespace, staging, tuple(mapped), tuple(keys))
+
+
+def _map_columns(stage: StageSpec, target: Table, columns: Sequence[str]) -> list[str]:
+    """The target's spelling of each DataFrame column; columns the table lacks are an error."""
+    mapped = [target.column_named(c) for c in columns]
+    unknown = [c for c, m in zip(columns, mapped, strict=True) if m is None]
+    if unknown:
+        raise RunError(
+            f"{stage.label}: table {target.name} has no column {', '.join(unknown)}",
+            location=stage.location,
+            hint=f"the table's columns: {', '.join(target.columns)}; drop or rename the others before the sink",
+        )
+    return [m for m in mapped if m is not None]
+
+
+def _upsert_keys(stage: StageSpec, catalog: Catalog, target: Table, columns: Sequence[str]) -> list[str]:
+    """The keys given (checked against table, rows and unique indexes), else the primary key."""
+    given = list(stage.option("keys") or ())
+    if not given:
+        keys = catalog.primary_key(target)
+        if not keys:
+            raise RunError(
+                f"{stage.label}: table {target.name} has no primary key to upsert by",
+                location=stage.location,
+                hint="set keys: [...] to the columns of a unique index, or add a primary key",
+            )
+    else:
+        not_in_table = [k for k in given if target.column_named(k) is None]
+        if not_in_table:
+            raise RunError(
+                f"{stage.label}: upsert keys not in table {target.name}: {', '.join(not_in_table)}",
+                location=stage.location,
+                hint=f"the table's columns: {', '.join(target.columns)}",
+            )
+        keys = [str(target.column_named(k)) for k in given]
+    not_in_rows = [k for k in keys if k not in columns]
+    if not_in_rows:
+        raise RunError(
+            f"{stage.label}: upsert keys missing from the rows written: {', '.join(not_in_rows)}",
+            location=stage.location,
+            hint=f"the rows have: {', '.join(columns)}",
+        )
+    unique = catalog.unique_keys(target)
+    if frozenset(keys) not in unique:
+        known = "; ".join("(" + ", ".join(sorted(u)) + ")" for u in unique) or "none"
+        raise RunError(
+            f"{stage.label}: no primary key or unique index of table {target.name} is exactly ({', '.join(keys)})",
+            location=stage.location,
+            hint=f"the database matches rows by one; unique keys of the table: {known}",
+        )
+    return keys
+
+
+def _create_staging(conn: JdbcConnection, plan: LoadPlan, stage: StageSpec) -> None:
+    dialect = conn.settings.dialect
+    assert plan.target is not None
+    staging = dialect.qualified(plan.staging_namespace, plan.staging_name)
+    try:
+        conn.execute(dialect.create_like(staging, plan.target.quoted(dialect), plan.columns))
+    except Exception as exc:
+        raise database_error(
+            f"creating staging table {plan.staging_name} for {stage.label}", exc, conn.settings
+        ) from None
+
+
+def _write_staging(stage: StageSpec, df: DataFrame, settings: ConnectionSettings, plan: LoadPlan) -> int:
+    """Spark inserts the rows into the staging table; return how many (observed during the write)."""
+    from pyspark.sql import Observation
+    from pyspark.sql import functions as F
+
+    observation = Observation(f"etl_sink_{stage.name}_{uuid.uuid4().hex[:8]}")
+    observed = df.observe(observation, F.count(F.lit(1)).alias("rows"))
+    observed = observed.coalesce(int(stage.option("num_writers", 4)))
+    writer = observed.write.format("jdbc").options(**settings.spark_options())
+    writer = writer.option("dbtable", settings.dialect.qualified(plan.staging_namespace, plan.staging_name))
+    writer = writer.option("batchsize", int(stage.option("batch_size", 1000)))
+    writer.mode("append" if plan.target is not None else "errorifexists").save()
+    return int(observation.get["rows"])
+
+
+class StagedTable(OneShotWrite):
+    """Rows in a staging table, published into the target by one transaction."""
+
+    def __init__(self, spark: SparkSession, settings: ConnectionSettings, plan: LoadPlan):
+        super().__init__(str(plan.target_name), plan.mode)
+        self.spark = spark
+        self.settings = settings
+        self.plan = plan
+        self.dialect = settings.dialect
+        self.staging = self.dialect.qualified(plan.staging_namespace, plan.staging_name)
+        self.details.update({"database": display_url(settings.url), "staging_table": plan.staging_name})
+        if plan.keys:
+            self.details["keys"] = list(plan.keys)
+
+    def _publish(self) -> None:
+        with open_connection(self.spark, self.settings) as conn:
+            try:
+                with conn.transaction():
+                    self._apply(conn)
+            except Exception as exc:
+                error = database_error(f"publishing into {self.plan.target_name}", exc, self.settings)
+                raise self._with_cleanup(conn, error) from None
+            self._drop(conn)
+
+    def _apply(self, conn: JdbcConnection) -> None:
+        plan, dialect = self.plan, self.dialect
+        if plan.target is None:
+            if Catalog(conn, dialect).find(plan.target_name) is not None:
+                raise RunError(f"table {plan.target_name} appeared while this run was writing it")
+            conn.execute(dialect.rename(self.staging, plan.staging_namespace, plan.target_name.name))
+            self.details["created"] = True
+            return
+        target = plan.target.quoted(dialect)
+        if plan.mode == "upsert":
+            self._refuse_duplicate_keys(conn)
+            conn.execute(dialect.upsert(target, self.staging, plan.columns, plan.keys))
+            return
+        if plan.mode == "overwrite":
+            self.details["rows_deleted"] = conn.execute(dialect.delete_all(target))
+        conn.execute(dialect.insert_select(target, self.staging, plan.columns))
+
+    def _refuse_duplicate_keys(self, conn: JdbcConnection) -> None:
+        duplicates = conn.query(self.dialect.duplicate_keys(self.staging, self.plan.keys), max_rows=5)
+        if duplicates:
+            examples = "; ".join(
+                ", ".join(f"{k}={v!r}" for k, v in zip(self.plan.keys, row, strict=False)) + f" ({row[-1]} rows)"
+                for row in duplicates
+            )
+            raise RunError(
+                f"the rows to upsert into {self.plan.target_name} repeat keys: {examples}",
+                hint="keep one row per key before the sink (transform deduplicate)",
+            )
+
+    def _discard(self) -> None:
+        try:
+            with open_connection(self.spark, self.settings) as conn:
+                self._drop(conn)
+        except Exception:
+            self.details.setdefault("left_behind", []).append(self.plan.staging_name)
+
+    def _drop(self, conn: JdbcConnection) -> None:
+        try:
+            conn.execute(self.dialect.drop(self.staging))
+        except Exception:  # the outcome is settled: report the leftover rather than fail over it
+            self.details.setdefault("left_behind", []).append(self.plan.staging_name)
+
+    def _with_cleanup(self, conn: JdbcConnection, error: RunError) -> RunError:
+        """The error, after dropping the staging table (or saying it is left behind)."""
+        self._drop(conn)
+        if self.plan.staging_name in self.details.get("left_behind", []):
+            error.message += f" (staging table {self.plan.staging_name} could not be dropped: drop it by hand)"
+        self.state = "aborted"
+        return error

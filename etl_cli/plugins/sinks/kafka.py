@@ -1,0 +1,169 @@
+"""The Kafka sink: one record per row, the value a JSON object of the row's columns.
+
+Kafka has no staging area: a produced record is visible to consumers at once and cannot be
+taken back. So in a batch run the sink serialises its records while staging (every
+computation error surfaces then, while nothing is produced yet) and keeps them in Spark's
+block store; it produces them only at commit time, after every other sink of the run has
+staged and committed (:attr:`PendingWrite.irreversible`). A run that fails before the
+commit produces nothing. A failure while producing leaves the records sent so far in the
+topic, and running again sends every record again: delivery is at least once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from etl_cli.plugins.api import Effect, OptionProblem, PendingWrite, RunContext, Sink, StageSpec
+from etl_cli.plugins.kafka_connection import (
+    BOOTSTRAP_SERVERS,
+    CLIENT_OPTIONS,
+    bootstrap_text,
+    connection_options,
+    connector_package,
+    reserved_option_problems,
+)
+from etl_cli.plugins.registry import register
+from etl_cli.plugins.sinks.staging import OneShotWrite
+from etl_cli.plugins.spark_types import quote, string_list, user_sql
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+    from pyspark.sql.streaming import DataStreamWriter
+
+RESERVED_OPTIONS = {"kafka.bootstrap.servers": "bootstrap_servers", "topic": "topic"}
+
+
+@register
+class KafkaSink(Sink):
+    type = "kafka"
+    description = (
+        "Produce one Kafka record per row: the value is a JSON object of the row's columns, the key and the "
+        "topic may come from columns. Records are produced after every other sink has committed; delivery is "
+        "at least once (see docs/connectors/kafka.md)."
+    )
+    required_options = ("bootstrap_servers",)
+    modes: ClassVar[tuple[str, ...]] = ("append",)
+    default_mode: ClassVar[str] = "append"
+    streaming_modes: ClassVar[tuple[str, ...]] = ("append",)
+    maven_packages: ClassVar[tuple[str, ...]] = (connector_package(),)
+    options_schema: ClassVar[dict[str, Any]] = {
+        "bootstrap_servers": BOOTSTRAP_SERVERS,
+        "topic": {"type": "string", "minLength": 1, "description": "The topic to produce to (or topic_column)."},
+        "topic_column": {
+            "type": "string",
+            "minLength": 1,
+            "description": "A column holding each row's topic, instead of one fixed topic; not part of the value.",
+        },
+        "key_column": {
+            "type": "string",
+            "minLength": 1,
+            "description": "A column to use as the record key (as text; binary columns as they are); not part of "
+            "the value. Without it records have no key.",
+        },
+        "value_columns": string_list(
+            "Columns to put in the JSON value, in order (default: every column but key_column and topic_column). "
+            "Null fields are left out of the JSON.",
+            min_items=1,
+        ),
+        "options": CLIENT_OPTIONS,
+    }
+
+    @classmethod
+    def check_options(cls, options: Mapping[str, Any]) -> list[OptionProblem]:
+        problems = reserved_option_problems(options, RESERVED_OPTIONS)
+        given = [key for key in ("topic", "topic_column") if key in options]
+        if len(given) != 1:
+            message = "give topic or topic_column, not both" if given else "say where to produce: topic or topic_column"
+            problems.append(OptionProblem((given[-1],) if given else (), message))
+        listed = options.get("value_columns")
+        listed = listed if isinstance(listed, list) else []
+        for key in ("key_column", "topic_column"):
+            if options.get(key) in listed:
+                problems.append(
+                    OptionProblem(("value_columns",), f"'{options[key]}' is the {key}, which is not part of the value")
+                )
+        return problems
+
+    def records(self, stage: StageSpec, df: DataFrame) -> DataFrame:
+        """``df`` as the columns the connector writes: value (JSON text), and key and topic when configured."""
+        from pyspark.sql import functions as F
+
+        key_column, topic_column = stage.option("key_column"), stage.option("topic_column")
+        excluded = {key_column, topic_column}
+        value_columns = list(stage.option("value_columns") or [c for c in df.columns if c not in excluded])
+        columns = [F.to_json(F.struct(*[F.col(quote(c)) for c in value_columns])).alias("value")]
+        if key_column:
+            key = F.col(quote(key_column))
+            columns.append(
+                key.alias("key") if dict(df.dtypes)[key_column] == "binary" else key.cast("string").alias("key")
+            )
+        if topic_column:
+            columns.append(F.col(quote(topic_column)).cast("string").alias("topic"))
+        with user_sql(stage, "columns"):
+            return df.select(*columns)
+
+    def writer_options(self, ctx: RunContext, stage: StageSpec) -> dict[str, str]:
+        settings = connection_options(ctx, stage)
+        if topic := stage.option("topic"):
+            settings["topic"] = topic
+        return settings
+
+    def stage_write(self, ctx: RunContext, stage: StageSpec, df: DataFrame) -> PendingWrite:
+        from pyspark import StorageLevel
+
+        with user_sql(stage, "columns"):
+            staged = self.records(stage, df).persist(StorageLevel.MEMORY_AND_DISK)
+        try:
+            rows = staged.count()
+        except BaseException:
+            staged.unpersist()
+            raise
+        return ProduceOnCommit(staged, self.writer_options(ctx, stage), _target(stage), rows)
+
+    def stream_writer(self, ctx: RunContext, stage: StageSpec, df: DataFrame) -> DataStreamWriter:
+        return self.records(stage, df).writeStream.format("kafka").options(**self.writer_options(ctx, stage))
+
+    def effects(self, stage: StageSpec, project_root: Path) -> list[Effect]:
+        return [
+            Effect(
+                stage=stage.name,
+                action="produce",
+                target=_target(stage),
+                mode="append",
+                details={
+                    "bootstrap_servers": bootstrap_text(stage.options["bootstrap_servers"]),
+                    "key_column": stage.option("key_column"),
+                },
+            )
+        ]
+
+
+def _target(stage: StageSpec) -> str:
+    if topic := stage.option("topic"):
+        return f"kafka topic {topic}"
+    return f"kafka topics named by column {stage.option('topic_column')}"
+
+
+class ProduceOnCommit(OneShotWrite):
+    """Serialised records held by Spark (memory, spilling to disk), produced by :meth:`commit`."""
+
+    irreversible = True
+
+    def __init__(self, records: DataFrame, settings: Mapping[str, str], target: str, rows: int):
+        super().__init__(target, "append")
+        self._records = records
+        self._settings = dict(settings)
+        self.rows = rows
+        self.details["delivery"] = "at least once"
+
+    def _publish(self) -> None:
+        try:
+            if self.rows:
+                self._records.write.format("kafka").options(**self._settings).save()
+        finally:
+            self._records.unpersist()
+
+    def _discard(self) -> None:
+        self._records.unpersist()

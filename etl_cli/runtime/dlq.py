@@ -1,0 +1,143 @@
+"""Reading a pipeline's dead-letter queue back: ``etl-cli dlq count`` and ``etl-cli dlq show``.
+
+The queue is read with the source plug-in of the same type as its sink (parquet, json,
+jdbc...), so whatever can hold dead letters can be inspected the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from etl_cli.errors import UsageError
+from etl_cli.plugins.api import RunContext, Source, StageSpec
+from etl_cli.plugins.registry import Registry
+from etl_cli.runtime.session import DEFAULT_MASTER, build_session
+from etl_cli.spec.model import PipelineSpec
+from etl_cli.spec.quality import DeadLetterSpec, dead_letter_of
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+MASK = "***"
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which dead letters a command looks at (None: any)."""
+
+    runs: tuple[str, ...] = ()
+    check: str | None = None
+    stage: str | None = None
+    kind: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"runs": list(self.runs), "check": self.check, "stage": self.stage, "kind": self.kind}
+
+
+def dead_letter_spec(spec: PipelineSpec) -> DeadLetterSpec:
+    found = dead_letter_of(spec.document, spec.provenance)
+    if found is None:
+        raise UsageError(
+            f"pipeline '{spec.name}' has no dead-letter queue",
+            hint="add dead_letter: {type: parquet, path: dead_letters} to the pipeline",
+        )
+    return found
+
+
+def open_session(spec: PipelineSpec, registry: Registry, master: str | None = None) -> SparkSession:
+    """A Spark session for reading the queue, with the packages its plug-in needs."""
+    queue = dead_letter_spec(spec)
+    plugin = registry.get("source", queue.type) if queue.type in registry.types("source") else None
+    packages = plugin.packages_for(queue.options) if plugin is not None else ()
+    return build_session(
+        app_name=f"etl-cli:dlq:{spec.name}",
+        master=master or spec.spark.master or DEFAULT_MASTER,
+        conf=dict(spec.spark.conf),
+        packages=tuple(spec.spark.packages) + tuple(packages),
+        jars=spec.spark.jars,
+        jvm_log=spec.state_dir / "logs" / "dlq.jvm.log",
+    )
+
+
+def read_queue(ctx: RunContext, spec: PipelineSpec, registry: Registry, selection: Selection) -> DataFrame | None:
+    """The selected dead letters (lazily), or None when the queue holds nothing yet."""
+    from pyspark.sql import functions as F
+
+    queue = dead_letter_spec(spec)
+    if queue.type not in registry.types("source"):
+        raise UsageError(f"etl-cli cannot read dead letters back from a '{queue.type}' queue (no such source type)")
+    if "path" in queue.options and not _exists(ctx, ctx.path(str(queue.options["path"]))):
+        return None
+    plugin = registry.get("source", queue.type)()
+    assert isinstance(plugin, Source)
+    source = queue.as_source()
+    options = {k: v for k, v in source.options.items() if k not in ("retry", "mode", "coalesce")}
+    df = plugin.read(ctx, StageSpec(source.name, "source", source.type, (), options, source.location))
+    if selection.runs:
+        df = df.filter(F.col("run_id").isin(list(selection.runs)))
+    if selection.stage:
+        df = df.filter(F.col("stage") == selection.stage)
+    if selection.kind:
+        df = df.filter(F.col("kind") == selection.kind)
+    if selection.check:
+        df = df.filter(F.array_contains(F.split(F.col("check"), ", "), selection.check))
+    return df
+
+
+def _exists(ctx: RunContext, uri: str) -> bool:
+    from etl_cli.plugins.sinks.staging import HadoopFileSystem
+
+    return HadoopFileSystem(ctx.spark, uri).exists(uri)
+
+
+def counts(df: DataFrame | None) -> list[dict[str, Any]]:
+    """Dead letters per run, stage, kind and check, newest run first."""
+    if df is None:
+        return []
+    rows = df.groupBy("run_id", "stage", "kind", "check").count().collect()
+    found = [
+        {"run_id": r["run_id"], "stage": r["stage"], "kind": r["kind"], "check": r["check"], "rows": int(r["count"])}
+        for r in rows
+    ]
+    return sorted(found, key=lambda r: (r["run_id"] or "", r["stage"] or "", r["kind"] or "", r["check"] or ""))[::-1]
+
+
+def letters(df: DataFrame | None, spec: PipelineSpec, limit: int, reveal: bool = False) -> list[dict[str, Any]]:
+    """Up to ``limit`` dead letters, oldest first; sensitive columns of their stage masked unless ``reveal``."""
+    if df is None:
+        return []
+    rows = df.orderBy("failed_at", "run_id").limit(limit).collect()
+    sensitive = _sensitive(spec)
+    found = []
+    for r in rows:
+        letter = {k: r[k] for k in ("failed_at", "run_id", "stage", "kind", "check", "reason", "row", "raw")}
+        letter["failed_at"] = str(letter["failed_at"]) if letter["failed_at"] is not None else None
+        if not reveal:
+            _mask(letter, sensitive)
+        found.append(letter)
+    return found
+
+
+def _sensitive(spec: PipelineSpec) -> frozenset[str]:
+    """Columns listed as sensitive on any stage (as debug does: masked wherever they appear)."""
+    return frozenset(c.lower() for s in spec.stages for c in s.sensitive)
+
+
+def _mask(letter: dict[str, Any], sensitive: frozenset[str]) -> None:
+    if not sensitive:
+        return
+    try:
+        row = json.loads(letter["row"]) if letter["row"] else None
+    except ValueError:
+        row = None
+    if isinstance(row, dict):
+        letter["row"] = json.dumps({k: MASK if k.lower() in sensitive and v is not None else v for k, v in row.items()})
+    if letter["raw"] is not None:
+        letter["raw"] = MASK  # raw text cannot be split into columns reliably: all of it is hidden
+
+
+def inspection_context(spark: SparkSession, spec: PipelineSpec) -> RunContext:
+    return RunContext(spark=spark, project_root=Path(spec.project_root), run_id="dlq-inspect")

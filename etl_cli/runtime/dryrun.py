@@ -1,0 +1,267 @@
+"""``dry-run``: Spark analyses every stage of a plan, and nothing is written.
+
+Each source and transform is built as a lazy DataFrame exactly as a run builds it, so
+Spark's analyser resolves every column, type and function; sinks only describe their
+effects (``Sink.effects``), their ``stage_write`` is never called. With a sample, every
+source is cut to N rows and each stage is counted on that sample.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from etl_cli.diagnostics import Diagnostic, error
+from etl_cli.errors import ConfigError, EtlError
+from etl_cli.events import Reporter, StageResult
+from etl_cli.plugins.api import Effect, Sink, StageSpec, resolve_path
+from etl_cli.plugins.registry import Registry
+from etl_cli.plugins.spark_types import first_line, quote
+from etl_cli.runtime.coercions import silent_casts
+from etl_cli.runtime.describe import SchemaField, cell_text, schema_fields
+from etl_cli.runtime.executor import Executor
+from etl_cli.runtime.progress import watch_spark_progress
+from etl_cli.runtime.workspace import Workspace
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+#: partition values listed per effect at most (the count says how many more the sample touches)
+MAX_PARTITIONS = 20
+#: option keys that say what a source reads, in the order they are shown
+READ_KEYS = ("path", "url", "table", "dbtable", "query", "topic", "topics", "subscribe", "subscribePattern", "bucket")
+_SPARK_NOISE = re.compile(r"\s*SQLSTATE: \w+;?|;?\s*line \d+ pos \d+;?")
+#: diagnostics that mean the pipeline is wrong (exit 1); any other means the dry-run could not finish (exit 4)
+CONFIG_CODES = frozenset({"spark-analysis", "invalid-stage", "join-key-types", "non-numeric-aggregate"})
+
+
+@dataclass
+class StageAnalysis:
+    """What Spark found about one stage."""
+
+    stage: StageSpec
+    index: int
+    status: str = "ok"
+    reads: tuple[str, ...] = ()
+    schema: tuple[SchemaField, ...] = ()
+    schema_origin: str | None = None
+    rows: int | None = None
+    streaming: bool = False
+    plan: str | None = None
+    note: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.stage.name,
+            "kind": self.stage.kind,
+            "type": self.stage.type,
+            "location": str(self.stage.location) if self.stage.location else None,
+            "status": self.status,
+            "inputs": list(self.stage.inputs),
+            "reads": list(self.reads),
+            "schema": [f.to_json() for f in self.schema],
+            "schema_origin": self.schema_origin,
+            "rows": self.rows,
+            "streaming": self.streaming,
+            "plan": self.plan,
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True)
+class EffectReport:
+    """One effect a run would have, with the partitions it touches when a sample showed them."""
+
+    effect: Effect
+    partitions: tuple[str, ...] | None = None
+    partitions_total: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "stage": self.effect.stage,
+            "action": self.effect.action,
+            "target": self.effect.target,
+            "mode": self.effect.mode,
+            "details": dict(self.effect.details),
+            "partitions": list(self.partitions) if self.partitions is not None else None,
+            "partitions_total": self.partitions_total,
+        }
+
+
+@dataclass
+class DryRunReport:
+    """Everything a dry-run found: per stage, every effect, and every problem."""
+
+    pipeline: str
+    env: str | None
+    master: str
+    spark_version: str
+    sample: int | None
+    stages: list[StageAnalysis] = field(default_factory=list)
+    effects: list[EffectReport] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.diagnostics
+
+    @property
+    def exit_code(self) -> int:
+        if not self.diagnostics:
+            return 0
+        return 1 if any(d.code in CONFIG_CODES for d in self.diagnostics) else 4
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": 1,
+            "pipeline": self.pipeline,
+            "env": self.env,
+            "master": self.master,
+            "spark_version": self.spark_version,
+            "sample": self.sample,
+            "ok": self.ok,
+            "stages": [s.to_json() for s in self.stages],
+            "effects": [e.to_json() for e in self.effects],
+            "diagnostics": [d.to_json() for d in self.diagnostics],
+        }
+
+
+class DryRun:
+    """Analyses one plan in one workspace; :meth:`analyse` returns the report."""
+
+    def __init__(self, workspace: Workspace, registry: Registry, reporter: Reporter, sample: int | None, explain: bool):
+        self.workspace = workspace
+        self.registry = registry
+        self.reporter = reporter
+        self.sample = sample
+        self.explain = explain
+        self.executor = Executor(workspace.plan, workspace.ctx, registry, reporter)
+        self.frames: dict[str, DataFrame] = {}
+        spec = workspace.plan.pipeline
+        self.report = DryRunReport(spec.name, spec.env, workspace.master, workspace.spark_version, sample)
+
+    def analyse(self) -> DryRunReport:
+        """Analyse every stage in order; a stage reading a failed one is skipped, the others go on."""
+        blocked: set[str] = set()
+        stages = self.workspace.plan.stages
+        with watch_spark_progress(self.workspace.ctx.spark, self.reporter):
+            for index, stage in enumerate(stages, start=1):
+                self.reporter.stage_started(stage.name, stage.kind, stage.type, index, len(stages))
+                analysis = self._analyse(stage, index, blocked)
+                self.report.stages.append(analysis)
+                result = StageResult(stage.name, stage.kind, stage.type, analysis.status, rows_out=analysis.rows)
+                self.reporter.stage_finished(result, index, len(stages))
+        for frame in self.frames.values():
+            frame.unpersist()
+        return self.report
+
+    def _analyse(self, stage: StageSpec, index: int, blocked: set[str]) -> StageAnalysis:
+        analysis = StageAnalysis(stage, index)
+        failed_inputs = [name for name in stage.inputs if name in blocked]
+        if failed_inputs:
+            analysis.status, analysis.note = "skipped", f"not analysed: it reads {', '.join(failed_inputs)}"
+            blocked.add(stage.name)
+            return analysis
+        try:
+            if stage.kind == "sink":
+                self._sink(stage, analysis)
+            else:
+                self._frame(stage, analysis)
+        except Exception as exc:
+            analysis.status = "failed"
+            blocked.add(stage.name)
+            self.report.diagnostics.append(self._problem(stage, exc))
+        return analysis
+
+    def _frame(self, stage: StageSpec, analysis: StageAnalysis) -> None:
+        df = self.executor.compute_stage(stage, self.frames)
+        analysis.streaming = bool(df.isStreaming)
+        if stage.kind == "source" and self.sample and not analysis.streaming:
+            df = df.limit(self.sample).cache()
+        self.frames[stage.name] = df
+        analysis.schema = schema_fields(df)
+        if stage.kind == "source":
+            analysis.reads = self._reads(stage)
+            analysis.schema_origin = "declared" if stage.option("schema") is not None else "inferred"
+        else:
+            analysis.schema_origin = "derived"
+            self._silent_casts(stage, df, analysis)
+        if self.sample and not analysis.streaming:
+            analysis.rows = df.count()
+        if self.explain:
+            analysis.plan = explain_string(df)
+
+    def _silent_casts(self, stage: StageSpec, df: DataFrame, analysis: StageAnalysis) -> None:
+        for cast in silent_casts(df, [self.frames[name] for name in stage.inputs]):
+            code = "join-key-types" if cast.context == "join" else "non-numeric-aggregate"
+            message = self._mask(f"{stage.label}: {cast.message()}")
+            self.report.diagnostics.append(error(code, message, stage.location, cast.hint()))
+            analysis.status = "failed"
+
+    def _sink(self, stage: StageSpec, analysis: StageAnalysis) -> None:
+        plugin = self.registry.get("sink", stage.type)()
+        assert isinstance(plugin, Sink)
+        df = self.frames[stage.inputs[0]]
+        analysis.schema, analysis.streaming = schema_fields(df), bool(df.isStreaming)
+        analysis.rows = next((s.rows for s in self.report.stages if s.stage.name == stage.inputs[0]), None)
+        for effect in plugin.effects(stage, self.workspace.ctx.project_root):
+            self.report.effects.append(self._effect(stage, effect, df))
+        if self.explain:
+            analysis.plan = explain_string(df)
+
+    def _effect(self, stage: StageSpec, effect: Effect, df: DataFrame) -> EffectReport:
+        columns = [str(c) for c in effect.details.get("partition_by") or ()]
+        missing = [c for c in columns if c not in df.columns]
+        if missing:
+            raise ConfigError(
+                f"{stage.label}: partition_by names no column '{missing[0]}' of '{stage.inputs[0]}'",
+                location=stage.location,
+                hint=f"columns: {', '.join(df.columns)}",
+            )
+        if not columns or not self.sample or df.isStreaming:
+            return EffectReport(effect)
+        values = df.select(*[quote(c) for c in columns]).distinct().orderBy(*[quote(c) for c in columns]).collect()
+        shown = tuple(
+            self._mask("/".join(f"{c}={cell_text(v)}" for c, v in zip(columns, row, strict=True)))
+            for row in values[:MAX_PARTITIONS]
+        )
+        return EffectReport(effect, shown, len(values))
+
+    def _reads(self, stage: StageSpec) -> tuple[str, ...]:
+        found: list[str] = []
+        for key in READ_KEYS:
+            value = stage.option(key)
+            for item in value if isinstance(value, (list, tuple)) else [value]:
+                if isinstance(item, str) and item:
+                    shown = resolve_path(item, self.workspace.ctx.project_root) if key == "path" else item
+                    found.append(self._mask(f"{key}: {shown}" if key != "path" else shown))
+        return tuple(found)
+
+    def _problem(self, stage: StageSpec, exc: BaseException) -> Diagnostic:
+        from pyspark.errors import AnalysisException
+
+        self.workspace.redactor.scrub_exception(exc)
+        analysis = isinstance(exc, AnalysisException) or isinstance(exc.__cause__, AnalysisException)
+        if isinstance(exc, EtlError):
+            message = exc.message if stage.label in exc.message else f"{stage.label}: {exc.message}"
+            code = "spark-analysis" if analysis else ("invalid-stage" if isinstance(exc, ConfigError) else "dry-run")
+            return error(code, tidy(message), exc.location or stage.location, exc.hint)
+        if analysis:
+            hint = "check the columns and types of the stage's inputs (shown above)"
+            return error("spark-analysis", tidy(f"{stage.label}: {first_line(exc)}"), stage.location, hint)
+        return error("dry-run", tidy(f"{stage.label}: {type(exc).__name__}: {first_line(exc)}"), stage.location)
+
+    def _mask(self, text: str) -> str:
+        return self.workspace.redactor.mask(text)
+
+
+def tidy(message: str) -> str:
+    """A Spark message without its SQLSTATE and position trailer."""
+    return _SPARK_NOISE.sub("", message).strip()
+
+
+def explain_string(df: DataFrame) -> str:
+    """Spark's physical plan for ``df`` (what ``df.explain()`` prints)."""
+    jvm: Any = df.sparkSession._jvm
+    return str(jvm.PythonSQLUtils.explainString(df._jdf.queryExecution(), "simple")).strip()

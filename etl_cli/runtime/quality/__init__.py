@@ -1,0 +1,1 @@
+"""Run-time data quality: schema contracts, the one-pass check evaluator, the quality report."""

@@ -1,0 +1,324 @@
+"""Evaluate every check of one stage in a single pass over its rows.
+
+Row-level checks become one struct column of booleans (one field per check, true when
+the row fails). A single aggregation then counts, per check, the failing rows, picks a
+few of them as samples (``min_by`` over a random key: bounded memory, no second job),
+and computes the dataset-level measures (row count, distinct keys, newest timestamp,
+orphan keys), so a stage with ten checks costs one Spark job, not ten.
+
+``drop`` and ``quarantine`` filter the flagged rows out of the stage's output lazily, so
+downstream stages never see them, whatever the verdict. Those stages are persisted
+(memory, then disk): their flagged rows are read by the aggregation, by the sinks and
+by the dead-letter queue, and computing the flags (regexes, joins upstream) three
+times would cost more than keeping them. Stages whose checks only warn or fail are not
+persisted: the check pass reads them once and the sinks read them again, which for
+files costs about what caching them would, without holding them in memory.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import reduce
+from typing import TYPE_CHECKING, Any
+
+from etl_cli.errors import ConfigError, RunError
+from etl_cli.plugins.api import StageSpec
+from etl_cli.plugins.quality.base import Check, DatasetCheck, RowCheck
+from etl_cli.plugins.spark_types import first_line, quote
+from etl_cli.runtime.quality.report import CheckResult, Outcome, StageQuality
+from etl_cli.spec.quality import CheckSpec
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame, SparkSession
+
+#: the struct column of per-check failure flags (never leaves this module)
+FLAGS = "__etl_failed_checks"
+MASK = "***"
+
+
+def flag(name: str) -> Column:
+    from pyspark.sql import functions as F
+
+    return F.col(f"{FLAGS}.{quote(name)}")
+
+
+def any_flag(names: Sequence[str]) -> Column:
+    return reduce(lambda a, b: a | b, [flag(n) for n in names])
+
+
+def failed_check_names(checks: Sequence[CheckSpec]) -> Column:
+    """``"a, b"``: the names of the given checks the row fails."""
+    from pyspark.sql import functions as F
+
+    return F.concat_ws(", ", *[F.when(flag(c.name), F.lit(c.name)) for c in checks])
+
+
+@contextmanager
+def job_group(spark: SparkSession, group: str, description: str) -> Iterator[None]:
+    """Tag the Spark jobs started inside with ``group`` (Spark UI, status tracker), then restore the old tag."""
+    sc = spark.sparkContext
+    previous = sc.getLocalProperty("spark.jobGroup.id"), sc.getLocalProperty("spark.job.description")
+    sc.setJobGroup(group, description)
+    try:
+        yield
+    finally:
+        sc.setLocalProperty("spark.jobGroup.id", previous[0])  # type: ignore[arg-type]
+        sc.setLocalProperty("spark.job.description", previous[1])  # type: ignore[arg-type]
+
+
+def quality_job_group(stage: str) -> str:
+    return f"etl-quality:{stage}"
+
+
+@dataclass
+class CheckedStage:
+    """The checks of one stage: the flagged frame, the filtered output, and later, the verdicts."""
+
+    stage: StageSpec
+    checks: list[tuple[CheckSpec, Check]]
+    #: lower-case names of the columns whose values samples must not show
+    sensitive: frozenset[str] = frozenset()
+    flagged: DataFrame | None = None
+    columns: list[str] = field(default_factory=list)
+    persisted: bool = False
+
+    @property
+    def row_checks(self) -> list[tuple[CheckSpec, RowCheck]]:
+        return [(c, p) for c, p in self.checks if isinstance(p, RowCheck)]
+
+    @property
+    def dataset_checks(self) -> list[tuple[CheckSpec, DatasetCheck]]:
+        return [(c, p) for c, p in self.checks if isinstance(p, DatasetCheck)]
+
+    def removing(self) -> list[CheckSpec]:
+        return [c for c, _ in self.row_checks if c.removes_rows]
+
+    def quarantining(self) -> list[CheckSpec]:
+        return [c for c, _ in self.row_checks if c.action == "quarantine"]
+
+    def build(self, df: DataFrame) -> DataFrame:
+        """Flag ``df`` (lazily) and return the stage's output: without dropped and quarantined rows."""
+        from pyspark import StorageLevel
+        from pyspark.sql import functions as F
+
+        self.columns = list(df.columns)
+        if not self.row_checks:
+            self.flagged = df
+            return df
+        flags = [self._flag_column(check, plugin, df).alias(check.name) for check, plugin in self.row_checks]
+        self.flagged = df.withColumn(FLAGS, F.struct(*flags))
+        removing = self.removing()
+        if not removing:
+            return df
+        self.flagged = self.flagged.persist(StorageLevel.MEMORY_AND_DISK)
+        self.persisted = True
+        return self.flagged.filter(~any_flag([c.name for c in removing])).drop(FLAGS)
+
+    def _flag_column(self, check: CheckSpec, plugin: RowCheck, df: DataFrame) -> Column:
+        from pyspark.errors import AnalysisException
+
+        try:
+            column = plugin.failing(check, df)
+            df.select(column)  # analysed now, so a wrong column name is blamed on its check
+        except AnalysisException as exc:
+            raise _check_error(check, exc) from exc
+        return column
+
+    def quarantined(self) -> DataFrame | None:
+        """The rows a quarantine check removed, with ``reason`` and ``check`` columns; None if none can be."""
+        from pyspark.sql import functions as F
+
+        checks = self.quarantining()
+        if not checks or self.flagged is None:
+            return None
+        names = failed_check_names(checks)
+        rows = self.flagged.filter(any_flag([c.name for c in checks]))
+        return rows.select(
+            F.concat(F.lit("failed check(s): "), names).alias("reason"),
+            names.alias("check"),
+            F.to_json(F.struct(*[F.col(quote(c)) for c in self.columns]), {"ignoreNullFields": "false"}).alias("row"),
+        )
+
+    def evaluate(
+        self, frames: Mapping[str, DataFrame], skip_dataset: bool = False
+    ) -> tuple[list[CheckResult], StageQuality]:
+        """Run the single aggregation (one Spark job) and judge every check of the stage."""
+        assert self.flagged is not None, "build() first"
+        dataset = [] if skip_dataset else self.dataset_checks
+        measured = self.flagged
+        for i, (check, plugin) in enumerate(dataset):
+            measured = self._prepared(check, plugin, measured, frames, f"__d{i}")
+        columns = self._measures(dataset)
+        values = self._collect(measured, columns)
+        evaluated = int(values["__rows"])
+        results = [self._judge_row(i, c, values, evaluated) for i, (c, _) in enumerate(self.row_checks)]
+        for i, (check, plugin) in enumerate(dataset):
+            prefix = f"__d{i}_"
+            own = {k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix)}
+            results.append(self._judge_dataset(check, plugin, own, evaluated))
+        if skip_dataset:
+            results += [
+                _skipped(c, "dataset-level checks are not evaluated on replayed rows") for c, _ in self.dataset_checks
+            ]
+        quality = StageQuality(
+            self.stage.name,
+            evaluated,
+            int(values.get("__removed") or 0),
+            int(values.get("__quarantined") or 0),
+            self.persisted,
+        )
+        return results, quality
+
+    def _prepared(
+        self, check: CheckSpec, plugin: DatasetCheck, df: DataFrame, frames: Mapping[str, DataFrame], prefix: str
+    ) -> DataFrame:
+        from pyspark.errors import AnalysisException
+
+        try:
+            return plugin.prepare(check, df, frames, prefix)
+        except AnalysisException as exc:
+            raise _check_error(check, exc) from exc
+
+    def _measures(self, dataset: list[tuple[CheckSpec, DatasetCheck]]) -> list[Column]:
+        from pyspark.sql import functions as F
+
+        columns = [F.count(F.lit(1)).alias("__rows")]
+        if removing := self.removing():
+            columns.append(F.sum(any_flag([c.name for c in removing]).cast("long")).alias("__removed"))
+        if quarantining := self.quarantining():
+            columns.append(F.sum(any_flag([c.name for c in quarantining]).cast("long")).alias("__quarantined"))
+        sample = F.struct(*[F.lit(MASK).alias(c) if c.lower() in self.sensitive else F.col(quote(c)) for c in self.columns])
+        for i, (check, _) in enumerate(self.row_checks):
+            failing = flag(check.name)
+            columns.append(F.sum(failing.cast("long")).alias(f"__r{i}_failed"))
+            columns += [
+                F.min_by(F.when(failing, sample), F.when(failing, self._sample_key(seed))).alias(f"__r{i}_s{seed}")
+                for seed in range(check.samples)
+            ]
+        for i, (check, plugin) in enumerate(dataset):
+            columns += plugin.measures(check, f"__d{i}")
+        return columns
+
+    def _sample_key(self, seed: int) -> Column:
+        """A pseudo-random but deterministic order of the rows (Spark refuses rand() inside an aggregate).
+
+        Map columns are left out: Spark does not hash maps.
+        """
+        from pyspark.sql import functions as F
+
+        assert self.flagged is not None
+        types = dict(self.flagged.dtypes)
+        hashable = [F.col(quote(c)) for c in self.columns if "map<" not in types.get(c, "map<")]
+        return F.xxhash64(F.lit(seed), *hashable)
+
+    def _collect(self, measured: DataFrame, columns: list[Column]) -> dict[str, Any]:
+        from pyspark.errors import AnalysisException
+
+        group = quality_job_group(self.stage.name)
+        try:
+            with job_group(measured.sparkSession, group, f"etl-cli: quality checks on stage {self.stage.name}"):
+                row = measured.agg(*columns).collect()[0]
+        except AnalysisException as exc:
+            raise ConfigError(
+                f"the checks on stage '{self.stage.name}' cannot be evaluated: {first_line(exc)}",
+                location=self.stage.location,
+                hint="check the column names and expressions of the checks on this stage",
+            ) from exc
+        except Exception as exc:
+            raise RunError(f"evaluating the checks on stage '{self.stage.name}' failed: {first_line(exc)}") from exc
+        return row.asDict(recursive=True)
+
+    def _judge_row(self, index: int, check: CheckSpec, values: Mapping[str, Any], evaluated: int) -> CheckResult:
+        failed = int(values[f"__r{index}_failed"] or 0)
+        samples = _distinct([values[f"__r{index}_s{seed}"] for seed in range(check.samples)])
+        breached = check.threshold.breached(failed, evaluated)
+        return _result(
+            check,
+            "row",
+            _outcome(check, failed, breached),
+            evaluated,
+            failed,
+            samples=samples,
+            rows_removed=failed if check.removes_rows else 0,
+        )
+
+    def _judge_dataset(
+        self, check: CheckSpec, plugin: DatasetCheck, values: Mapping[str, Any], evaluated: int
+    ) -> CheckResult:
+        measured = plugin.judge(check, values, evaluated)
+        outcome = _outcome(check, measured.rows_failed, measured.breached)
+        return _result(
+            check,
+            "dataset",
+            outcome,
+            evaluated,
+            measured.rows_failed,
+            samples=measured.samples,
+            observed=measured.observed,
+            threshold=plugin.takes_threshold,
+        )
+
+
+def _check_error(check: CheckSpec, exc: Exception) -> ConfigError:
+    return ConfigError(
+        f"{check.label} cannot be evaluated: {first_line(exc)}",
+        location=check.location,
+        hint="check the column names and the Spark SQL syntax",
+    )
+
+
+def _outcome(check: CheckSpec, failed: int | None, breached: bool) -> Outcome:
+    if breached:
+        return "failed" if check.severity == "error" else "warned"
+    return "tolerated" if failed else "passed"
+
+
+def _result(
+    check: CheckSpec,
+    level: str,
+    outcome: Outcome,
+    evaluated: int,
+    failed: int | None,
+    *,
+    samples: list[Any],
+    rows_removed: int = 0,
+    observed: dict[str, Any] | None = None,
+    threshold: bool = True,
+) -> CheckResult:
+    return CheckResult(
+        name=check.name,
+        stage=check.stage,
+        type=check.type,
+        level=level,
+        action=check.action,
+        severity=check.severity,
+        outcome=outcome,
+        rows_evaluated=evaluated,
+        rows_failed=failed,
+        failure_rate=None if failed is None else (failed / evaluated if evaluated else 0.0),
+        threshold=check.threshold.to_json() if threshold else None,
+        rows_removed=rows_removed,
+        samples=samples,
+        observed=observed or {},
+        defined_at=str(check.location) if check.location else None,
+    )
+
+
+def _skipped(check: CheckSpec, note: str) -> CheckResult:
+    return CheckResult(
+        check.name, check.stage, check.type, "dataset", check.action, check.severity, "skipped", note=note
+    )
+
+
+def _distinct(samples: list[Any]) -> list[Any]:
+    """Samples without repeats (two random keys can pick the same row), JSON-safe."""
+    seen: dict[str, Any] = {}
+    for sample in samples:
+        if sample is None:
+            continue
+        text = json.dumps(sample, sort_keys=True, default=str)
+        seen.setdefault(text, json.loads(text))
+    return list(seen.values())

@@ -1,0 +1,266 @@
+"""``debug``: run a plan one stage at a time and describe each stage's output.
+
+Each source and transform is computed once and kept (persisted) so later stages, SQL
+queries and ``more`` reuse it; it is also a temporary view named after the stage. Sinks
+are described, and written only when asked (``write``): they are staged as in a run and
+all published together by :meth:`Stepper.finish`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from etl_cli.errors import RunError, UsageError
+from etl_cli.events import Reporter, StageResult
+from etl_cli.plugins.api import Effect, PendingWrite, Sink, StageSpec
+from etl_cli.plugins.registry import Registry
+from etl_cli.plugins.spark_types import first_line, quote
+from etl_cli.runtime.describe import Masker, SchemaField, first_rows, rows_and_nulls, schema_fields
+from etl_cli.runtime.executor import Executor
+from etl_cli.runtime.progress import watch_spark_progress
+from etl_cli.runtime.workspace import Workspace
+from etl_cli.secrets.redaction import MASK
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+_QUERY_START = re.compile(r"^\s*\(*\s*(select|with|values|table|from|show|describe|desc|explain)\b", re.IGNORECASE)
+#: parsed statements that change something (FROM ... INSERT and WITH ... INSERT start like queries)
+_WRITES = ("Insert", "Create", "Replace", "Drop", "Alter", "Delete", "Update", "Merge", "Overwrite")
+
+
+@dataclass(frozen=True)
+class StageSnapshot:
+    """What debug shows about one stage after computing it."""
+
+    stage: StageSpec
+    index: int
+    total: int
+    rows_in: int | None
+    rows_out: int | None
+    schema: tuple[SchemaField, ...]
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    null_counts: Mapping[str, int]
+    masked: tuple[str, ...] = ()
+    effects: tuple[Effect, ...] = ()
+    staged: bool = False
+    streaming: bool = False
+
+
+@dataclass(frozen=True)
+class RowsPage:
+    """Rows for a table: of the current stage (``more``) or of a SQL query."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    offset: int = 0
+
+
+@dataclass
+class _Pending:
+    stage: StageSpec
+    write: PendingWrite
+
+
+@dataclass
+class Stepper:
+    """Steps through a workspace's plan in topological order."""
+
+    workspace: Workspace
+    registry: Registry
+    reporter: Reporter
+    limit: int = 10
+    sample: int | None = None
+    write: bool = False
+    position: int = 0
+    current: StageSnapshot | None = None
+    shown: int = 0
+    frames: dict[str, DataFrame] = field(default_factory=dict)
+    rows_out: dict[str, int | None] = field(default_factory=dict)
+    pending: list[_Pending] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.executor = Executor(self.workspace.plan, self.workspace.ctx, self.registry, self.reporter)
+        sensitive = {c for s in self.workspace.plan.pipeline.stages for c in s.sensitive}
+        self.masker = Masker(sensitive, self.workspace.redactor.mask)
+
+    @property
+    def stages(self) -> tuple[StageSpec, ...]:
+        return self.workspace.plan.stages
+
+    @property
+    def done(self) -> bool:
+        return self.position >= len(self.stages)
+
+    @property
+    def next_stage(self) -> StageSpec | None:
+        return None if self.done else self.stages[self.position]
+
+    def step(self) -> StageSnapshot:
+        """Compute the next stage and describe it."""
+        stage = self.stages[self.position]
+        total = len(self.stages)
+        self.reporter.stage_started(stage.name, stage.kind, stage.type, self.position + 1, total)
+        with self.workspace.redactor.guard(), watch_spark_progress(self.workspace.ctx.spark, self.reporter):
+            snapshot = self._sink(stage) if stage.kind == "sink" else self._frame(stage)
+        self.position += 1
+        self.current, self.shown = snapshot, len(snapshot.rows)
+        result = StageResult(stage.name, stage.kind, stage.type, "ok", snapshot.rows_in, snapshot.rows_out)
+        self.reporter.stage_finished(result, self.position, total)
+        return snapshot
+
+    def _frame(self, stage: StageSpec) -> StageSnapshot:
+        from pyspark import StorageLevel
+
+        df = self.executor.compute_stage(stage, self.frames)
+        if stage.kind == "source" and self.sample:
+            df = df.limit(self.sample)
+        streaming = bool(df.isStreaming)
+        if not streaming:
+            df = df.persist(StorageLevel.MEMORY_AND_DISK)
+        df.createOrReplaceTempView(stage.name)
+        self.frames[stage.name] = df
+        rows: int | None = None
+        nulls: dict[str, int] = {}
+        shown: tuple[tuple[str, ...], ...] = ()
+        if not streaming:
+            rows, nulls = rows_and_nulls(df)
+            shown = first_rows(df, self.masker, self.limit)
+        self.rows_out[stage.name] = rows
+        return StageSnapshot(
+            stage,
+            self.position + 1,
+            len(self.stages),
+            self._rows_in(stage),
+            rows,
+            schema_fields(df),
+            tuple(df.columns),
+            shown,
+            nulls,
+            masked=tuple(c for c in df.columns if self.masker.is_sensitive(c)),
+            streaming=streaming,
+        )
+
+    def _sink(self, stage: StageSpec) -> StageSnapshot:
+        plugin = self.registry.get("sink", stage.type)()
+        assert isinstance(plugin, Sink)
+        df = self.frames[stage.inputs[0]]
+        if self.write:
+            self.pending.append(_Pending(stage, plugin.stage_write(self.workspace.ctx, stage, df)))
+        rows = self._rows_in(stage)
+        return StageSnapshot(
+            stage,
+            self.position + 1,
+            len(self.stages),
+            rows,
+            rows,
+            schema_fields(df),
+            tuple(df.columns),
+            (),
+            {},
+            effects=tuple(plugin.effects(stage, self.workspace.ctx.project_root)),
+            staged=self.write,
+        )
+
+    def _rows_in(self, stage: StageSpec) -> int | None:
+        counts = [self.rows_out.get(name) for name in stage.inputs]
+        return None if not counts or any(c is None for c in counts) else sum(c for c in counts if c is not None)
+
+    def _current_frame(self) -> DataFrame:
+        if self.current is None:
+            raise UsageError("no stage has run yet", hint="type n to run the first stage")
+        name = self.current.stage.inputs[0] if self.current.stage.kind == "sink" else self.current.stage.name
+        return self.frames[name]
+
+    def more(self) -> RowsPage:
+        """The next ``limit`` rows of the current stage."""
+        df = self._current_frame()
+        with self.workspace.redactor.guard():
+            rows = first_rows(df, self.masker, self.limit, offset=self.shown)
+        page = RowsPage(tuple(df.columns), rows, self.shown)
+        self.shown += len(rows)
+        return page
+
+    def sql(self, query: str) -> RowsPage:
+        """Run a read-only query; every stage computed so far is a view named after the stage."""
+        spark = self.workspace.ctx.spark
+        from pyspark.errors import AnalysisException, ParseException
+
+        with self.workspace.redactor.guard():
+            _require_query(spark, query)
+            try:
+                df = spark.sql(query)
+            except (AnalysisException, ParseException) as exc:
+                raise UsageError(
+                    f"the query failed: {first_line(exc)}", hint="'sql SHOW VIEWS' lists the tables"
+                ) from None
+            return RowsPage(tuple(df.columns), first_rows(df, self.masker, self.limit))
+
+    def save(self, path: Path | None = None) -> tuple[Path, Path]:
+        """Write the rows shown so far as JSON lines plus Spark's schema JSON; sensitive columns masked."""
+        if self.current is None:
+            raise UsageError("no stage has run yet", hint="type n to run the first stage")
+        stage = self.current.stage
+        spec = self.workspace.plan.pipeline
+        target = path or spec.project_root / "tests" / "fixtures" / spec.name / f"{stage.name}.jsonl"
+        target = target if target.suffix else target.with_suffix(".jsonl")
+        df = self._masked_for_fixture(self._current_frame()).limit(max(self.shown, self.limit))
+        with self.workspace.redactor.guard():
+            lines = [self.workspace.redactor.mask(line) for line in df.toJSON().collect()]
+        schema_file = target.with_name(target.stem + ".schema.json")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+        schema_file.write_text(json.dumps(df.schema.jsonValue(), indent=2) + "\n", encoding="utf-8")
+        return target, schema_file
+
+    def _masked_for_fixture(self, df: DataFrame) -> DataFrame:
+        from pyspark.sql import functions as F
+
+        replaced: dict[str, Any] = {}
+        for column, kind in df.dtypes:
+            if self.masker.is_sensitive(column):
+                value = F.lit(MASK) if kind == "string" else F.lit(None).cast(kind)
+                replaced[column] = F.when(F.col(quote(column)).isNotNull(), value)
+        return df.withColumns(replaced) if replaced else df
+
+    def finish(self) -> list[StageResult]:
+        """Publish every staged sink (``write``); returns one result per sink written."""
+        results = []
+        for item in self.pending:
+            try:
+                item.write.commit()
+            except Exception as exc:
+                raise RunError(f"{item.stage.label}: publishing failed: {exc}", location=item.stage.location) from exc
+            status = "ok" if item.write.rows is not None else "skipped"
+            stage = item.stage
+            results.append(StageResult(stage.name, stage.kind, stage.type, status, item.write.rows, item.write.rows))
+        self.pending.clear()
+        return results
+
+    def close(self) -> None:
+        """Abort staged writes that were not published and release cached data."""
+        for item in self.pending:
+            item.write.abort()
+        self.pending.clear()
+        for df in self.frames.values():
+            if not df.isStreaming:
+                df.unpersist()
+
+
+def _require_query(spark: Any, query: str) -> None:
+    """Refuse statements that change anything: debug only reads."""
+    hint = "debug runs read-only queries: SELECT, WITH, VALUES, TABLE, SHOW, DESCRIBE, EXPLAIN"
+    if not _QUERY_START.match(query):
+        raise UsageError("only queries can run here", hint=hint)
+    try:
+        plan = spark._jsparkSession.sessionState().sqlParser().parsePlan(query)
+    except Exception:
+        return  # Spark reports the syntax error itself when the query runs
+    if str(plan.nodeName()).startswith(_WRITES):
+        raise UsageError(f"only queries can run here, not {plan.nodeName()}", hint=hint)

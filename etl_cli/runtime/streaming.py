@@ -1,0 +1,330 @@
+"""Execute a streaming plan: one Spark Structured Streaming query per sink, until they end or are stopped.
+
+Sources that read a stream use ``readStream``; other sources are read as static DataFrames
+(a stream may join them). Transforms are the same plug-ins as in batch runs. Each sink
+starts a query that appends every micro-batch, with its checkpoint in
+``<streaming.checkpoint_location>/<sink>``:
+
+- file sinks write natively; Spark's file sink logs the files of each committed batch in
+  ``<path>/_spark_metadata``, and together with the checkpoint this makes the output
+  exactly once across crashes: a batch interrupted by a kill is re-run with the same
+  offsets on restart, and files it had left behind are not in the log, so Spark readers
+  ignore them;
+- sinks whose batch writes are idempotent when replayed (an upsert, ``micro_batch_modes``)
+  get each micro-batch through ``stage_write`` + ``commit`` in ``foreachBatch``;
+- the Kafka sink produces natively, at least once.
+
+Queries with a bounded trigger (available_now, once) end by themselves. SIGTERM or SIGINT
+stops the queries gracefully: a running micro-batch may finish (``stop_timeout_s``), then
+every query stops; a second signal stops them at once. Stopping an unbounded stream with
+SIGTERM is its normal end (exit 0); SIGINT, or any signal before a bounded stream has
+finished, ends the run as interrupted (exit 130). A failing query stops the others and
+fails the run (exit 4).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from etl_cli.errors import RunError
+from etl_cli.events import Reporter, StageResult
+from etl_cli.plan.dag import Plan
+from etl_cli.plugins.api import RunContext, Sink, Source, StageSpec, Transform
+from etl_cli.plugins.registry import Registry
+from etl_cli.runtime.executor import StageFailed
+from etl_cli.spec.streaming import StreamingSettings
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+    from pyspark.sql.streaming import DataStreamWriter, StreamingQuery
+
+POLL_S = 1.0
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class StopRequest:
+    """SIGINT and SIGTERM, caught while the queries run instead of killing the process."""
+
+    def __init__(self) -> None:
+        self.signal: int | None = None
+        self.count = 0
+        self._event = threading.Event()
+
+    @property
+    def requested(self) -> bool:
+        return self.signal is not None
+
+    @property
+    def forced(self) -> bool:
+        """A second signal: stop without waiting for running micro-batches."""
+        return self.count > 1
+
+    def _handle(self, signum: int, _frame: Any) -> None:
+        self.signal = self.signal or signum
+        self.count += 1
+        self._event.set()
+
+    def wait(self, seconds: float) -> None:
+        """Sleep ``seconds``, or less when the first signal arrives."""
+        self._event.wait(seconds)
+
+    @contextmanager
+    def installed(self) -> Iterator[StopRequest]:
+        """Catch the signals for the duration of the block (only the main thread can)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+        previous = {number: signal.signal(number, self._handle) for number in _STOP_SIGNALS}
+        try:
+            yield self
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+
+
+@dataclasses.dataclass
+class SinkQuery:
+    """One sink's running query and what its progress reports have said so far."""
+
+    stage: StageSpec
+    query: StreamingQuery
+    checkpoint: str
+    started: float
+    metric: str
+    rows: int = 0
+    batches: int = 0
+    last_batch: int | None = None
+    seen: set[tuple[int, str]] = dataclasses.field(default_factory=set)
+
+    def poll(self, reporter: Reporter) -> None:
+        """Count the rows of every micro-batch reported since the last poll."""
+        for progress in self.query.recentProgress:
+            key = (progress.batchId, progress.timestamp)
+            if key in self.seen:
+                continue
+            self.seen.add(key)
+            observed = progress.observedMetrics.get(self.metric)
+            rows = int(observed["rows"]) if observed is not None else 0
+            if progress.numInputRows or rows:
+                self.rows += rows
+                self.batches += 1
+                self.last_batch = progress.batchId
+                reporter.message("info", f"{self.stage.name}: micro-batch {progress.batchId}: {rows} rows written")
+
+    def result(self, status: str, stopped_by: str | None = None, error: str | None = None) -> StageResult:
+        details: dict[str, Any] = {
+            "query_id": str(self.query.id),
+            "checkpoint": self.checkpoint,
+            "micro_batches": self.batches,
+            "last_batch_id": self.last_batch,
+        }
+        if stopped_by:
+            details["stopped_by"] = stopped_by
+        return StageResult(
+            self.stage.name,
+            self.stage.kind,
+            self.stage.type,
+            status,
+            rows_in=self.rows,
+            rows_out=self.rows,
+            duration_s=time.perf_counter() - self.started,
+            error=error,
+            details=details,
+        )
+
+
+class StreamingExecutor:
+    """Runs a streaming plan with one Spark session (passed in, never fetched globally)."""
+
+    def __init__(
+        self, plan: Plan, ctx: RunContext, registry: Registry, reporter: Reporter, settings: StreamingSettings
+    ):
+        self.plan = plan
+        self.ctx = ctx
+        self.registry = registry
+        self.reporter = reporter
+        self.settings = settings
+        self.partial_results: list[StageResult] = []
+        self._results: dict[str, StageResult] = {}
+        self._queries: list[SinkQuery] = []
+
+    def run(self) -> list[StageResult]:
+        """Start every query, wait until they end or a signal stops them; one result per stage."""
+        with StopRequest().installed() as stop:
+            try:
+                self._start_all()
+                self._await(stop)
+            except BaseException:
+                self._stop_all()
+                self._finish_results("failed")
+                raise
+            self._finish_results("ok", _signal_name(stop.signal))
+            if stop.requested and (self.settings.trigger.bounded or stop.signal == signal.SIGINT):
+                raise KeyboardInterrupt
+        return self.partial_results
+
+    # ------------------------------------------------------------------ start
+
+    def _start_all(self) -> None:
+        frames: dict[str, DataFrame] = {}
+        total = len(self.plan.stages)
+        for index, stage in enumerate(self.plan.stages, start=1):
+            self.reporter.stage_started(stage.name, stage.kind, stage.type, index, total)
+            started = time.perf_counter()
+            try:
+                if stage.kind == "sink":
+                    self._queries.append(self._start_query(stage, frames[stage.inputs[0]], started))
+                    self.reporter.message("info", f"{stage.name}: streaming query started")
+                    continue
+                frames[stage.name] = self._frame(stage, frames)
+            except Exception as exc:
+                failure = StageFailed(stage, exc)
+                self._results[stage.name] = StageResult(
+                    stage.name,
+                    stage.kind,
+                    stage.type,
+                    "failed",
+                    duration_s=time.perf_counter() - started,
+                    error=failure.message,
+                )
+                self.reporter.stage_finished(self._results[stage.name], index, total)
+                raise failure from exc
+            result = StageResult(stage.name, stage.kind, stage.type, "ok", duration_s=time.perf_counter() - started)
+            self._results[stage.name] = result
+            self.reporter.stage_finished(result, index, total)
+
+    def _frame(self, stage: StageSpec, frames: dict[str, DataFrame]) -> DataFrame:
+        plugin = self.registry.get(stage.kind, stage.type)()
+        if isinstance(plugin, Source):
+            streams = plugin.is_streaming(stage.options)
+            return plugin.read_stream(self.ctx, stage) if streams else plugin.read(self.ctx, stage)
+        if isinstance(plugin, Transform):
+            return plugin.apply(self.ctx, stage, {name: frames[name] for name in stage.inputs})
+        raise RunError(f"{stage.label}: plug-in {type(plugin).__name__} is neither a source nor a transform")
+
+    def _start_query(self, stage: StageSpec, df: DataFrame, started: float) -> SinkQuery:
+        from pyspark.sql import functions as F
+
+        plugin = self.registry.get("sink", stage.type)()
+        assert isinstance(plugin, Sink)
+        if not df.isStreaming:
+            raise RunError(f"{stage.label} reads no streaming source", location=stage.location)
+        metric = f"etl_sink_{stage.name}"
+        observed = df.observe(metric, F.count(F.lit(1)).alias("rows"))
+        if stage.option("mode") in plugin.streaming_modes:
+            writer = plugin.stream_writer(self.ctx, stage, observed)
+        else:
+            writer = self._micro_batch_writer(plugin, stage, observed)
+        checkpoint = self.ctx.path(self.settings.checkpoint_for(stage.name))
+        writer = self._with_trigger(writer.option("checkpointLocation", checkpoint).outputMode("append"))
+        query = writer.queryName(stage.name).start()
+        return SinkQuery(stage, query, checkpoint, started, metric)
+
+    def _micro_batch_writer(self, plugin: Sink, stage: StageSpec, df: DataFrame) -> DataStreamWriter:
+        """foreachBatch through the sink's batch write: each micro-batch staged and committed on its own.
+
+        After a crash Spark replays the last micro-batch with the same id and the same rows, so this is
+        only offered for modes whose writes are idempotent (``micro_batch_modes``, e.g. an upsert).
+        """
+        ctx = self.ctx
+
+        def write(batch: DataFrame, batch_id: int) -> None:
+            batch_ctx = dataclasses.replace(ctx, run_id=f"{ctx.run_id}-b{batch_id}", micro_batch=batch_id)
+            pending = plugin.stage_write(batch_ctx, stage, batch)
+            try:
+                pending.commit()
+            except BaseException:
+                pending.abort()
+                raise
+
+        return df.writeStream.foreachBatch(write)
+
+    def _with_trigger(self, writer: DataStreamWriter) -> DataStreamWriter:
+        trigger = self.settings.trigger
+        if trigger.kind == "available_now":
+            return writer.trigger(availableNow=True)
+        if trigger.kind == "once":
+            return writer.trigger(once=True)
+        return writer.trigger(processingTime=trigger.interval or "0 seconds")
+
+    # ------------------------------------------------------------------ wait and stop
+
+    def _await(self, stop: StopRequest) -> None:
+        while True:
+            self._poll_and_check()
+            if not any(q.query.isActive for q in self._queries):
+                return
+            if stop.requested:
+                self._graceful_stop(stop)
+                return
+            stop.wait(POLL_S)
+
+    def _poll_and_check(self) -> None:
+        for sink_query in self._queries:
+            sink_query.poll(self.reporter)
+            error = sink_query.query.exception()
+            if error is not None:
+                raise StageFailed(sink_query.stage, error)
+
+    def _graceful_stop(self, stop: StopRequest) -> None:
+        name = _signal_name(stop.signal)
+        self.reporter.message("info", f"{name}: stopping the streaming queries")
+        deadline = time.monotonic() + self.settings.stop_timeout_s
+        while not stop.forced and time.monotonic() < deadline and any(_in_batch(q.query) for q in self._queries):
+            time.sleep(0.2)
+        self._stop_all()
+        self._poll_and_check()
+
+    def _stop_all(self) -> None:
+        for sink_query in self._queries:
+            try:
+                sink_query.query.stop()
+            except Exception as exc:  # a query that cannot stop cleanly must not hide why the run ends
+                self.reporter.message("warning", f"{sink_query.stage.name}: stopping the query failed: {exc}")
+
+    def _finish_results(self, sink_status: str, stopped_by: str | None = None) -> None:
+        for sink_query in self._queries:
+            with contextlib.suppress(Exception):  # progress is informative only; the outcome is already decided
+                sink_query.poll(self.reporter)
+            error = _query_error(sink_query.query)
+            status = "failed" if error else ("ok" if sink_status == "ok" else "stopped")
+            self._results[sink_query.stage.name] = sink_query.result(status, stopped_by, error)
+        for stage in self.plan.stages:
+            self._results.setdefault(stage.name, StageResult(stage.name, stage.kind, stage.type, "not_run"))
+        self.partial_results = [self._results[s.name] for s in self.plan.stages]
+        if sink_status == "ok":
+            total = len(self.plan.stages)
+            position = {s.name: i for i, s in enumerate(self.plan.stages, start=1)}
+            for sink_query in self._queries:
+                self.reporter.stage_finished(
+                    self._results[sink_query.stage.name], position[sink_query.stage.name], total
+                )
+
+
+def _in_batch(query: StreamingQuery) -> bool:
+    try:
+        return bool(query.isActive and query.status["isTriggerActive"])
+    except Exception:
+        return False
+
+
+def _query_error(query: StreamingQuery) -> str | None:
+    try:
+        error = query.exception()
+    except Exception:
+        return None
+    if error is None:
+        return None
+    text = str(error).strip()
+    return text.splitlines()[0][:800] if text else type(error).__name__
+
+
+def _signal_name(number: int | None) -> str | None:
+    return signal.Signals(number).name if number else None

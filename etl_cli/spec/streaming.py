@@ -1,0 +1,341 @@
+"""Streaming pipelines: the ``streaming:`` block, and the rules a pipeline must follow to run as
+Spark Structured Streaming queries.
+
+A pipeline is streaming when one of its sources reads a stream (a source plug-in's
+``is_streaming``, e.g. ``kafka`` with ``mode: stream``). Then every sink starts one
+streaming query that appends each micro-batch, with its checkpoint in
+``<checkpoint_location>/<sink name>``; the trigger (when micro-batches run) is set for the
+whole pipeline. Event-time settings (the watermark) belong to the streaming source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from etl_cli.config.nodes import Provenance
+from etl_cli.diagnostics import Diagnostic, error, warning
+from etl_cli.plugins.api import KINDS, SECTION_OF_KIND, Kind, Plugin, Sink, Source
+from etl_cli.plugins.registry import Registry
+from etl_cli.spec.validation import describe_path
+
+DEFAULT_STOP_TIMEOUT_S = 30
+
+_TRIGGER = {
+    "description": 'When micro-batches run: {processing_time: "10 seconds"} (one batch per interval, for ever), '
+    "{available_now: true} (everything available when the run starts, in as many batches as needed, then stop) "
+    'or {once: true} (the same in a single batch; deprecated in Spark 4). Default: processing_time "0 seconds", '
+    "a new batch as soon as the previous one ends.",
+    "type": "object",
+    "additionalProperties": False,
+    "minProperties": 1,
+    "properties": {
+        "processing_time": {"type": "string", "minLength": 1, "description": 'Interval, e.g. "30 seconds".'},
+        "available_now": {"const": True, "description": "Process what is available, then stop."},
+        "once": {"const": True, "description": "Process what is available in one micro-batch, then stop."},
+    },
+}
+
+STREAMING_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "description": "How a streaming pipeline runs (one whose source has mode: stream). See docs/streaming.md.",
+    "properties": {
+        "checkpoint_location": {
+            "type": "string",
+            "minLength": 1,
+            "description": "Folder for the queries' checkpoints, one subfolder per sink: progress and state that "
+            "let a stopped or killed run resume exactly where it was. Keep it as long as the sinks' data; "
+            "relative paths are relative to the project root.",
+        },
+        "trigger": _TRIGGER,
+        "stop_timeout_s": {
+            "type": "number",
+            "minimum": 0,
+            "default": DEFAULT_STOP_TIMEOUT_S,
+            "description": "On SIGTERM or SIGINT, how long to let a running micro-batch finish before stopping "
+            "the queries (a second signal stops at once).",
+        },
+    },
+}
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """When micro-batches run: ``kind`` is processing_time, available_now or once."""
+
+    kind: str
+    interval: str | None = None
+
+    @property
+    def bounded(self) -> bool:
+        """Whether the queries stop by themselves once the data available at the start is processed."""
+        return self.kind != "processing_time"
+
+    @classmethod
+    def from_document(cls, value: Mapping[str, Any] | None) -> Trigger:
+        if not value:
+            return cls("processing_time", "0 seconds")
+        if "processing_time" in value:
+            return cls("processing_time", str(value["processing_time"]))
+        return cls("available_now" if value.get("available_now") else "once")
+
+
+@dataclass(frozen=True)
+class StreamingSettings:
+    """The pipeline's ``streaming:`` block, for a pipeline that streams."""
+
+    checkpoint_location: str
+    trigger: Trigger
+    stop_timeout_s: float = DEFAULT_STOP_TIMEOUT_S
+
+    def checkpoint_for(self, sink: str) -> str:
+        """The checkpoint folder of one sink's query (before resolving against the project root)."""
+        return f"{self.checkpoint_location.rstrip('/')}/{sink}"
+
+
+@dataclass(frozen=True)
+class _Item:
+    kind: Kind
+    index: int
+    data: dict[str, Any]
+    plugin: type[Plugin]
+
+    @property
+    def name(self) -> str:
+        return str(self.data["name"])
+
+    @property
+    def path(self) -> tuple[str | int, ...]:
+        return (SECTION_OF_KIND[self.kind], self.index)
+
+    @property
+    def inputs(self) -> list[str]:
+        if self.kind == "sink":
+            return [self.data["input"]] if isinstance(self.data.get("input"), str) else []
+        return [i for i in self.data.get("inputs") or [] if isinstance(i, str)]
+
+
+def _items(document: Mapping[str, Any], registry: Registry) -> Iterator[_Item]:
+    for kind in KINDS:
+        for index, data in enumerate(document.get(SECTION_OF_KIND[kind]) or []):
+            if (
+                isinstance(data, dict)
+                and isinstance(data.get("name"), str)
+                and data.get("type") in registry.types(kind)
+            ):
+                yield _Item(kind, index, data, registry.get(kind, data["type"]))
+
+
+def _streaming_sources(items: list[_Item]) -> list[_Item]:
+    return [i for i in items if i.kind == "source" and issubclass(i.plugin, Source) and i.plugin.is_streaming(i.data)]
+
+
+def is_streaming(document: Mapping[str, Any], registry: Registry) -> bool:
+    """Whether the pipeline runs as streaming queries: one of its sources reads a stream."""
+    return bool(_streaming_sources(list(_items(document, registry))))
+
+
+def streaming_settings(document: Mapping[str, Any], registry: Registry) -> StreamingSettings | None:
+    """The settings of a valid streaming pipeline; None for a batch pipeline."""
+    if not is_streaming(document, registry):
+        return None
+    block = document.get("streaming") or {}
+    return StreamingSettings(
+        checkpoint_location=block["checkpoint_location"],
+        trigger=Trigger.from_document(block.get("trigger")),
+        stop_timeout_s=float(block.get("stop_timeout_s", DEFAULT_STOP_TIMEOUT_S)),
+    )
+
+
+def sink_stream_modes(plugin: type[Plugin]) -> tuple[str, ...]:
+    """Modes in which a sink can write a stream: natively, or micro-batch by micro-batch."""
+    if not issubclass(plugin, Sink):
+        return ()
+    return plugin.streaming_modes + plugin.micro_batch_modes
+
+
+def fill_streaming_defaults(document: dict[str, Any], registry: Registry) -> None:
+    """In a streaming pipeline, a sink without a mode gets the first mode it can stream with (append)."""
+    if not is_streaming(document, registry):
+        return
+    for item in _items(document, registry):
+        modes = sink_stream_modes(item.plugin)
+        if item.kind == "sink" and modes:
+            item.data.setdefault("mode", modes[0])
+
+
+def check_streaming(document: dict[str, Any], provenance: Provenance, registry: Registry) -> list[Diagnostic]:
+    """Every reason this pipeline cannot run as streaming queries, each at its place."""
+    items = list(_items(document, registry))
+    sources = _streaming_sources(items)
+    if not sources:
+        if "streaming" in document:
+            return [
+                warning(
+                    "streaming-unused",
+                    "the streaming settings have no effect: no source reads a stream",
+                    provenance.key_location(("streaming",)),
+                    "set mode: stream on a kafka source, or remove the streaming block",
+                )
+            ]
+        return []
+    found = _settings_problems(document, provenance, sources[0]) + _trigger_problems(document, provenance)
+    found += _guard_problems(document, provenance, items)
+    streaming = _downstream({s.name for s in sources}, items)
+    for item in items:
+        if item.kind == "transform" and item.name in streaming:
+            found += _transform_problems(document, provenance, item, items, streaming)
+        elif item.kind == "sink":
+            found += _sink_problems(document, provenance, item, streaming, registry)
+    return found
+
+
+def _downstream(names: set[str], items: list[_Item]) -> set[str]:
+    """``names`` and every stage that reads one of them, directly or not."""
+    streaming = set(names)
+    changed = True
+    while changed:
+        changed = False
+        for item in items:
+            if item.name not in streaming and any(i in streaming for i in item.inputs):
+                streaming.add(item.name)
+                changed = True
+    return streaming
+
+
+def _settings_problems(document: dict[str, Any], provenance: Provenance, source: _Item) -> list[Diagnostic]:
+    block = document.get("streaming")
+    if isinstance(block, dict) and block.get("checkpoint_location"):
+        return []
+    where = provenance.key_location(("streaming",)) if block is not None else provenance.value_location(source.path)
+    return [
+        error(
+            "streaming-checkpoint",
+            f"source '{source.name}' reads a stream, so the pipeline needs streaming.checkpoint_location",
+            where,
+            "add streaming: {checkpoint_location: checkpoints/<pipeline>}; the checkpoint is what lets a "
+            "restarted run resume without losing or repeating records",
+        )
+    ]
+
+
+#: pipeline keys a streaming run does not apply (its queries are not run by the batch executor's stage guards)
+_NOT_APPLIED = {
+    "checks": "data-quality checks are not evaluated on streams",
+    "dead_letter": "there is no dead-letter queue for streams",
+    "retry": "stage retries do not apply to streaming queries (a failed query fails the run; restart it)",
+    "circuit_breaker": "the circuit breaker does not apply to streaming queries",
+}
+
+
+def _guard_problems(document: dict[str, Any], provenance: Provenance, items: list[_Item]) -> list[Diagnostic]:
+    """Settings a streaming run would silently skip: an error where they guard the data, a warning otherwise."""
+    found = []
+    hint = "run the checks in a batch pipeline over the sink's output, or remove them"
+    for key, why in _NOT_APPLIED.items():
+        if document.get(key):
+            guards = key in ("checks", "dead_letter")
+            report = error if guards else warning
+            where = provenance.key_location((key,))
+            found.append(report("streaming-unsupported", f"{key}: {why}", where, hint if guards else None))
+    for item in items:
+        for key in ("contract", "retry"):
+            if item.data.get(key):
+                report = error if key == "contract" else warning
+                message = f"{item.kind} '{item.name}': {key} is not applied in a streaming run"
+                found.append(report("streaming-unsupported", message, provenance.key_location((*item.path, key))))
+    return found
+
+
+def _trigger_problems(document: dict[str, Any], provenance: Provenance) -> list[Diagnostic]:
+    block = document.get("streaming")
+    trigger = block.get("trigger") if isinstance(block, dict) else None
+    if not isinstance(trigger, dict) or len(trigger) < 2:
+        return []
+    return [
+        error(
+            "streaming-trigger",
+            f"give one trigger, not {' and '.join(map(str, trigger))}",
+            provenance.value_location(("streaming", "trigger")),
+            'trigger: {processing_time: "10 seconds"}, {available_now: true} or {once: true}',
+        )
+    ]
+
+
+def _transform_problems(
+    document: dict[str, Any], provenance: Provenance, item: _Item, items: list[_Item], streaming: set[str]
+) -> list[Diagnostic]:
+    found = [
+        error(
+            "not-streamable",
+            f"{describe_path(document, (*item.path, *problem.key_path))}: {problem.message}",
+            provenance.value_location((*item.path, *problem.key_path)),
+            problem.hint,
+        )
+        for problem in item.plugin.streaming_problems(item.data)
+    ]
+    if isinstance(item.data.get("window"), dict) and not _has_watermark_upstream(item, items):
+        found.append(
+            error(
+                "streaming-watermark",
+                f"transform '{item.name}' aggregates a stream by time window, but no streaming source it reads "
+                "has a watermark",
+                provenance.value_location((*item.path, "window")),
+                'add watermark: {column: <event time>, delay: "1 minute"} to the streaming source, so a window '
+                "can be written once no more late records can change it",
+            )
+        )
+    return found
+
+
+def _has_watermark_upstream(item: _Item, items: list[_Item]) -> bool:
+    by_name = {i.name: i for i in items}
+    todo, seen = list(item.inputs), set()
+    while todo:
+        current = by_name.get(todo.pop())
+        if current is None or current.name in seen:
+            continue
+        seen.add(current.name)
+        if current.kind == "source" and isinstance(current.data.get("watermark"), dict):
+            return True
+        todo.extend(current.inputs)
+    return False
+
+
+def _sink_problems(
+    document: dict[str, Any], provenance: Provenance, item: _Item, streaming: set[str], registry: Registry
+) -> list[Diagnostic]:
+    where = provenance.value_location(item.path)
+    if not any(i in streaming for i in item.inputs):
+        return [
+            error(
+                "streaming-batch-sink",
+                f"sink '{item.name}' reads no streaming source, but the pipeline runs as streaming queries",
+                where,
+                "write batch data from a separate batch pipeline",
+            )
+        ]
+    modes = sink_stream_modes(item.plugin)
+    if not modes:
+        return [
+            error(
+                "streaming-sink",
+                f"sink type '{item.data['type']}' cannot write a stream",
+                where,
+                "sink types that can: " + ", ".join(p.type for p in registry.plugins("sink") if sink_stream_modes(p)),
+            )
+        ]
+    mode = item.data.get("mode")
+    if mode is not None and mode not in modes:
+        return [
+            error(
+                "streaming-mode",
+                f"sink '{item.name}': mode {mode} is not possible on a stream; it can only "
+                f"{' or '.join(modes)} each micro-batch",
+                provenance.value_location((*item.path, "mode")),
+                f"set mode: {modes[0]} (rows of each micro-batch are added; nothing is replaced)",
+            )
+        ]
+    return []

@@ -1,0 +1,178 @@
+"""Retries and the circuit breaker wired into a run: sources and sinks that fail like a server going away.
+
+The flaky plug-ins live in a registry of this module only, so the published schema never sees them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+from pyspark.sql import DataFrame, SparkSession
+
+from etl_cli import app
+from etl_cli.config.loader import load_pipeline
+from etl_cli.events import Reporter
+from etl_cli.plan.dag import compile_plan
+from etl_cli.plugins.api import PLUGIN_KINDS, PendingWrite, RunContext, Sink, StageSpec
+from etl_cli.plugins.registry import Registry
+from etl_cli.plugins.sources.files import CsvSource
+from etl_cli.runtime.executor import Executor, StageFailed
+from etl_cli.spec.check import check_pipeline
+
+CALLS: Counter[str] = Counter()
+
+
+class Done(PendingWrite):
+    def __init__(self, rows: int):
+        self.rows = rows
+
+    def commit(self) -> None:
+        CALLS["commit"] += 1
+
+    def abort(self) -> None:
+        CALLS["abort"] += 1
+
+
+class FlakySink(Sink):
+    """Refuses the connection ``failures`` times, then takes the rows."""
+
+    type = "flaky"
+    options_schema: ClassVar[dict[str, Any]] = {"url": {"type": "string"}, "failures": {"type": "integer"}}
+
+    def stage_write(self, ctx: RunContext, stage: StageSpec, df: DataFrame) -> PendingWrite:
+        CALLS[stage.name] += 1
+        if CALLS[stage.name] <= stage.options["failures"]:
+            raise ConnectionRefusedError(111, "Connection refused")
+        return Done(df.count())
+
+
+class FlakyCsv(CsvSource):
+    """A csv source whose first listing times out."""
+
+    type = "flaky_csv"
+
+    def read(self, ctx: RunContext, stage: StageSpec) -> DataFrame:
+        CALLS[stage.name] += 1
+        if CALLS[stage.name] == 1:
+            raise TimeoutError("listing timed out")
+        return super().read(ctx, stage)
+
+
+class Recorder(Reporter):
+    def __init__(self) -> None:
+        self.retries: list[tuple[str, int]] = []
+        self.changes: list[tuple[str, str, str]] = []
+
+    def retrying(self, operation: str, endpoint: str, attempt: int, attempts: int, delay_s: float, error: str) -> None:
+        self.retries.append((operation, attempt))
+
+    def circuit_changed(self, endpoint: str, old: str, new: str, failures: int) -> None:
+        self.changes.append((endpoint, old, new))
+
+
+@pytest.fixture(scope="module")
+def registry() -> Registry:
+    own = Registry()
+    for kind in PLUGIN_KINDS:
+        for plugin in app.registry().plugins(kind):
+            own.register(plugin)
+    own.register(FlakySink)
+    own.register(FlakyCsv)
+    return own
+
+
+@pytest.fixture(autouse=True)
+def fresh_counts() -> None:
+    CALLS.clear()
+
+
+def run(spark: SparkSession, root: Path, registry: Registry, text: str, reporter: Reporter) -> Executor:
+    (root / "etl-project.yaml").write_text("name: t\n")
+    (root / "in.csv").write_text("id,amount\n1,2.5\n2,3.5\n")
+    (root / "pipeline.yaml").write_text(text)
+    spec, diagnostics = check_pipeline(load_pipeline(root / "pipeline.yaml", None, environ={}), registry)
+    assert spec is not None, diagnostics
+    executor = Executor(compile_plan(spec), RunContext(spark, root, "r1"), registry, reporter)
+    executor.run()
+    return executor
+
+
+def pipeline(sinks: str, settings: str = "", source_type: str = "csv") -> str:
+    return f"sources:\n  - {{name: src, type: {source_type}, path: in.csv}}\nsinks:\n{sinks}{settings}"
+
+
+def test_a_sink_refused_twice_is_retried_and_the_run_succeeds(
+    spark: SparkSession, tmp_path: Path, registry: Registry
+) -> None:
+    reporter = Recorder()
+    text = pipeline(
+        "  - {name: db, type: flaky, input: src, url: 'flaky://db1:5432/x', failures: 2}\n",
+        "retry: {attempts: 3, initial_delay: 0, jitter: 0}\n",
+    )
+    executor = run(spark, tmp_path, registry, text, reporter)
+    assert CALLS["db"] == 3 and CALLS["commit"] == 1
+    assert reporter.retries == [("write sink 'db' (flaky)", 1), ("write sink 'db' (flaky)", 2)]
+    metrics = executor.guards.summary()["resilience"]["flaky://db1:5432"]
+    # three writes and the commit went to the endpoint
+    assert (metrics["attempts"], metrics["failures"], metrics["retries"], metrics["state"]) == (4, 2, 2, "closed")
+
+
+def test_a_source_read_is_retried_too(spark: SparkSession, tmp_path: Path, registry: Registry) -> None:
+    reporter = Recorder()
+    text = pipeline(
+        "  - {name: db, type: flaky, input: src, url: 'flaky://db1', failures: 0}\n",
+        "retry: {attempts: 2, initial_delay: 0, jitter: 0}\n",
+        source_type="flaky_csv",
+    )
+    run(spark, tmp_path, registry, text, reporter)
+    assert CALLS["src"] == 2
+    assert reporter.retries == [("read source 'src' (flaky_csv)", 1)]
+
+
+def test_an_open_circuit_cuts_the_retries_short_and_fails_the_run(
+    spark: SparkSession, tmp_path: Path, registry: Registry
+) -> None:
+    reporter = Recorder()
+    text = pipeline(
+        "  - {name: db, type: flaky, input: src, url: 'flaky://db1', failures: 99}\n"
+        "  - {name: db2, type: flaky, input: src, url: 'flaky://db1', failures: 0}\n",
+        "retry: {attempts: 5, initial_delay: 0, jitter: 0}\n"
+        "circuit_breaker: {failure_threshold: 2, reset_timeout: 60}\n",
+    )
+    with pytest.raises(StageFailed) as caught:
+        run(spark, tmp_path, registry, text, reporter)
+    assert caught.value.exit_code == 4
+    assert "circuit for flaky://db1 is open after 2 consecutive failure(s)" in caught.value.message
+    assert CALLS["db"] == 2, "the third attempt failed fast instead of calling the server"
+    assert CALLS["db2"] == 0 and CALLS["commit"] == 0
+    assert reporter.changes == [("flaky://db1", "closed", "open")]
+
+
+def test_after_the_reset_timeout_a_trial_goes_through_and_closes_the_circuit(
+    spark: SparkSession, tmp_path: Path, registry: Registry
+) -> None:
+    reporter = Recorder()
+    text = pipeline(
+        "  - {name: db, type: flaky, input: src, url: 'flaky://db1', failures: 2}\n",
+        "retry: {attempts: 3, initial_delay: 0.3, jitter: 0}\n"
+        "circuit_breaker: {failure_threshold: 2, reset_timeout: 0.2}\n",
+    )
+    executor = run(spark, tmp_path, registry, text, reporter)
+    assert CALLS["db"] == 3
+    assert [new for _, _, new in reporter.changes] == ["open", "half_open", "closed"]
+    metrics = executor.guards.summary()["resilience"]["flaky://db1"]
+    assert (metrics["circuit_opened"], metrics["circuit_half_opened"], metrics["circuit_closed"]) == (1, 1, 1)
+
+
+def test_a_permanent_error_is_not_retried(spark: SparkSession, tmp_path: Path, registry: Registry) -> None:
+    reporter = Recorder()
+    text = pipeline(
+        "  - {name: db, type: flaky, input: src, url: 'flaky://db1', failures: 0}\n",
+        "retry: {attempts: 5, initial_delay: 0, jitter: 0}\n",
+    ).replace("path: in.csv", "path: missing.csv")
+    with pytest.raises(StageFailed, match="PATH_NOT_FOUND"):
+        run(spark, tmp_path, registry, text, reporter)
+    assert reporter.retries == []
