@@ -73,7 +73,7 @@ def test_wizard_in_a_terminal_writes_the_pipeline_typed_and_prints_the_next_comm
     term.expect("mode")
     term.type(DOWN + ENTER)
     term.expect("Transformations")
-    term.type(SPACE + DOWN * 5 + SPACE + ENTER)
+    term.type(DOWN + SPACE + DOWN * 4 + SPACE + ENTER)  # filter and aggregate
     term.expect("Keep rows where")
     term.line("status = 'paid'")
     term.expect("Group by columns")

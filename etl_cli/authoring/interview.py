@@ -24,8 +24,9 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 NO_TEMPLATE = "none"
 #: the sink modes every file sink has; any other mode (upsert, merge) writes by key
 PLAIN_MODES = {"overwrite", "append", "error", "ignore"}
-#: connection options asked for even when a plug-in does not require them (credentials are asked too)
-CONNECTION_KEYS = ("user", "username")
+#: what to connect to and as whom, asked even where a plug-in has alternatives and does not require them
+#: (a JDBC table or query, a Kafka topic or pattern); credentials are asked too, at a hidden prompt
+CONNECTION_KEYS = ("table", "topic", "user", "username")
 #: options that say where data goes: the production overlay reads them from the environment
 TARGET_KEYS = ("path", "url", "table", "dbtable", "topic", "bootstrap_servers", "bucket")
 
@@ -159,6 +160,24 @@ class Interview:
             else:
                 default = f"output/{self.draft.name}" if kind == "sink" and option == "path" else None
                 value = self.ask(option_question(key, option, schema, required, default))
+            if value not in (None, "", []):
+                found[option] = value
+        return {**found, **self._more_options(prefix, kind, type_name, set(found) | set(optional))}
+
+    def _more_options(self, prefix: str, kind: Kind, type_name: str, asked: set[str]) -> dict[str, Any]:
+        """Any other option, chosen from a list (answers given for an option choose it too)."""
+        plugin = self.registry.get(kind, type_name)
+        extra = [o for o in plugin.options_schema if o not in asked and o not in ("mode", "partition_by")]
+        if not extra:
+            return {}
+        given = [o for o in extra if f"{prefix}.{o}" in self.answers.given]
+        chosen = self.ask(
+            Question(f"{prefix}.more", "More options (space to select, enter to skip)", "checkbox",
+                     _choices(extra), default=given, required=False)
+        )  # fmt: skip
+        found: dict[str, Any] = {}
+        for option in dict.fromkeys([*given, *(chosen or [])]):
+            value = self.ask(option_question(f"{prefix}.{option}", option, plugin.options_schema[option], True))
             if value not in (None, "", []):
                 found[option] = value
         return found

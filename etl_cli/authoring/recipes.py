@@ -170,12 +170,13 @@ def _sql(ask: Ask, previous: str) -> dict[str, Any]:
     return {"type": "sql", "inputs": [previous], "query": query}
 
 
-#: in the order they are offered, which is also a sensible order to apply them
+#: in the order they are offered, which is also the order they are applied in: the latest version of
+#: each row first, then filters and columns, lookups, and aggregations last
 RECIPES: tuple[Recipe, ...] = (
+    Recipe("deduplicate", "dedupe: one row per key (e.g. the latest)", "deduplicated", _deduplicate),
     Recipe("filter", "filter: keep rows matching a condition", "filtered", _filter),
     Recipe("select", "select: keep, drop, rename columns", "selected", _select),
     Recipe("derive", "derive: add computed columns", "derived", _derive),
-    Recipe("deduplicate", "dedupe: one row per key (e.g. the latest)", "deduplicated", _deduplicate),
     Recipe("join", "join: add columns from a second source", "joined", _join),
     Recipe("aggregate", "aggregation: group rows and sum, count, average...", "aggregated", _aggregate),
     Recipe("window", "window: ranks, running totals, previous values", "windowed", _window),

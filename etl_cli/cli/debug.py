@@ -79,6 +79,7 @@ class DebugSession:
         self.failure: EtlError | None = None
 
     def run(self) -> int:
+        self.reporter.stop()
         if self.interactive:
             self.console.print(f"[dim]{len(self.stepper.stages)} stages · type help for commands[/]")
         while not self.stepper.done and self.failure is None:

@@ -140,4 +140,24 @@ def _mask(letter: dict[str, Any], sensitive: frozenset[str]) -> None:
 
 
 def inspection_context(spark: SparkSession, spec: PipelineSpec) -> RunContext:
-    return RunContext(spark=spark, project_root=Path(spec.project_root), run_id="dlq-inspect")
+    """A context whose plug-ins resolve ``${secret:...}`` references as a run does (a JDBC queue's password)."""
+    from etl_cli.config.project import load_project
+    from etl_cli.secrets.resolver import SecretResolver
+
+    run_id = "dlq-inspect"
+    secrets = SecretResolver.for_project(load_project(spec.project_root), spec.env, pipeline=spec.name, run_id=run_id)
+    return RunContext(
+        spark=spark,
+        project_root=Path(spec.project_root),
+        run_id=run_id,
+        resolve=secrets.resolve_value,
+        rotation=secrets.with_rotation,
+    )
+
+
+def dead_letter_packages(spec: PipelineSpec, registry: Registry) -> tuple[str, ...]:
+    """Maven packages the queue's sink needs (a JDBC driver), which no stage of the plan may ask for."""
+    queue = dead_letter_of(spec.document, spec.provenance)
+    if queue is None or queue.type not in registry.types("sink"):
+        return ()
+    return tuple(registry.get("sink", queue.type).packages_for(queue.options))

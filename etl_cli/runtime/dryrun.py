@@ -9,13 +9,13 @@ source is cut to N rows and each stage is counted on that sample.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from etl_cli.diagnostics import Diagnostic, error
 from etl_cli.errors import ConfigError, EtlError
 from etl_cli.events import Reporter, StageResult
-from etl_cli.plugins.api import Effect, Sink, StageSpec, resolve_path
+from etl_cli.plugins.api import Effect, Sink, Source, StageSpec, resolve_path
 from etl_cli.plugins.registry import Registry
 from etl_cli.plugins.spark_types import first_line, quote
 from etl_cli.runtime.coercions import silent_casts
@@ -23,6 +23,7 @@ from etl_cli.runtime.describe import SchemaField, cell_text, schema_fields
 from etl_cli.runtime.executor import Executor
 from etl_cli.runtime.progress import watch_spark_progress
 from etl_cli.runtime.workspace import Workspace
+from etl_cli.spec.quality import dead_letter_of
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -152,9 +153,22 @@ class DryRun:
                 self.report.stages.append(analysis)
                 result = StageResult(stage.name, stage.kind, stage.type, analysis.status, rows_out=analysis.rows)
                 self.reporter.stage_finished(result, index, len(stages))
+        self._dead_letter_effects()
         for frame in self.frames.values():
             frame.unpersist()
         return self.report
+
+    def _dead_letter_effects(self) -> None:
+        """Where rejected and quarantined rows would go (the pipeline's ``dead_letter:``), if anywhere."""
+        spec = self.workspace.plan.pipeline
+        queue = dead_letter_of(spec.document, spec.provenance)
+        if queue is None or queue.type not in self.registry.types("sink"):
+            return
+        plugin = self.registry.get("sink", queue.type)()
+        assert isinstance(plugin, Sink)
+        for effect in plugin.effects(queue.as_sink(), self.workspace.ctx.project_root):
+            details = {**effect.details, "when": "rows are malformed, quarantined or rejected"}
+            self.report.effects.append(EffectReport(replace(effect, mode="append", details=details)))
 
     def _analyse(self, stage: StageSpec, index: int, blocked: set[str]) -> StageAnalysis:
         analysis = StageAnalysis(stage, index)
@@ -175,7 +189,11 @@ class DryRun:
         return analysis
 
     def _frame(self, stage: StageSpec, analysis: StageAnalysis) -> None:
-        df = self.executor.compute_stage(stage, self.frames)
+        plugin = self.registry.get(stage.kind, stage.type)
+        if issubclass(plugin, Source) and plugin.is_streaming(stage.options):
+            df = plugin().read_stream(self.workspace.ctx, stage)  # lazy: nothing is consumed from the stream
+        else:
+            df = self.executor.compute_stage(stage, self.frames)
         analysis.streaming = bool(df.isStreaming)
         if stage.kind == "source" and self.sample and not analysis.streaming:
             df = df.limit(self.sample).cache()
@@ -207,6 +225,8 @@ class DryRun:
         analysis.rows = next((s.rows for s in self.report.stages if s.stage.name == stage.inputs[0]), None)
         for effect in plugin.effects(stage, self.workspace.ctx.project_root):
             self.report.effects.append(self._effect(stage, effect, df))
+        if checkpoint := self._checkpoint(stage):
+            self.report.effects.append(EffectReport(checkpoint))
         if self.explain:
             analysis.plan = explain_string(df)
 
@@ -227,6 +247,14 @@ class DryRun:
             for row in values[:MAX_PARTITIONS]
         )
         return EffectReport(effect, shown, len(values))
+
+    def _checkpoint(self, stage: StageSpec) -> Effect | None:
+        """A streaming pipeline's sink keeps its progress in a checkpoint folder: an effect too."""
+        settings = self.workspace.plan.pipeline.streaming
+        if settings is None:
+            return None
+        target = resolve_path(settings.checkpoint_for(stage.name), self.workspace.ctx.project_root)
+        return Effect(stage.name, "checkpoint", target, "read and update")
 
     def _reads(self, stage: StageSpec) -> tuple[str, ...]:
         found: list[str] = []

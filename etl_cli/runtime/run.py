@@ -13,6 +13,7 @@ from etl_cli.events import Reporter
 from etl_cli.plan.dag import Plan, compile_plan
 from etl_cli.plugins.api import RunContext
 from etl_cli.plugins.registry import Registry
+from etl_cli.runtime.dlq import dead_letter_packages
 from etl_cli.runtime.executor import Executor, StageFailed
 from etl_cli.runtime.guards import RunExtras
 from etl_cli.runtime.lock import run_lock
@@ -141,6 +142,7 @@ def _plugin_packages(plan, registry: Registry) -> tuple[str, ...]:  # type: igno
     packages: list[str] = []
     for stage in plan.stages:
         packages.extend(registry.get(stage.kind, stage.type).packages_for(stage.options))
+    packages.extend(dead_letter_packages(plan.pipeline, registry))
     return tuple(packages)
 
 

@@ -259,10 +259,11 @@ class StreamingExecutor:
     def _await(self, stop: StopRequest) -> None:
         while True:
             self._poll_and_check()
-            if not any(q.query.isActive for q in self._queries):
-                return
             if stop.requested:
                 self._graceful_stop(stop)
+                return
+            if not any(q.query.isActive for q in self._queries):
+                self._poll_and_check()  # a query that failed since the check above fails the run
                 return
             stop.wait(POLL_S)
 

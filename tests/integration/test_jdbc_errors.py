@@ -46,9 +46,9 @@ def test_a_wrong_password_fails_at_once_and_is_never_shown(tmp_path: Path) -> No
     result = run_example(
         UPSERT,
         tmp_path / "state",
-        # if the refusal were retried, the first wait alone would take a minute
-        "--set", "sinks.customers_table.retry.initial_delay=60",
-        "--set", "sinks.customers_table.retry.max_delay=60",
+        # if the refusal were retried, the first wait alone would take ten minutes
+        "--set", "sinks.customers_table.retry.initial_delay=600",
+        "--set", "sinks.customers_table.retry.max_delay=600",
         env={**pg_env(), "PG_PASSWORD": password},
     )  # fmt: skip
     elapsed = time.monotonic() - started
@@ -56,7 +56,7 @@ def test_a_wrong_password_fails_at_once_and_is_never_shown(tmp_path: Path) -> No
     assert result.returncode == 4, result.stderr
     assert "refused the login" in result.stderr and "28P01" in result.stderr
     assert "not retried" in result.stderr
-    assert elapsed < 55, f"a refused login must not be retried (took {elapsed:.0f}s)"
+    assert elapsed < 240, f"a refused login must not be retried (took {elapsed:.0f}s)"
     results = latest_results(tmp_path / "state", UPSERT)
     server = f"postgresql://{pg_env()['PG_HOST']}:{pg_env()['PG_PORT']}"
     assert results["resilience"][server]["attempts"] == 1

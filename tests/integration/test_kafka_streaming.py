@@ -28,6 +28,7 @@ from tests.integration.kafkahelp import (
     kafka_bootstrap,
     keep_checking,
     new_topic,
+    produce,
     produce_json,
     wait_until,
 )
@@ -144,39 +145,9 @@ def test_killed_and_restarted_stream_writes_every_record_exactly_once(
     assert sink["details"]["stopped_by"] == "SIGTERM" and sink["details"]["micro_batches"] >= 1
 
 
-def test_stream_recovers_from_a_broker_restart(stream: tuple[str, Path, BackgroundRun], bootstrap: str) -> None:
-    topic, out, run = stream
-    first = clicks(0, 15)
-    produce_json(bootstrap, topic, first, key="click_id")
-    run.start()
-    wait_until(
-        lambda: click_ids(out) == kept(first), 120, "the records produced before the restart", run.assert_running
-    )
-
-    restarted = False
-    try:
-        services("down", "kafka")
-        keep_checking(8, run.assert_running)  # the stream keeps running while the broker is away
-        services("up", "kafka")
-        restarted = True
-    finally:
-        if not restarted:
-            services("up", "kafka")
-    later = clicks(15, 35)
-    produce_json(bootstrap, topic, later, key="click_id")
-    wait_until(
-        lambda: len(click_ids(out)) >= len(kept(first + later)), 180, "the records produced after", run.assert_running
-    )
-    assert run.stop(signal.SIGTERM) == 0, run.output()[-4000:]
-
-    assert click_ids(out) == kept(first + later)
-
-
-def test_available_now_processes_the_backlog_and_exits(tmp_path: Path, bootstrap: str) -> None:
-    topic = new_topic("backlog")
-    produced = clicks(0, 23)
-    produce_json(bootstrap, topic, produced, key="click_id")
-    pipeline = tmp_path / "backlog" / "pipeline.yaml"
+def template_pipeline(tmp_path: Path, bootstrap: str, topic: str, trigger: str, max_offsets: int) -> Path:
+    """A pipeline built on templates/kafka_to_files_streaming.yaml: one topic into Parquet, one query."""
+    pipeline = tmp_path / "from_template" / "pipeline.yaml"
     pipeline.parent.mkdir()
     pipeline.write_text(
         f"""
@@ -188,12 +159,54 @@ extends:
     schema: "click_id BIGINT, user_id STRING, page STRING, event_time TIMESTAMP"
     output_path: {tmp_path}/out
     checkpoint_location: {tmp_path}/checkpoints
-    max_offsets_per_trigger: 10
+    max_offsets_per_trigger: {max_offsets}
 spark: {{master: "local[2]", conf: {{spark.sql.shuffle.partitions: 2}}}}
 streaming:
-  trigger: !replace {{available_now: true}}
+  trigger: !replace {trigger}
 """
     )
+    return pipeline
+
+
+def test_stream_recovers_from_a_broker_restart(tmp_path: Path, bootstrap: str) -> None:
+    topic, out = new_topic("restart"), tmp_path / "out"
+    pipeline = template_pipeline(tmp_path, bootstrap, topic, "{processing_time: 2 seconds}", 100)
+    run = BackgroundRun([str(pipeline)], tmp_path / "run.log", {"ETL_STATE_DIR": str(tmp_path / "state")})
+    first = clicks(0, 15)
+    produce_json(bootstrap, topic, first, key="click_id")
+    try:
+        run.start()
+        wait_until(
+            lambda: len(ids(out)) == len(first), 120, "the records produced before the restart", run.assert_running
+        )
+        restarted = False
+        try:
+            services("down", "kafka")
+            keep_checking(8, run.assert_running)  # the stream keeps running while the broker is away
+            services("up", "kafka")
+            restarted = True
+        finally:
+            if not restarted:
+                services("up", "kafka")
+        later = clicks(15, 35)
+        produce_json(bootstrap, topic, later, key="click_id")
+        wait_until(lambda: len(ids(out)) >= 35, 180, "the records produced after the restart", run.assert_running)
+        assert run.stop(signal.SIGTERM) == 0, run.output()[-4000:]
+    finally:
+        run.cleanup()
+
+    assert ids(out) == list(range(35))
+
+
+def ids(out: Path) -> list[int]:
+    return sorted(row["click_id"] for row in committed_parquet_rows(out))
+
+
+def test_available_now_processes_the_backlog_and_exits(tmp_path: Path, bootstrap: str) -> None:
+    topic = new_topic("backlog")
+    produced = clicks(0, 23)
+    produce_json(bootstrap, topic, produced, key="click_id")
+    pipeline = template_pipeline(tmp_path, bootstrap, topic, "{available_now: true}", 10)
     run = BackgroundRun([str(pipeline)], tmp_path / "run.log", {"ETL_STATE_DIR": str(tmp_path / "state")})
     try:
         assert run.start().process is not None
@@ -213,3 +226,26 @@ def services(*args: str) -> None:
         ["scripts/services.sh", *args], cwd=REPO, env=dict(os.environ), capture_output=True, text=True, timeout=180
     )
     assert result.returncode == 0, f"scripts/services.sh {' '.join(args)} failed:\n{result.stderr[-3000:]}"
+
+
+def test_a_failing_query_fails_the_run_with_spark_s_reason(tmp_path: Path, bootstrap: str) -> None:
+    topic = new_topic("poison")
+    produce_json(bootstrap, topic, clicks(0, 3), key="click_id")
+    produce(bootstrap, topic, [("bad", "this is not JSON")])
+    pipeline = template_pipeline(tmp_path, bootstrap, topic, "{available_now: true}", 10)
+    run = BackgroundRun(
+        [str(pipeline), "--results-dir", str(tmp_path / "results")],
+        tmp_path / "run.log",
+        {"ETL_STATE_DIR": str(tmp_path / "state")},
+    )
+    try:
+        assert run.start().process is not None
+        assert run.process.wait(180) == 4, run.output()[-4000:]
+    finally:
+        run.cleanup()
+
+    assert "sink 'records_out' (parquet) failed" in run.output()
+    assert "Malformed records are detected" in run.output()
+    results = json.loads((tmp_path / "results" / "latest.json").read_text())
+    assert results["status"] == "failed" and results["error"]["stage"] == "records_out"
+    assert committed_parquet_rows(tmp_path / "out") == [], "the micro-batch with the bad record never committed"

@@ -149,6 +149,20 @@ def events_until(process: subprocess.Popen[str], event: str, stage: str, lines: 
     pytest.fail("the run ended before " + event + " of " + stage + ":\n" + "".join(lines))
 
 
+def wait_for_inserts(postgres: PrivatePostgres, timeout_s: float = 120) -> None:
+    """Until Spark's writer is inserting into the staging table (uncommitted rows are invisible, the query is not)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        active = postgres.sql(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE query ILIKE 'INSERT INTO%etl_stg_%' AND pid <> pg_backend_pid()"
+        )
+        if active[0][0]:
+            return
+        time.sleep(0.2)
+    pytest.fail("Spark never started inserting into the staging table")
+
+
 def test_a_server_stopped_mid_write_fails_the_run_cleanly_and_a_rerun_completes(
     postgres: PrivatePostgres, tmp_path: Path
 ) -> None:
@@ -160,17 +174,17 @@ def test_a_server_stopped_mid_write_fails_the_run_cleanly_and_a_rerun_completes(
     run = start_run(root, postgres.port, "--set", "vars.sleep_ms=400")
     lines: list[str] = []
     events_until(run, "stage_started", "target", lines)
-    time.sleep(4)  # the staging table exists and Spark is inserting, one row every 0.4 s
-    postgres.down()
     drain = threading.Thread(target=lambda: lines.extend(run.stderr or []), daemon=True)
     drain.start()
+    wait_for_inserts(postgres)
+    postgres.down()
     assert run.wait(timeout=300) == 4, "".join(lines)
     drain.join(timeout=10)
     events = [json.loads(line) for line in lines if line.startswith("{")]
 
     retries = [e for e in events if e["event"] == "retrying"]
-    print("RETRIES", json.dumps(retries, indent=1)); print("ERR", events[-2:])
     assert retries and all(e["operation"] == "write sink 'target' (jdbc)" for e in retries)
+    assert retries[0]["error"].startswith("writing the staging table of sink 'target' (jdbc)"), retries[0]
     assert {e["endpoint"] for e in retries} == {f"postgresql://127.0.0.1:{postgres.port}"}
     results = json.loads((root / "results" / "latest.json").read_text())
     assert (results["status"], results["exit_code"], results["error"]["stage"]) == ("failed", 4, "target")

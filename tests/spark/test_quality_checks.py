@@ -17,7 +17,7 @@ from etl_cli.errors import ConfigError
 from etl_cli.plugins.api import StageSpec
 from etl_cli.plugins.quality.base import Check
 from etl_cli.plugins.registry import REGISTRY
-from etl_cli.runtime.quality.evaluate import CheckedStage, quality_job_group
+from etl_cli.runtime.quality.evaluate import CheckedStage, quality_job_group, quality_samples_job_group
 from etl_cli.runtime.quality.report import CheckResult, StageQuality
 from etl_cli.spec.quality import check_from_item
 
@@ -231,8 +231,9 @@ def test_samples_mask_sensitive_columns(orders: DataFrame) -> None:
     assert results[0].samples == [{"id": None, "email": "***", "amount": 50.0, "status": None, "customer_id": 10}]
 
 
-def test_every_check_of_a_stage_is_evaluated_in_one_spark_job(spark: SparkSession) -> None:
-    """Ten checks, row- and dataset-level, cost one job: the status tracker sees one in the stage's group."""
+def test_every_check_of_a_stage_is_counted_in_one_spark_job(spark: SparkSession) -> None:
+    """Ten checks, row- and dataset-level, are counted by one job: the status tracker sees one in the stage's
+    group (sample rows are picked by LIMIT queries in a group of their own)."""
     df = spark.range(0, 10_000, numPartitions=4).selectExpr(
         "id", "id % 7 AS bucket", "CAST(id AS STRING) AS code", "IF(id % 100 = 0, NULL, id * 1.5) AS amount"
     )
@@ -259,7 +260,13 @@ def test_every_check_of_a_stage_is_evaluated_in_one_spark_job(spark: SparkSessio
     finally:
         spark.conf.set("spark.sql.adaptive.enabled", previous or "true")
     assert len(tracker.getJobIdsForGroup(quality_job_group("one_pass"))) == 1
+    assert tracker.getJobIdsForGroup(quality_samples_job_group("one_pass"))
     by_name = {r.name: r.rows_failed for r in results}
+    samples = {r.name: r.samples for r in results}
+    assert [s["amount"] for s in samples["n1"]] == [None] * 3
+    assert all(float(s["amount"]) > 10_000 for s in samples["r1"]) and len(samples["r1"]) == 3  # decimals as text
+    assert all(len(s["code"]) >= 4 for s in samples["e2"]) and len(samples["e2"]) == 3
+    assert samples["x1"] == [] and samples["u2"] == []
     # counted here in plain Python over ids 0..9999 (amount is null when id % 100 == 0)
     assert by_name["n1"] == 100
     assert by_name["r1"] == sum(1 for i in range(10_000) if i % 100 and i * 1.5 > 10_000)

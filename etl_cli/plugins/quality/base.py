@@ -68,6 +68,10 @@ class DatasetCheck(Check):
         """The verdict from the aggregated ``values`` (keys without the prefix) and the stage's row count."""
         raise NotImplementedError
 
+    def sample(self, check: CheckSpec, prefix: str) -> tuple[Column, Column] | None:
+        """(flag of a failing row, what to show of it) for the report's samples; None: this type has none."""
+        return None
+
 
 def not_null(column: Column) -> Column:
     """``column`` with null read as false: a check flag must be true or false."""

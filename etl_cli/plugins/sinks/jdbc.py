@@ -121,9 +121,12 @@ class JdbcSink(Sink):
     def stage_write(self, ctx: RunContext, stage: StageSpec, df: DataFrame) -> PendingWrite:
         mode = str(stage.option("mode", self.default_mode))
         with connect(ctx.spark, lambda resolve: connection_settings(stage.options, resolve), ctx.with_rotation) as conn:
-            plan = _plan_load(conn, stage, mode, list(df.columns), _staging_name(stage, ctx.run_id))
-            if plan.target is not None:
-                _create_staging(conn, plan, stage)
+            try:
+                plan = _plan_load(conn, stage, mode, list(df.columns), _staging_name(stage, ctx.run_id))
+                if plan.target is not None:
+                    _create_staging(conn, plan, stage)
+            except Exception as exc:
+                raise database_error(f"preparing {stage.label}", exc, conn.settings) from None
         settings = conn.settings
         staged = StagedTable(ctx.spark, settings, plan)
         try:

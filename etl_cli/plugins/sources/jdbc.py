@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from etl_cli.errors import RunError
 from etl_cli.plugins.api import OptionProblem, RunContext, Source, StageSpec
 from etl_cli.plugins.jdbc.connection import JdbcConnection, connect, database_error
 from etl_cli.plugins.jdbc.dialects import Dialect, package_for
@@ -159,15 +158,15 @@ class JdbcSource(Source):
         incremental = stage.option("incremental")
         if not incremental:
             return base
-        if ctx.state is None:
-            raise RunError(f"{stage.label} reads incrementally, but this run keeps no state")
         column = str(incremental["column"])
-        previous = Watermark.from_state(column, ctx.state.get(stage.name))
+        # without a state store (dry-run, debug) the stage reads as a first run would, and keeps nothing
+        previous = Watermark.from_state(column, ctx.state.get(stage.name)) if ctx.state is not None else None
         above = f" WHERE {column} > {previous.literal(dialect)}" if previous else ""
         newest = self._newest(conn, stage, f"SELECT MAX({column}) FROM {base}{above}", column)
         if newest is None:
             return f"(SELECT * FROM {base} WHERE 1 = 0) etl_src"
-        ctx.state.save_on_success(stage.name, newest.to_state())
+        if ctx.state is not None:
+            ctx.state.save_on_success(stage.name, newest.to_state())
         lower = f"{column} > {previous.literal(dialect)} AND " if previous else ""
         return f"(SELECT * FROM {base} WHERE {lower}{column} <= {newest.literal(dialect)}) etl_src"
 

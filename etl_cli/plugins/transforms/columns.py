@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -111,6 +112,34 @@ class DeriveTransform(Transform):
 
         df = single(inputs)
         with user_sql(stage, "derived column"):
-            for name, expression in stage.options["columns"].items():
-                df = df.withColumn(name, F.expr(expression))
+            for batch in independent_batches(stage.options["columns"]):
+                df = df.withColumns({name: F.expr(expression) for name, expression in batch.items()})
         return df
+
+
+_IDENTIFIER = re.compile(r"`((?:[^`]|``)+)`|(\w+)")
+#: ``*`` as "every column" (``struct(*)``, ``t.*``), not as multiplication
+_STAR = re.compile(r"(?:^|[(,.])\s*\*\s*(?:$|[),])")
+
+
+def independent_batches(columns: Mapping[str, str]) -> list[dict[str, str]]:
+    """The derived columns in written order, cut into runs that can be added in one step.
+
+    A column starts a new run when its expression names a column defined earlier in the run
+    (or uses ``*``), so it sees that column's new value, as in one-by-one derivation. One
+    ``withColumns`` per run instead of one ``withColumn`` per column: Spark analyses every
+    DataFrame step on its own, which for small and medium jobs costs more than the columns.
+    """
+    batches: list[dict[str, str]] = [{}]
+    for name, expression in columns.items():
+        defined = {column.lower() for column in batches[-1]}
+        reads_defined = bool(defined & _names_in(expression)) or bool(_STAR.search(expression))
+        if defined and (reads_defined or name.lower() in defined):
+            batches.append({})
+        batches[-1][name] = expression
+    return batches
+
+
+def _names_in(expression: str) -> set[str]:
+    """Every identifier-like word of a SQL expression, lower-cased (string literals too: harmless)."""
+    return {(quoted.replace("``", "`") or bare).lower() for quoted, bare in _IDENTIFIER.findall(expression)}

@@ -1,10 +1,10 @@
 """Evaluate every check of one stage in a single pass over its rows.
 
 Row-level checks become one struct column of booleans (one field per check, true when
-the row fails). A single aggregation then counts, per check, the failing rows, picks a
-few of them as samples (``min_by`` over a random key: bounded memory, no second job),
-and computes the dataset-level measures (row count, distinct keys, newest timestamp,
-orphan keys), so a stage with ten checks costs one Spark job, not ten.
+the row fails). A single aggregation then counts, per check, the failing rows and
+computes the dataset-level measures (row count, distinct keys, newest timestamp, orphan
+keys), so a stage with ten checks costs one pass over its rows, not ten. When some check
+found failing rows, one LIMIT query picks a few of them as samples for the report.
 
 ``drop`` and ``quarantine`` filter the flagged rows out of the stage's output lazily, so
 downstream stages never see them, whatever the verdict. Those stages are persisted
@@ -70,7 +70,13 @@ def job_group(spark: SparkSession, group: str, description: str) -> Iterator[Non
 
 
 def quality_job_group(stage: str) -> str:
+    """The Spark job group of a stage's check pass (the Spark UI and the status tracker show it)."""
     return f"etl-quality:{stage}"
+
+
+def quality_samples_job_group(stage: str) -> str:
+    """The job group of the LIMIT query that picks sample failing rows, when a check found some."""
+    return f"etl-quality-samples:{stage}"
 
 
 @dataclass
@@ -151,14 +157,20 @@ class CheckedStage:
         measured = self.flagged
         for i, (check, plugin) in enumerate(dataset):
             measured = self._prepared(check, plugin, measured, frames, f"__d{i}")
-        columns = self._measures(dataset)
-        values = self._collect(measured, columns)
+        values = self._collect(measured, self._measures(dataset))
         evaluated = int(values["__rows"])
         results = [self._judge_row(i, c, values, evaluated) for i, (c, _) in enumerate(self.row_checks)]
+        wanted = [
+            (r, flag(c.name), self._sample_row(), c.samples) for r, (c, _) in zip(results, self.row_checks, strict=True)
+        ]
         for i, (check, plugin) in enumerate(dataset):
             prefix = f"__d{i}_"
             own = {k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix)}
-            results.append(self._judge_dataset(check, plugin, own, evaluated))
+            result = self._judge_dataset(check, plugin, own, evaluated)
+            results.append(result)
+            if (sampler := plugin.sample(check, f"__d{i}")) is not None:
+                wanted.append((result, *sampler, check.samples))
+        self._pick_samples(measured, [w for w in wanted if w[0].rows_failed and w[3]])
         if skip_dataset:
             results += [
                 _skipped(c, "dataset-level checks are not evaluated on replayed rows") for c, _ in self.dataset_checks
@@ -190,29 +202,51 @@ class CheckedStage:
             columns.append(F.sum(any_flag([c.name for c in removing]).cast("long")).alias("__removed"))
         if quarantining := self.quarantining():
             columns.append(F.sum(any_flag([c.name for c in quarantining]).cast("long")).alias("__quarantined"))
-        sample = F.struct(*[F.lit(MASK).alias(c) if c.lower() in self.sensitive else F.col(quote(c)) for c in self.columns])
         for i, (check, _) in enumerate(self.row_checks):
-            failing = flag(check.name)
-            columns.append(F.sum(failing.cast("long")).alias(f"__r{i}_failed"))
-            columns += [
-                F.min_by(F.when(failing, sample), F.when(failing, self._sample_key(seed))).alias(f"__r{i}_s{seed}")
-                for seed in range(check.samples)
-            ]
+            columns.append(F.sum(flag(check.name).cast("long")).alias(f"__r{i}_failed"))
         for i, (check, plugin) in enumerate(dataset):
             columns += plugin.measures(check, f"__d{i}")
         return columns
 
-    def _sample_key(self, seed: int) -> Column:
-        """A pseudo-random but deterministic order of the rows (Spark refuses rand() inside an aggregate).
+    def _sample_row(self) -> Column:
+        """The stage's columns as shown in the report: sensitive ones masked."""
+        from pyspark.sql import functions as F
 
-        Map columns are left out: Spark does not hash maps.
+        return F.struct(
+            *[F.lit(MASK).alias(c) if c.lower() in self.sensitive else F.col(quote(c)) for c in self.columns]
+        )
+
+    def _pick_samples(self, measured: DataFrame, wanted: list[tuple[CheckResult, Column, Column, int]]) -> None:
+        """A few failing rows per check that found some, in one LIMIT query for the stage.
+
+        Kept out of the counting aggregation on purpose: collecting rows there (``min_by`` of
+        structs) makes Spark fall back from its generated hash aggregation to an interpreted one,
+        which tripled the cost of the check pass. A LIMIT stops reading as soon as it has its rows;
+        a check whose failures are rare next to another's gets its own small query.
         """
         from pyspark.sql import functions as F
 
-        assert self.flagged is not None
-        types = dict(self.flagged.dtypes)
-        hashable = [F.col(quote(c)) for c in self.columns if "map<" not in types.get(c, "map<")]
-        return F.xxhash64(F.lit(seed), *hashable)
+        if not wanted:
+            return
+        cap = min(1000, 10 * sum(k for *_, k in wanted))
+        failing = reduce(lambda a, b: a | b, [f for _, f, _, _ in wanted])
+        picked = measured.filter(failing).select(
+            *[F.when(f, v).alias(f"s{i}") for i, (_, f, v, _) in enumerate(wanted)]
+        )
+        rows = self._collect_rows(picked.limit(cap))
+        for i, (result, failing_row, value, k) in enumerate(wanted):
+            result.samples = _distinct([r[f"s{i}"] for r in rows])[:k]
+            if len(result.samples) < min(k, result.rows_failed or 0):
+                more = self._collect_rows(measured.filter(failing_row).select(value.alias("s")).limit(k))
+                result.samples = _distinct(result.samples + [r["s"] for r in more])[:k]
+
+    def _collect_rows(self, df: DataFrame) -> list[dict[str, Any]]:
+        group = quality_samples_job_group(self.stage.name)
+        try:
+            with job_group(df.sparkSession, group, f"etl-cli: sample failing rows of stage {self.stage.name}"):
+                return [row.asDict(recursive=True) for row in df.collect()]
+        except Exception as exc:
+            raise RunError(f"sampling the failing rows of stage '{self.stage.name}' failed: {first_line(exc)}") from exc
 
     def _collect(self, measured: DataFrame, columns: list[Column]) -> dict[str, Any]:
         from pyspark.errors import AnalysisException
@@ -233,7 +267,6 @@ class CheckedStage:
 
     def _judge_row(self, index: int, check: CheckSpec, values: Mapping[str, Any], evaluated: int) -> CheckResult:
         failed = int(values[f"__r{index}_failed"] or 0)
-        samples = _distinct([values[f"__r{index}_s{seed}"] for seed in range(check.samples)])
         breached = check.threshold.breached(failed, evaluated)
         return _result(
             check,
@@ -241,7 +274,7 @@ class CheckedStage:
             _outcome(check, failed, breached),
             evaluated,
             failed,
-            samples=samples,
+            samples=[],
             rows_removed=failed if check.removes_rows else 0,
         )
 
