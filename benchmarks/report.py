@@ -169,6 +169,30 @@ def _cli_table(benchmarks: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _jdbc_table(benchmarks: list[dict[str, Any]]) -> list[str]:
+    jdbc = next((b for b in benchmarks if b.get("kind") == "jdbc" and b["status"] == "ok"), None)
+    if jdbc is None:
+        return []
+    lines = [
+        "",
+        "## JDBC upsert into PostgreSQL vs COPY",
+        "",
+        "etl-cli: CSV → Spark → staging table → one `INSERT ... ON CONFLICT` transaction. COPY: psycopg "
+        "`COPY ... FROM STDIN` of the same CSV into an empty table (the practical ceiling). Wall seconds, "
+        "median [min-max].",
+        "",
+        "| rows | etl-cli upsert s | etl-cli rows/s | COPY s | COPY rows/s | etl-cli ÷ COPY | checks |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for case in jdbc["cases"]:
+        etl, copy = case["variants"]["etl_cli"], case["variants"]["copy"]
+        lines.append(
+            f"| {case['label']} | {_spread(etl['wall_s'])} | {etl['rows_per_s']:,} | {_spread(copy['wall_s'])} "
+            f"| {copy['rows_per_s']:,} | {_fmt(case['ratio']['wall'], 2)} | {'ok' if case['ok'] else '**failed**'} |"
+        )
+    return lines
+
+
 def _other_sections(benchmarks: list[dict[str, Any]]) -> list[str]:
     lines: list[str] = []
     for bench in benchmarks:
@@ -193,7 +217,8 @@ def _other_sections(benchmarks: list[dict[str, Any]]) -> list[str]:
 
 def markdown(results: dict[str, Any]) -> str:
     benchmarks = results["benchmarks"]
-    lines = _header(results) + _batch_tables(benchmarks) + _cli_table(benchmarks) + _other_sections(benchmarks)
+    lines = _header(results) + _batch_tables(benchmarks) + _cli_table(benchmarks) + _jdbc_table(benchmarks)
+    lines += _other_sections(benchmarks)
     if results.get("chart"):
         lines += ["", f"![benchmark chart]({results['chart']})"]
     return "\n".join(lines) + "\n"

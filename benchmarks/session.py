@@ -9,6 +9,7 @@ class loading), so the jobs' figures never include it.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,8 +23,8 @@ MASTER = "local[*]"
 SETTINGS = {"spark.sql.shuffle.partitions": "8"}
 
 
-def start_session(work: Path) -> tuple[SparkSession, dict[str, Any]]:
-    """Start the shared session; return it with its start-up figures."""
+def start_session(work: Path, packages: Sequence[str] = ()) -> tuple[SparkSession, dict[str, Any]]:
+    """Start the shared session (with the JVM ``packages`` connectors need); return it and its start-up figures."""
     from etl_cli.runtime.session import build_session
 
     sample, spark = measure_call(
@@ -31,6 +32,7 @@ def start_session(work: Path) -> tuple[SparkSession, dict[str, Any]]:
             app_name="etl-cli-benchmarks",
             master=MASTER,
             conf=SETTINGS,
+            packages=packages,
             jvm_log=work / "logs" / f"jvm-{int(time.time())}.log",
         )
     )
@@ -39,6 +41,7 @@ def start_session(work: Path) -> tuple[SparkSession, dict[str, Any]]:
         "master": MASTER,
         "default_parallelism": spark.sparkContext.defaultParallelism,
         "settings": SETTINGS,
+        "packages": list(packages),
         "start_s": round(sample.wall_s, 3),
         "first_job_s": round(first_job.wall_s, 3),
         "driver_rss_after_start_mb": None if first_job.peak_rss_mb is None else round(first_job.peak_rss_mb, 1),

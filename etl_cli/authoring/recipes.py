@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from etl_cli.authoring.questions import Choice, Question
+from etl_cli.plugins.spark_types import split_top_level
 from etl_cli.plugins.transforms.aggregate import AGGREGATE_FUNCTIONS
 from etl_cli.plugins.transforms.join import JOIN_TYPES
 from etl_cli.plugins.transforms.window import WINDOW_FUNCTIONS
 
 Ask = Callable[[Question], Any]
 
-_CALL = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*([A-Za-z_]+)\s*\(\s*([^()]*?)\s*\)\s*$")
+_CALL = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*([A-Za-z_]+)\s*\(\s*(.*?)\s*\)\s*$", re.DOTALL)
 _ASSIGNMENT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.+?)\s*$", re.DOTALL)
 
 
@@ -38,7 +39,7 @@ def function_calls(functions: tuple[str, ...], what: str) -> Callable[[str], dic
 
     def parse(text: str) -> dict[str, dict[str, str]]:
         found: dict[str, dict[str, str]] = {}
-        for part in [p for p in re.split(r",(?![^()]*\))", text) if p.strip()]:
+        for part in [p for p in split_top_level(text) if p.strip()]:
             match = _CALL.match(part)
             if match is None:
                 raise ValueError(f"'{part.strip()}' is not name=function(column)")
@@ -54,7 +55,7 @@ def function_calls(functions: tuple[str, ...], what: str) -> Callable[[str], dic
 def assignments(text: str) -> dict[str, str]:
     """``total = price * qty; day = to_date(ts)`` → ``{total: "price * qty", day: "to_date(ts)"}``."""
     found: dict[str, str] = {}
-    for part in [p for p in text.split(";") if p.strip()]:
+    for part in [p for p in split_top_level(text, ";") if p.strip()]:
         match = _ASSIGNMENT.match(part)
         if match is None:
             raise ValueError(f"'{part.strip()}' is not name = expression")

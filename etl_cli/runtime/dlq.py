@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from etl_cli.errors import UsageError
 from etl_cli.plugins.api import RunContext, Source, StageSpec
 from etl_cli.plugins.registry import Registry
+from etl_cli.runtime.dead_letters import COLUMNS
 from etl_cli.runtime.session import DEFAULT_MASTER, build_session
 from etl_cli.spec.model import PipelineSpec
 from etl_cli.spec.quality import DeadLetterSpec, dead_letter_of
@@ -76,6 +77,11 @@ def read_queue(ctx: RunContext, spec: PipelineSpec, registry: Registry, selectio
     source = queue.as_source()
     options = {k: v for k, v in source.options.items() if k not in ("retry", "mode", "coalesce")}
     df = plugin.read(ctx, StageSpec(source.name, "source", source.type, (), options, source.location))
+    if missing := sorted(set(COLUMNS) - set(df.columns)):
+        raise UsageError(
+            f"the {queue.type} source reads {queue.target} without the dead-letter columns {', '.join(missing)}",
+            hint="etl-cli dlq reads file and JDBC queues; read a Kafka queue with a consumer (values are JSON)",
+        )
     if selection.runs:
         df = df.filter(F.col("run_id").isin(list(selection.runs)))
     if selection.stage:

@@ -158,7 +158,7 @@ class Executor:
         position = {s.name: i for i, s in enumerate(self.plan.stages, start=1)}
         # writes that cannot be taken back (produced Kafka records) go last: a failing commit before them
         # then leaves nothing behind that the next run would duplicate
-        ordered = sorted(pending, key=lambda entry: entry[1].irreversible)
+        ordered = sorted(pending, key=lambda entry: getattr(entry[1], "irreversible", False))
         for stage, write, started in ordered:
             try:
                 self.guards.commit(stage, write.commit)

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from etl_cli.errors import EtlError, RunError
 from etl_cli.events import Reporter
 from etl_cli.plan.dag import Plan
 from etl_cli.plugins.api import PendingWrite, RunContext, StageSpec
@@ -29,7 +30,7 @@ from etl_cli.runtime.dead_letters import DeadLetterQueue, split_malformed
 from etl_cli.runtime.quality import contracts
 from etl_cli.runtime.quality.evaluate import CheckedStage
 from etl_cli.runtime.quality.report import QualityReport
-from etl_cli.runtime.resilience import BreakerSettings, Resilience, RetryPolicy, endpoint_of
+from etl_cli.runtime.resilience import BreakerSettings, Resilience, RetryPolicy, endpoint_of, first_line
 from etl_cli.spec.quality import CheckSpec, ContractSpec, checks_of, contract_of, dead_letter_of
 
 if TYPE_CHECKING:
@@ -194,7 +195,12 @@ class StageGuards:
         if queue is None or not queue.parts:
             return
         sink = queue.sink_stage()
-        self._call(sink, "write the dead-letter queue", lambda: queue.stage_write(self.ctx))
+        try:
+            self._call(sink, "write the dead-letter queue", lambda: queue.stage_write(self.ctx))
+        except EtlError as exc:
+            raise RunError(f"writing the dead-letter queue {queue.spec.target} failed: {exc.message}") from exc
+        except Exception as exc:
+            raise RunError(f"writing the dead-letter queue {queue.spec.target} failed: {first_line(exc)}") from exc
 
     def commit_dead_letters(self) -> None:
         queue = self.dead_letters

@@ -44,7 +44,7 @@ def check_pipeline(loaded: LoadedConfig, registry: Registry) -> tuple[PipelineSp
     _fill_defaults(document, registry)
     spark = document.get("spark") or {}
     spec = PipelineSpec(
-        name=document.get("name") or loaded.pipeline_dir.name,
+        name=document.get("name") or loaded.pipeline_file.resolve().parent.name,
         file=loaded.pipeline_file,
         project_root=loaded.project.root,
         state_dir=loaded.project.run_state_dir(),

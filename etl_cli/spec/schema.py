@@ -28,8 +28,8 @@ _SENSITIVE = {
     "type": "array",
     "items": {"type": "string", "minLength": 1},
     "uniqueItems": True,
-    "description": "Columns holding personal or secret data: etl-debug masks their values, matched by column "
-    "name in this stage and in every other stage of the pipeline.",
+    "description": "Columns holding personal or secret data: etl-debug, quality reports and dead-letter listings "
+    "mask their values, matched by column name in this stage and in every other stage of the pipeline.",
 }
 
 _SPARK = {

@@ -90,7 +90,9 @@ def test_json_records_land_in_parquet_with_their_key_and_metadata(tmp_path: Path
 
 def test_offset_and_time_ranges_raw_values_and_malformed_records(tmp_path: Path, bootstrap: str) -> None:
     topic, mixed = new_topic("range"), new_topic("mixed")
-    base = 1_714_550_400_000  # 2024-05-01T08:00:00Z
+    # recent record times: the broker deletes records older than its retention (7 days) at any moment
+    base_time = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=1)
+    base = int(base_time.timestamp() * 1000)
     produce(
         bootstrap,
         topic,
@@ -117,7 +119,7 @@ sources:
     type: kafka
     bootstrap_servers: {bootstrap}
     topic: {topic}
-    starting_timestamp: "2024-05-01T08:02:00Z"
+    starting_timestamp: "{(base_time + timedelta(minutes=2)).isoformat()}"
     ending_timestamp: {base + 5 * 60_000}
     value_format: bytes
     key_format: bytes

@@ -159,11 +159,10 @@ class ProduceOnCommit(OneShotWrite):
         self.details["delivery"] = "at least once"
 
     def _publish(self) -> None:
-        try:
-            if self.rows:
-                self._records.write.format("kafka").options(**self._settings).save()
-        finally:
-            self._records.unpersist()
+        # on failure the records stay cached: a retried commit produces the same records, and an abort frees them
+        if self.rows:
+            self._records.write.format("kafka").options(**self._settings).save()
+        self._records.unpersist()
 
     def _discard(self) -> None:
         self._records.unpersist()
