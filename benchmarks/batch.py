@@ -102,9 +102,10 @@ class BatchCase:
             )
         return sample
 
-    def run(self, repeat: int, log: Callable[[str], None]) -> dict[str, Any]:
-        warmup = {variant: round(self._run(variant).wall_s, 3) for variant in VARIANTS}
-        log(f"  warm-up: {warmup}")
+    def run(self, repeat: int, log: Callable[[str], None], warmup_first: bool = True) -> dict[str, Any]:
+        warmup = {variant: round(self._run(variant).wall_s, 3) for variant in VARIANTS} if warmup_first else {}
+        if warmup:
+            log(f"  warm-up: {warmup}")
         for round_no in range(repeat):
             order = VARIANTS if round_no % 2 == 0 else tuple(reversed(VARIANTS))
             for variant in order:
@@ -182,10 +183,11 @@ def run_batch(
     repeat: int,
     work: Path,
     log: Callable[[str], None],
+    warmup: bool = True,
 ) -> dict[str, Any]:
     """Every size of one batch benchmark."""
     cases = []
     for dataset in datasets:
         log(f"{bench.name}: {dataset.rows:,} rows")
-        cases.append(BatchCase(bench, spark, dataset, work).run(repeat, log))
+        cases.append(BatchCase(bench, spark, dataset, work).run(repeat, log, warmup))
     return {"name": bench.name, "title": bench.title, "kind": "batch", "status": "ok", "cases": cases}

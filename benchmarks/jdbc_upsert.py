@@ -190,8 +190,8 @@ class UpsertCase:
             log(f"  {label} {variant}: {sample.wall_s:.3f} s")
         return walls
 
-    def run(self, repeat: int, log: Callable[[str], None]) -> dict[str, Any]:
-        warmup = self._round((ETL_CLI, COPY), log, "warm-up")
+    def run(self, repeat: int, log: Callable[[str], None], warmup_first: bool = True) -> dict[str, Any]:
+        warmup = self._round((ETL_CLI, COPY), log, "warm-up") if warmup_first else {}
         for round_no in range(repeat):
             order = (ETL_CLI, COPY) if round_no % 2 == 0 else (COPY, ETL_CLI)
             self._round(order, log, f"round {round_no + 1}/{repeat}")
@@ -225,7 +225,13 @@ class UpsertCase:
 
 
 def run_jdbc_upsert(
-    spark: SparkSession, rows: Sequence[int], seed: int, repeat: int, work: Path, log: Callable[[str], None]
+    spark: SparkSession,
+    rows: Sequence[int],
+    seed: int,
+    repeat: int,
+    work: Path,
+    log: Callable[[str], None],
+    warmup: bool = True,
 ) -> dict[str, Any]:
     pg = Postgres.from_environment()
     os.environ.setdefault("ETL_TEST_PG_PASSWORD", pg.password)
@@ -234,7 +240,7 @@ def run_jdbc_upsert(
         csv = ensure_accounts(size, seed, work.parent)
         log(f"{NAME}: {size:,} rows")
         with UpsertCase(pg, spark, csv, size, work) as case:
-            cases.append(case.run(repeat, log))
+            cases.append(case.run(repeat, log, warmup))
     return {"name": NAME, "title": TITLE, "kind": "jdbc", "status": "ok", "cases": cases}
 
 

@@ -105,16 +105,21 @@ def measure(rows: int, repetitions: int, work: Path) -> dict[str, Any]:
     try:
         data = work / f"orders_{rows}"
         _generate(spark, rows, data)
-        variants: dict[str, Any] = {}
-        for variant in ("none", "warn", "drop"):
+        names = ("none", "warn", "drop")
+        for variant in names:
             _run_once(spark, work, data, variant, -1)  # warm-up: class loading, file listing caches
-            runs = [_run_once(spark, work, data, variant, i) for i in range(repetitions)]
-            times = [t for t, _ in runs]
-            variants[variant] = {
-                "median_s": round(statistics.median(times), 3),
-                "runs_s": [round(t, 3) for t in times],
-                "quality_jobs_per_run": max(j for _, j in runs) if variant != "none" else 0,
+        runs: dict[str, list[tuple[float, int]]] = {name: [] for name in names}
+        for i in range(repetitions):  # round robin, so a variant gains nothing from running later
+            for variant in names:
+                runs[variant].append(_run_once(spark, work, data, variant, i))
+        variants: dict[str, Any] = {
+            name: {
+                "median_s": round(statistics.median(t for t, _ in runs[name]), 3),
+                "runs_s": [round(t, 3) for t, _ in runs[name]],
+                "quality_jobs_per_run": max(j for _, j in runs[name]),
             }
+            for name in names
+        }
     finally:
         spark.stop()
     base = variants["none"]["median_s"]

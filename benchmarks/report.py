@@ -74,7 +74,8 @@ def _header(results: dict[str, Any]) -> list[str]:
         f"Machine: {machine_line(results)}",
         "",
         f"Run: `{suite['command']}` — profile **{suite['profile']}**, {suite['repeat']} measured round(s) per case "
-        f"after one warm-up, seed {suite['seed']}, {suite['duration_s']:.0f} s in all. "
+        f"{'after one unmeasured warm-up round' if suite.get('warmup', True) else 'without warm-up'}, "
+        f"seed {suite['seed']}, {suite['duration_s']:.0f} s in all. "
         f"Load average (1/5/15 min) at start {m.get('load_average_at_start')}, "
         f"at end {suite.get('load_average_at_end')}: on a machine shared with other work, wall times are noisy; "
         "the CPU-time ratio and the per-round paired ratio are steadier.",
@@ -193,6 +194,28 @@ def _jdbc_table(benchmarks: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _quality_shaped(result: Any) -> bool:
+    """Whether ``result`` has the shape benchmarks/quality_cost.py returns (variants with median_s)."""
+    variants = result.get("variants") if isinstance(result, dict) else None
+    return isinstance(variants, dict) and all(isinstance(v, dict) and "median_s" in v for v in variants.values())
+
+
+def _quality_table(result: dict[str, Any]) -> list[str]:
+    overhead = result.get("overhead") or {}
+    lines = [
+        "",
+        f"{result.get('checks', '?')} row-level checks over {result.get('rows', 0):,} rows, "
+        f"median of {result.get('repetitions', '?')} run(s):",
+        "",
+        "| variant | median s | overhead vs none |",
+        "|---|---:|---:|",
+    ]
+    for name, figures in result["variants"].items():
+        extra = overhead.get(name)
+        lines.append(f"| {name} | {figures['median_s']:.3f} | {'-' if extra is None else f'{extra:+.0%}'} |")
+    return lines
+
+
 def _other_sections(benchmarks: list[dict[str, Any]]) -> list[str]:
     lines: list[str] = []
     for bench in benchmarks:
@@ -203,7 +226,9 @@ def _other_sections(benchmarks: list[dict[str, Any]]) -> list[str]:
                 "",
                 f"`{' '.join(bench['argv'])}`: {bench['status']}, {bench['wall_s']:.1f} s.",
             ]
-            if bench.get("result") is not None:
+            if _quality_shaped(bench.get("result")):
+                lines += _quality_table(bench["result"])
+            elif bench.get("result") is not None:
                 lines += ["", "```json", json.dumps(bench["result"], indent=2, default=str)[:4000], "```"]
             elif bench.get("output_tail"):
                 lines += ["", "```", *bench["output_tail"], "```"]

@@ -42,12 +42,14 @@ class Profile:
     cli_repeat: int
     #: rows upserted by benchmark 4 (the issue asks for 1M)
     jdbc_rows: int
+    #: one unmeasured run of each variant first (JIT, caches); the smoke profile skips it to stay fast
+    warmup: bool = True
 
 
 PROFILES = {
     "full": Profile("full", (1_000_000, 10_000_000), repeat=5, cli_repeat=10, jdbc_rows=1_000_000),
     "quick": Profile("quick", (100_000, 1_000_000), repeat=3, cli_repeat=5, jdbc_rows=100_000),
-    "smoke": Profile("smoke", (10_000,), repeat=1, cli_repeat=1, jdbc_rows=10_000),
+    "smoke": Profile("smoke", (10_000,), repeat=1, cli_repeat=1, jdbc_rows=10_000, warmup=False),
 }
 #: rounds of benchmark 4 at most (a 1M-row upsert round takes minutes on a small machine)
 JDBC_MAX_REPEAT = 3
@@ -112,11 +114,12 @@ def _spark_benchmarks(
     _log(f"Spark session started in {session_info['start_s']} s (first job {session_info['first_job_s']} s)")
     try:
         for bench in chosen:
-            run = partial(run_batch, bench, spark, datasets, repeat, work, _log)
+            run = partial(run_batch, bench, spark, datasets, repeat, work, _log, profile.warmup)
             results.append(_guarded(bench.name, bench.title, run))
         if upsert:
             rounds = min(repeat, JDBC_MAX_REPEAT)
-            run = partial(jdbc_upsert.run_jdbc_upsert, spark, [profile.jdbc_rows], args.seed, rounds, work, _log)
+            sizes = [profile.jdbc_rows]
+            run = partial(jdbc_upsert.run_jdbc_upsert, spark, sizes, args.seed, rounds, work, _log, profile.warmup)
             results.append(_guarded(jdbc_upsert.NAME, jdbc_upsert.TITLE, run))
     finally:
         spark.stop()
@@ -152,6 +155,7 @@ def run_suite(args: argparse.Namespace, argv: Sequence[str]) -> dict[str, Any]:
             "profile": profile.name,
             "rows": list(profile.rows),
             "repeat": repeat,
+            "warmup": profile.warmup,
             "seed": args.seed,
             "duration_s": round(time.perf_counter() - started, 1),
             "load_average_at_end": load_average(),

@@ -171,6 +171,15 @@ class Transform(Plugin):
     single_input: ClassVar[bool] = True
     min_inputs: ClassVar[int] = 1
 
+    @classmethod
+    def keeps_row_count(cls, options: Mapping[str, Any]) -> bool:
+        """Whether the output has exactly as many rows as the one input, whatever the data.
+
+        The run then counts those rows once, after this stage, instead of also before it (every
+        count is one more pass over the rows). Only answer True when it always holds.
+        """
+        return False
+
     def apply(self, ctx: RunContext, stage: StageSpec, inputs: Mapping[str, DataFrame]) -> DataFrame:
         raise NotImplementedError
 

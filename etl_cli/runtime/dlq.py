@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 from etl_cli.errors import UsageError
 from etl_cli.plugins.api import RunContext, Source, StageSpec
 from etl_cli.plugins.registry import Registry
-from etl_cli.runtime.dead_letters import COLUMNS
+from etl_cli.plugins.sources.files import FileSource
+from etl_cli.runtime.dead_letters import COLUMNS, DEAD_LETTER_DDL
 from etl_cli.runtime.session import DEFAULT_MASTER, build_session
 from etl_cli.spec.model import PipelineSpec
 from etl_cli.spec.quality import DeadLetterSpec, dead_letter_of
@@ -75,7 +76,11 @@ def read_queue(ctx: RunContext, spec: PipelineSpec, registry: Registry, selectio
     plugin = registry.get("source", queue.type)()
     assert isinstance(plugin, Source)
     source = queue.as_source()
-    options = {k: v for k, v in source.options.items() if k not in ("retry", "mode", "coalesce")}
+    options: dict[str, Any] = {k: v for k, v in source.options.items() if k not in ("retry", "mode", "coalesce")}
+    if isinstance(plugin, FileSource):
+        # JSON files leave out null fields and CSV has no types: read with the queue's own schema
+        # (run_id comes from the partition folders)
+        options["schema"] = DEAD_LETTER_DDL.rsplit(", run_id STRING", 1)[0]
     df = plugin.read(ctx, StageSpec(source.name, "source", source.type, (), options, source.location))
     if missing := sorted(set(COLUMNS) - set(df.columns)):
         raise UsageError(

@@ -51,6 +51,10 @@ class _Computed:
     frames: dict[str, DataFrame] = field(default_factory=dict)
     counters: dict[str, RowCounter] = field(default_factory=dict)
     results: dict[str, StageResult] = field(default_factory=dict)
+    #: rows each sink counted while writing (None: it cannot vouch for every row it was given)
+    sink_rows: dict[str, int | None] = field(default_factory=dict)
+    #: stages whose frame the guards changed after the plug-in built it
+    reshaped: set[str] = field(default_factory=set)
 
 
 class Executor:
@@ -124,24 +128,35 @@ class Executor:
         raise RunError(f"{stage.label}: plug-in {type(plugin).__name__} is neither a source nor a transform")
 
     def _compute(self, stage: StageSpec, computed: _Computed) -> None:
-        df = self.guards.read(stage, lambda: self.compute_stage(stage, computed.frames))
-        df = self.guards.after_compute(stage, df)
-        if self._sole_sink(stage) is not None:
-            computed.frames[stage.name] = df  # the sink counts these rows as it writes them
+        built = self.guards.read(stage, lambda: self.compute_stage(stage, computed.frames))
+        df = self.guards.after_compute(stage, built)
+        if df is not built:
+            computed.reshaped.add(stage.name)
+        if self._counted_by(stage) is not None:
+            computed.frames[stage.name] = df  # its reader counts the same rows
             return
         counter = RowCounter(stage.name)
         computed.counters[stage.name] = counter
         computed.frames[stage.name] = counter.attach(df)
 
-    def _sole_sink(self, stage: StageSpec) -> str | None:
-        """The sink that is the only reader of ``stage``, if there is one.
+    def _counted_by(self, stage: StageSpec) -> str | None:
+        """The stage that counts exactly the rows ``stage`` outputs, so ``stage`` needs no count of its own.
 
-        Its rows in are the stage's rows out, so the stage needs no observer of its own: each
-        observer is an extra pass over every row and splits Spark's generated code.
+        That is its only reader, when it is a sink (which counts what it writes) or a transform of
+        that one input that keeps the row count (derive, window...). Every observed count is one
+        more pass over the rows and splits Spark's generated code, so a chain of such stages is
+        counted once, at its end.
         """
         readers = self.plan.downstream[stage.name]
-        if len(readers) == 1 and self.plan.stage(readers[0]).kind == "sink":
-            return readers[0]
+        if len(readers) != 1:
+            return None
+        reader = self.plan.stage(readers[0])
+        if reader.kind == "sink":
+            return reader.name
+        plugin = self.registry.get(reader.kind, reader.type)
+        keeps = issubclass(plugin, Transform) and plugin.keeps_row_count(reader.options)
+        if keeps and reader.inputs == (stage.name,) and not self.guards.may_change_rows(reader):
+            return reader.name
         return None
 
     def _stage_sink(self, stage: StageSpec, computed: _Computed) -> PendingWrite:
@@ -165,6 +180,7 @@ class Executor:
             except Exception as exc:
                 raise StageFailed(stage, exc) from exc
             status = "ok" if write.rows is not None else "skipped"
+            computed.sink_rows[stage.name] = write.rows if getattr(write, "rejected", None) is None else None
             result = StageResult(
                 stage.name,
                 stage.kind,
@@ -179,24 +195,40 @@ class Executor:
             self.reporter.stage_finished(result, position[stage.name], total)
 
     def _collect_counts(self, computed: _Computed) -> None:
-        """Read observed row counts of stages that fed a sink that really wrote."""
+        """Row counts of the stages that fed a sink that really wrote: observed, or taken from their reader."""
         executed: set[str] = set()
         for sink in self.plan.sinks:
             if computed.results[sink.name].status == "ok":
                 executed |= self.plan.ancestors(sink.name)
+        rows_out: dict[str, int | None] = {}
+        for stage in reversed(self.plan.stages):  # readers first: a stage may take its reader's count
+            if stage.kind != "sink":
+                rows_out[stage.name] = self._rows_out(stage, computed, executed, rows_out)
         for stage in self.plan.stages:
             if stage.kind == "sink":
                 continue
-            sink = self._sole_sink(stage)
-            if sink is not None:
-                rows = computed.results[sink].rows_in
-            else:
-                rows = computed.counters[stage.name].rows() if stage.name in executed else None
             old = computed.results[stage.name]
-            rows_in = _sum_known([computed.results[i].rows_out for i in stage.inputs]) if stage.inputs else None
+            rows_in = _sum_known([rows_out[i] for i in stage.inputs]) if stage.inputs else None
             computed.results[stage.name] = StageResult(
-                old.name, old.kind, old.type, old.status, rows_in=rows_in, rows_out=rows, duration_s=old.duration_s
+                old.name,
+                old.kind,
+                old.type,
+                old.status,
+                rows_in=rows_in,
+                rows_out=rows_out[stage.name],
+                duration_s=old.duration_s,
             )
+
+    def _rows_out(
+        self, stage: StageSpec, computed: _Computed, executed: set[str], known: dict[str, int | None]
+    ) -> int | None:
+        reader = self._counted_by(stage)
+        if reader is None:
+            return computed.counters[stage.name].rows() if stage.name in executed else None
+        if reader in computed.sink_rows:
+            return computed.sink_rows[reader]
+        # a reader whose guards changed its rows after all counts something else: better no count than a wrong one
+        return None if reader in computed.reshaped else known.get(reader)
 
     def _fill_skipped(self, computed: _Computed) -> None:
         for stage in self.plan.stages:

@@ -117,7 +117,7 @@ class StageGuards:
         replaced = stage.name in self.extras.replace
         if replaced:
             df = self.extras.replace[stage.name](self.ctx, _without_corrupt(df))
-        if CORRUPT_COLUMN in df.columns and (replaced or stage.option("on_malformed") == "dead_letter"):
+        if (replaced or stage.option("on_malformed") == "dead_letter") and CORRUPT_COLUMN in df.columns:
             df = self._split_malformed(stage, df)
         contract = self._contract(stage)
         if contract is not None:
@@ -135,6 +135,15 @@ class StageGuards:
         if checks:
             df = self._checked(stage, checks, df)
         return df
+
+    def may_change_rows(self, stage: StageSpec) -> bool:
+        """Whether :meth:`after_compute` may replace or drop rows of ``stage`` (keep in step with it)."""
+        return (
+            stage.name in self.extras.replace
+            or stage.option("on_malformed") == "dead_letter"
+            or bool(stage.option("contract"))
+            or bool(self.checks.get(stage.name))
+        )
 
     def _split_malformed(self, stage: StageSpec, df: DataFrame) -> DataFrame:
         from pyspark import StorageLevel

@@ -44,6 +44,10 @@ class SelectTransform(Transform):
     }
 
     @classmethod
+    def keeps_row_count(cls, options: Mapping[str, Any]) -> bool:
+        return "columns" not in options  # drop, rename and cast only; expressions may aggregate or explode
+
+    @classmethod
     def check_options(cls, options: Mapping[str, Any]) -> list[OptionProblem]:
         if not any(key in options for key in _SELECT_KEYS):
             return [OptionProblem((), "select needs at least one of columns, drop, rename, cast")]
@@ -107,6 +111,11 @@ class DeriveTransform(Transform):
         "columns": string_map('New columns: name: SQL expression, e.g. total: "price * quantity".'),
     }
 
+    @classmethod
+    def keeps_row_count(cls, options: Mapping[str, Any]) -> bool:
+        columns = options.get("columns")
+        return isinstance(columns, Mapping) and not any(_GENERATOR.search(str(e)) for e in columns.values())
+
     def apply(self, ctx: RunContext, stage: StageSpec, inputs: Mapping[str, DataFrame]) -> DataFrame:
         from pyspark.sql import functions as F
 
@@ -117,6 +126,8 @@ class DeriveTransform(Transform):
         return df
 
 
+#: the functions that turn one row into several (explode...): only these change the row count in a derive
+_GENERATOR = re.compile(r"\b(?:pos)?explode(?:_outer)?\s*\(|\binline(?:_outer)?\s*\(|\b(?:stack|json_tuple)\s*\(", re.I)
 _IDENTIFIER = re.compile(r"`((?:[^`]|``)+)`|(\w+)")
 #: ``*`` as "every column" (``struct(*)``, ``t.*``), not as multiplication
 _STAR = re.compile(r"(?:^|[(,.])\s*\*\s*(?:$|[),])")

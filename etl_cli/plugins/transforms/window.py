@@ -166,6 +166,10 @@ class WindowTransform(Transform):
     }
 
     @classmethod
+    def keeps_row_count(cls, options: Mapping[str, Any]) -> bool:
+        return True  # window functions add columns to every row, never rows
+
+    @classmethod
     def check_options(cls, options: Mapping[str, Any]) -> list[OptionProblem]:
         columns = options.get("columns")
         problems = sort_key_problems(options.get("order_by"))

@@ -8,11 +8,12 @@ found failing rows, one LIMIT query picks a few of them as samples for the repor
 
 ``drop`` and ``quarantine`` filter the flagged rows out of the stage's output lazily, so
 downstream stages never see them, whatever the verdict. Those stages are persisted
-(memory, then disk): their flagged rows are read by the aggregation, by the sinks and
-by the dead-letter queue, and computing the flags (regexes, joins upstream) three
-times would cost more than keeping them. Stages whose checks only warn or fail are not
-persisted: the check pass reads them once and the sinks read them again, which for
-files costs about what caching them would, without holding them in memory.
+(memory, then disk): their flagged rows are read by the aggregation, by the sinks and by
+the dead-letter queue, which must all see the same rows (a table or topic read twice can
+change in between), and recomputing an expensive upstream three times would cost more
+than keeping it. Stages whose checks only warn or fail are not persisted: the check pass
+reads them once and the sinks read them again, which for Parquet costs less than building
+a cache (see benchmarks/quality_cost.py) and holds nothing in memory.
 """
 
 from __future__ import annotations
