@@ -43,7 +43,7 @@ transforms:
   - name: slow
     type: filter
     inputs: [orders]
-    condition: "coalesce(reflect('java.lang.Thread', 'sleep', CAST(${var:sleep_ms} AS BIGINT)), 'x') IS NOT NULL"
+    condition: "length(coalesce(reflect('java.lang.Thread', 'sleep', CAST(${var:sleep_ms} + order_id * 0 AS BIGINT)), '')) >= 0"
 sinks:
   - name: target
     type: jdbc
@@ -149,10 +149,14 @@ def events_until(process: subprocess.Popen[str], event: str, stage: str, lines: 
     pytest.fail("the run ended before " + event + " of " + stage + ":\n" + "".join(lines))
 
 
-def wait_for_inserts(postgres: PrivatePostgres, timeout_s: float = 120) -> None:
+def wait_for_inserts(
+    postgres: PrivatePostgres, run: subprocess.Popen[str], lines: list[str], timeout_s: float = 240
+) -> None:
     """Until Spark's writer is inserting into the staging table (uncommitted rows are invisible, the query is not)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
+        if run.poll() is not None:
+            pytest.fail(f"the run ended (exit {run.returncode}) before inserting:\n{''.join(lines)}")
         active = postgres.sql(
             "SELECT count(*) FROM pg_stat_activity "
             "WHERE query ILIKE 'INSERT INTO%etl_stg_%' AND pid <> pg_backend_pid()"
@@ -160,7 +164,7 @@ def wait_for_inserts(postgres: PrivatePostgres, timeout_s: float = 120) -> None:
         if active[0][0]:
             return
         time.sleep(0.2)
-    pytest.fail("Spark never started inserting into the staging table")
+    pytest.fail(f"Spark never started inserting into the staging table:\n{''.join(lines)}")
 
 
 def test_a_server_stopped_mid_write_fails_the_run_cleanly_and_a_rerun_completes(
@@ -176,7 +180,7 @@ def test_a_server_stopped_mid_write_fails_the_run_cleanly_and_a_rerun_completes(
     events_until(run, "stage_started", "target", lines)
     drain = threading.Thread(target=lambda: lines.extend(run.stderr or []), daemon=True)
     drain.start()
-    wait_for_inserts(postgres)
+    wait_for_inserts(postgres, run, lines)
     postgres.down()
     assert run.wait(timeout=300) == 4, "".join(lines)
     drain.join(timeout=10)
