@@ -43,7 +43,9 @@ transforms:
   - name: slow
     type: filter
     inputs: [orders]
-    condition: "length(coalesce(reflect('java.lang.Thread', 'sleep', CAST(${var:sleep_ms} + order_id * 0 AS BIGINT)), '')) >= 0"
+    condition: >-
+      length(coalesce(reflect('java.lang.Thread', 'sleep',
+      CAST(${var:sleep_ms} + order_id * 0 AS BIGINT)), '')) >= 0
 sinks:
   - name: target
     type: jdbc
