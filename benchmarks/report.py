@@ -1,5 +1,7 @@
 """Results writer: ``latest.json``, ``latest.md`` (tables) and ``latest.png`` (chart).
 
+    python -m benchmarks.report benchmarks/results/latest.json   # redraw the .md and .png from the JSON
+
 A copy of each run's JSON also goes to ``history/`` next to them (git-ignored), so earlier
 runs stay comparable without bloating the repository. The chart needs matplotlib (the
 ``bench`` extra); without it the JSON and Markdown are still written and the JSON says why
@@ -14,6 +16,15 @@ from pathlib import Path
 from typing import Any
 
 JSON_NAME, MARKDOWN_NAME, CHART_NAME = "latest.json", "latest.md", "latest.png"
+
+
+def render(json_file: Path) -> None:
+    """Redraw the Markdown and the chart next to an existing results JSON (after changing this module)."""
+    results = json.loads(json_file.read_text(encoding="utf-8"))
+    chart = json_file.with_suffix(".png")
+    if write_chart(results, chart) is None:
+        results["chart"] = chart.name
+    json_file.with_suffix(".md").write_text(markdown(results), encoding="utf-8")
 
 
 def write_results(results: dict[str, Any], folder: Path) -> dict[str, Path]:
@@ -282,19 +293,27 @@ def write_chart(results: dict[str, Any], path: Path) -> str | None:
 
 
 def _batch_panel(ax: Any, batch: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
+    """Records per second (so every size shares one scale), median with the range of the rounds."""
     labels = [f"{b['name'].replace('batch_', '')}\n{c['label']}" for b, c in batch]
     positions = range(len(batch))
     width = 0.38
     for offset, variant, name in ((-width / 2, "etl_cli", "etl-cli"), (width / 2, "handwritten", "hand-written")):
-        medians = [c["variants"][variant]["wall_s"]["median"] for _, c in batch]
-        low = [m - c["variants"][variant]["wall_s"]["min"] for m, (_, c) in zip(medians, batch, strict=True)]
-        high = [c["variants"][variant]["wall_s"]["max"] - m for m, (_, c) in zip(medians, batch, strict=True)]
-        ax.bar([p + offset for p in positions], medians, width, yerr=[low, high], capsize=3, label=name)
+        rates, low, high = [], [], []
+        for _, case in batch:
+            wall, rows = case["variants"][variant]["wall_s"], case["rows"]
+            rate = rows / wall["median"] / 1e6
+            rates.append(rate)
+            low.append(rate - rows / wall["max"] / 1e6)
+            high.append(rows / wall["min"] / 1e6 - rate)
+        ax.bar([p + offset for p in positions], rates, width, yerr=[low, high], capsize=3, label=name)
     for position, (_, case) in zip(positions, batch, strict=True):
-        top = max(case["variants"][v]["wall_s"]["max"] for v in ("etl_cli", "handwritten"))
-        ax.annotate(f"x{case['ratio']['wall']:.2f}", (position, top), ha="center", va="bottom", fontsize=8)
+        top = case["rows"] / min(case["variants"][v]["wall_s"]["min"] for v in ("etl_cli", "handwritten")) / 1e6
+        ax.annotate(f"x{case['ratio']['wall']:.2f} time", (position, top), ha="center", va="bottom", fontsize=8)
+    targets = {c["targets"]["min_records_per_s"] for _, c in batch if "min_records_per_s" in c["targets"]}
+    for target in targets:
+        ax.axhline(target / 1e6, color="tab:red", linestyle="--", linewidth=1, label=f"target {target / 1e6:g}M/s")
     ax.set_xticks(list(positions), labels, fontsize=8)
-    ax.set_ylabel("wall seconds (median, min-max)")
+    ax.set_ylabel("million records/s (median, min-max)")
     ax.set_title("Batch jobs: etl-cli vs hand-written PySpark", fontsize=10)
     ax.legend(fontsize=8)
 
@@ -311,5 +330,12 @@ def _cli_panel(ax: Any, cli: dict[str, Any]) -> None:
         ax.annotate(f"{case['wall_s']['median']:.2f} s", (case["wall_s"]["median"], index), va="center", fontsize=8)
     ax.set_yticks(range(len(cases)), labels, fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlabel("wall seconds, cold (median); red: target")
+    ax.set_xscale("log")
+    ax.set_xlabel("wall seconds, cold (median, log scale); red: target")
     ax.set_title("CLI responsiveness", fontsize=10)
+
+
+if __name__ == "__main__":
+    import sys
+
+    render(Path(sys.argv[1]))
