@@ -205,6 +205,34 @@ def _jdbc_table(benchmarks: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _streaming_table(benchmarks: list[dict[str, Any]]) -> list[str]:
+    stream = next((b for b in benchmarks if b.get("kind") == "streaming" and b["status"] == "ok"), None)
+    if stream is None or "latency_ms" not in stream:
+        return []
+    latency, produced = stream["latency_ms"], stream["produced"]
+    return [
+        "",
+        "## Streaming: Kafka → windowed aggregation → files",
+        "",
+        "`etl-cli run benchmarks/pipelines/kafka_streaming` in its own process: events counted per sensor in "
+        "1-second windows with a 1-second watermark, appended to JSON Lines as each window closes. Latency: "
+        "from an event's production to its window's result being committed in the sink.",
+        "",
+        "| target rate | produced | steady for | events measured | p50 ms | p95 ms | p99 ms | p95 < 1 s "
+        "| sustained | pipeline CPU s / peak RSS MB |",
+        "|---:|---:|---:|---:|---:|---:|---:|---|---|---|",
+        f"| {stream['target_rate']:,}/s | {produced['rate']:,.0f}/s | {stream['seconds']:.0f} s "
+        f"| {stream['events_measured']:,} | {latency['p50']:,} | {latency['p95']:,} | {latency['p99']:,} "
+        f"| {_met(stream['p95_met'])} | {_met(stream['sustained'])} "
+        f"| {_fmt(stream['pipeline_cpu_s'], 0)} / {_fmt(stream['pipeline_peak_rss_mb'], 0)} |",
+        "",
+        f"Median latency over the first fifth of the windows {stream['median_latency_first_fifth_ms']:,} ms, "
+        f"over the last fifth {stream['median_latency_last_fifth_ms']:,} ms; events sent in the measured windows "
+        f"{stream['events_sent_in_those_windows']:,}, counted by the pipeline "
+        f"{stream['events_counted_in_those_windows']:,}.",
+    ]
+
+
 def _quality_shaped(result: Any) -> bool:
     """Whether ``result`` has the shape benchmarks/quality_cost.py returns (variants with median_s)."""
     variants = result.get("variants") if isinstance(result, dict) else None
@@ -254,6 +282,7 @@ def _other_sections(benchmarks: list[dict[str, Any]]) -> list[str]:
 def markdown(results: dict[str, Any]) -> str:
     benchmarks = results["benchmarks"]
     lines = _header(results) + _batch_tables(benchmarks) + _cli_table(benchmarks) + _jdbc_table(benchmarks)
+    lines += _streaming_table(benchmarks)
     lines += _other_sections(benchmarks)
     if results.get("chart"):
         lines += ["", f"![benchmark chart]({results['chart']})"]

@@ -12,6 +12,7 @@ echo "== ruff"
 ruff check etl_cli tests benchmarks scripts
 echo "== mypy"
 mypy
+mypy benchmarks
 echo "== import-linter"
 lint-imports
 

@@ -25,9 +25,9 @@ class RowCounter:
 
     def rows(self, timeout_s: float = 10.0) -> int | None:
         """The count, or None if the DataFrame was never executed (waiting would block forever)."""
-        future = self._jvm_future()
-        if future is not None:
-            return self._poll(future, timeout_s)
+        observation = getattr(self._observation, "_jo", None)  # the JVM side (classic sessions)
+        if observation is not None:
+            return self._poll(observation, timeout_s)
         box: dict[str, Any] = {}
 
         def read() -> None:
@@ -42,18 +42,14 @@ class RowCounter:
         value = box.get("value")
         return int(value) if value is not None else None
 
-    def _jvm_future(self) -> Any:
-        """The JVM-side future of the count (classic sessions), which can be asked without blocking."""
-        observation = getattr(self._observation, "_jo", None)
-        return None if observation is None else observation.future()
-
-    def _poll(self, future: Any, timeout_s: float) -> int | None:
-        # Counts are read after the sinks' jobs, so they have nearly always arrived: asking the
+    def _poll(self, observation: Any, timeout_s: float) -> int | None:
+        # Counts are read after the sinks' jobs, so they have nearly always arrived: asking the JVM
         # future is one call, where a reader thread costs a new py4j connection per stage.
+        future = observation.future()
         deadline = time.monotonic() + timeout_s
         while not future.isCompleted():
             if time.monotonic() >= deadline:
                 return None
             time.sleep(0.005)
-        value = self._observation.get.get("rows")
+        value = observation.getAsJava().get("rows")  # one value, not the whole map copied over
         return int(value) if value is not None else None
