@@ -219,6 +219,9 @@ class Sink(Plugin):
     #: modes in which writing each micro-batch with ``stage_write`` + ``commit`` (Spark's foreachBatch) is
     #: idempotent when Spark replays a batch after a crash (an upsert by key)
     micro_batch_modes: ClassVar[tuple[str, ...]] = ()
+    #: whether :meth:`stream_writer` accepts Spark's update output mode (a window's row written again each time
+    #: it changes, readers keeping the latest), as Kafka does; file sinks only append
+    stream_updates: ClassVar[bool] = False
 
     def stream_writer(self, ctx: RunContext, stage: StageSpec, df: DataFrame) -> DataStreamWriter:
         """``df.writeStream`` set up for this sink; the runtime adds the checkpoint and trigger, then starts it."""

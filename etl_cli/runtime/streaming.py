@@ -2,8 +2,9 @@
 
 Sources that read a stream use ``readStream``; other sources are read as static DataFrames
 (a stream may join them). Transforms are the same plug-ins as in batch runs. Each sink
-starts a query that appends every micro-batch, with its checkpoint in
-``<streaming.checkpoint_location>/<sink>``:
+starts a query that writes every micro-batch, with its checkpoint in
+``<streaming.checkpoint_location>/<sink>``, in the pipeline's output mode: append (a window
+once, final) or, for sinks that can take them, update (the windows each micro-batch changed):
 
 - file sinks write natively; Spark's file sink logs the files of each committed batch in
   ``<path>/_spark_metadata``, and together with the checkpoint this makes the output
@@ -11,8 +12,9 @@ starts a query that appends every micro-batch, with its checkpoint in
   offsets on restart, and files it had left behind are not in the log, so Spark readers
   ignore them;
 - sinks whose batch writes are idempotent when replayed (an upsert, ``micro_batch_modes``)
-  get each micro-batch through ``stage_write`` + ``commit`` in ``foreachBatch``;
-- the Kafka sink produces natively, at least once.
+  get each micro-batch through ``stage_write`` + ``commit`` in ``foreachBatch``; in update
+  mode a micro-batch holds each changed window once, with its values so far;
+- the Kafka sink produces natively, at least once (in update mode, one record per change).
 
 Queries with a bounded trigger (available_now, once) end by themselves. SIGTERM or SIGINT
 stops the queries gracefully: a running micro-batch may finish (``stop_timeout_s``), then
@@ -223,7 +225,8 @@ class StreamingExecutor:
         else:
             writer = self._micro_batch_writer(plugin, stage, observed)
         checkpoint = self.ctx.path(self.settings.checkpoint_for(stage.name))
-        writer = self._with_trigger(writer.option("checkpointLocation", checkpoint).outputMode("append"))
+        output_mode = self.settings.output_mode_for(type(plugin), stage.option("mode"))
+        writer = self._with_trigger(writer.option("checkpointLocation", checkpoint).outputMode(output_mode))
         query = writer.queryName(stage.name).start()
         return SinkQuery(stage, query, checkpoint, started, metric)
 

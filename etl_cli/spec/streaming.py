@@ -3,13 +3,15 @@ Spark Structured Streaming queries.
 
 A pipeline is streaming when one of its sources reads a stream (a source plug-in's
 ``is_streaming``, e.g. ``kafka`` with ``mode: stream``). Then every sink starts one
-streaming query that appends each micro-batch, with its checkpoint in
-``<checkpoint_location>/<sink name>``; the trigger (when micro-batches run) is set for the
+streaming query that writes each micro-batch, with its checkpoint in
+``<checkpoint_location>/<sink name>``; the trigger (when micro-batches run) and the output
+mode (finished windows only, or every change to a window as it happens) are set for the
 whole pipeline. Event-time settings (the watermark) belong to the streaming source.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +23,7 @@ from etl_cli.plugins.registry import Registry
 from etl_cli.spec.validation import describe_path
 
 DEFAULT_STOP_TIMEOUT_S = 30
+OUTPUT_MODES = ("append", "update")
 
 _TRIGGER = {
     "description": 'When micro-batches run: {processing_time: "10 seconds"} (one batch per interval, for ever), '
@@ -50,6 +53,15 @@ STREAMING_SCHEMA: dict[str, Any] = {
             "relative paths are relative to the project root.",
         },
         "trigger": _TRIGGER,
+        "output_mode": {
+            "enum": list(OUTPUT_MODES),
+            "default": "append",
+            "description": "What aggregating queries write. append: each window once, final, when the watermark "
+            "has passed its end (the lowest write volume, but results wait for the watermark). update: every "
+            "micro-batch writes the windows it changed, with their values so far, so results are seconds "
+            "fresher; only sinks that can replace a row take updates (kafka, jdbc with mode: upsert), file "
+            "sinks append only. Queries without an aggregate write the same rows either way.",
+        },
         "stop_timeout_s": {
             "type": "number",
             "minimum": 0,
@@ -89,10 +101,22 @@ class StreamingSettings:
     checkpoint_location: str
     trigger: Trigger
     stop_timeout_s: float = DEFAULT_STOP_TIMEOUT_S
+    #: append or update (see ``STREAMING_SCHEMA``); a sink that cannot take updates always appends
+    output_mode: str = "append"
 
     def checkpoint_for(self, sink: str) -> str:
         """The checkpoint folder of one sink's query (before resolving against the project root)."""
         return f"{self.checkpoint_location.rstrip('/')}/{sink}"
+
+    def output_mode_for(self, plugin: type[Sink], mode: str | None) -> str:
+        """Spark's output mode for one sink's query, writing in ``mode``.
+
+        A sink that cannot take updates gets append: validation refused it where an aggregate
+        feeds it, and without an aggregate Spark writes the same rows in both modes.
+        """
+        if self.output_mode == "update" and sink_takes_updates(plugin, mode):
+            return "update"
+        return "append"
 
 
 @dataclass(frozen=True)
@@ -146,6 +170,7 @@ def streaming_settings(document: Mapping[str, Any], registry: Registry) -> Strea
         checkpoint_location=block["checkpoint_location"],
         trigger=Trigger.from_document(block.get("trigger")),
         stop_timeout_s=float(block.get("stop_timeout_s", DEFAULT_STOP_TIMEOUT_S)),
+        output_mode=str(block.get("output_mode", "append")),
     )
 
 
@@ -154,6 +179,17 @@ def sink_stream_modes(plugin: type[Plugin]) -> tuple[str, ...]:
     if not issubclass(plugin, Sink):
         return ()
     return plugin.streaming_modes + plugin.micro_batch_modes
+
+
+def sink_takes_updates(plugin: type[Plugin], mode: str | None) -> bool:
+    """Whether a sink writing in ``mode`` can take update output: a window's row again each time it changes.
+
+    Writes micro-batch by micro-batch (``micro_batch_modes``) are keyed upserts by contract, so a newer
+    row replaces the older one; a native writer can when the sink says so (``stream_updates``: Kafka).
+    """
+    if not issubclass(plugin, Sink):
+        return False
+    return mode in plugin.micro_batch_modes or (plugin.stream_updates and mode in plugin.streaming_modes)
 
 
 def fill_streaming_defaults(document: dict[str, Any], registry: Registry) -> None:
@@ -188,7 +224,10 @@ def check_streaming(document: dict[str, Any], provenance: Provenance, registry: 
         if item.kind == "transform" and item.name in streaming:
             found += _transform_problems(document, provenance, item, items, streaming)
         elif item.kind == "sink":
-            found += _sink_problems(document, provenance, item, streaming, registry)
+            problems = _sink_problems(document, provenance, item, streaming, registry)
+            if not problems and _output_mode(document) == "update":
+                problems = _update_problems(provenance, item, items, streaming)
+            found += problems
     return found
 
 
@@ -339,3 +378,98 @@ def _sink_problems(
             )
         ]
     return []
+
+
+# ----------------------------------------------------------------------------- output_mode: update
+
+
+def _output_mode(document: Mapping[str, Any]) -> str:
+    block = document.get("streaming")
+    return str(block.get("output_mode", "append")) if isinstance(block, dict) else "append"
+
+
+def _upstream(item: _Item, items: list[_Item]) -> list[_Item]:
+    """Every stage ``item`` reads, directly or not, nearest first."""
+    by_name = {i.name: i for i in items}
+    found: list[_Item] = []
+    todo = list(item.inputs)
+    while todo:
+        current = by_name.get(todo.pop(0))
+        if current is not None and current not in found:
+            found.append(current)
+            todo.extend(current.inputs)
+    return found
+
+
+def _update_problems(provenance: Provenance, item: _Item, items: list[_Item], streaming: set[str]) -> list[Diagnostic]:
+    """Why a sink cannot take the updated rows of its query (``streaming.output_mode: update``)."""
+    upstream = [i for i in _upstream(item, items) if i.name in streaming and i.kind == "transform"]
+    mode = item.data.get("mode") or sink_stream_modes(item.plugin)[0]
+    aggregates = [i for i in upstream if i.data.get("type") == "aggregate"]
+    if not sink_takes_updates(item.plugin, mode):
+        if not aggregates:
+            return []  # nothing to update: Spark writes the same rows as in append mode
+        return [
+            error(
+                "streaming-output-mode",
+                f"sink '{item.name}' ({item.data['type']}, mode {mode}) can only append, but streaming.output_mode "
+                f"is update and transform '{aggregates[0].name}' aggregates its input: a window's row would have "
+                "to be written again each time it changes",
+                provenance.value_location((*item.path, "type")),
+                "write the live results to a kafka sink or to a jdbc sink with mode: upsert (keys: the window and "
+                "group columns), or set streaming.output_mode: append (each window written once, when the "
+                "watermark passes it); for both, use two pipelines reading the same topic",
+            )
+        ]
+    joins = [i for i in upstream if i.data.get("type") == "join" and sum(n in streaming for n in i.inputs) > 1]
+    if joins:
+        return [
+            error(
+                "streaming-output-mode",
+                f"sink '{item.name}' writes the join of two streams ('{joins[0].name}'), which Spark can only "
+                "append, but streaming.output_mode is update",
+                provenance.value_location((*item.path, "type")),
+                "set streaming.output_mode: append",
+            )
+        ]
+    direct = next((i for i in aggregates if i.name in item.inputs), None)
+    return _upsert_key_problems(provenance, item, direct) if direct is not None else []
+
+
+def _group_names(aggregate: _Item) -> list[str] | None:
+    """Output names of an aggregate's group_by entries; None when one is an expression without an alias."""
+    names = []
+    for entry in aggregate.data.get("group_by") or []:
+        text = str(entry).strip()
+        alias = re.search(r"\s+as\s+`?([A-Za-z_][A-Za-z0-9_]*)`?$", text, re.IGNORECASE)
+        if alias:
+            names.append(alias.group(1))
+        elif re.fullmatch(r"`?[A-Za-z_][A-Za-z0-9_]*`?", text):
+            names.append(text.strip("`"))
+        else:
+            return None
+    return names
+
+
+def _upsert_key_problems(provenance: Provenance, item: _Item, aggregate: _Item) -> list[Diagnostic]:
+    """An upsert of a windowed aggregate's updates must be keyed on its window and groups, nothing else.
+
+    Fewer keys would let two windows or groups overwrite each other; more (an aggregated value)
+    would insert a new row at every update instead of replacing the old one.
+    """
+    keys = item.data.get("keys")
+    groups = _group_names(aggregate)
+    if not isinstance(keys, list) or groups is None or not isinstance(aggregate.data.get("window"), dict):
+        return []
+    expected = ["window_start", *groups]
+    if set(expected) <= set(keys) <= {*expected, "window_end"}:
+        return []
+    return [
+        error(
+            "streaming-output-mode",
+            f"sink '{item.name}' upserts the updates of '{aggregate.name}' keyed on {', '.join(map(str, keys))}, "
+            f"but each of its rows is identified by {', '.join(expected)}",
+            provenance.value_location((*item.path, "keys")),
+            f"keys: [{', '.join(expected)}] (and a primary key or unique index on those columns)",
+        )
+    ]

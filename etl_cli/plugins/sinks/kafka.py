@@ -47,6 +47,8 @@ class KafkaSink(Sink):
     modes: ClassVar[tuple[str, ...]] = ("append",)
     default_mode: ClassVar[str] = "append"
     streaming_modes: ClassVar[tuple[str, ...]] = ("append",)
+    #: each update is one more record; consumers keep the latest per window (docs/streaming.md, output modes)
+    stream_updates: ClassVar[bool] = True
     maven_packages: ClassVar[tuple[str, ...]] = (connector_package(),)
     options_schema: ClassVar[dict[str, Any]] = {
         "bootstrap_servers": BOOTSTRAP_SERVERS,
