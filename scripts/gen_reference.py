@@ -95,6 +95,12 @@ def _quality_sections(schema: dict[str, Any]) -> list[str]:
         out += _table(schema["properties"][key]["properties"], [])
     out += ["", "## `dead_letter`", "", schema["properties"]["dead_letter"]["description"], ""]
     out.append("See [dead-letter.md](dead-letter.md); it takes the options of the sink type it names.")
+    out += ["", "## `metrics`", "", schema["properties"]["metrics"]["description"], ""]
+    for name in registry().types("metrics"):
+        definition = schema["$defs"][f"metrics.{name}"]
+        out += [f"### metrics `{name}`", "", definition.get("description", ""), ""]
+        out += _table(definition["properties"], definition.get("required", []))
+        out.append("")
     return out
 
 

@@ -16,15 +16,17 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, TypeVar
 from etl_cli.errors import Location
 
 if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
     from pyspark.sql import DataFrame, SparkSession
     from pyspark.sql.streaming import DataStreamWriter
 
 Kind = Literal["source", "transform", "sink"]
 KINDS: tuple[Kind, ...] = ("source", "transform", "sink")
 SECTION_OF_KIND: dict[Kind, str] = {"source": "sources", "transform": "transforms", "sink": "sinks"}
-#: every kind the registry holds: the stage kinds, and data-quality checks (``checks:``), which are not stages
-PluginKind = Literal["source", "transform", "sink", "check"]
-PLUGIN_KINDS: tuple[PluginKind, ...] = (*KINDS, "check")
+#: every kind the registry holds: the stage kinds, data-quality checks (``checks:``) and metrics exporters
+#: (``metrics:``), which are not stages
+PluginKind = Literal["source", "transform", "sink", "check", "metrics"]
+PLUGIN_KINDS: tuple[PluginKind, ...] = (*KINDS, "check", "metrics")
 
 
 @dataclass(frozen=True)
@@ -191,6 +193,9 @@ class PendingWrite:
     #: rows the sink refused while staging (columns ``row``: the row as JSON, ``reason``), sent to the
     #: dead-letter queue when the pipeline has one; None when the sink cannot tell
     rejected: DataFrame | None = None
+    #: how many rows :attr:`rejected` holds, when the sink counted them (``rows`` then excludes them: the
+    #: sink was given ``rows + rows_rejected`` rows)
+    rows_rejected: int | None = None
     #: a commit that cannot be undone once begun (produced messages): committed after every other sink
     irreversible: bool = False
 
@@ -225,4 +230,40 @@ class Sink(Plugin):
 
     def stream_writer(self, ctx: RunContext, stage: StageSpec, df: DataFrame) -> DataStreamWriter:
         """``df.writeStream`` set up for this sink; the runtime adds the checkpoint and trigger, then starts it."""
+        raise NotImplementedError
+
+
+#: the names of the labels the metrics carry themselves (docs/metrics.md), which ``labels:`` may not reuse
+RESERVED_LABELS = (
+    "job", "instance", "pipeline", "env", "stage", "kind", "status", "check", "type", "action", "outcome",
+    "policy", "endpoint", "state",
+)  # fmt: skip
+LABEL_NAME: dict[str, Any] = {
+    "pattern": "^[a-zA-Z_][a-zA-Z0-9_]*$",
+    "not": {"enum": list(RESERVED_LABELS)},
+    "description": "A Prometheus label name, not one the metrics use already: " + ", ".join(RESERVED_LABELS) + ".",
+}
+
+
+class MetricsSnapshot(Protocol):
+    """What a run measured, ready for Prometheus (built by the runtime from the run results)."""
+
+    #: labels that tell this pipeline's metrics apart from others': ``pipeline`` and ``env``
+    identity: Mapping[str, str]
+
+    def registry(self, labels: Mapping[str, str]) -> CollectorRegistry:
+        """The metrics, each sample with ``labels`` added (pass ``identity`` where nothing else groups them)."""
+
+
+class MetricsExporter(Plugin):
+    """Sends a run's metrics somewhere Prometheus can scrape them (the pipeline's ``metrics:`` block)."""
+
+    kind: ClassVar[PluginKind] = "metrics"
+
+    def __init__(self, options: Mapping[str, Any], project_root: Path):
+        self.options = options
+        self.project_root = project_root
+
+    def export(self, snapshot: MetricsSnapshot) -> str:
+        """Send or write ``snapshot``; return where it went. Raise when that failed."""
         raise NotImplementedError

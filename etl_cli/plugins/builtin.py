@@ -5,6 +5,7 @@ It imports no pyspark: ``validate`` imports it to build the schema without start
 
 from __future__ import annotations
 
+from etl_cli.plugins.metrics import pushgateway, textfile
 from etl_cli.plugins.quality import dataset as dataset_checks
 from etl_cli.plugins.quality import row as row_checks
 from etl_cli.plugins.sinks import files as sink_files
@@ -21,6 +22,7 @@ __all__ = [
     "dataset_checks",
     "deduplicate",
     "join",
+    "pushgateway",
     "row_checks",
     "sink_files",
     "sink_jdbc",
@@ -29,6 +31,7 @@ __all__ = [
     "source_jdbc",
     "source_kafka",
     "sql",
+    "textfile",
     "union",
     "window",
 ]

@@ -38,6 +38,8 @@ class RunResults:
     resilience: dict[str, Any] | None = None
     #: for ``etl-cli dlq replay``: what was replayed
     replay: dict[str, Any] | None = None
+    #: where the run's metrics went (the pipeline's ``metrics:``): exporter, exported, target or error
+    metrics: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,6 +18,7 @@ from etl_cli.runtime.dlq import dead_letter_packages
 from etl_cli.runtime.executor import Executor, StageFailed
 from etl_cli.runtime.guards import RunExtras
 from etl_cli.runtime.lock import run_lock
+from etl_cli.runtime.metrics import StreamingPusher, export_run_metrics
 from etl_cli.runtime.progress import watch_spark_progress
 from etl_cli.runtime.quality.report import write_quality
 from etl_cli.runtime.results import RunResults, write_results
@@ -25,6 +27,7 @@ from etl_cli.runtime.session import DEFAULT_MASTER, build_session
 from etl_cli.runtime.state import RunState, state_folder
 from etl_cli.runtime.streaming import StreamingExecutor
 from etl_cli.secrets.resolver import SecretResolver
+from etl_cli.spec.metrics import metrics_of
 from etl_cli.spec.model import PipelineSpec
 
 if TYPE_CHECKING:
@@ -92,8 +95,14 @@ def execute_run(
                 if spec.streaming is not None
                 else Executor(plan, ctx, registry, reporter, extras)
             )
+            exporter = metrics_of(spec.document, spec.provenance, spec.project_root)
+            pusher = (
+                StreamingPusher(exporter, registry, lambda: results, session, reporter, secrets.resolve_value)
+                if exporter is not None and spec.streaming is not None
+                else nullcontext()
+            )
             try:
-                with watch_spark_progress(session, reporter):
+                with watch_spark_progress(session, reporter), pusher:
                     results.stages = executor.run()
             except BaseException:
                 results.stages = getattr(executor, "partial_results", [])
@@ -125,6 +134,13 @@ def execute_run(
             results.duration_s = round(time.perf_counter() - started, 3)
             if results.quality is not None:
                 write_quality(results.quality, folder / f"{run_id}.json")
+            results.metrics = export_run_metrics(
+                metrics_of(spec.document, spec.provenance, spec.project_root),
+                results,
+                registry,
+                reporter,
+                secrets.resolve_value,
+            )
             path = write_results(results, folder)
             reporter.run_finished(results.stages, results.status, results.duration_s, str(path))
     return ExitCode.OK, path

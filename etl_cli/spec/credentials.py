@@ -1,10 +1,10 @@
 """The literal-credential rule: a password, token or secret written as plain text in a pipeline.
 
 Flagged keys, compared case-insensitively word by word (``keyStorePassword`` and
-``key_store_password`` are the same): in any stage's options at any depth and in
-``vars``, a key whose last words are one of password, passwd, token, secret,
-secret key, access key or api key (``db_password``, ``client_secret``,
-``aws_secret_access_key``; not ``token_url``); in ``spark.conf``, a key containing
+``key_store_password`` are the same): in any stage's options at any depth, in the
+``metrics`` and ``dead_letter`` blocks and in ``vars``, a key whose last words are one
+of password, passwd, token, secret, secret key, access key or api key (``db_password``,
+``client_secret``, ``aws_secret_access_key``; not ``token_url``); in ``spark.conf``, a key containing
 those words anywhere (``spark.hadoop.fs.s3a.secret.key``) unless it names a file, a
 path or a setting about the credential (``spark.authenticate.secret.file``).
 
@@ -85,6 +85,9 @@ def _candidates(document: dict[str, Any]) -> Iterator[tuple[Path, Any]]:
         if isinstance(section, list):
             for index, stage in enumerate(section):
                 yield from _credential_leaves(stage, (SECTION_OF_KIND[kind], index))
+    for block in ("metrics", "dead_letter"):
+        if isinstance(document.get(block), dict):
+            yield from _credential_leaves(document[block], (block,))
     variables = document.get("vars")
     if isinstance(variables, dict):
         for name, value in variables.items():

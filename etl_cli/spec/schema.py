@@ -12,6 +12,7 @@ from typing import Any
 
 from etl_cli.plugins.api import KINDS, SECTION_OF_KIND, Kind, Plugin, Sink, Transform
 from etl_cli.plugins.registry import Registry
+from etl_cli.spec.metrics import metrics_schema
 from etl_cli.spec.quality_schema import stage_properties, top_level_properties
 from etl_cli.spec.streaming import STREAMING_SCHEMA
 
@@ -163,6 +164,7 @@ def build_schema(registry: Registry) -> dict[str, Any]:
             "description": f"The pipeline's {SECTION_OF_KIND[kind]}.",
         }
     properties.update(top_level_properties(registry, defs))
+    properties["metrics"] = metrics_schema(registry, defs)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "urn:etl-cli:pipeline",

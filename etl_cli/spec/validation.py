@@ -132,4 +132,13 @@ class SchemaChecker:
                     provenance.value_location(path),
                 )
             ]
-        return [error("schema", f"{where}: {err.message}", provenance.value_location(path))]
+        if err.validator == "not" and isinstance(err.instance, str):
+            return [
+                error(
+                    "invalid-value",
+                    f"{where}: {_show(err.instance)} is not allowed here",
+                    provenance.value_location(path),
+                    schema.get("description"),
+                )
+            ]
+        return [error("schema", f"{where}: {err.message}", provenance.value_location(path), schema.get("description"))]

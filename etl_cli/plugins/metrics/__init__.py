@@ -1,0 +1,1 @@
+"""Metrics exporters: where a run's metrics go (the pipeline's ``metrics:`` block)."""
