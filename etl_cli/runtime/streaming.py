@@ -92,6 +92,36 @@ class StopRequest:
 
 
 @dataclasses.dataclass
+class BatchTimings:
+    """Where the time of a query's micro-batches with data went: Spark's ``durationMs`` phases, summed.
+
+    ``triggerExecution`` is a whole micro-batch; ``addBatch`` runs the query and writes the sink;
+    ``walCommit`` and ``commitOffsets`` write the checkpoint; ``queryPlanning``, ``getBatch`` and
+    ``latestOffset`` prepare the batch. Kept as sums and maxima, so a stream running for weeks
+    holds a handful of numbers.
+    """
+
+    batches: int = 0
+    total_ms: dict[str, int] = dataclasses.field(default_factory=dict)
+    max_ms: dict[str, int] = dataclasses.field(default_factory=dict)
+
+    def add(self, duration_ms: dict[str, int]) -> None:
+        self.batches += 1
+        for phase, value in duration_ms.items():
+            self.total_ms[phase] = self.total_ms.get(phase, 0) + int(value)
+            self.max_ms[phase] = max(self.max_ms.get(phase, 0), int(value))
+
+    def summary(self) -> dict[str, Any]:
+        """Mean and maximum milliseconds per phase, the longest phases first."""
+        phases = sorted(self.total_ms, key=lambda phase: -self.total_ms[phase])
+        return {
+            "micro_batches": self.batches,
+            "mean": {phase: round(self.total_ms[phase] / self.batches) for phase in phases},
+            "max": {phase: self.max_ms[phase] for phase in phases},
+        }
+
+
+@dataclasses.dataclass
 class SinkQuery:
     """One sink's running query and what its progress reports have said so far."""
 
@@ -104,6 +134,7 @@ class SinkQuery:
     batches: int = 0
     last_batch: int | None = None
     seen: set[tuple[int, str]] = dataclasses.field(default_factory=set)
+    timings: BatchTimings = dataclasses.field(default_factory=BatchTimings)
 
     def poll(self, reporter: Reporter) -> None:
         """Count the rows of every micro-batch reported since the last poll."""
@@ -118,7 +149,10 @@ class SinkQuery:
                 self.rows += rows
                 self.batches += 1
                 self.last_batch = progress.batchId
-                reporter.message("info", f"{self.stage.name}: micro-batch {progress.batchId}: {rows} rows written")
+                self.timings.add(dict(progress.durationMs))
+                took = progress.durationMs.get("triggerExecution")
+                written = f"{rows} rows written" + (f" in {took} ms" if took is not None else "")
+                reporter.message("info", f"{self.stage.name}: micro-batch {progress.batchId}: {written}")
 
     def result(self, status: str, stopped_by: str | None = None, error: str | None = None) -> StageResult:
         details: dict[str, Any] = {
@@ -127,6 +161,8 @@ class SinkQuery:
             "micro_batches": self.batches,
             "last_batch_id": self.last_batch,
         }
+        if self.timings.batches:
+            details["duration_ms"] = self.timings.summary()
         if stopped_by:
             details["stopped_by"] = stopped_by
         return StageResult(
