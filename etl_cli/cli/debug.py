@@ -1,14 +1,16 @@
 """``etl-debug`` (and ``etl-cli debug``): step through a pipeline stage by stage.
 
 At each stage: its name and type, rows in and out, the schema as a tree, the first rows,
-per-column null counts. At the prompt: ``n`` next, ``c [STAGE]`` continue (to STAGE),
-``sql QUERY``, ``more``, ``save [PATH]``, ``show``, ``q`` quit. Without a terminal on
+per-column null counts, and the verdict of its data-quality checks. At the prompt: ``n``
+next, ``c [STAGE]`` continue (to STAGE), ``sql QUERY``, ``more``, ``save [PATH]``,
+``show``, ``q`` quit. Without a terminal on
 stdin (or with ``--non-interactive``) it prints every stage and never prompts.
 """
 
 from __future__ import annotations
 
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -19,6 +21,7 @@ from rich.markup import escape
 from etl_cli import app
 from etl_cli.cli.options import DebugOpt, EnvOpt, MasterOpt, SetOpt, VerboseOpt
 from etl_cli.cli.progress import StatusReporter
+from etl_cli.cli.quality_table import print_quality_report
 from etl_cli.cli.show import null_counts_text, rows_table, schema_tree
 from etl_cli.errors import EtlError, UsageError
 
@@ -144,6 +147,9 @@ class DebugSession:
         self.console.print(null_counts_text(snapshot.columns, snapshot.null_counts))
         if snapshot.masked:
             self.console.print(f"[dim]masked (sensitive): {escape(', '.join(snapshot.masked))}[/]")
+        if snapshot.checks:
+            checks = [asdict(c) for c in snapshot.checks]
+            print_quality_report(self.console, {"status": _verdict(snapshot), "checks": checks})
 
     def _print_sink(self, snapshot: StageSnapshot) -> None:
         for effect in snapshot.effects:
@@ -259,3 +265,10 @@ def main() -> None:
 
 
 __all__ = ["debug_command", "main"]
+
+
+def _verdict(snapshot: StageSnapshot) -> str:
+    """The stage's checks in one word, as the run's quality report says it."""
+    if any(c.outcome == "failed" for c in snapshot.checks):
+        return "failed: a run would stop before writing"
+    return "warned" if any(c.outcome == "warned" for c in snapshot.checks) else "passed"

@@ -29,7 +29,7 @@ from etl_cli.plugins.sources.malformed import CORRUPT_COLUMN
 from etl_cli.runtime.dead_letters import DeadLetterQueue, split_malformed
 from etl_cli.runtime.quality import contracts
 from etl_cli.runtime.quality.evaluate import CheckedStage
-from etl_cli.runtime.quality.report import QualityReport
+from etl_cli.runtime.quality.report import CheckResult, QualityReport
 from etl_cli.runtime.resilience import BreakerSettings, Resilience, RetryPolicy, endpoint_of, first_line
 from etl_cli.spec.quality import CheckSpec, ContractSpec, checks_of, contract_of, dead_letter_of
 
@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
 #: replaces a stage's DataFrame (``dlq replay``): given the run and the stage's own frame, returns the rows to use
+#: dataset-level check types whose verdict on a sample says nothing about the whole data
+NEEDS_EVERY_ROW = frozenset({"row_count", "freshness", "relationships"})
 Replacement = Callable[[RunContext, "DataFrame"], "DataFrame"]
 
 
@@ -48,6 +50,9 @@ class RunExtras:
     #: the stages whose checks run and whose dead letters are kept (None: all)
     scope: frozenset[str] | None = None
     skip_dataset_checks: bool = False
+    #: sources were cut to a sample (``dry-run --sample``, ``debug --sample``): dataset-level checks that
+    #: need every row (row_count, freshness, relationships) are reported as skipped
+    sampled: bool = False
     #: recorded in the run results as ``replay``
     info: Mapping[str, Any] = field(default_factory=dict)
 
@@ -190,11 +195,33 @@ class StageGuards:
                 self.reporter.quality_report(self.report.to_json())
             return
         for checked in self.checked:
-            results, stage_quality = checked.evaluate(frames, self.extras.skip_dataset_checks)
-            self.report.checks += results
-            self.report.stages.append(stage_quality)
+            self._evaluate(checked, frames)
         self.reporter.quality_report(self.report.to_json())
         self.report.raise_if_failed()
+
+    def evaluate_stage(self, stage: str, frames: Mapping[str, DataFrame]) -> list[CheckResult]:
+        """Judge the checks of one stage now (``debug`` steps one stage at a time); nothing is raised."""
+        found: list[CheckResult] = []
+        for checked in self.checked:
+            if checked.stage.name == stage:
+                found += self._evaluate(checked, frames)
+        return found
+
+    def _evaluate(self, checked: CheckedStage, frames: Mapping[str, DataFrame]) -> list[CheckResult]:
+        def skip(check: CheckSpec) -> str | None:
+            if self.extras.skip_dataset_checks:
+                return "dataset-level checks are not evaluated on replayed rows"
+            if self.extras.sampled and check.type in NEEDS_EVERY_ROW:
+                return "not judged on a sample: it needs every row"
+            target = check.option("to")
+            if target is not None and target not in frames:
+                return f"not judged yet: stage '{target}' has not been computed"
+            return None
+
+        results, stage_quality = checked.evaluate(frames, skip)
+        self.report.checks += results
+        self.report.stages.append(stage_quality)
+        return results
 
     # ----------------------------------------------------------------- the dead-letter queue
 
@@ -223,7 +250,7 @@ class StageGuards:
             self.reporter.message("warning", f"{rows:,} row(s) written to the dead-letter queue {queue.spec.target}")
 
     def abort(self) -> None:
-        if self.dead_letters is not None and self.dead_letters.write is not None:
+        if self.dead_letters is not None and self.dead_letters.write is not None and not self._dead_letters_committed:
             self.dead_letters.write.abort()
 
     def release(self) -> None:

@@ -1,9 +1,11 @@
 """``debug``: run a plan one stage at a time and describe each stage's output.
 
 Each source and transform is computed once and kept (persisted) so later stages, SQL
-queries and ``more`` reuse it; it is also a temporary view named after the stage. Sinks
-are described, and written only when asked (``write``): they are staged as in a run and
-all published together by :meth:`Stepper.finish`.
+queries and ``more`` reuse it; it is also a temporary view named after the stage. A
+stage's contract and checks apply as in a run (``drop`` and ``quarantine`` remove rows)
+and its checks are judged as soon as it is computed. Sinks are described, and written
+only when asked (``write``) and when no check stopped the run: they are staged as in a
+run and published together by :meth:`Stepper.finish`, with the dead letters.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from etl_cli.plugins.registry import Registry
 from etl_cli.plugins.spark_types import first_line, quote
 from etl_cli.runtime.describe import Masker, SchemaField, first_rows, rows_and_nulls, schema_fields
 from etl_cli.runtime.executor import Executor
+from etl_cli.runtime.guards import RunExtras
 from etl_cli.runtime.progress import watch_spark_progress
+from etl_cli.runtime.quality.report import CheckResult
 from etl_cli.runtime.workspace import Workspace
 from etl_cli.secrets.redaction import MASK
 
@@ -51,6 +55,8 @@ class StageSnapshot:
     effects: tuple[Effect, ...] = ()
     staged: bool = False
     streaming: bool = False
+    #: the stage's checks, judged on its rows (as a run judges them, on the sample if there is one)
+    checks: tuple[CheckResult, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,7 +92,9 @@ class Stepper:
     pending: list[_Pending] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.executor = Executor(self.workspace.plan, self.workspace.ctx, self.registry, self.reporter)
+        extras = RunExtras(sampled=bool(self.sample))
+        self.executor = Executor(self.workspace.plan, self.workspace.ctx, self.registry, self.reporter, extras)
+        self.guards = self.executor.guards
         sensitive = {c for s in self.workspace.plan.pipeline.stages for c in s.sensitive}
         self.masker = Masker(sensitive, self.workspace.redactor.mask)
 
@@ -118,9 +126,10 @@ class Stepper:
     def _frame(self, stage: StageSpec) -> StageSnapshot:
         from pyspark import StorageLevel
 
-        df = self.executor.compute_stage(stage, self.frames)
+        df = self.guards.read(stage, lambda: self.executor.compute_stage(stage, self.frames))
         if stage.kind == "source" and self.sample:
             df = df.limit(self.sample)
+        df = self.guards.after_compute(stage, df)
         streaming = bool(df.isStreaming)
         if not streaming:
             df = df.persist(StorageLevel.MEMORY_AND_DISK)
@@ -133,6 +142,7 @@ class Stepper:
             rows, nulls = rows_and_nulls(df)
             shown = first_rows(df, self.masker, self.limit)
         self.rows_out[stage.name] = rows
+        checks = () if streaming else tuple(self.guards.evaluate_stage(stage.name, self.frames))
         return StageSnapshot(
             stage,
             self.position + 1,
@@ -145,6 +155,7 @@ class Stepper:
             nulls,
             masked=tuple(c for c in df.columns if self.masker.is_sensitive(c)),
             streaming=streaming,
+            checks=checks,
         )
 
     def _sink(self, stage: StageSpec) -> StageSnapshot:
@@ -152,7 +163,9 @@ class Stepper:
         assert isinstance(plugin, Sink)
         df = self.frames[stage.inputs[0]]
         if self.write:
-            self.pending.append(_Pending(stage, plugin.stage_write(self.workspace.ctx, stage, df)))
+            self.guards.report.raise_if_failed()  # a run stops before any sink writes: so does debug
+            write = self.guards.write(stage, lambda: plugin.stage_write(self.workspace.ctx, stage, df))
+            self.pending.append(_Pending(stage, write))
         rows = self._rows_in(stage)
         return StageSnapshot(
             stage,
@@ -232,6 +245,8 @@ class Stepper:
     def finish(self) -> list[StageResult]:
         """Publish every staged sink (``write``); returns one result per sink written."""
         results = []
+        if self.pending:
+            self.guards.stage_dead_letters()
         for item in self.pending:
             try:
                 item.write.commit()
@@ -241,6 +256,7 @@ class Stepper:
             stage = item.stage
             results.append(StageResult(stage.name, stage.kind, stage.type, status, item.write.rows, item.write.rows))
         self.pending.clear()
+        self.guards.commit_dead_letters()
         return results
 
     def close(self) -> None:
@@ -248,6 +264,8 @@ class Stepper:
         for item in self.pending:
             item.write.abort()
         self.pending.clear()
+        self.guards.abort()
+        self.guards.release()
         for df in self.frames.values():
             if not df.isStreaming:
                 df.unpersist()

@@ -19,7 +19,7 @@ a cache (see benchmarks/quality_cost.py) and holds nothing in memory.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import reduce
@@ -150,11 +150,15 @@ class CheckedStage:
         )
 
     def evaluate(
-        self, frames: Mapping[str, DataFrame], skip_dataset: bool = False
+        self, frames: Mapping[str, DataFrame], skip: Callable[[CheckSpec], str | None] = lambda check: None
     ) -> tuple[list[CheckResult], StageQuality]:
-        """Run the single aggregation (one Spark job) and judge every check of the stage."""
+        """Run the single aggregation (one Spark job) and judge every check of the stage.
+
+        ``skip`` says why a dataset-level check cannot be judged here (None: it can), e.g. on
+        replayed rows or on a sample; such a check is reported as skipped with that note.
+        """
         assert self.flagged is not None, "build() first"
-        dataset = [] if skip_dataset else self.dataset_checks
+        dataset = [(c, p) for c, p in self.dataset_checks if skip(c) is None]
         measured = self.flagged
         for i, (check, plugin) in enumerate(dataset):
             measured = self._prepared(check, plugin, measured, frames, f"__d{i}")
@@ -172,10 +176,7 @@ class CheckedStage:
             if (sampler := plugin.sample(check, f"__d{i}")) is not None:
                 wanted.append((result, *sampler, check.samples))
         self._pick_samples(measured, [w for w in wanted if w[0].rows_failed and w[3]])
-        if skip_dataset:
-            results += [
-                _skipped(c, "dataset-level checks are not evaluated on replayed rows") for c, _ in self.dataset_checks
-            ]
+        results += [_skipped(c, note) for c, _ in self.dataset_checks if (note := skip(c)) is not None]
         quality = StageQuality(
             self.stage.name,
             evaluated,
