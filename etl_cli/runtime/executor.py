@@ -180,13 +180,14 @@ class Executor:
             except Exception as exc:
                 raise StageFailed(stage, exc) from exc
             status = "ok" if write.rows is not None else "skipped"
-            computed.sink_rows[stage.name] = write.rows if getattr(write, "rejected", None) is None else None
+            given = _rows_given(write)
+            computed.sink_rows[stage.name] = given
             result = StageResult(
                 stage.name,
                 stage.kind,
                 stage.type,
                 status,
-                rows_in=write.rows,
+                rows_in=given,
                 rows_out=write.rows,
                 duration_s=time.perf_counter() - started,
                 details=dict(getattr(write, "details", {}) or {}),
@@ -234,6 +235,14 @@ class Executor:
         for stage in self.plan.stages:
             computed.results.setdefault(stage.name, StageResult(stage.name, stage.kind, stage.type, "not_run"))
         self.partial_results = [computed.results[s.name] for s in self.plan.stages]
+
+
+def _rows_given(write: PendingWrite) -> int | None:
+    """The rows a sink was given: those it wrote plus those it set aside (None when it cannot say)."""
+    rejected = getattr(write, "rows_rejected", None)
+    if rejected is not None and write.rows is not None:
+        return write.rows + rejected
+    return write.rows if getattr(write, "rejected", None) is None else None
 
 
 def _sum_known(values: list[Any]) -> int | None:

@@ -67,9 +67,10 @@ class ReplayPlan:
 
 
 def dead_letter_stages(spec: PipelineSpec) -> list[str]:
-    """Stages that can send rows to the queue: malformed records, quarantine checks."""
+    """Stages that can send rows to the queue: malformed records, quarantine checks, sinks with on_reject."""
     found = [s.name for s in spec.stages if s.option("on_malformed") == "dead_letter"]
     found += [c.stage for c in checks_of(spec.document, spec.provenance) if c.action == "quarantine"]
+    found += [s.name for s in spec.stages if s.kind == "sink" and s.option("on_reject") == "dead_letter"]
     return list(dict.fromkeys(found))
 
 

@@ -194,17 +194,19 @@ def _columns_outside_contract(
 
 
 def _malformed_to_dead_letter(document: dict[str, Any], provenance: Provenance) -> list[Diagnostic]:
+    """``on_malformed: dead_letter`` (sources) and ``on_reject: dead_letter`` (sinks) need a queue."""
     if document.get("dead_letter"):
         return []
     return [
         error(
             "no-dead-letter",
-            f"{describe_path(document, (section, index))}: on_malformed dead_letter needs a dead-letter queue",
-            provenance.value_location((section, index, "on_malformed")),
+            f"{describe_path(document, (section, index))}: {key} dead_letter needs a dead-letter queue",
+            provenance.value_location((section, index, key)),
             _DLQ_HINT,
         )
         for section, index, item in _stage_items(document)
-        if item.get("on_malformed") == "dead_letter"
+        for key in ("on_malformed", "on_reject")
+        if item.get(key) == "dead_letter"
     ]
 
 

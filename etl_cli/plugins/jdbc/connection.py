@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 
 AUTH_SQLSTATES = {"28000", "28P01"}
 AUTH_ERROR_CODES = {1045}  # MySQL and MariaDB: access denied for user
+#: MySQL and MariaDB errors about a row's values whose SQLSTATE is the generic HY000 (or 01000):
+#: wrong value for the column's type (1366), data truncated (1265), CHECK constraint (MySQL 3819, MariaDB 4025)
+ROW_ERROR_CODES = {1265, 1366, 3819, 4025}
 _NETWORK_ERRORS = {
     "java.net.ConnectException",
     "java.net.NoRouteToHostException",
@@ -90,6 +93,18 @@ def is_unreachable(exc: BaseException) -> bool:
         if state and state.startswith("08"):
             return True
         if str(throwable.getClass().getName()) in _NETWORK_ERRORS:
+            return True
+    return False
+
+
+def is_row_error(exc: BaseException) -> bool:
+    """The database refused the rows of a statement for their values (a constraint, a cast, a length, a range),
+    not for the statement itself or the connection: SQLSTATE classes 22 and 23, and MySQL's equivalents."""
+    for throwable in java_throwables(exc):
+        state = _sql_state(throwable)
+        if state and state[:2] in ("22", "23"):
+            return True
+        if _error_code(throwable) in ROW_ERROR_CODES:
             return True
     return False
 
@@ -166,6 +181,32 @@ class JdbcConnection:
         finally:
             with suppress(Exception):  # broken connection; it is closed next anyway
                 self.jconn.setAutoCommit(True)
+
+    @contextmanager
+    def trial(self) -> Iterator[JdbcConnection]:
+        """A transaction that is always rolled back: to see what statements would do."""
+        self.jconn.setAutoCommit(False)
+        try:
+            yield self
+        finally:
+            with suppress(Exception):  # the connection broke: the server rolls back on its own
+                self.jconn.rollback()
+            with suppress(Exception):
+                self.jconn.setAutoCommit(True)
+
+    def attempt(self, sql: str, refusal: Callable[[BaseException], bool]) -> BaseException | None:
+        """Run ``sql`` inside the open transaction, behind a savepoint. Its changes stay if it succeeds; if it
+        fails with an error ``refusal`` accepts, they are undone and the error returned (others are raised)."""
+        savepoint = self.jconn.setSavepoint()
+        try:
+            self.execute(sql)
+        except Exception as exc:
+            if not refusal(exc):
+                raise
+            self.jconn.rollback(savepoint)
+            return exc
+        self.jconn.releaseSavepoint(savepoint)
+        return None
 
     def metadata(self) -> Any:
         return self.jconn.getMetaData()

@@ -6,7 +6,7 @@ Pure text; nothing here opens a connection, so ``validate`` and unit tests use i
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 POSTGRESQL_PACKAGE = "org.postgresql:postgresql:42.7.8"
@@ -53,17 +53,44 @@ class Dialect:
         prefix = f"{alias}." if alias else ""
         return ", ".join(prefix + self.quote_identifier(c) for c in columns)
 
-    def insert_select(self, target: str, staging: str, columns: Sequence[str]) -> str:
-        cols = self.column_list(columns)
-        return f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {staging}"
+    def selected(self, columns: Sequence[str], casts: Mapping[str, str] | None = None, alias: str | None = None) -> str:
+        """The SELECT list of staged columns, ``casts`` (column → SQL type) applied and named as the column."""
+        prefix = f"{alias}." if alias else ""
+        found = []
+        for column in columns:
+            quoted = prefix + self.quote_identifier(column)
+            cast = (casts or {}).get(column)
+            found.append(f"CAST({quoted} AS {cast}) AS {self.quote_identifier(column)}" if cast else quoted)
+        return ", ".join(found)
 
-    def upsert(self, target: str, staging: str, columns: Sequence[str], keys: Sequence[str]) -> str:
+    def insert_select(
+        self,
+        target: str,
+        staging: str,
+        columns: Sequence[str],
+        casts: Mapping[str, str] | None = None,
+        where: str | None = None,
+    ) -> str:
+        """Insert the staged rows (those matching ``where``), each column cast as ``casts`` says."""
+        cols = self.column_list(columns)
+        return f"INSERT INTO {target} ({cols}) SELECT {self.selected(columns, casts)} FROM {staging}{_where(where)}"
+
+    def upsert(
+        self,
+        target: str,
+        staging: str,
+        columns: Sequence[str],
+        keys: Sequence[str],
+        casts: Mapping[str, str] | None = None,
+        where: str | None = None,
+    ) -> str:
         """One statement inserting the staged rows and updating the rows whose keys exist."""
         cols = self.column_list(columns)
         updates = [c for c in columns if c not in keys]
         if self.name == "postgresql":
             insert = (
-                f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {staging} ON CONFLICT ({self.column_list(keys)})"
+                f"INSERT INTO {target} ({cols}) SELECT {self.selected(columns, casts)} FROM {staging}{_where(where)} "
+                f"ON CONFLICT ({self.column_list(keys)})"
             )
             if not updates:
                 return f"{insert} DO NOTHING"
@@ -71,13 +98,14 @@ class Dialect:
             return f"{insert} DO UPDATE SET {sets}"
         if self.mysql_family:
             # Columns of the SELECT are referenced through its alias (VALUES() is deprecated in MySQL 8).
-            source_cols = self.column_list(columns, "s")
+            source_cols = self.selected(columns, casts, "s")
             assignments = updates or [keys[0]]
             sets = ", ".join(
                 f"{self.quote_identifier(c)} = {'s.' if updates else ''}{self.quote_identifier(c)}" for c in assignments
             )
             return (
-                f"INSERT INTO {target} ({cols}) SELECT {source_cols} FROM {staging} AS s ON DUPLICATE KEY UPDATE {sets}"
+                f"INSERT INTO {target} ({cols}) SELECT {source_cols} FROM {staging} AS s{_where(where)} "
+                f"ON DUPLICATE KEY UPDATE {sets}"
             )
         raise ValueError(f"{self.label} has no upsert statement")
 
@@ -96,11 +124,64 @@ class Dialect:
             return f"RENAME TABLE {staging} TO {self.qualified(staging_schema, new_name)}"
         return f"ALTER TABLE {staging} RENAME TO {self.quote_identifier(new_name)}"
 
+    def staging_column_types(self, namespace: str | None, table: str) -> str:
+        """Each column of a table: name, type as a cast target, category (string, numeric, other), full type."""
+        if self.name == "postgresql":
+            qualified = self.literal(self.qualified(namespace, table))
+            return (
+                "SELECT a.attname, format_type(a.atttypid, NULL), CASE t.typcategory WHEN 'S' THEN 'string' "
+                "WHEN 'N' THEN 'numeric' ELSE 'other' END, format_type(a.atttypid, a.atttypmod) "
+                f"FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid WHERE a.attrelid = {qualified}::regclass "
+                "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"
+            )
+        strings = "'char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext'"
+        numbers = "'tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint', 'decimal', 'float', 'double'"
+        schema = self.literal(namespace) if namespace else "DATABASE()"
+        return (
+            f"SELECT COLUMN_NAME, COLUMN_TYPE, CASE WHEN DATA_TYPE IN ({strings}) THEN 'string' "
+            f"WHEN DATA_TYPE IN ({numbers}) THEN 'numeric' ELSE 'other' END, COLUMN_TYPE "
+            f"FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = {schema} AND TABLE_NAME = {self.literal(table)} "
+            "ORDER BY ORDINAL_POSITION"
+        )
+
+    def open_staging(self, staging: str, retyped: Mapping[str, str], row_id: str) -> str:
+        """Let the staging table take any row: ``retyped`` columns (name → type) widened, every column
+        nullable (MySQL's CREATE TABLE ... AS SELECT keeps NOT NULL), and a row number ``row_id`` added."""
+        if self.name == "postgresql":
+            changes = [f"ALTER COLUMN {self.quote_identifier(c)} TYPE {t}" for c, t in retyped.items()]
+            changes.append(f"ADD COLUMN {self.quote_identifier(row_id)} BIGINT GENERATED BY DEFAULT AS IDENTITY")
+        else:
+            changes = [f"MODIFY {self.quote_identifier(c)} {t} NULL" for c, t in retyped.items()]
+            changes.append(f"ADD COLUMN {self.quote_identifier(row_id)} BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY")
+        return f"ALTER TABLE {staging} " + ", ".join(changes)
+
+    def staging_type(self, spark_type: str) -> str | None:
+        """The type a staging column gets for Spark values of ``spark_type`` (simpleString) so that every
+        value fits; None when the target's own type is kept."""
+        postgres = self.name == "postgresql"
+        if spark_type in ("string", "varchar", "char") or spark_type.startswith(("varchar(", "char(")):
+            return "TEXT" if postgres else "LONGTEXT"
+        if spark_type in ("tinyint", "smallint", "int", "bigint"):
+            return "BIGINT"
+        if spark_type in ("float", "double"):
+            return "DOUBLE PRECISION" if postgres else "DOUBLE"
+        if spark_type.startswith("decimal("):
+            return spark_type.upper()
+        return None
+
+    def row_range(self, row_id: str, low: int, high: int) -> str:
+        column = self.quote_identifier(row_id)
+        return f"{column} BETWEEN {low} AND {high}"
+
     def drop(self, table: str) -> str:
         return f"DROP TABLE IF EXISTS {table}"
 
     def delete_all(self, table: str) -> str:
         return f"DELETE FROM {table}"
+
+
+def _where(condition: str | None) -> str:
+    return f" WHERE {condition}" if condition else ""
 
 
 POSTGRESQL = Dialect("postgresql", "PostgreSQL", "org.postgresql.Driver", 5432, '"', supports_upsert=True)

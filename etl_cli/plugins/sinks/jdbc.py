@@ -16,6 +16,11 @@ transaction on one connection:
   ``INSERT ... ON DUPLICATE KEY UPDATE`` (MySQL, MariaDB), after checking that no key
   appears twice in the staged rows (which would make the result depend on row order).
 
+With ``on_reject: dead_letter`` the staging table takes any row, and after the load a trial
+publish (always rolled back) bisects the staged rows to find those the database refuses;
+they become the write's ``rejected`` rows (for the dead-letter queue) and are left out of
+the publish. See :mod:`etl_cli.plugins.jdbc.rejects`.
+
 A missing target (append, overwrite) is created by renaming the staging table. The
 staging table is dropped after the commit, and on abort. If anything fails, the
 transaction is rolled back and the target is exactly as it was. A server that cannot be
@@ -28,7 +33,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -38,12 +43,14 @@ from etl_cli.plugins.jdbc.catalog import Catalog, Table, TableName
 from etl_cli.plugins.jdbc.connection import JdbcConnection, connect, database_error, open_connection
 from etl_cli.plugins.jdbc.dialects import dialect_for, display_url, package_for
 from etl_cli.plugins.jdbc.options import CONNECTION_SCHEMA, ConnectionSettings, connection_problems, connection_settings
+from etl_cli.plugins.jdbc.rejects import delete_refused, find_refusals, open_staging, refused_rows
 from etl_cli.plugins.registry import register
 from etl_cli.plugins.sinks.staging import OneShotWrite
 from etl_cli.plugins.spark_types import string_list
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql.types import StructType
 
 STAGING_PREFIX = "etl_stg_"
 _MAX_IDENTIFIER = 63  # PostgreSQL's limit; MySQL allows 64
@@ -60,6 +67,10 @@ class LoadPlan:
     staging_name: str
     columns: tuple[str, ...]
     keys: tuple[str, ...] = ()
+    #: ``on_reject: dead_letter``: the staging table takes any row (see :mod:`~etl_cli.plugins.jdbc.rejects`)
+    sets_aside_refused: bool = False
+    #: column → SQL type the publish casts it to (text staged for a non-text column)
+    casts: tuple[tuple[str, str], ...] = ()
 
 
 @register
@@ -99,6 +110,22 @@ class JdbcSink(Sink):
             "default": 1000,
             "description": "Rows sent per INSERT round trip by each writer.",
         },
+        "on_reject": {
+            "enum": ["fail", "dead_letter"],
+            "default": "fail",
+            "description": "What a row the database refuses does (NOT NULL, CHECK, foreign key, a value too long "
+            "or out of range, a text that does not convert): fail (the run fails and the table is unchanged) or "
+            "dead_letter (the row goes to the dead-letter queue with the database's message as reason, kind "
+            "rejected, and the other rows are loaded; needs a dead_letter: section). dead_letter tries the publish "
+            "once before the commit, so the merge runs twice.",
+        },
+        "max_rejects": {
+            "type": "integer",
+            "minimum": 0,
+            "default": 1000,
+            "description": "With on_reject dead_letter: the run fails when the database refuses more rows than "
+            "this (each refused row costs a few trial statements to find).",
+        },
     }
 
     @classmethod
@@ -116,7 +143,30 @@ class JdbcSink(Sink):
         url = options.get("url")
         if mode == "upsert" and isinstance(url, str) and "${" not in url and not dialect_for(url).supports_upsert:
             problems.append(OptionProblem(("mode",), "upsert is supported on PostgreSQL, MySQL and MariaDB URLs only"))
+        if "max_rejects" in options and options.get("on_reject", "fail") != "dead_letter":
+            problems.append(OptionProblem(("max_rejects",), "max_rejects applies only with on_reject: dead_letter"))
+        if (
+            options.get("on_reject") == "dead_letter"
+            and isinstance(url, str)
+            and "${" not in url
+            and not dialect_for(url).supports_upsert
+        ):
+            problems.append(
+                OptionProblem(("on_reject",), "on_reject dead_letter works on PostgreSQL, MySQL and MariaDB only")
+            )
         return problems
+
+    @classmethod
+    def streaming_problems(cls, options: Mapping[str, Any]) -> list[OptionProblem]:
+        if options.get("on_reject") == "dead_letter":
+            return [
+                OptionProblem(
+                    ("on_reject",),
+                    "on_reject dead_letter works in batch runs only: a streaming run has no dead-letter queue",
+                    hint="remove on_reject (a refused row then stops the query)",
+                )
+            ]
+        return []
 
     def stage_write(self, ctx: RunContext, stage: StageSpec, df: DataFrame) -> PendingWrite:
         mode = str(stage.option("mode", self.default_mode))
@@ -125,16 +175,22 @@ class JdbcSink(Sink):
                 plan = _plan_load(conn, stage, mode, list(df.columns), _staging_name(stage, ctx.run_id))
                 if plan.target is not None:
                     _create_staging(conn, plan, stage)
+                    if stage.option("on_reject") == "dead_letter":
+                        plan = _open_staging(conn, plan, stage, df)
             except Exception as exc:
                 raise database_error(f"preparing {stage.label}", exc, conn.settings) from None
         settings = conn.settings
         staged = StagedTable(ctx.spark, settings, plan)
+        action = f"writing the staging table of {stage.label}"
         try:
             staged.rows = _write_staging(stage, df.toDF(*plan.columns), settings, plan)
+            if plan.sets_aside_refused:
+                action = f"finding the rows {stage.label} cannot load"
+                staged.set_aside_refused(int(stage.option("max_rejects", 1000)), df.schema)
         except BaseException as exc:
             staged.abort()
             if isinstance(exc, Exception):
-                raise database_error(f"writing the staging table of {stage.label}", exc, settings) from None
+                raise database_error(action, exc, settings) from None
             raise
         return staged
 
@@ -244,6 +300,18 @@ def _create_staging(conn: JdbcConnection, plan: LoadPlan, stage: StageSpec) -> N
         ) from None
 
 
+def _open_staging(conn: JdbcConnection, plan: LoadPlan, stage: StageSpec, df: DataFrame) -> LoadPlan:
+    """Let the staging table take any row, for the refused ones to be found after the load (rejects module)."""
+    spark_types = {c: f.dataType.simpleString() for c, f in zip(plan.columns, df.schema.fields, strict=True)}
+    try:
+        casts = open_staging(conn, plan.staging_namespace, plan.staging_name, plan.columns, spark_types)
+    except Exception as exc:
+        raise database_error(
+            f"preparing staging table {plan.staging_name} for {stage.label}", exc, conn.settings
+        ) from None
+    return replace(plan, sets_aside_refused=True, casts=tuple(casts.items()))
+
+
 def _write_staging(stage: StageSpec, df: DataFrame, settings: ConnectionSettings, plan: LoadPlan) -> int:
     """Spark inserts the rows into the staging table; return how many (observed during the write)."""
     from pyspark.sql import Observation
@@ -291,14 +359,37 @@ class StagedTable(OneShotWrite):
             conn.execute(dialect.rename(self.staging, plan.staging_namespace, plan.target_name.name))
             self.details["created"] = True
             return
-        target = plan.target.quoted(dialect)
         if plan.mode == "upsert":
             self._refuse_duplicate_keys(conn)
-            conn.execute(dialect.upsert(target, self.staging, plan.columns, plan.keys))
-            return
         if plan.mode == "overwrite":
-            self.details["rows_deleted"] = conn.execute(dialect.delete_all(target))
-        conn.execute(dialect.insert_select(target, self.staging, plan.columns))
+            self.details["rows_deleted"] = conn.execute(dialect.delete_all(plan.target.quoted(dialect)))
+        conn.execute(self._merge())
+
+    def _merge(self, where: str | None = None) -> str:
+        """The statement loading the staged rows (those matching ``where``) into the existing target."""
+        plan, dialect = self.plan, self.dialect
+        assert plan.target is not None
+        target, casts = plan.target.quoted(dialect), dict(plan.casts)
+        if plan.mode == "upsert":
+            return dialect.upsert(target, self.staging, plan.columns, plan.keys, casts, where)
+        return dialect.insert_select(target, self.staging, plan.columns, casts, where)
+
+    def set_aside_refused(self, limit: int, schema: StructType) -> None:
+        """Find the staged rows the database refuses, keep them as :attr:`rejected` and out of the publish."""
+        plan = self.plan
+        assert plan.target is not None
+        before = [self.dialect.delete_all(plan.target.quoted(self.dialect))] if plan.mode == "overwrite" else []
+        with open_connection(self.spark, self.settings) as conn:
+            if plan.mode == "upsert":
+                self._refuse_duplicate_keys(conn)
+            refusals = find_refusals(conn, self.staging, self._merge, before, limit)
+            if refusals:
+                self.rejected = refused_rows(self.spark, self.settings, self.staging, plan.columns, schema, refusals)
+                delete_refused(conn, self.staging, refusals)
+        self.rows_rejected = len(refusals)
+        self.details["rows_rejected"] = len(refusals)
+        if self.rows is not None:
+            self.rows -= len(refusals)
 
     def _refuse_duplicate_keys(self, conn: JdbcConnection) -> None:
         duplicates = conn.query(self.dialect.duplicate_keys(self.staging, self.plan.keys), max_rows=5)
