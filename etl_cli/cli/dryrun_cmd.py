@@ -16,6 +16,7 @@ from etl_cli import app
 from etl_cli.cli.options import DebugOpt, EnvOpt, MasterOpt, SetOpt, VerboseOpt
 from etl_cli.cli.output import print_diagnostic
 from etl_cli.cli.progress import StatusReporter
+from etl_cli.cli.quality_table import print_quality_report
 from etl_cli.cli.show import print_indented, schema_tree
 
 if TYPE_CHECKING:
@@ -74,6 +75,10 @@ def print_report(console: Console, report: DryRunReport) -> None:
         _print_stage(console, analysis)
     console.print()
     _print_effects(console, report.effects)
+    if report.quality:
+        console.print()
+        console.print("[bold]checks on the sample[/] (a run judges them on every row):")
+        print_quality_report(console, report.quality)
     for diagnostic in report.diagnostics:
         print_diagnostic(console, diagnostic)
     stages = len(report.stages)
@@ -108,6 +113,8 @@ def _stage_lines(analysis: StageAnalysis) -> list[str]:
         lines.append(f"about   {escape(stage.description)}")
     if analysis.streaming:
         lines.append("stream  reads a stream: rows are not sampled")
+    if analysis.checks:
+        lines.append(f"checks  {escape(', '.join(analysis.checks))}")
     if analysis.rows is not None:
         lines.append(f"rows    {analysis.rows:,} in the sample")
     if analysis.note:

@@ -50,6 +50,9 @@ def print_quality_report(console: Console, report: dict[str, Any]) -> None:
     if report.get("checks"):
         console.print(quality_table(report))
     for check in report.get("checks", []):
+        if check["outcome"] == "skipped" and check.get("note"):
+            console.print(f"  [dim]{escape(check['name'])}: {escape(check['note'])}[/]", highlight=False)
+    for check in report.get("checks", []):
         samples = check.get("samples") or []
         if not samples or not check.get("rows_failed"):
             continue

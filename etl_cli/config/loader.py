@@ -140,7 +140,8 @@ def apply_set(tree: Node, assignment: str) -> Node:
         value = yaml.safe_load(text) if text.strip() else ""
     except yaml.YAMLError:
         value = text
-    leaf = Node(value, loc, key_loc=loc, raw=text)
+    leaf = _node_of(value, loc)
+    leaf.raw = text if not isinstance(value, (dict, list)) else None
     node = tree
     parts = _split_key_path(key_path.strip())
     for i, part in enumerate(parts):
@@ -159,6 +160,15 @@ def apply_set(tree: Node, assignment: str) -> Node:
                 node.value[part] = Node({}, loc, key_loc=loc)
             node = node.value[part]
     return tree
+
+
+def _node_of(value: Any, loc: Location) -> Node:
+    """A ``--set`` value (``[a, b]``, ``{k: v}`` or a scalar) as located nodes, all at the ``--set``."""
+    if isinstance(value, dict):
+        return Node({str(k): _node_of(v, loc) for k, v in value.items()}, loc, key_loc=loc)
+    if isinstance(value, list):
+        return Node([_node_of(v, loc) for v in value], loc, key_loc=loc)
+    return Node(value, loc, key_loc=loc)
 
 
 _FREE_FORM = {"conf", "options"}

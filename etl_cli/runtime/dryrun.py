@@ -2,8 +2,9 @@
 
 Each source and transform is built as a lazy DataFrame exactly as a run builds it, so
 Spark's analyser resolves every column, type and function; sinks only describe their
-effects (``Sink.effects``), their ``stage_write`` is never called. With a sample, every
-source is cut to N rows and each stage is counted on that sample.
+effects (``Sink.effects``), their ``stage_write`` is never called. Contracts and checks
+are applied as in a run, so Spark analyses them too. With a sample, every source is cut
+to N rows, each stage is counted on that sample, and the checks are judged on it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from etl_cli.diagnostics import Diagnostic, error
-from etl_cli.errors import ConfigError, EtlError
+from etl_cli.errors import ConfigError, EtlError, QualityGateError
 from etl_cli.events import Reporter, StageResult
 from etl_cli.plugins.api import Effect, Sink, Source, StageSpec, resolve_path
 from etl_cli.plugins.registry import Registry
@@ -21,7 +22,9 @@ from etl_cli.plugins.spark_types import first_line, quote
 from etl_cli.runtime.coercions import silent_casts
 from etl_cli.runtime.describe import SchemaField, cell_text, schema_fields
 from etl_cli.runtime.executor import Executor
+from etl_cli.runtime.guards import RunExtras
 from etl_cli.runtime.progress import watch_spark_progress
+from etl_cli.runtime.quality.contracts import ContractViolation
 from etl_cli.runtime.workspace import Workspace
 from etl_cli.spec.quality import dead_letter_of
 
@@ -51,6 +54,8 @@ class StageAnalysis:
     streaming: bool = False
     plan: str | None = None
     note: str | None = None
+    #: the checks on this stage: ``name (type, action)``
+    checks: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -67,6 +72,7 @@ class StageAnalysis:
             "streaming": self.streaming,
             "plan": self.plan,
             "note": self.note,
+            "checks": list(self.checks),
         }
 
 
@@ -102,6 +108,8 @@ class DryRunReport:
     stages: list[StageAnalysis] = field(default_factory=list)
     effects: list[EffectReport] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    #: with a sample: the quality report of the checks judged on it
+    quality: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -111,7 +119,9 @@ class DryRunReport:
     def exit_code(self) -> int:
         if not self.diagnostics:
             return 0
-        return 1 if any(d.code in CONFIG_CODES for d in self.diagnostics) else 4
+        if any(d.code in CONFIG_CODES for d in self.diagnostics):
+            return 1
+        return 3 if all(d.code == "quality-gate" for d in self.diagnostics) else 4
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -125,6 +135,7 @@ class DryRunReport:
             "stages": [s.to_json() for s in self.stages],
             "effects": [e.to_json() for e in self.effects],
             "diagnostics": [d.to_json() for d in self.diagnostics],
+            "quality": self.quality,
         }
 
 
@@ -137,7 +148,9 @@ class DryRun:
         self.reporter = reporter
         self.sample = sample
         self.explain = explain
-        self.executor = Executor(workspace.plan, workspace.ctx, registry, reporter)
+        extras = RunExtras(sampled=bool(sample))
+        self.executor = Executor(workspace.plan, workspace.ctx, registry, reporter, extras)
+        self.guards = self.executor.guards
         self.frames: dict[str, DataFrame] = {}
         spec = workspace.plan.pipeline
         self.report = DryRunReport(spec.name, spec.env, workspace.master, workspace.spark_version, sample)
@@ -153,10 +166,23 @@ class DryRun:
                 self.report.stages.append(analysis)
                 result = StageResult(stage.name, stage.kind, stage.type, analysis.status, rows_out=analysis.rows)
                 self.reporter.stage_finished(result, index, len(stages))
+            if self.sample and not blocked:
+                self._judge_checks()
         self._dead_letter_effects()
         for frame in self.frames.values():
             frame.unpersist()
+        self.guards.release()
         return self.report
+
+    def _judge_checks(self) -> None:
+        """The checks of every stage on the sample, as the run's quality gate judges them."""
+        try:
+            self.guards.gate(self.frames)
+        except QualityGateError as exc:
+            hint = "a run would stop here, before writing (exit 3); on every row, more checks may fail"
+            self.report.diagnostics.append(error("quality-gate", f"on the sample, {exc.message}", None, hint))
+        if not self.guards.report.empty:
+            self.report.quality = self.guards.report.to_json()
 
     def _dead_letter_effects(self) -> None:
         """Where rejected and quarantined rows would go (the pipeline's ``dead_letter:``), if anywhere."""
@@ -197,6 +223,9 @@ class DryRun:
         analysis.streaming = bool(df.isStreaming)
         if stage.kind == "source" and self.sample and not analysis.streaming:
             df = df.limit(self.sample).cache()
+        if not analysis.streaming:
+            df = self.guards.after_compute(stage, df)  # contract and checks: analysed now, judged on a sample
+            analysis.checks = tuple(f"{c.name} ({c.type}, {c.action})" for c in self.guards.checks.get(stage.name, ()))
         self.frames[stage.name] = df
         analysis.schema = schema_fields(df)
         if stage.kind == "source":
@@ -274,6 +303,7 @@ class DryRun:
         if isinstance(exc, EtlError):
             message = exc.message if stage.label in exc.message else f"{stage.label}: {exc.message}"
             code = "spark-analysis" if analysis else ("invalid-stage" if isinstance(exc, ConfigError) else "dry-run")
+            code = "contract" if isinstance(exc, ContractViolation) else code
             return error(code, tidy(message), exc.location or stage.location, exc.hint)
         if analysis:
             hint = "check the columns and types of the stage's inputs (shown above)"

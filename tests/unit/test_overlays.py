@@ -128,6 +128,13 @@ def test_set_overrides_every_layer_and_addresses_items_by_name(project: Path) ->
     assert loaded.document["spark"]["conf"]["spark.x"] == 5
 
 
+def test_set_takes_lists_and_mappings_in_yaml_flow_style(project: Path) -> None:
+    sets = ["sinks.out.partition_by=[day, country]", "spark.conf={spark.a: 1, spark.b: x}"]
+    loaded = load_pipeline(project / "p", None, sets=sets, environ={})
+    assert loaded.document["sinks"][0]["partition_by"] == ["day", "country"]
+    assert loaded.document["spark"]["conf"] == {"spark.a": 1, "spark.b": "x"}
+
+
 def test_set_without_equals_is_a_usage_error(project: Path) -> None:
     with pytest.raises(UsageError):
         load_pipeline(project / "p", None, sets=["sinks.out.mode"], environ={})
