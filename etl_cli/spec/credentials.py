@@ -3,8 +3,9 @@
 Flagged keys, compared case-insensitively word by word (``keyStorePassword`` and
 ``key_store_password`` are the same): in any stage's options at any depth, in the
 ``metrics`` and ``dead_letter`` blocks and in ``vars``, a key whose last words are one
-of password, passwd, token, secret, secret key, access key or api key (``db_password``,
-``client_secret``, ``aws_secret_access_key``; not ``token_url``); in ``spark.conf``, a key containing
+of password, passwd, token, secret, secret key, access key, api key or jaas config
+(``db_password``, ``client_secret``, ``aws_secret_access_key``,
+``kafka.sasl.jaas.config``; not ``token_url``); in ``spark.conf``, a key containing
 those words anywhere (``spark.hadoop.fs.s3a.secret.key``) unless it names a file, a
 path or a setting about the credential (``spark.authenticate.secret.file``).
 
@@ -38,6 +39,7 @@ _CREDENTIAL_ENDINGS: tuple[tuple[str, ...], ...] = (
     ("apikey",),
     ("secretkey",),
     ("accesskey",),
+    ("jaas", "config"),  # Kafka's sasl.jaas.config: a login line with the password in it
 )
 _NOT_A_VALUE = {
     "file", "path", "dir", "location", "provider", "providers", "enabled", "class", "type", "name", "names",

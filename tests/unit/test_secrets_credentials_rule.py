@@ -117,7 +117,8 @@ def test_a_pipeline_using_references_only_is_clean(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "key",
     ["password", "PASSWORD", "db_password", "keyStorePassword", "passwd", "token", "auth-token", "secret",
-     "client_secret", "secret_key", "access_key", "aws_secret_access_key", "api_key", "apiKey", "APIKey", "apikey"],
+     "client_secret", "secret_key", "access_key", "aws_secret_access_key", "api_key", "apiKey", "APIKey", "apikey",
+     "kafka.sasl.jaas.config", "sasl.jaas.config"],
 )  # fmt: skip
 def test_credential_option_keys(key: str) -> None:
     assert is_credential_key(key)
