@@ -1,7 +1,6 @@
 """``etl-cli debug`` applies a stage's contract and checks as a run does, and judges them at the stage.
 
-Six hand-written orders: order 3 is cancelled, order 5 (paid) has no amount. Every count
-below is read off these rows by hand.
+The orders are those of tests/spark/orders6.py: order 3 is cancelled, order 5 (paid) has no amount.
 """
 
 from __future__ import annotations
@@ -11,16 +10,8 @@ from pathlib import Path
 import pyarrow.csv as pacsv
 
 from tests.clihelp import etl_cli
-from tests.unit.helpers import write
+from tests.spark.orders6 import write_project
 
-ORDERS = """order_id,customer_id,amount,status
-1,1,10.0,paid
-2,2,20.0,paid
-3,1,5.5,cancelled
-4,3,7.0,paid
-5,2,,paid
-6,1,12.5,paid
-"""
 PIPELINE = """\
 name: checked
 spark: {master: "local[1]", conf: {spark.sql.shuffle.partitions: 1}}
@@ -42,10 +33,7 @@ checks:
 
 
 def project(root: Path) -> Path:
-    write(root, "etl-project.yaml", "name: checked\n")
-    write(root, "checked/orders.csv", ORDERS)
-    write(root, "checked/pipeline.yaml", PIPELINE)
-    return root / "checked"
+    return write_project(root, PIPELINE)
 
 
 def debug(root: Path, *args: str) -> tuple[int, str]:

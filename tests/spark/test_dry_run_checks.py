@@ -1,6 +1,6 @@
 """``dry-run`` analyses contracts and checks with their stages, and with ``--sample`` judges the checks on it.
 
-Six hand-written orders: order 3 is cancelled, order 5 (paid) has no amount.
+The orders are those of tests/spark/orders6.py: order 3 is cancelled, order 5 (paid) has no amount.
 """
 
 from __future__ import annotations
@@ -9,16 +9,8 @@ import json
 from pathlib import Path
 
 from tests.clihelp import etl_cli
-from tests.unit.helpers import write
+from tests.spark.orders6 import write_project
 
-ORDERS = """order_id,customer_id,amount,status
-1,1,10.0,paid
-2,2,20.0,paid
-3,1,5.5,cancelled
-4,3,7.0,paid
-5,2,,paid
-6,1,12.5,paid
-"""
 PIPELINE = """\
 name: checked
 spark: {master: "local[1]", conf: {spark.sql.shuffle.partitions: 1}}
@@ -39,9 +31,7 @@ checks:
 
 
 def dry_run(root: Path, *args: str) -> tuple[int, dict, str]:  # type: ignore[type-arg]
-    write(root, "etl-project.yaml", "name: checked\n")
-    write(root, "checked/orders.csv", ORDERS)
-    write(root, "checked/pipeline.yaml", PIPELINE)
+    write_project(root, PIPELINE)
     done = etl_cli("dry-run", "checked", "--format", "json", *args, cwd=root, env={"ETL_STATE_DIR": str(root / "s")})
     return done.returncode, (json.loads(done.stdout) if done.stdout.strip() else {}), done.stderr
 
