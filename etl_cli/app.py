@@ -171,8 +171,9 @@ def dry_run(path: Path, options: DryRunOptions, reporter: Reporter) -> DryRunRep
 
     _, spec = load_spec(path, options.env, options.sets)
     plan = compile_plan(spec)
-    with open_workspace(plan, registry(), reporter, new_run_id(), options.master, options.verbose) as workspace:
-        return DryRun(workspace, registry(), reporter, options.sample, options.explain).analyse()
+    workspace = open_workspace(plan, registry(), reporter, new_run_id(), options.master, options.verbose, analysis=True)
+    with workspace as opened:
+        return DryRun(opened, registry(), reporter, options.sample, options.explain).analyse()
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The Spark session factory: master, conf, quiet logs, JVM packages."""
+"""The Spark session factory: master, conf, quiet logs, JVM packages, fast JVM start-up."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from etl_cli.runtime.class_sharing import ClassArchive, class_archive
 from etl_cli.runtime.jars import resolve_local_jars
 from etl_cli.runtime.java import ensure_java
 
@@ -14,6 +15,16 @@ if TYPE_CHECKING:
 
 LOG4J_CONFIG = Path(__file__).with_name("resources") / "log4j2.properties"
 DEFAULT_MASTER = "local[*]"
+#: settings of a short-lived session that analyses plans and runs jobs on samples at most (dry-run),
+#: applied over the pipeline's own: they change how fast Spark answers, never what it answers
+ANALYSIS_SETTINGS = {
+    "spark.sql.shuffle.partitions": "2",
+    "spark.eventLog.enabled": "false",
+    "spark.driver.memory": "512m",
+}
+#: JVM options of such a session: the JIT's quick first tier only, a garbage collector without
+#: background threads; both leave the two cores of a small machine to the analysis itself
+ANALYSIS_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 
 
 def session_settings(
@@ -23,14 +34,18 @@ def session_settings(
     packages: Iterable[str] = (),
     jars: Iterable[str] = (),
     verbose: bool = False,
+    analysis: bool = False,
 ) -> dict[str, str]:
-    """Every Spark setting etl-cli starts a session with (user ``conf`` wins)."""
+    """Every Spark setting etl-cli starts a session with (user ``conf`` wins, except over ``analysis`` settings).
+
+    ``analysis``: a short-lived session for dry-run (:data:`ANALYSIS_SETTINGS`, :data:`ANALYSIS_JAVA_OPTIONS`).
+    """
     level = "warn" if verbose else "error"
     java_opts = f"-Dlog4j2.configurationFile=file:{LOG4J_CONFIG} -Detl.log.level={level}"
     settings = {
         "spark.app.name": app_name,
         "spark.master": master or DEFAULT_MASTER,
-        "spark.driver.extraJavaOptions": java_opts,
+        "spark.driver.extraJavaOptions": f"{java_opts} {ANALYSIS_JAVA_OPTIONS}" if analysis else java_opts,
         "spark.executor.extraJavaOptions": java_opts,
         "spark.ui.showConsoleProgress": "false",
         "spark.ui.enabled": "false",
@@ -42,6 +57,8 @@ def session_settings(
     if jars := sorted(set(jars)):
         settings["spark.jars"] = ",".join(jars)
     settings.update({key: _conf_text(value) for key, value in (conf or {}).items()})
+    if analysis:
+        settings.update(ANALYSIS_SETTINGS)
     return settings
 
 
@@ -53,20 +70,30 @@ def build_session(
     jars: Iterable[str] = (),
     verbose: bool = False,
     jvm_log: Path | None = None,
+    analysis: bool = False,
 ) -> SparkSession:
     """Start (or join) a Spark session configured for etl-cli.
 
     Unless ``verbose``, the JVM's own console output (log4j lines, launcher notices)
     goes to ``jvm_log`` instead of the user's terminal, and log4j keeps errors only.
+    ``analysis``: a short-lived session that analyses plans and counts samples (dry-run),
+    tuned to start and answer fast rather than to crunch data (:data:`ANALYSIS_SETTINGS`).
     """
-    ensure_java()
+    java = ensure_java()
     from pyspark import SparkConf, SparkContext
     from pyspark.sql import SparkSession
 
     # packages whose jars a local folder holds (ETL_JARS_DIR, scripts/fetch-jars.sh's cache) skip Maven
     local = resolve_local_jars(packages)
-    settings = session_settings(app_name, master, conf, local.packages, (*jars, *local.jars), verbose)
-    if jvm_log is not None and not verbose and SparkContext._gateway is None:
+    settings = session_settings(app_name, master, conf, local.packages, (*jars, *local.jars), verbose, analysis)
+    launching = SparkContext._gateway is None
+    archive = class_archive(java, settings) if launching else None
+    class_sharing = archive.java_options() if archive else ""
+    if class_sharing:
+        settings["spark.driver.extraJavaOptions"] = (
+            f"{settings.get('spark.driver.extraJavaOptions', '')} {class_sharing}"
+        )
+    if jvm_log is not None and not verbose and launching:
         from pyspark.java_gateway import launch_gateway
 
         jvm_log.parent.mkdir(parents=True, exist_ok=True)
@@ -82,10 +109,21 @@ def build_session(
     for key, value in settings.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
+    if archive is not None and "ArchiveClassesAtExit" in class_sharing:
+        _note_archive_writer(archive)
     session.sparkContext.setLogLevel("WARN" if verbose else "ERROR")
     if not verbose:
         _quiet_query_context_loggers()
     return session
+
+
+def _note_archive_writer(archive: ClassArchive) -> None:
+    """The JVM just launched writes the class archive when it exits (spark-submit execs into it)."""
+    from pyspark import SparkContext
+
+    process = getattr(SparkContext._gateway, "proc", None)
+    if process is not None:
+        archive.writer_started(process.pid)
 
 
 def _quiet_query_context_loggers() -> None:

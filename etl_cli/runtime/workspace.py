@@ -36,9 +36,18 @@ class Workspace:
 
 @contextmanager
 def open_workspace(
-    plan: Plan, registry: Registry, reporter: Reporter, run_id: str, master: str | None = None, verbose: bool = False
+    plan: Plan,
+    registry: Registry,
+    reporter: Reporter,
+    run_id: str,
+    master: str | None = None,
+    verbose: bool = False,
+    analysis: bool = False,
 ) -> Iterator[Workspace]:
-    """Start Spark for ``plan``; every exception leaving the block has resolved secrets masked."""
+    """Start Spark for ``plan``; every exception leaving the block has resolved secrets masked.
+
+    ``analysis``: the session only analyses and counts samples (dry-run), see ``build_session``.
+    """
     spec = plan.pipeline
     chosen = master or spec.spark.master or DEFAULT_MASTER
     secrets = SecretResolver.for_project(load_project(spec.project_root), spec.env, pipeline=spec.name, run_id=run_id)
@@ -53,6 +62,7 @@ def open_workspace(
             jars=spec.spark.jars,
             verbose=verbose,
             jvm_log=spec.state_dir / "logs" / f"{run_id}.jvm.log",
+            analysis=analysis,
         )
         ctx = RunContext(
             spark=session,
