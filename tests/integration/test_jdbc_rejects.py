@@ -177,6 +177,19 @@ def test_postgres_refuses_a_bad_row_by_default_and_leaves_the_table_unchanged(tm
         assert pg_tables(schema) == ["items"]
 
 
+def test_postgres_upsert_of_a_repeated_key_fails_naming_the_key_and_leaves_the_table_unchanged(tmp_path: Path) -> None:
+    with pg_schema() as schema:
+        root = pg_project(tmp_path, schema, "upsert", None, ["10,plum,4,0.80", "10,plum,5,0.90", "15,lime,9,0.30"])
+        before = pg_items(schema)
+
+        result = run(root, pg_env()["PG_PASSWORD"], "run")
+
+        assert result.returncode == 4, result.stderr
+        assert "repeat keys: item_id=10 (2 rows)" in result.stderr
+        assert pg_items(schema) == before
+        assert pg_tables(schema) == ["items"]
+
+
 def test_postgres_dead_letter_replay_loads_the_fixed_rows_into_that_sink(tmp_path: Path) -> None:
     password = pg_env()["PG_PASSWORD"]
     with pg_schema() as schema:

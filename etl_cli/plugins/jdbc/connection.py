@@ -109,6 +109,11 @@ def is_row_error(exc: BaseException) -> bool:
     return False
 
 
+def is_cardinality_violation(exc: BaseException) -> bool:
+    """SQLSTATE 21000: one statement would change a row twice (PostgreSQL's upsert of a repeated key)."""
+    return any(_sql_state(t) == "21000" for t in java_throwables(exc))
+
+
 def java_message(exc: BaseException) -> str:
     """The most telling line of a Java error: the first SQL exception's message, else the root cause's."""
     throwables = list(java_throwables(exc))
