@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from etl_cli.errors import RunError
 from etl_cli.plugins.api import Effect, OptionProblem, PendingWrite, RunContext, Sink, StageSpec, resolve_path
+from etl_cli.plugins.observed import observed_value
 from etl_cli.plugins.registry import register
 from etl_cli.plugins.s3 import S3_OPTIONS_SCHEMA, configure_buckets, s3_option_problems, s3_packages
 from etl_cli.plugins.sinks.staging import HadoopFileSystem, SkippedWrite, StagedFiles, StagingLayout, write_to_staging
@@ -94,7 +95,7 @@ class FileSink(Sink):
         if partition_by := stage.option("partition_by"):
             writer = writer.partitionBy(*partition_by)
         writer.save(staging)
-        return int(observation.get["rows"])
+        return int(observed_value(observation, "rows"))
 
     #: a streaming query appends each micro-batch's files; Spark's file sink records the files of every
     #: committed batch in <path>/_spark_metadata, and Spark readers of <path> read only those
