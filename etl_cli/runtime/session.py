@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -122,7 +123,9 @@ def _note_archive_writer(archive: ClassArchive) -> None:
     from pyspark import SparkContext
 
     process = getattr(SparkContext._gateway, "proc", None)
-    if process is not None:
+    if process is None:
+        return
+    with contextlib.suppress(OSError):  # the claim then expires, and a later session writes the archive
         archive.writer_started(process.pid)
 
 
