@@ -78,7 +78,8 @@ class ClassArchive:
             age = time.time() - self.claim.stat().st_mtime
         except OSError:
             return
-        if (text and _alive(int(text))) or (not text and age < _CLAIM_TIMEOUT_S):
+        writer = int(text) if text.isdigit() else None
+        if (writer is not None and _alive(writer)) or (writer is None and age < _CLAIM_TIMEOUT_S):
             return
         try:
             with self.partial.open("rb") as archive:
