@@ -124,7 +124,7 @@ class StageGuards:
             df = self.extras.replace[stage.name](self.ctx, _without_corrupt(df))
         if (replaced or stage.option("on_malformed") == "dead_letter") and CORRUPT_COLUMN in df.columns:
             df = self._split_malformed(stage, df)
-        contract = self._contract(stage)
+        contract = self.contract_for(stage)
         if contract is not None:
             df, note = contracts.enforce(contract, stage, df)
             self.report.contracts.append(note)
@@ -162,7 +162,7 @@ class StageGuards:
             self.dead_letters.add(stage.name, "malformed", malformed)
         return parsed
 
-    def _contract(self, stage: StageSpec) -> ContractSpec | None:
+    def contract_for(self, stage: StageSpec) -> ContractSpec | None:
         if stage.kind == "sink" or not stage.option("contract"):
             return None
         section = {"source": "sources", "transform": "transforms"}[stage.kind]

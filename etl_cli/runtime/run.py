@@ -110,6 +110,11 @@ def execute_run(
             finally:
                 if isinstance(executor, Executor):
                     _record_guards(results, executor)
+                else:
+                    streamed = executor.summary()
+                    results.quality, results.dead_letters = streamed["quality"], streamed["dead_letters"]
+                    if results.quality is not None:
+                        reporter.quality_report(results.quality)
             state.commit()  # only now: every sink has committed
             results.status, results.exit_code = "success", int(ExitCode.OK)
         except KeyboardInterrupt:

@@ -16,6 +16,12 @@ once, final) or, for sinks that can take them, update (the windows each micro-ba
   mode a micro-batch holds each changed window once, with its values so far;
 - the Kafka sink produces natively, at least once (in update mode, one record per change).
 
+Row-level checks apply to every micro-batch as it flows (runtime/quality/streaming.py):
+``quarantine`` checks get a query of their own that appends the rows they remove to the
+dead-letter queue, at least once; a ``fail`` check fails its micro-batch before the sink
+commits it and ends the run with exit 3. A stage's contract is checked when its query
+starts.
+
 Queries with a bounded trigger (available_now, once) end by themselves. SIGTERM or SIGINT
 stops the queries gracefully: a running micro-batch may finish (``stop_timeout_s``), then
 every query stops; a second signal stops them at once. Stopping an unbounded stream with
@@ -39,8 +45,15 @@ from etl_cli.errors import RunError
 from etl_cli.events import Reporter, StageResult
 from etl_cli.plan.dag import Plan
 from etl_cli.plugins.api import RunContext, Sink, Source, StageSpec, Transform
+from etl_cli.plugins.quality.base import RowCheck
 from etl_cli.plugins.registry import Registry
+from etl_cli.runtime.dead_letters import DeadLetterQueue
 from etl_cli.runtime.executor import StageFailed
+from etl_cli.runtime.guards import StageGuards
+from etl_cli.runtime.quality import contracts
+from etl_cli.runtime.quality.report import QualityReport, StageQuality
+from etl_cli.runtime.quality.streaming import StreamChecks, gate_error
+from etl_cli.spec.quality import checks_of, dead_letter_of
 from etl_cli.spec.streaming import StreamingSettings
 
 if TYPE_CHECKING:
@@ -136,13 +149,15 @@ class SinkQuery:
     seen: set[tuple[int, str]] = dataclasses.field(default_factory=set)
     timings: BatchTimings = dataclasses.field(default_factory=BatchTimings)
 
-    def poll(self, reporter: Reporter) -> None:
-        """Count the rows of every micro-batch reported since the last poll."""
+    def poll(self, reporter: Reporter, checks: list[StreamChecks] = ()) -> None:  # type: ignore[assignment]
+        """Count the rows of every micro-batch reported since the last poll (and what ``checks`` found)."""
         for progress in self.query.recentProgress:
             key = (progress.batchId, progress.timestamp)
             if key in self.seen:
                 continue
             self.seen.add(key)
+            for checked in checks:
+                checked.count(str(self.query.id), progress.batchId, progress.observedMetrics.get(checked.metric))
             observed = progress.observedMetrics.get(self.metric)
             rows = int(observed["rows"]) if observed is not None else 0
             if progress.numInputRows or rows:
@@ -192,6 +207,24 @@ class StreamingExecutor:
         self.partial_results: list[StageResult] = []
         self._results: dict[str, StageResult] = {}
         self._queries: list[SinkQuery] = []
+        #: queries appending quarantined rows to the dead-letter queue, one per stage with quarantine checks
+        self._dead_letter_queries: list[SinkQuery] = []
+        self.guards = StageGuards(plan, ctx, registry, reporter)
+        self.checks = self._stream_checks()
+        #: the stages whose checks each sink's query counts (each checked stage counted by one query only)
+        self._counted_by: dict[str, list[StreamChecks]] = {}
+        self._gate: Exception | None = None
+
+    def _stream_checks(self) -> dict[str, StreamChecks]:
+        found: dict[str, StreamChecks] = {}
+        spec = self.plan.pipeline
+        for check in checks_of(spec.document, spec.provenance):
+            plugin = self.registry.get("check", check.type)()
+            if isinstance(plugin, RowCheck):
+                found.setdefault(check.stage, StreamChecks(self.plan.stage(check.stage), [])).checks.append(
+                    (check, plugin)
+                )
+        return found
 
     def run(self) -> list[StageResult]:
         """Start every query, wait until they end or a signal stops them; one result per stage."""
@@ -242,10 +275,59 @@ class StreamingExecutor:
         plugin = self.registry.get(stage.kind, stage.type)()
         if isinstance(plugin, Source):
             streams = plugin.is_streaming(stage.options)
-            return plugin.read_stream(self.ctx, stage) if streams else plugin.read(self.ctx, stage)
-        if isinstance(plugin, Transform):
-            return plugin.apply(self.ctx, stage, {name: frames[name] for name in stage.inputs})
-        raise RunError(f"{stage.label}: plug-in {type(plugin).__name__} is neither a source nor a transform")
+            df = plugin.read_stream(self.ctx, stage) if streams else plugin.read(self.ctx, stage)
+        elif isinstance(plugin, Transform):
+            df = plugin.apply(self.ctx, stage, {name: frames[name] for name in stage.inputs})
+        else:
+            raise RunError(f"{stage.label}: plug-in {type(plugin).__name__} is neither a source nor a transform")
+        return self._guarded(stage, df)
+
+    def _guarded(self, stage: StageSpec, df: DataFrame) -> DataFrame:
+        """``df`` through the stage's contract (checked now) and checks (applied to every micro-batch)."""
+        contract = self.guards.contract_for(stage)
+        if contract is not None:
+            df, note = contracts.enforce(contract, stage, df)
+            self.guards.report.contracts.append(note)
+            if (implicit := contracts.not_null_check(contract)) is not None:
+                checker = self.registry.get("check", implicit.type)()
+                assert isinstance(checker, RowCheck)
+                self.checks.setdefault(stage.name, StreamChecks(stage, [])).checks.append((implicit, checker))
+        checked = self.checks.get(stage.name)
+        if checked is None or not df.isStreaming:
+            return df
+        output, quarantined = checked.apply(df)
+        if quarantined is not None:
+            self._dead_letter_queries.append(self._start_dead_letters(stage, quarantined))
+        owner = next((s.name for s in self.plan.sinks if stage.name in self.plan.ancestors(s.name)), None)
+        if owner is not None:
+            self._counted_by.setdefault(owner, []).append(checked)
+        return output
+
+    def _start_dead_letters(self, stage: StageSpec, rows: DataFrame) -> SinkQuery:
+        """A query appending the rows ``stage``'s quarantine checks remove to the dead-letter queue."""
+        from pyspark.sql import functions as F
+
+        spec = self.plan.pipeline
+        queue_spec = dead_letter_of(spec.document, spec.provenance)
+        if queue_spec is None:
+            raise RunError(f"{stage.label} has quarantine checks but the pipeline has no dead_letter")
+        ctx, registry = self.ctx, self.registry
+
+        def write(batch: DataFrame, batch_id: int) -> None:
+            queue = DeadLetterQueue(queue_spec, registry, spec.name, spec.env)
+            queue.add(stage.name, "quarantined", batch)
+            batch_ctx = dataclasses.replace(ctx, micro_batch=batch_id)
+            pending = queue.stage_write(batch_ctx)
+            if pending is not None:
+                pending.commit()
+
+        name = f"dead_letter_{stage.name}"
+        metric = f"etl_sink_{name}"
+        writer = rows.observe(metric, F.count(F.lit(1)).alias("rows")).writeStream.foreachBatch(write)
+        checkpoint = self.ctx.path(self.settings.checkpoint_for(f"_dead_letters/{stage.name}"))
+        query = self._with_trigger(writer.option("checkpointLocation", checkpoint)).queryName(name).start()
+        target = dataclasses.replace(queue_spec.as_sink(), name=name)
+        return SinkQuery(target, query, checkpoint, time.perf_counter(), metric)
 
     def _start_query(self, stage: StageSpec, df: DataFrame, started: float) -> SinkQuery:
         from pyspark.sql import functions as F
@@ -293,6 +375,29 @@ class StreamingExecutor:
             return writer.trigger(once=True)
         return writer.trigger(processingTime=trigger.interval or "0 seconds")
 
+    def summary(self) -> dict[str, Any]:
+        """``quality`` and ``dead_letters`` for the run results (None where the pipeline has none)."""
+        spec = self.plan.pipeline
+        quarantined = {q.stage.name.removeprefix("dead_letter_"): q.rows for q in self._dead_letter_queries}
+        report = QualityReport(self.ctx.run_id, spec.name, contracts=self.guards.report.contracts)
+        for checked in self.checks.values():
+            results = checked.results()
+            report.checks += results
+            removed = max((r.rows_removed for r in results), default=0)
+            stage = checked.stage.name
+            report.stages.append(StageQuality(stage, checked.evaluated, removed, quarantined.get(stage, 0)))
+        queue = dead_letter_of(spec.document, spec.provenance)
+        dead_letters = None
+        if queue is not None and self._dead_letter_queries:
+            dead_letters = {
+                "type": queue.type,
+                "target": queue.target,
+                "written": True,
+                "rows": sum(quarantined.values()),
+                "by_stage": {stage: {"quarantined": rows} for stage, rows in quarantined.items()},
+            }
+        return {"quality": None if report.empty else report.to_json(), "dead_letters": dead_letters}
+
     # ------------------------------------------------------------------ wait and stop
 
     def _await(self, stop: StopRequest) -> None:
@@ -307,10 +412,16 @@ class StreamingExecutor:
             stop.wait(POLL_S)
 
     def _poll_and_check(self) -> None:
-        for sink_query in self._queries:
-            sink_query.poll(self.reporter)
+        for sink_query in self._queries + self._dead_letter_queries:
+            sink_query.poll(self.reporter, self._counted_by.get(sink_query.stage.name, []))
             error = sink_query.query.exception()
             if error is not None:
+                gate = gate_error(str(error))
+                if gate is not None:
+                    for checked in self.checks.values():
+                        checked.gate_failure = gate.message
+                    self._gate = gate
+                    raise gate from None
                 raise StageFailed(sink_query.stage, error)
 
     def _graceful_stop(self, stop: StopRequest) -> None:
@@ -323,16 +434,19 @@ class StreamingExecutor:
         self._poll_and_check()
 
     def _stop_all(self) -> None:
-        for sink_query in self._queries:
+        for sink_query in self._queries + self._dead_letter_queries:
             try:
                 sink_query.query.stop()
             except Exception as exc:  # a query that cannot stop cleanly must not hide why the run ends
                 self.reporter.message("warning", f"{sink_query.stage.name}: stopping the query failed: {exc}")
 
     def _finish_results(self, sink_status: str, stopped_by: str | None = None) -> None:
+        for sink_query in self._dead_letter_queries:
+            with contextlib.suppress(Exception):
+                sink_query.poll(self.reporter)
         for sink_query in self._queries:
             with contextlib.suppress(Exception):  # progress is informative only; the outcome is already decided
-                sink_query.poll(self.reporter)
+                sink_query.poll(self.reporter, self._counted_by.get(sink_query.stage.name, []))
             error = _query_error(sink_query.query)
             status = "failed" if error else ("ok" if sink_status == "ok" else "stopped")
             self._results[sink_query.stage.name] = sink_query.result(status, stopped_by, error)

@@ -218,8 +218,9 @@ def check_streaming(document: dict[str, Any], provenance: Provenance, registry: 
             ]
         return []
     found = _settings_problems(document, provenance, sources[0]) + _trigger_problems(document, provenance)
-    found += _guard_problems(document, provenance, items)
     streaming = _downstream({s.name for s in sources}, items)
+    found += _guard_problems(document, provenance, items)
+    found += _check_problems(document, provenance, registry, streaming)
     for item in items:
         if item.kind == "transform" and item.name in streaming:
             found += _transform_problems(document, provenance, item, items, streaming)
@@ -262,29 +263,63 @@ def _settings_problems(document: dict[str, Any], provenance: Provenance, source:
 
 #: pipeline keys a streaming run does not apply (its queries are not run by the batch executor's stage guards)
 _NOT_APPLIED = {
-    "checks": "data-quality checks are not evaluated on streams",
-    "dead_letter": "there is no dead-letter queue for streams",
     "retry": "stage retries do not apply to streaming queries (a failed query fails the run; restart it)",
     "circuit_breaker": "the circuit breaker does not apply to streaming queries",
 }
+_ROW_BY_ROW = (
+    "a stream is checked row by row as it flows: use a row-level check (not_null, range, regex, "
+    "accepted_values, expression), or check the sink's output in a batch pipeline"
+)
 
 
 def _guard_problems(document: dict[str, Any], provenance: Provenance, items: list[_Item]) -> list[Diagnostic]:
-    """Settings a streaming run would silently skip: an error where they guard the data, a warning otherwise."""
+    """Settings a streaming run would silently skip: warnings, each at its key."""
     found = []
-    hint = "run the checks in a batch pipeline over the sink's output, or remove them"
     for key, why in _NOT_APPLIED.items():
         if document.get(key):
-            guards = key in ("checks", "dead_letter")
-            report = error if guards else warning
-            where = provenance.key_location((key,))
-            found.append(report("streaming-unsupported", f"{key}: {why}", where, hint if guards else None))
+            found.append(warning("streaming-unsupported", f"{key}: {why}", provenance.key_location((key,))))
     for item in items:
-        for key in ("contract", "retry"):
-            if item.data.get(key):
-                report = error if key == "contract" else warning
-                message = f"{item.kind} '{item.name}': {key} is not applied in a streaming run"
-                found.append(report("streaming-unsupported", message, provenance.key_location((*item.path, key))))
+        if item.data.get("retry"):
+            message = f"{item.kind} '{item.name}': retry is not applied in a streaming run"
+            found.append(warning("streaming-unsupported", message, provenance.key_location((*item.path, "retry"))))
+    checks = [c for c in document.get("checks") or [] if isinstance(c, dict)]
+    if document.get("dead_letter") and not any(c.get("action") == "quarantine" for c in checks):
+        found.append(
+            warning(
+                "streaming-unsupported",
+                "dead_letter: in a streaming run only quarantine checks write to the dead-letter queue",
+                provenance.key_location(("dead_letter",)),
+            )
+        )
+    return found
+
+
+def _check_problems(
+    document: dict[str, Any], provenance: Provenance, registry: Registry, streaming: set[str]
+) -> list[Diagnostic]:
+    """Checks a stream cannot judge: dataset-level ones, thresholds, checks on stages the stream does not reach."""
+    found = []
+    for index, check in enumerate(document.get("checks") or []):
+        if not isinstance(check, dict) or check.get("type") not in registry.types("check"):
+            continue
+        name, where = check.get("name"), provenance.value_location(("checks", index))
+        if getattr(registry.get("check", check["type"]), "level", "row") == "dataset":
+            message = f"check '{name}' ({check['type']}) is a dataset-level check, which a stream cannot judge"
+            found.append(error("streaming-unsupported", message, where, _ROW_BY_ROW))
+        elif check.get("stage") not in streaming and isinstance(check.get("stage"), str):
+            message = f"check '{name}' is on stage '{check['stage']}', which does not read the stream"
+            hint = "in a streaming run, checks apply to the stages the streaming source feeds"
+            found.append(error("streaming-unsupported", message, where, hint))
+        if "threshold" in check:
+            found.append(
+                error(
+                    "streaming-unsupported",
+                    f"check '{name}': a threshold is not applied on a stream, where each failing row is handled "
+                    "as it arrives",
+                    provenance.key_location(("checks", index, "threshold")),
+                    "remove the threshold (action fail stops the stream at the first failing row)",
+                )
+            )
     return found
 
 

@@ -300,7 +300,7 @@ def test_the_connector_follows_the_installed_spark_line_unless_told_otherwise() 
     assert major_minor[1] == "0" and major_minor[0].startswith("4.")
 
 
-def test_quality_checks_are_refused_and_retries_flagged_in_a_streaming_pipeline(tmp_path: Path) -> None:
+def test_streams_take_row_level_checks_only_and_retries_are_flagged(tmp_path: Path) -> None:
     write(tmp_path, "etl-project.yaml", "name: t\n")
     write(
         tmp_path,
@@ -315,9 +315,16 @@ def test_quality_checks_are_refused_and_retries_flagged_in_a_streaming_pipeline(
               - {name: o, type: json, input: events, path: o}
             checks:
               - {name: has_rows, type: row_count, stage: events, min: 1}
+              - {name: has_id, type: not_null, stage: events, columns: [id], action: drop}
+              - {name: small, type: range, stage: events, column: id, max: 9, threshold: {max_ratio: 0.1}}
             """
         ),
     )
     [report] = app.validate([tmp_path / "p"])
-    found = {(d.severity, d.message.split(":")[0]) for d in report.diagnostics if d.code == "streaming-unsupported"}
-    assert found == {("error", "checks"), ("warning", "retry")}
+    found = [(d.severity, d.message) for d in report.diagnostics if d.code == "streaming-unsupported"]
+    assert sorted(found) == [
+        ("error", "check 'has_rows' (row_count) is a dataset-level check, which a stream cannot judge"),
+        ("error", "check 'small': a threshold is not applied on a stream, where each failing row is handled as it "
+                  "arrives"),
+        ("warning", "retry: stage retries do not apply to streaming queries (a failed query fails the run; restart it)"),
+    ]  # fmt: skip
