@@ -196,6 +196,10 @@ def test_postgres_dead_letter_replay_loads_the_fixed_rows_into_that_sink(tmp_pat
         root = pg_project(tmp_path, schema, "upsert", "dead_letter")
         assert run(root, password, "run").returncode == 0
         first_run = results(root)["run_id"]
+        counted = run(root, password, "dlq", "count", "--format", "json")
+        assert json.loads(counted.stdout)["groups"] == [
+            {"run_id": first_run, "stage": "items_table", "kind": "rejected", "check": None, "rows": len(REFUSED)}
+        ]
         pg_execute(f"ALTER TABLE {schema}.items DROP CONSTRAINT qty_positive")
 
         replay = run(root, password, "dlq", "replay", "--run", first_run, "--stage", "items_table")
@@ -203,6 +207,7 @@ def test_postgres_dead_letter_replay_loads_the_fixed_rows_into_that_sink(tmp_pat
         assert replay.returncode == 0, replay.stderr
         assert (13, "fig", 0, "4.00") in pg_items(schema), "the row refused by the dropped CHECK is loaded"
         assert len(pg_items(schema)) == len(UPSERTED) + 1, "the still-refused rows are not"
+        assert results(root)["dead_letters"]["by_stage"]["items_table"] == {"rejected": len(REFUSED) - 1}
 
 
 # --------------------------------------------------------------------------- MariaDB
