@@ -20,7 +20,8 @@ sensor in 1-second windows with a 1-second watermark. Two variants:
 An event's latency is the moment its count became visible minus the moment it was produced.
 The spreading is checked against an exact figure: every row also carries the sum of its
 events' ``produced_ms``, which gives the exact mean latency. Only windows wholly inside the
-steady phase count.
+measured phase count: a trickle of events starts the query, then ``WARMUP_AT_RATE_S`` at the
+full rate warm the JVM up, unmeasured.
 
 The rate counts as sustained when the producer kept to its schedule (98% of the target
 or more), every event of the measured windows reached the sink, and latency did not grow

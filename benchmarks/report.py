@@ -91,6 +91,14 @@ def _header(results: dict[str, Any]) -> list[str]:
         f"at end {suite.get('load_average_at_end')}: on a machine shared with other work, wall times are noisy; "
         "the CPU-time ratio and the per-round paired ratio are steadier.",
     ]
+    for merged in suite.get("merged_runs", []):
+        lines += [
+            "",
+            f"Merged in: {', '.join(merged['benchmarks'])} from `{merged['command']}` on {merged['date']} "
+            f"(etl-cli {merged.get('etl_cli_commit') or '?'}, load average at start "
+            f"{merged.get('load_average_at_start')}, at end {merged.get('load_average_at_end')}); "
+            "everything else is from the run above.",
+        ]
     if session := results.get("session"):
         lines += [
             "",
