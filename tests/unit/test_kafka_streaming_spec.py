@@ -326,5 +326,6 @@ def test_streams_take_row_level_checks_only_and_retries_are_flagged(tmp_path: Pa
         ("error", "check 'has_rows' (row_count) is a dataset-level check, which a stream cannot judge"),
         ("error", "check 'small': a threshold is not applied on a stream, where each failing row is handled as it "
                   "arrives"),
-        ("warning", "retry: stage retries do not apply to streaming queries (a failed query fails the run; restart it)"),
+        ("warning", "retry: stage retries do not apply to streaming queries (a failed query fails the run; "
+                    "restart it)"),
     ]  # fmt: skip
