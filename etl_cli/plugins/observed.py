@@ -19,3 +19,14 @@ def observed_value(observation: Observation, name: str) -> Any:
     if jvm_side is None:
         return observation.get.get(name)
     return jvm_side.getAsJava().get(name)
+
+
+def observed_metrics(observation: Observation, timeout_s: float = 10.0) -> dict[str, Any]:
+    """Every value of ``observation``, or {} when no action ran the observed plan (waiting would block for ever)."""
+    import threading
+
+    box: dict[str, Any] = {}
+    reader = threading.Thread(target=lambda: box.update(observation.get), daemon=True)
+    reader.start()
+    reader.join(timeout_s)
+    return box

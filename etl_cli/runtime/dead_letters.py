@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from etl_cli.plugins.api import PendingWrite, RunContext, Sink, StageSpec
+from etl_cli.plugins.observed import observed_metrics
 from etl_cli.plugins.registry import Registry
 from etl_cli.plugins.sources.malformed import CORRUPT_COLUMN
 from etl_cli.plugins.spark_types import quote
@@ -132,7 +133,7 @@ class DeadLetterQueue:
         sink = self.registry.get("sink", self.spec.type)()
         assert isinstance(sink, Sink)
         self.write = sink.stage_write(ctx, self.sink_stage(), observed)
-        values = _metrics(observation)
+        values = observed_metrics(observation)
         for i, (stage, kind) in enumerate(keys):
             self.counts.setdefault(stage, {})[kind] = int(values.get(str(i)) or 0)
         return self.write
@@ -146,14 +147,3 @@ class DeadLetterQueue:
             "rows": sum(n for kinds in self.counts.values() for n in kinds.values()),
             "by_stage": self.counts,
         }
-
-
-def _metrics(observation: Any, timeout_s: float = 10.0) -> dict[str, Any]:
-    """The observed counts, or {} if the sink has not run the write yet (waiting would block forever)."""
-    import threading
-
-    box: dict[str, Any] = {}
-    reader = threading.Thread(target=lambda: box.update(observation.get), daemon=True)
-    reader.start()
-    reader.join(timeout_s)
-    return box

@@ -148,7 +148,7 @@ class DryRun:
         self.reporter = reporter
         self.sample = sample
         self.explain = explain
-        extras = RunExtras(sampled=bool(sample))
+        extras = RunExtras(sampled=bool(sample), count_while_writing=False)
         self.executor = Executor(workspace.plan, workspace.ctx, registry, reporter, extras)
         self.guards = self.executor.guards
         self.frames: dict[str, DataFrame] = {}

@@ -107,6 +107,7 @@ class Executor:
             self.guards.stage_dead_letters()
             self._commit(pending, computed, total)
             self.guards.commit_dead_letters()
+            self.guards.judge_written()
         except BaseException:
             for _stage, write, _ in pending:
                 write.abort()

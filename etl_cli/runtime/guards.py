@@ -53,6 +53,9 @@ class RunExtras:
     #: sources were cut to a sample (``dry-run --sample``, ``debug --sample``): dataset-level checks that
     #: need every row (row_count, freshness, relationships) are reported as skipped
     sampled: bool = False
+    #: checks that cannot stop the run (row-level, severity warn, no quarantine) are counted while the
+    #: sinks write instead of in a pass of their own; dry-run and debug judge them before (False)
+    count_while_writing: bool = True
     #: recorded in the run results as ``replay``
     info: Mapping[str, Any] = field(default_factory=dict)
 
@@ -177,7 +180,7 @@ class StageGuards:
             assert isinstance(plugin, Check)
             plugins.append((check, plugin))
         checked = CheckedStage(stage, plugins, self._sensitive)
-        output = checked.build(df)
+        output = checked.build(df, self.extras.count_while_writing and checked.can_count_while_writing())
         if checked.persisted and checked.flagged is not None:
             self._persisted.append(checked.flagged)
         quarantined = checked.quarantined()
@@ -189,15 +192,45 @@ class StageGuards:
     # ----------------------------------------------------------------- the gate
 
     def gate(self, frames: Mapping[str, DataFrame]) -> None:
-        """Evaluate every checked stage (one Spark job each), report, and stop the run if a gate failed."""
+        """Evaluate every checked stage that can stop the run (one Spark job each), and stop it if a gate failed.
+
+        Stages whose checks are counted while the sinks write are judged by :meth:`judge_written`,
+        after the sinks committed; the report is shown once every check has a verdict.
+        """
         if not self.checked:
             if self.report.contracts:
                 self.reporter.quality_report(self.report.to_json())
             return
         for checked in self.checked:
-            self._evaluate(checked, frames)
+            if checked.observation is None:
+                self._evaluate(checked, frames)
+        if self.report.failures:
+            self._skip_written("not evaluated: the run stopped before the sinks wrote")
+            self.reporter.quality_report(self.report.to_json())
+            self.report.raise_if_failed()
+        if not self._written_pending():
+            self.reporter.quality_report(self.report.to_json())
+
+    def judge_written(self) -> None:
+        """After the sinks committed: the verdicts of the checks counted while they wrote, and the report."""
+        if not self._written_pending():
+            return
+        for checked in self.checked:
+            if checked.observation is not None and not checked.judged:
+                results, stage_quality = checked.evaluate_written()
+                self.report.checks += results
+                self.report.stages.append(stage_quality)
+                checked.judged = True
         self.reporter.quality_report(self.report.to_json())
-        self.report.raise_if_failed()
+
+    def _written_pending(self) -> bool:
+        return any(c.observation is not None and not c.judged for c in self.checked)
+
+    def _skip_written(self, note: str) -> None:
+        for checked in self.checked:
+            if checked.observation is not None and not checked.judged:
+                self.report.checks += checked.skipped(note)
+                checked.judged = True
 
     def evaluate_stage(self, stage: str, frames: Mapping[str, DataFrame]) -> list[CheckResult]:
         """Judge the checks of one stage now (``debug`` steps one stage at a time); nothing is raised."""
@@ -263,6 +296,7 @@ class StageGuards:
 
     def summary(self) -> dict[str, Any]:
         """``quality``, ``dead_letters``, ``resilience`` (and ``replay``) for the run results."""
+        self._skip_written("not evaluated: the run stopped before the sinks committed")
         found: dict[str, Any] = {
             "quality": None if self.report.empty else self.report.to_json(),
             "dead_letters": None,

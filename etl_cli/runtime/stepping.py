@@ -92,7 +92,7 @@ class Stepper:
     pending: list[_Pending] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        extras = RunExtras(sampled=bool(self.sample))
+        extras = RunExtras(sampled=bool(self.sample), count_while_writing=False)
         self.executor = Executor(self.workspace.plan, self.workspace.ctx, self.registry, self.reporter, extras)
         self.guards = self.executor.guards
         sensitive = {c for s in self.workspace.plan.pipeline.stages for c in s.sensitive}

@@ -19,6 +19,7 @@ a cache (see benchmarks/quality_cost.py) and holds nothing in memory.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,13 +28,14 @@ from typing import TYPE_CHECKING, Any
 
 from etl_cli.errors import ConfigError, RunError
 from etl_cli.plugins.api import StageSpec
+from etl_cli.plugins.observed import observed_metrics
 from etl_cli.plugins.quality.base import Check, DatasetCheck, RowCheck
 from etl_cli.plugins.spark_types import first_line, quote
 from etl_cli.runtime.quality.report import CheckResult, Outcome, StageQuality
 from etl_cli.spec.quality import CheckSpec
 
 if TYPE_CHECKING:
-    from pyspark.sql import Column, DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, Observation, SparkSession
 
 #: the struct column of per-check failure flags (never leaves this module)
 FLAGS = "__etl_failed_checks"
@@ -91,6 +93,10 @@ class CheckedStage:
     flagged: DataFrame | None = None
     columns: list[str] = field(default_factory=list)
     persisted: bool = False
+    #: set by ``build(counted_while_writing=True)``: the counts come from the sinks' own write
+    observation: Observation | None = None
+    #: whether checks counted while writing have their verdicts (or were skipped)
+    judged: bool = False
 
     @property
     def row_checks(self) -> list[tuple[CheckSpec, RowCheck]]:
@@ -106,9 +112,24 @@ class CheckedStage:
     def quarantining(self) -> list[CheckSpec]:
         return [c for c, _ in self.row_checks if c.action == "quarantine"]
 
-    def build(self, df: DataFrame) -> DataFrame:
+    def can_count_while_writing(self) -> bool:
+        """No verdict of these checks can stop the run or write dead letters: row-level, severity warn, no quarantine.
+
+        Their counts can then come from the sinks' own write (an observation on the output)
+        instead of a pass of their own before any sink writes: warn and drop checks cost no
+        extra reading of the data, and drop needs no persisted copy.
+        """
+        return (
+            bool(self.row_checks)
+            and not self.dataset_checks
+            and not self.quarantining()
+            and all(c.severity != "error" for c, _ in self.row_checks)
+        )
+
+    def build(self, df: DataFrame, counted_while_writing: bool = False) -> DataFrame:
         """Flag ``df`` (lazily) and return the stage's output: without dropped and quarantined rows."""
         from pyspark import StorageLevel
+        from pyspark.sql import Observation
         from pyspark.sql import functions as F
 
         self.columns = list(df.columns)
@@ -118,6 +139,11 @@ class CheckedStage:
         flags = [self._flag_column(check, plugin, df).alias(check.name) for check, plugin in self.row_checks]
         self.flagged = df.withColumn(FLAGS, F.struct(*flags))
         removing = self.removing()
+        if counted_while_writing:
+            self.observation = Observation(f"etl_checks_{uuid.uuid4().hex[:8]}")
+            observed = self.flagged.observe(self.observation, *self._measures([]))
+            kept = observed.filter(~any_flag([c.name for c in removing])) if removing else observed
+            return kept.drop(FLAGS)
         if not removing:
             return df
         self.flagged = self.flagged.persist(StorageLevel.MEMORY_AND_DISK)
@@ -185,6 +211,25 @@ class CheckedStage:
             self.persisted,
         )
         return results, quality
+
+    def skipped(self, note: str) -> list[CheckResult]:
+        """Every check of the stage as skipped, with why."""
+        return [_skipped(c, note, "row") for c, _ in self.row_checks]
+
+    def evaluate_written(self) -> tuple[list[CheckResult], StageQuality]:
+        """Judge checks counted while the sinks wrote (``build(counted_while_writing=True)``), once they have."""
+        assert self.observation is not None, "build(counted_while_writing=True) first"
+        values = observed_metrics(self.observation)
+        if not values:
+            return self.skipped("not evaluated: no sink wrote the stage's rows"), StageQuality(self.stage.name, 0)
+        evaluated = int(values["__rows"])
+        results = [self._judge_row(i, c, values, evaluated) for i, (c, _) in enumerate(self.row_checks)]
+        wanted = [
+            (r, flag(c.name), self._sample_row(), c.samples) for r, (c, _) in zip(results, self.row_checks, strict=True)
+        ]
+        assert self.flagged is not None
+        self._pick_samples(self.flagged, [w for w in wanted if w[0].rows_failed and w[3]])
+        return results, StageQuality(self.stage.name, evaluated, int(values.get("__removed") or 0), 0, False)
 
     def _prepared(
         self, check: CheckSpec, plugin: DatasetCheck, df: DataFrame, frames: Mapping[str, DataFrame], prefix: str
@@ -342,10 +387,8 @@ def _result(
     )
 
 
-def _skipped(check: CheckSpec, note: str) -> CheckResult:
-    return CheckResult(
-        check.name, check.stage, check.type, "dataset", check.action, check.severity, "skipped", note=note
-    )
+def _skipped(check: CheckSpec, note: str, level: str = "dataset") -> CheckResult:
+    return CheckResult(check.name, check.stage, check.type, level, check.action, check.severity, "skipped", note=note)
 
 
 def _distinct(samples: list[Any]) -> list[Any]:
