@@ -467,6 +467,17 @@ def _update_problems(provenance: Provenance, item: _Item, items: list[_Item], st
                 "set streaming.output_mode: append",
             )
         ]
+    if aggregates and item.data.get("type") == "kafka" and not item.data.get("key_column"):
+        return [
+            warning(
+                "streaming-output-mode",
+                f"sink '{item.name}' produces a window's updates without a key_column: they may land in "
+                "different partitions, and a consumer may read an older count after a newer one",
+                provenance.value_location((*item.path, "type")),
+                "set key_column to a column that identifies the window and group (derive one, e.g. "
+                "concat_ws('|', sensor, window_start)), so every update of a window goes to one partition",
+            )
+        ]
     direct = next((i for i in aggregates if i.name in item.inputs), None)
     return _upsert_key_problems(provenance, item, direct) if direct is not None else []
 

@@ -69,6 +69,18 @@ def test_a_kafka_sink_takes_updates_natively(tmp_path: Path) -> None:
     assert spec.streaming.output_mode_for(KafkaSink, spec.stage("live").options["mode"]) == "update"
 
 
+def test_a_kafka_sink_of_window_updates_without_a_key_is_warned_about(tmp_path: Path) -> None:
+    write(tmp_path, "etl-project.yaml", "name: t\n")
+    write(tmp_path, "p/pipeline.yaml", textwrap.dedent(HEAD).lstrip("\n") + KAFKA_SINK)
+    [report] = app.validate([tmp_path / "p"])
+    [found] = [d for d in report.diagnostics if d.code == "streaming-output-mode"]
+    assert found.severity == "warning" and "without a key_column" in found.message
+    keyed = KAFKA_SINK.replace("topic: counts}", "topic: counts, key_column: sensor}")
+    write(tmp_path, "p/pipeline.yaml", textwrap.dedent(HEAD).lstrip("\n") + keyed)
+    [report] = app.validate([tmp_path / "p"])
+    assert [d for d in report.diagnostics if d.code == "streaming-output-mode"] == []
+
+
 def test_a_jdbc_upsert_takes_updates_keyed_on_the_window_and_groups(tmp_path: Path) -> None:
     assert errors(tmp_path, JDBC_SINK % ", keys: [window_start, sensor]") == []
     assert errors(tmp_path, JDBC_SINK % ", keys: [window_start, window_end, sensor]") == []
