@@ -240,10 +240,9 @@ class Executor:
 
 def _rows_given(write: PendingWrite) -> int | None:
     """The rows a sink was given: those it wrote plus those it set aside (None when it cannot say)."""
-    rejected = getattr(write, "rows_rejected", None)
-    if rejected is not None and write.rows is not None:
-        return write.rows + rejected
-    return write.rows if getattr(write, "rejected", None) is None else None
+    if write.rows_rejected is not None and write.rows is not None:
+        return write.rows + write.rows_rejected
+    return write.rows if write.rejected is None else None
 
 
 def _sum_known(values: list[Any]) -> int | None:

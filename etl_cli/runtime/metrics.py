@@ -204,9 +204,7 @@ class StreamingPusher:
         reporter: Reporter,
         resolve: Any = lambda value: value,
     ):
-        plugin = registry.get("metrics", spec.type)
-        assert issubclass(plugin, MetricsExporter)
-        self.exporter = plugin(resolve(dict(spec.options)), spec.project_root)
+        self.exporter = exporter_of(spec, registry, resolve)
         self.interval = float(spec.options.get("interval_s", 15))
         self.results, self.spark, self.reporter = results, spark, reporter
         self._stop = threading.Event()
@@ -245,9 +243,7 @@ def export_run_metrics(
     """Hand the run's metrics to the configured exporter; what happened, for the run results (None: no exporter)."""
     if spec is None:
         return None
-    plugin = registry.get("metrics", spec.type)
-    assert issubclass(plugin, MetricsExporter)
-    exporter = plugin(resolve(dict(spec.options)), spec.project_root)
+    exporter = exporter_of(spec, registry, resolve)
     try:
         target = retry_call(lambda: exporter.export(RunMetrics(results)), _PUSH_RETRY, f"metrics {spec.type}")
     except Exception as exc:
@@ -256,6 +252,13 @@ def export_run_metrics(
         return {"exporter": spec.type, "exported": False, "error": reason}
     reporter.message("info", f"metrics exported to {target}")
     return {"exporter": spec.type, "exported": True, "target": target}
+
+
+def exporter_of(spec: MetricsSpec, registry: Registry, resolve: Any) -> MetricsExporter:
+    """The pipeline's exporter, its options' secret references resolved."""
+    plugin = registry.get("metrics", spec.type)
+    assert issubclass(plugin, MetricsExporter)
+    return plugin(resolve(dict(spec.options)), spec.project_root)
 
 
 def _unix(value: str | None) -> float | None:

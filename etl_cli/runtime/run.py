@@ -65,6 +65,7 @@ def execute_run(
     reporter.run_started(run_id, spec.name, spec.env, len(plan.stages))
     secrets = SecretResolver.for_project(load_project(spec.project_root), spec.env, pipeline=spec.name, run_id=run_id)
     secrets.redactor.install()
+    exporter = metrics_of(spec.document, spec.provenance, spec.project_root)
     with run_lock(state_dir, spec.name, spec.env, run_id), secrets.redactor.guard():
         try:
             if session is None:
@@ -95,7 +96,6 @@ def execute_run(
                 if spec.streaming is not None
                 else Executor(plan, ctx, registry, reporter, extras)
             )
-            exporter = metrics_of(spec.document, spec.provenance, spec.project_root)
             pusher = (
                 StreamingPusher(exporter, registry, lambda: results, session, reporter, secrets.resolve_value)
                 if exporter is not None and spec.streaming is not None
@@ -139,13 +139,7 @@ def execute_run(
             results.duration_s = round(time.perf_counter() - started, 3)
             if results.quality is not None:
                 write_quality(results.quality, folder / f"{run_id}.json")
-            results.metrics = export_run_metrics(
-                metrics_of(spec.document, spec.provenance, spec.project_root),
-                results,
-                registry,
-                reporter,
-                secrets.resolve_value,
-            )
+            results.metrics = export_run_metrics(exporter, results, registry, reporter, secrets.resolve_value)
             path = write_results(results, folder)
             reporter.run_finished(results.stages, results.status, results.duration_s, str(path))
     return ExitCode.OK, path

@@ -37,7 +37,7 @@ import dataclasses
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -149,7 +149,7 @@ class SinkQuery:
     seen: set[tuple[int, str]] = dataclasses.field(default_factory=set)
     timings: BatchTimings = dataclasses.field(default_factory=BatchTimings)
 
-    def poll(self, reporter: Reporter, checks: list[StreamChecks] = ()) -> None:  # type: ignore[assignment]
+    def poll(self, reporter: Reporter, checks: Sequence[StreamChecks] = ()) -> None:
         """Count the rows of every micro-batch reported since the last poll (and what ``checks`` found)."""
         for progress in self.query.recentProgress:
             key = (progress.batchId, progress.timestamp)
@@ -213,7 +213,6 @@ class StreamingExecutor:
         self.checks = self._stream_checks()
         #: the stages whose checks each sink's query counts (each checked stage counted by one query only)
         self._counted_by: dict[str, list[StreamChecks]] = {}
-        self._gate: Exception | None = None
 
     def _stream_checks(self) -> dict[str, StreamChecks]:
         found: dict[str, StreamChecks] = {}
@@ -418,10 +417,10 @@ class StreamingExecutor:
             if error is not None:
                 gate = gate_error(str(error))
                 if gate is not None:
+                    failed, names = gate
                     for checked in self.checks.values():
-                        checked.gate_failure = gate.message
-                    self._gate = gate
-                    raise gate from None
+                        checked.gate_failed |= names
+                    raise failed from None
                 raise StageFailed(sink_query.stage, error)
 
     def _graceful_stop(self, stop: StopRequest) -> None:

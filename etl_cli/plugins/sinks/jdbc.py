@@ -54,6 +54,7 @@ from etl_cli.plugins.jdbc.connection import (
 from etl_cli.plugins.jdbc.dialects import dialect_for, display_url, package_for
 from etl_cli.plugins.jdbc.options import CONNECTION_SCHEMA, ConnectionSettings, connection_problems, connection_settings
 from etl_cli.plugins.jdbc.rejects import delete_refused, find_refusals, open_staging, refused_rows
+from etl_cli.plugins.observed import observed_value
 from etl_cli.plugins.registry import register
 from etl_cli.plugins.sinks.staging import OneShotWrite
 from etl_cli.plugins.spark_types import string_list
@@ -336,7 +337,7 @@ def _write_staging(stage: StageSpec, df: DataFrame, settings: ConnectionSettings
     writer = writer.option("dbtable", settings.dialect.qualified(plan.staging_namespace, plan.staging_name))
     writer = writer.option("batchsize", int(stage.option("batch_size", 1000)))
     writer.mode("append" if plan.target is not None else "errorifexists").save()
-    return int(observation.get["rows"])
+    return int(observed_value(observation, "rows"))
 
 
 class StagedTable(OneShotWrite):

@@ -45,7 +45,8 @@ class StreamChecks:
     failed: dict[str, int] = field(default_factory=dict)
     #: the batches already counted: (query id, batch id), as a query reports a batch more than once
     counted: set[tuple[str, int]] = field(default_factory=set)
-    gate_failure: str | None = None
+    #: the fail checks a micro-batch failed on (the query stopped there)
+    gate_failed: set[str] = field(default_factory=set)
 
     @property
     def metric(self) -> str:
@@ -101,7 +102,7 @@ class StreamChecks:
         found = []
         for check, _ in self.checks:
             failed = self.failed.get(check.name, 0)
-            stopped = check.action == "fail" and self.gate_failure is not None and check.name in self.gate_failure
+            stopped = check.action == "fail" and check.name in self.gate_failed
             outcome: Outcome = "failed" if stopped else ("warned" if failed else "passed")
             found.append(
                 CheckResult(
@@ -123,13 +124,15 @@ class StreamChecks:
         return found
 
 
-def gate_error(error_text: str) -> QualityGateError | None:
-    """The quality-gate error a failed micro-batch carries, if that is why it failed."""
+def gate_error(error_text: str) -> tuple[QualityGateError, set[str]] | None:
+    """The quality-gate error a failed micro-batch carries and the checks it names, if that is why it failed."""
     start = error_text.find(GATE_MARKER)
     if start < 0:
         return None
     line = error_text[start:].splitlines()[0]
     message = line.split(". SQLSTATE")[0].rstrip(".")
-    return QualityGateError(
+    names = {n.strip() for n in message.split(" failed check(s) ", 1)[-1].split(",") if n.strip()}
+    error = QualityGateError(
         f"data-quality gate failed on the stream: {message[len(GATE_MARKER) + 2 :]}; the micro-batch was not committed"
     )
+    return error, names
