@@ -17,6 +17,7 @@ progress) and summed over the run into the quality report.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -130,7 +131,7 @@ def gate_error(error_text: str) -> tuple[QualityGateError, set[str]] | None:
     if start < 0:
         return None
     line = error_text[start:].splitlines()[0]
-    message = line.split(". SQLSTATE")[0].rstrip(".")
+    message = re.split(r"\.?\s*SQLSTATE", line)[0].rstrip(". ")
     names = {n.strip() for n in message.split(" failed check(s) ", 1)[-1].split(",") if n.strip()}
     error = QualityGateError(
         f"data-quality gate failed on the stream: {message[len(GATE_MARKER) + 2 :]}; the micro-batch was not committed"
