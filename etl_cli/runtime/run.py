@@ -78,6 +78,7 @@ def execute_run(
                     jars=spec.spark.jars,
                     verbose=verbose,
                     jvm_log=state_dir / "logs" / f"{run_id}.jvm.log",
+                    streaming=spec.streaming is not None,
                 )
             else:
                 results.master = session.sparkContext.master
