@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pyspark.sql import Observation
+    from pyspark import SparkContext
+    from pyspark.sql import Column, DataFrame, Observation
+
+#: one ``count(1) AS rows`` column per Spark context: building it costs a dozen JVM calls, and a
+#: run attaches one to every counted stage and sink (a column holds no data, so any plan can share it)
+_ROW_COUNTS: weakref.WeakKeyDictionary[SparkContext, Column] = weakref.WeakKeyDictionary()
+
+
+def observe_rows(df: DataFrame, observation: Observation) -> DataFrame:
+    """``df`` with ``observation`` counting its rows as the metric ``rows`` (read once an action ran it)."""
+    context = df.sparkSession.sparkContext
+    count = _ROW_COUNTS.get(context)
+    if count is None:
+        from pyspark.sql import functions as F
+
+        count = _ROW_COUNTS[context] = F.count(F.lit(1)).alias("rows")
+    return df.observe(observation, count)
 
 
 def observed_value(observation: Observation, name: str) -> Any:

@@ -133,8 +133,8 @@ class Executor:
         df = self.guards.after_compute(stage, built)
         if df is not built:
             computed.reshaped.add(stage.name)
-        if self._counted_by(stage) is not None:
-            computed.frames[stage.name] = df  # its reader counts the same rows
+        if self._counted_by(stage) is not None or stage.option("count_rows") is False:
+            computed.frames[stage.name] = df  # its reader counts the same rows, or nobody (count_rows: false)
             return
         counter = RowCounter(stage.name)
         computed.counters[stage.name] = counter
@@ -226,7 +226,8 @@ class Executor:
     ) -> int | None:
         reader = self._counted_by(stage)
         if reader is None:
-            return computed.counters[stage.name].rows() if stage.name in executed else None
+            counter = computed.counters.get(stage.name)
+            return counter.rows() if counter is not None and stage.name in executed else None
         if reader in computed.sink_rows:
             return computed.sink_rows[reader]
         # a reader whose guards changed its rows after all counts something else: better no count than a wrong one

@@ -6,6 +6,8 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from etl_cli.plugins.observed import observe_rows
+
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
@@ -19,9 +21,7 @@ class RowCounter:
         self._observation = Observation(f"etl_rows_{name}")
 
     def attach(self, df: DataFrame) -> DataFrame:
-        from pyspark.sql import functions as F
-
-        return df.observe(self._observation, F.count(F.lit(1)).alias("rows"))
+        return observe_rows(df, self._observation)
 
     def rows(self, timeout_s: float = 10.0) -> int | None:
         """The count, or None if the DataFrame was never executed (waiting would block forever)."""

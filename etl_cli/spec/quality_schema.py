@@ -109,11 +109,23 @@ _THRESHOLD = {
 }
 
 
+COUNT_ROWS = {
+    "type": "boolean",
+    "default": True,
+    "description": "Count the rows read from this source in batch runs (run results, metrics). The count sits "
+    "between the reader and the stage after it, so Spark cannot push that stage's filter into the reader (the CSV "
+    "or JSON parser, Parquet row groups, the database's WHERE). false gives the push-down back; the source's "
+    "rows_out is then unknown, unless a sink or a row-keeping transform reading it alone counts the same rows.",
+}
+
+
 def stage_properties(kind: Kind) -> dict[str, Any]:
     """Keys every stage of ``kind`` accepts besides its plug-in's own options."""
     props: dict[str, Any] = {}
     if kind in ("source", "transform"):
         props["contract"] = CONTRACT
+    if kind == "source":
+        props["count_rows"] = COUNT_ROWS
     if kind in ("source", "sink"):
         props["retry"] = {**RETRY, "description": f"Retries for this stage (over the pipeline's retry:). {_RETRY_TEXT}"}
     return props

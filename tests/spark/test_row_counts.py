@@ -28,7 +28,9 @@ ORDERS = """order_id,customer_id,status,amount,tags
 """
 
 
-def run_pipeline(spark: Any, tmp_path: Path, transforms: str, sink_input: str) -> dict[str, dict[str, Any]]:
+def run_pipeline(
+    spark: Any, tmp_path: Path, transforms: str, sink_input: str, source_options: str = ""
+) -> dict[str, dict[str, Any]]:
     """Run a pipeline over ORDERS on the test session; return the run results' stages by name."""
     (tmp_path / "orders.csv").write_text(ORDERS)
     (tmp_path / "pipeline.yaml").write_text(
@@ -39,6 +41,7 @@ sources:
     type: csv
     path: {tmp_path / "orders.csv"}
     schema: "order_id INT, customer_id INT, status STRING, amount DECIMAL(10,2), tags STRING"
+    {source_options}
 transforms:
 {transforms}
 sinks:
@@ -110,3 +113,40 @@ def test_a_stage_read_twice_counts_its_own_rows(spark: Any, tmp_path: Path) -> N
     )
     assert [stages[name]["rows_out"] for name in ("valid", "big", "small", "both")] == [5, 2, 3, 5]
     assert stages["both"]["rows_in"] == 5
+
+
+def test_a_source_with_count_rows_false_is_not_counted_and_its_filter_still_is(spark: Any, tmp_path: Path) -> None:
+    stages = run_pipeline(
+        spark,
+        tmp_path,
+        """
+  - {name: paid, type: filter, inputs: [orders], condition: "status = 'paid' AND amount > 0"}
+""",
+        "paid",
+        source_options="count_rows: false",
+    )
+    assert (stages["orders"]["rows_out"], stages["paid"]["rows_in"]) == (None, None)
+    assert (stages["paid"]["rows_out"], stages["out"]["rows_out"]) == (3, 3)
+
+
+def test_a_source_with_count_rows_false_lets_spark_push_the_filter_into_the_reader(
+    spark: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from etl_cli.plugins.sinks import files
+
+    written: list[str] = []
+
+    def observe_rows(df: Any, observation: Any) -> Any:
+        written.append(df._jdf.queryExecution().executedPlan().toString())
+        return files_observe_rows(df, observation)
+
+    files_observe_rows = files.observe_rows
+    monkeypatch.setattr(files, "observe_rows", observe_rows)
+    filter_stage = """
+  - {name: paid, type: filter, inputs: [orders], condition: "status = 'paid'"}
+"""
+    run_pipeline(spark, tmp_path, filter_stage, "paid")
+    run_pipeline(spark, tmp_path, filter_stage, "paid", source_options="count_rows: false")
+    counted, uncounted = written
+    assert "EqualTo(status,paid)" not in counted  # the source's count stands between the reader and the filter
+    assert "EqualTo(status,paid)" in uncounted  # PushedFilters: [IsNotNull(status), EqualTo(status,paid)]

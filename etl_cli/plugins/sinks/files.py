@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from etl_cli.errors import RunError
 from etl_cli.plugins.api import Effect, OptionProblem, PendingWrite, RunContext, Sink, StageSpec, resolve_path
-from etl_cli.plugins.observed import observed_value
+from etl_cli.plugins.observed import observe_rows, observed_value
 from etl_cli.plugins.registry import register
 from etl_cli.plugins.s3 import S3_OPTIONS_SCHEMA, configure_buckets, s3_option_problems, s3_packages
 from etl_cli.plugins.sinks.staging import HadoopFileSystem, SkippedWrite, StagedFiles, StagingLayout, write_to_staging
@@ -84,10 +84,9 @@ class FileSink(Sink):
     def _write(self, stage: StageSpec, df: DataFrame, staging: str) -> int:
         """Write ``df`` to ``staging``; return its row count, observed during the write (no extra job)."""
         from pyspark.sql import Observation
-        from pyspark.sql import functions as F
 
         observation = Observation(f"etl_sink_{stage.name}_{uuid.uuid4().hex[:8]}")
-        observed = df.observe(observation, F.count(F.lit(1)).alias("rows"))
+        observed = observe_rows(df, observation)
         if coalesce := stage.option("coalesce"):
             observed = observed.coalesce(coalesce)
         writer = observed.write.format(self.format).mode("errorifexists")

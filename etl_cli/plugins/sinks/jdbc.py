@@ -54,7 +54,7 @@ from etl_cli.plugins.jdbc.connection import (
 from etl_cli.plugins.jdbc.dialects import dialect_for, display_url, package_for
 from etl_cli.plugins.jdbc.options import CONNECTION_SCHEMA, ConnectionSettings, connection_problems, connection_settings
 from etl_cli.plugins.jdbc.rejects import delete_refused, find_refusals, open_staging, refused_rows
-from etl_cli.plugins.observed import observed_value
+from etl_cli.plugins.observed import observe_rows, observed_value
 from etl_cli.plugins.registry import register
 from etl_cli.plugins.sinks.staging import OneShotWrite
 from etl_cli.plugins.spark_types import string_list
@@ -326,10 +326,9 @@ def _open_staging(conn: JdbcConnection, plan: LoadPlan, stage: StageSpec, df: Da
 def _write_staging(stage: StageSpec, df: DataFrame, settings: ConnectionSettings, plan: LoadPlan) -> int:
     """Spark inserts the rows into the staging table; return how many (observed during the write)."""
     from pyspark.sql import Observation
-    from pyspark.sql import functions as F
 
     observation = Observation(f"etl_sink_{stage.name}_{uuid.uuid4().hex[:8]}")
-    observed = df.observe(observation, F.count(F.lit(1)).alias("rows"))
+    observed = observe_rows(df, observation)
     observed = observed.coalesce(int(stage.option("num_writers", 4)))
     given = {key.lower() for key in settings.properties}
     faster = {k: v for k, v in settings.dialect.bulk_insert_properties().items() if k.lower() not in given}
