@@ -54,4 +54,5 @@ BENCHMARK = BatchBenchmark(
     pipeline=PIPELINE,
     sets=_sets,
     handwritten=handwritten,
+    sources=("orders", "customers"),
 )

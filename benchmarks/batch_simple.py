@@ -46,5 +46,6 @@ BENCHMARK = BatchBenchmark(
     pipeline=PIPELINE,
     sets=_sets,
     handwritten=handwritten,
+    sources=("orders",),
     target_records_per_s=1_000_000,
 )
