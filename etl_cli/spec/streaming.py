@@ -282,6 +282,13 @@ def _guard_problems(document: dict[str, Any], provenance: Provenance, items: lis
         if item.data.get("retry"):
             message = f"{item.kind} '{item.name}': retry is not applied in a streaming run"
             found.append(warning("streaming-unsupported", message, provenance.key_location((*item.path, "retry"))))
+        if item.data.get("count_rows") is False:
+            message = (
+                f"{item.kind} '{item.name}': count_rows is not applied in a streaming run "
+                "(a stream's progress reports the rows each micro-batch read)"
+            )
+            where = provenance.key_location((*item.path, "count_rows"))
+            found.append(warning("streaming-unsupported", message, where))
     checks = [c for c in document.get("checks") or [] if isinstance(c, dict)]
     if document.get("dead_letter") and not any(c.get("action") == "quarantine" for c in checks):
         found.append(

@@ -329,3 +329,24 @@ def test_streams_take_row_level_checks_only_and_retries_are_flagged(tmp_path: Pa
         ("warning", "retry: stage retries do not apply to streaming queries (a failed query fails the run; "
                     "restart it)"),
     ]  # fmt: skip
+
+
+def test_count_rows_false_on_a_stream_is_flagged_at_its_line(tmp_path: Path) -> None:
+    write(tmp_path, "etl-project.yaml", "name: t\n")
+    pipeline = expand(
+        """
+        streaming: {checkpoint_location: ck}
+        sources:
+        <<stream>>
+            count_rows: false
+        sinks:
+          - {name: o, type: json, input: events, path: o}
+        """
+    )
+    write(tmp_path, "p/pipeline.yaml", pipeline)
+    [report] = app.validate([tmp_path / "p"])
+    [found] = [d for d in report.diagnostics if d.code == "streaming-unsupported"]
+    assert found.severity == "warning"
+    assert found.message.startswith("source 'events': count_rows is not applied in a streaming run")
+    assert found.location is not None
+    assert found.location.line == pipeline.splitlines().index("    count_rows: false") + 1
