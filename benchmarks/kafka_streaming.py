@@ -3,7 +3,7 @@
 ``etl-cli run`` of a benchmark pipeline runs as a user would run it (its own process and JVM)
 on a fresh topic. A producer process writes JSON events at a steady rate (60,000 per second
 by default), each carrying the wall-clock time it was produced; the pipeline counts them per
-sensor in 1-second windows with a 1-second watermark. Two variants:
+sensor in 1-second windows with a 1-second watermark. Three variants:
 
 - ``update_kafka`` (``benchmarks/pipelines/kafka_streaming``, the low-latency configuration):
   ``streaming.output_mode: update``, every micro-batch produces the windows it changed to a
@@ -12,6 +12,8 @@ sensor in 1-second windows with a 1-second watermark. Two variants:
   the latest ``produced_ms`` so far: the events new in an update (count minus previous count)
   were produced after the previous update's latest ``produced_ms`` and up to this one's, and
   are spread evenly between them.
+- ``update_kafka_handwritten``: the same job written directly in Structured Streaming
+  (``benchmarks/streaming_handwritten.py``), run and measured the same way, to compare with.
 - ``append_files`` (``benchmarks/pipelines/kafka_streaming_append``): output mode append,
   each window written once to JSON Lines after the watermark has passed it; a probe polls
   the sink's commit log (``_spark_metadata``) every 50 ms and notes when each row became
@@ -81,6 +83,12 @@ class Variant:
     pipeline: Path
     sink: str
     description: str
+    #: run benchmarks/streaming_handwritten.py (the pipeline's job written in PySpark) instead of etl-cli
+    handwritten: bool = False
+
+    @property
+    def log_name(self) -> str:
+        return "handwritten.log" if self.handwritten else "etl-cli.log"
 
 
 VARIANTS = (
@@ -89,6 +97,13 @@ VARIANTS = (
         PIPELINES / "kafka_streaming",
         "kafka",
         "output_mode update → Kafka topic: each micro-batch produces the windows it changed",
+    ),
+    Variant(
+        "update_kafka_handwritten",
+        PIPELINES / "kafka_streaming",
+        "kafka",
+        "update_kafka's job hand-written in Structured Streaming (benchmarks/streaming_handwritten.py)",
+        handwritten=True,
     ),
     Variant(
         "append_files",
@@ -431,13 +446,19 @@ def _delete_topics(*topics: str) -> None:
 
 
 def _start_pipeline(variant: Variant, sets: dict[str, str], folder: Path) -> subprocess.Popen[bytes]:
-    script = Path(sys.executable).with_name("etl-cli")
-    command = [str(script)] if script.is_file() else [sys.executable, "-m", "etl_cli"]
-    args = [*command, "run", str(variant.pipeline), "--log-format", "json", "--results-dir", str(folder / "results")]
-    for key, value in sets.items():
-        args += ["--set", f"{key}={value}"]
+    if variant.handwritten:
+        settings = ("bootstrap_servers", "topic", "output_topic", "checkpoint_dir")
+        args = [sys.executable, "-m", "benchmarks.streaming_handwritten", *(sets[f"vars.{k}"] for k in settings)]
+        args.append(str(folder / "jvm.log"))
+    else:
+        script = Path(sys.executable).with_name("etl-cli")
+        command = [str(script)] if script.is_file() else [sys.executable, "-m", "etl_cli"]
+        args = [*command, "run", str(variant.pipeline), "--log-format", "json"]
+        args += ["--results-dir", str(folder / "results")]
+        for key, value in sets.items():
+            args += ["--set", f"{key}={value}"]
     env = {**os.environ, "ETL_STATE_DIR": str(folder / "state"), "NO_COLOR": "1"}
-    log = (folder / "etl-cli.log").open("wb")
+    log = (folder / variant.log_name).open("wb")
     return subprocess.Popen(args, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
 
@@ -491,7 +512,7 @@ def run_variant(variant: Variant, rate: int, seconds: float, work: Path, log: Ca
         warmup.terminate()
         warmup.wait(30)
         if not ready:
-            raise RuntimeError(f"the streaming run wrote nothing; see {folder / 'etl-cli.log'}")
+            raise RuntimeError(f"the streaming run wrote nothing; see {folder / variant.log_name}")
         time.sleep(3)  # let the warm-up windows close before the steady phase starts
         log(f"  warming up at {rate:,} events/s for {WARMUP_AT_RATE_S:.0f} s (not measured)")
         at_rate = _produce_in_background(topic, rate, WARMUP_AT_RATE_S, folder / "warmup_at_rate.json")
@@ -527,20 +548,21 @@ def run_variant(variant: Variant, rate: int, seconds: float, work: Path, log: Ca
         "variant": variant.name,
         "description": variant.description,
         "pipeline": str(variant.pipeline.relative_to(REPO)),
+        "handwritten": variant.handwritten,
         "produced": {k: v for k, v in produced.items() if k != "per_second"},
         "pipeline_exit_code": exit_code,
         "pipeline_cpu_s": None if cpu_before is None or cpu_after is None else round(cpu_after - cpu_before, 1),
         "pipeline_peak_rss_mb": None if memory.peak is None else round(memory.peak / MB),
         "load_average_before": load_before,
         "load_average_after": load_average(),
-        "micro_batches_steady": steady_batches(folder / "etl-cli.log", produced["started"], steady_end),
+        "micro_batches_steady": steady_batches(folder / variant.log_name, produced["started"], steady_end),
         "micro_batch_phases_ms": _phase_timings(folder / "results"),
         **result,
     }
 
 
 def run_streaming(rate: int, seconds: float, work: Path, log: Callable[[str], None]) -> dict[str, Any]:
-    """Both variants one after the other; the first (update into Kafka) is the headline figure."""
+    """Every variant, one after the other; the first (update into Kafka) is the headline figure."""
     variants = {variant.name: run_variant(variant, rate, seconds, work, log) for variant in VARIANTS}
     headline = variants[VARIANTS[0].name]
     return {

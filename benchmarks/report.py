@@ -237,7 +237,9 @@ def _streaming_table(benchmarks: list[dict[str, Any]]) -> list[str]:
         "",
         "`etl-cli run` of a benchmark pipeline in its own process: events counted per sensor in 1-second "
         "windows with a 1-second watermark. `update_kafka` (benchmarks/pipelines/kafka_streaming): output mode "
-        "update, every micro-batch produces the windows it changed to a Kafka topic; `append_files` "
+        "update, every micro-batch produces the windows it changed to a Kafka topic; `update_kafka_handwritten`: "
+        "the same job written directly in Structured Streaming (benchmarks/streaming_handwritten.py), its own "
+        "process too; `append_files` "
         "(kafka_streaming_append): output mode append, each window once to JSON Lines after the watermark passed "
         "it. Latency: from an event's production to its count being visible in the sink (the output record's "
         "LogAppendTime; the file sink's commit).",
