@@ -67,12 +67,13 @@ def test_json_records_land_in_parquet_with_their_key_and_metadata(tmp_path: Path
             order["order_id"],
             order["customer"],
             Decimal(order["amount"]),
-            datetime.fromisoformat(order["order_ts"]).replace(tzinfo=None),
+            # TIMESTAMP_MICROS columns are instants (adjusted to UTC), which pyarrow reads tz-aware
+            datetime.fromisoformat(order["order_ts"]),
             datetime.fromisoformat(order["order_ts"]).date().isoformat(),
             str(order["order_id"]),
             record.partition,
             record.offset,
-            datetime.fromtimestamp(record.timestamp_ms / 1000, UTC).replace(tzinfo=None),
+            datetime.fromtimestamp(record.timestamp_ms / 1000, UTC),
         )
         for order, record in zip(orders, delivered, strict=True)
     )
