@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import weakref
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +44,13 @@ def observed_metrics(observation: Observation, timeout_s: float = 10.0) -> dict[
     import threading
 
     box: dict[str, Any] = {}
-    reader = threading.Thread(target=lambda: box.update(observation.get), daemon=True)
+
+    def read() -> None:
+        # a failed action fails the observation too: its error is the action's, reported there
+        with contextlib.suppress(Exception):
+            box.update(observation.get)
+
+    reader = threading.Thread(target=read, daemon=True)
     reader.start()
     reader.join(timeout_s)
     return box

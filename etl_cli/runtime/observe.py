@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from etl_cli.plugins.observed import observe_rows
+from etl_cli.plugins.observed import observe_rows, observed_metrics
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -28,18 +27,7 @@ class RowCounter:
         observation = getattr(self._observation, "_jo", None)  # the JVM side (classic sessions)
         if observation is not None:
             return self._poll(observation, timeout_s)
-        box: dict[str, Any] = {}
-
-        def read() -> None:
-            try:
-                box["value"] = self._observation.get.get("rows")
-            except Exception as exc:
-                box["error"] = exc
-
-        reader = threading.Thread(target=read, daemon=True)
-        reader.start()
-        reader.join(timeout_s)
-        value = box.get("value")
+        value = observed_metrics(self._observation, timeout_s).get("rows")
         return int(value) if value is not None else None
 
     def _poll(self, observation: Any, timeout_s: float) -> int | None:
