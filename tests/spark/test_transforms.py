@@ -314,6 +314,25 @@ def test_join_with_a_joins_list_of_the_wrong_length_is_a_config_error(
         _join(spark, orders, customers, on=["customer"], joins=[{}, {}])
 
 
+def test_join_on_a_key_one_side_lacks_is_a_config_error_naming_the_stage(
+    spark: SparkSession, orders: DataFrame, customers: DataFrame
+):
+    with pytest.raises(ConfigError, match=r"invalid join in transform 't'.*`region`"):
+        _join(spark, orders, customers, on=["region"])
+
+
+def test_single_key_join_gives_the_columns_and_rows_of_its_sql_using_join(
+    spark: SparkSession, orders: DataFrame, customers: DataFrame
+):
+    orders.createOrReplaceTempView("o")
+    customers.createOrReplaceTempView("c")
+    for how, keywords in (("inner", "JOIN"), ("full", "FULL OUTER JOIN"), ("left_anti", "LEFT ANTI JOIN")):
+        expected = spark.sql(f"SELECT * FROM o {keywords} c USING (customer)")
+        result = _join(spark, orders, customers, on=["customer"], how=how)
+        assert result.columns == expected.columns, how
+        assert rows(result) == rows(expected), how
+
+
 # --- union -----------------------------------------------------------------------------------
 
 
