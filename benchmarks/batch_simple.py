@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from benchmarks.batch import BatchBenchmark
+from benchmarks.batch import BatchBenchmark, Count, no_count
 from benchmarks.datagen import ORDERS_DDL, Dataset
 
 if TYPE_CHECKING:
@@ -18,11 +18,16 @@ if TYPE_CHECKING:
 PIPELINE = Path(__file__).resolve().parent / "pipelines" / "batch_simple"
 
 
-def handwritten(spark: SparkSession, dataset: Dataset, output: str) -> None:
-    """What a PySpark developer writes for the pipeline's job (FAILFAST: etl-cli's default on_malformed)."""
+def handwritten(spark: SparkSession, dataset: Dataset, output: str, count: Count = no_count) -> None:
+    """What a PySpark developer writes for the pipeline's job (FAILFAST: etl-cli's default on_malformed).
+
+    ``count`` marks where etl-cli counts rows: the source (its reader, a filter, changes the
+    count) and what the sink writes (the derive before it keeps the count).
+    """
     from pyspark.sql import functions as F
 
-    orders = spark.read.options(header=True, mode="FAILFAST").schema(ORDERS_DDL).csv(str(dataset.orders_csv))
+    reader = spark.read.options(header=True, mode="FAILFAST")
+    orders = count(reader.schema(ORDERS_DDL).csv(str(dataset.orders_csv)), "orders")
     valid = orders.filter("status IN ('paid', 'shipped') AND amount > 1.00")
     enriched = valid.withColumns(
         {
@@ -33,7 +38,7 @@ def handwritten(spark: SparkSession, dataset: Dataset, output: str) -> None:
             "channel_code": F.upper("channel"),
         }
     )
-    enriched.write.mode("overwrite").parquet(output)
+    count(enriched, "enriched_orders_out").write.mode("overwrite").parquet(output)
 
 
 def _sets(dataset: Dataset, output: str) -> list[str]:

@@ -106,8 +106,22 @@ def test_both_variants_of_each_batch_job_wrote_the_expected_rows(smoke_run: tupl
         etl = _parquet_rows(case["variants"]["etl_cli"]["output"]["path"])
         uncounted = _parquet_rows(case["variants"]["etl_cli_uncounted_sources"]["output"]["path"])
         hand = _parquet_rows(case["variants"]["handwritten"]["output"]["path"])
-        assert etl == uncounted == hand == _expected_rows(name, Path(case["data_folder"])), name
+        counted = _parquet_rows(case["variants"]["handwritten_counted"]["output"]["path"])
+        assert etl == uncounted == hand == counted == _expected_rows(name, Path(case["data_folder"])), name
         assert case["outputs_identical"], name
+
+
+def test_the_counting_hand_written_job_counts_what_etl_cli_reports(smoke_run: tuple[dict[str, Any], Path]) -> None:
+    results, _ = smoke_run
+    for name, case in _batch_cases(results):
+        counted = case["variants"]["handwritten_counted"]["counted_rows"]
+        stage_rows = case["variants"]["etl_cli"]["stage_rows"]
+        expected = _expected_rows(name, Path(case["data_folder"]))
+        sink = "enriched_orders_out" if name == "batch_simple" else "ranked_out"
+        assert counted[sink] == stage_rows[sink] == expected, name
+        assert counted["orders"] == stage_rows["orders"] == case["rows"], name
+        assert case["counts_match"], name
+        assert set(case["ratio_same_counts"]) == set(case["cost_of_counts"]) == {"wall", "wall_paired_median", "cpu"}
 
 
 def test_the_cli_commands_ran_as_expected(smoke_run: tuple[dict[str, Any], Path]) -> None:
