@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import signal
 import threading
 import time
@@ -59,6 +60,7 @@ from etl_cli.spec.streaming import StreamingSettings
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
     from pyspark.sql.streaming import DataStreamWriter, StreamingQuery
+    from pyspark.sql.streaming.listener import StreamingQueryProgress
 
 POLL_S = 1.0
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -146,16 +148,13 @@ class SinkQuery:
     rows: int = 0
     batches: int = 0
     last_batch: int | None = None
-    seen: set[tuple[int, str]] = dataclasses.field(default_factory=set)
+    #: (batch id, timestamp) of the newest progress report already counted
+    newest_seen: tuple[int, str] | None = None
     timings: BatchTimings = dataclasses.field(default_factory=BatchTimings)
 
     def poll(self, reporter: Reporter, checks: Sequence[StreamChecks] = ()) -> None:
         """Count the rows of every micro-batch reported since the last poll (and what ``checks`` found)."""
-        for progress in self.query.recentProgress:
-            key = (progress.batchId, progress.timestamp)
-            if key in self.seen:
-                continue
-            self.seen.add(key)
+        for progress in self._new_progress():
             for checked in checks:
                 checked.count(str(self.query.id), progress.batchId, progress.observedMetrics.get(checked.metric))
             observed = progress.observedMetrics.get(self.metric)
@@ -168,6 +167,35 @@ class SinkQuery:
                 took = progress.durationMs.get("triggerExecution")
                 written = f"{rows} rows written" + (f" in {took} ms" if took is not None else "")
                 reporter.message("info", f"{self.stage.name}: micro-batch {progress.batchId}: {written}")
+
+    def _new_progress(self) -> list[StreamingQueryProgress]:
+        """The progress reports made since the last poll, oldest first.
+
+        Spark keeps the last 100 reports (``spark.sql.streaming.numRecentProgressUpdates``);
+        ``StreamingQuery.recentProgress`` converts every one of them, two JVM calls and a JSON
+        parse each, on every poll. Walking back from the newest to the first one already
+        counted converts only the new ones (a few per poll).
+        """
+        from pyspark.sql.streaming.listener import StreamingQueryProgress
+
+        jvm_query = getattr(self.query, "_jsq", None)  # classic sessions; Spark Connect has none
+        if jvm_query is None:
+            reports = list(self.query.recentProgress)
+            keys = [(p.batchId, p.timestamp) for p in reports]
+            if self.newest_seen in keys:
+                reports = reports[keys.index(self.newest_seen) + 1 :]
+        else:
+            reports = []
+            java_reports = jvm_query.recentProgress()
+            for index in range(len(java_reports) - 1, -1, -1):
+                progress = StreamingQueryProgress.fromJson(json.loads(java_reports[index].json()))
+                if (progress.batchId, progress.timestamp) == self.newest_seen:
+                    break
+                reports.append(progress)
+            reports.reverse()
+        if reports:
+            self.newest_seen = (reports[-1].batchId, reports[-1].timestamp)
+        return reports
 
     def result(self, status: str, stopped_by: str | None = None, error: str | None = None) -> StageResult:
         details: dict[str, Any] = {
