@@ -156,7 +156,8 @@ class JoinTransform(Transform):
             )
         with user_sql(stage, "join"):
             if len(steps) == 1 and steps[0].on:
-                left, right = (inputs[name] for name in stage.inputs)
+                # each side keeps its stage name as qualifier, as a view would (dry-run names orders.customer_id)
+                left, right = (inputs[name].alias(name) for name in stage.inputs)
                 return left.join(right, on=list(steps[0].on), how=steps[0].how)
             register_views(inputs)
             return ctx.spark.sql(join_query(stage.inputs, steps))
