@@ -140,12 +140,14 @@ def _batch_tables(benchmarks: list[dict[str, Any]]) -> list[str]:
                 f"{_spread(uncounted['wall_s'])}, {_ratio_text(case['ratio_uncounted_sources'])}" if uncounted else "-"
             )
             counted = variants.get("handwritten_counted")
-            counted_text = (
-                f"{_spread(counted['wall_s'])}, {_ratio_text(case['ratio_same_counts'])}, "
-                f"{_ratio_text(case['cost_of_counts'])}" + ("" if case.get("counts_match") else " (**counts differ**)")
-                if counted
-                else "-"
-            )
+            counted_text = "-"
+            if counted:
+                counted_text = (
+                    f"{_spread(counted['wall_s'])}, {_ratio_text(case['ratio_same_counts'])}, "
+                    f"{_ratio_text(case['cost_of_counts'])}"
+                )
+                if not case.get("counts_match"):
+                    counted_text += " (**counts differ**)"
             targets = case["targets"]
             met = [f"overhead {_met(targets['overhead_met'])}"]
             if "overhead_met_same_counts" in targets:

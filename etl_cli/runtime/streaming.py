@@ -169,33 +169,32 @@ class SinkQuery:
                 reporter.message("info", f"{self.stage.name}: micro-batch {progress.batchId}: {written}")
 
     def _new_progress(self) -> list[StreamingQueryProgress]:
-        """The progress reports made since the last poll, oldest first.
+        """The progress reports made since the last poll, oldest first."""
+        fresh = []
+        for progress in self._newest_first():
+            if (progress.batchId, progress.timestamp) == self.newest_seen:
+                break
+            fresh.append(progress)
+        if fresh:
+            self.newest_seen = (fresh[0].batchId, fresh[0].timestamp)
+        return fresh[::-1]
 
-        Spark keeps the last 100 reports (``spark.sql.streaming.numRecentProgressUpdates``);
+    def _newest_first(self) -> Iterator[StreamingQueryProgress]:
+        """The progress reports Spark keeps, newest first, each converted only when asked for.
+
+        Spark keeps the last 100 (``spark.sql.streaming.numRecentProgressUpdates``);
         ``StreamingQuery.recentProgress`` converts every one of them, two JVM calls and a JSON
-        parse each, on every poll. Walking back from the newest to the first one already
-        counted converts only the new ones (a few per poll).
+        parse each, on every poll, where a poll needs only the few made since the last one.
         """
         from pyspark.sql.streaming.listener import StreamingQueryProgress
 
         jvm_query = getattr(self.query, "_jsq", None)  # classic sessions; Spark Connect has none
         if jvm_query is None:
-            reports = list(self.query.recentProgress)
-            keys = [(p.batchId, p.timestamp) for p in reports]
-            if self.newest_seen in keys:
-                reports = reports[keys.index(self.newest_seen) + 1 :]
-        else:
-            reports = []
-            java_reports = jvm_query.recentProgress()
-            for index in range(len(java_reports) - 1, -1, -1):
-                progress = StreamingQueryProgress.fromJson(json.loads(java_reports[index].json()))
-                if (progress.batchId, progress.timestamp) == self.newest_seen:
-                    break
-                reports.append(progress)
-            reports.reverse()
-        if reports:
-            self.newest_seen = (reports[-1].batchId, reports[-1].timestamp)
-        return reports
+            yield from reversed(self.query.recentProgress)
+            return
+        reports = jvm_query.recentProgress()
+        for index in range(len(reports) - 1, -1, -1):
+            yield StreamingQueryProgress.fromJson(json.loads(reports[index].json()))
 
     def result(self, status: str, stopped_by: str | None = None, error: str | None = None) -> StageResult:
         details: dict[str, Any] = {
