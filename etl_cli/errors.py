@@ -21,6 +21,7 @@ class ExitCode(IntEnum):
     RUN_FAILED = 4
     LOCKED = 5
     INTERRUPTED = 130
+    TERMINATED = 143
 
 
 @dataclass(frozen=True, order=True)
@@ -91,6 +92,24 @@ class LockHeldError(EtlError):
     """Another run of the same pipeline and environment holds the lock (exit 5)."""
 
     exit_code = ExitCode.LOCKED
+
+
+class RunInterrupted(BaseException):
+    """SIGINT or SIGTERM stopped a run (exit 130 or 143).
+
+    Not an ``Exception``, so no ``except Exception`` on the way up (a retry, a plug-in)
+    mistakes it for a failure of its own; and not a ``KeyboardInterrupt``, which Typer
+    turns into exit 130 whatever the signal was.
+    """
+
+    def __init__(self, signum: int):
+        import signal
+
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+        self.exit_code = ExitCode.TERMINATED if signum == signal.SIGTERM else ExitCode.INTERRUPTED
+        #: what the run results record
+        self.status = "terminated" if signum == signal.SIGTERM else "interrupted"
 
 
 class InvalidPipeline(ConfigError):

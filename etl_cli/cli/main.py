@@ -8,7 +8,7 @@ import sys
 import traceback
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -19,12 +19,11 @@ from etl_cli.cli.dlq_cmd import dlq_app
 from etl_cli.cli.dryrun_cmd import dry_run_command
 from etl_cli.cli.secrets_cmd import secrets_app
 from etl_cli.cli.wizard import create_pipeline_command
-from etl_cli.errors import EtlError, ExitCode, InvalidPipeline, UsageError
+from etl_cli.errors import EtlError, ExitCode, InvalidPipeline, RunInterrupted, UsageError
 
-try:  # recent Typer vendors its own copy of click
-    from typer._click import exceptions as click_exceptions
-except ImportError:  # pragma: no cover - older Typer uses click itself
-    from click import exceptions as click_exceptions  # type: ignore[no-redef]
+# The base of the usage errors Typer raises (click's ClickException in older Typer, its own copy in newer ones),
+# found through the public typer.BadParameter: click is not a dependency of newer Typer, typer._click is private.
+CLICK_EXCEPTION: type[Any] = next(base for base in typer.BadParameter.__mro__ if base.__name__ == "ClickException")
 
 cli = typer.Typer(
     name="etl-cli",
@@ -82,7 +81,7 @@ def root(
     """etl-cli: write pipelines in YAML, validate them offline, run them on Spark.
 
     Exit codes: 0 ok · 1 invalid pipeline · 2 usage error · 3 data-quality gate failed ·
-    4 run failed · 5 another run holds the lock · 130 interrupted.
+    4 run failed · 5 another run holds the lock · 130 interrupted (SIGINT) · 143 terminated (SIGTERM).
     """
 
 
@@ -234,9 +233,12 @@ def main(argv: list[str] | None = None, *, cli_app: typer.Typer | None = None, p
     except EtlError as exc:
         _report_error(exc, debug)
         sys.exit(int(exc.exit_code))
-    except click_exceptions.ClickException as exc:
+    except CLICK_EXCEPTION as exc:
         exc.show()
         sys.exit(int(ExitCode.USAGE))
+    except RunInterrupted as exc:
+        print(exc.status, file=sys.stderr)
+        sys.exit(int(exc.exit_code))
     except (KeyboardInterrupt, typer.Abort):
         print("interrupted", file=sys.stderr)
         sys.exit(int(ExitCode.INTERRUPTED))

@@ -19,6 +19,7 @@ from etl_cli.plugins.api import PendingWrite, RunContext, Sink, Source, StageSpe
 from etl_cli.plugins.registry import Registry
 from etl_cli.runtime.guards import RunExtras, StageGuards
 from etl_cli.runtime.observe import RowCounter
+from etl_cli.runtime.signals import RunSignals
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -61,14 +62,22 @@ class Executor:
     """Runs one plan with one Spark session. The session is passed in, never fetched globally."""
 
     def __init__(
-        self, plan: Plan, ctx: RunContext, registry: Registry, reporter: Reporter, extras: RunExtras | None = None
+        self,
+        plan: Plan,
+        ctx: RunContext,
+        registry: Registry,
+        reporter: Reporter,
+        extras: RunExtras | None = None,
+        signals: RunSignals | None = None,
     ):
         self.plan = plan
         self.ctx = ctx
         self.registry = registry
         self.reporter = reporter
+        #: SIGINT/SIGTERM of the run: checked where stopping leaves every target as it was
+        self.signals = signals
         #: retries, contracts, quality checks and dead letters around the stages
-        self.guards = StageGuards(plan, ctx, registry, reporter, extras)
+        self.guards = StageGuards(plan, ctx, registry, reporter, extras, signals)
 
     def run(self) -> list[StageResult]:
         """Run every stage; return one result per stage (raises StageFailed on the first failure)."""
@@ -80,6 +89,7 @@ class Executor:
         gated = False
         try:
             for index, stage in enumerate(ordered, start=1):
+                self._stop_if_signalled()
                 if stage.kind == "sink" and not gated:
                     self.guards.gate(computed.frames)
                     gated = True
@@ -91,20 +101,23 @@ class Executor:
                     else:
                         self._compute(stage, computed)
                 except Exception as exc:
+                    stopped = self.signals is not None and self.signals.received is not None
                     failed = StageResult(
                         stage.name,
                         stage.kind,
                         stage.type,
-                        "failed",
+                        "interrupted" if stopped else "failed",
                         duration_s=time.perf_counter() - started,
-                        error=_spark_message(exc),
+                        error=None if stopped else _spark_message(exc),
                     )
                     computed.results[stage.name] = failed
                     self.reporter.stage_finished(failed, index, total)
+                    self._stop_if_signalled()
                     raise StageFailed(stage, exc) from exc
                 if stage.kind != "sink":
                     self._finish_lazy(stage, computed, started, index, total)
             self.guards.stage_dead_letters()
+            self._stop_if_signalled()  # the last point where stopping leaves every target as it was
             self._commit(pending, computed, total)
             self.guards.commit_dead_letters()
             self.guards.judge_written()
@@ -118,6 +131,10 @@ class Executor:
             self.guards.release()
         self._collect_counts(computed)
         return [computed.results[s.name] for s in self.plan.stages]
+
+    def _stop_if_signalled(self) -> None:
+        if self.signals is not None:
+            self.signals.check()
 
     def compute_stage(self, stage: StageSpec, frames: Mapping[str, DataFrame]) -> DataFrame:
         """The lazy DataFrame of one source or transform, given its inputs' frames (also for dry-run and debug)."""

@@ -31,6 +31,7 @@ from etl_cli.runtime.quality import contracts
 from etl_cli.runtime.quality.evaluate import CheckedStage
 from etl_cli.runtime.quality.report import CheckResult, QualityReport
 from etl_cli.runtime.resilience import BreakerSettings, Resilience, RetryPolicy, endpoint_of, first_line
+from etl_cli.runtime.signals import RunSignals
 from etl_cli.spec.quality import CheckSpec, ContractSpec, checks_of, contract_of, dead_letter_of
 
 if TYPE_CHECKING:
@@ -64,9 +65,17 @@ class StageGuards:
     """The guards of one run of one plan."""
 
     def __init__(
-        self, plan: Plan, ctx: RunContext, registry: Registry, reporter: Reporter, extras: RunExtras | None = None
+        self,
+        plan: Plan,
+        ctx: RunContext,
+        registry: Registry,
+        reporter: Reporter,
+        extras: RunExtras | None = None,
+        signals: RunSignals | None = None,
     ):
         spec = plan.pipeline
+        # after SIGINT/SIGTERM a retry back-off ends at once and nothing is tried again
+        signals = signals or RunSignals()
         self.plan = plan
         self.ctx = ctx
         self.registry = registry
@@ -77,6 +86,8 @@ class StageGuards:
             RetryPolicy.layered(document.get("retry")),
             BreakerSettings.from_options(document.get("circuit_breaker")),
             reporter,
+            sleep=signals.sleep,
+            classifier=signals.classify,
         )
         names = {s.name for s in plan.stages}
         self.checks: dict[str, list[CheckSpec]] = {}

@@ -36,7 +36,15 @@ from urllib.parse import urlsplit
 
 import tenacity
 
-from etl_cli.errors import ConfigError, EtlError, LockHeldError, QualityGateError, RunError, UsageError
+from etl_cli.errors import (
+    ConfigError,
+    EtlError,
+    LockHeldError,
+    QualityGateError,
+    RunError,
+    RunInterrupted,
+    UsageError,
+)
 
 if TYPE_CHECKING:
     from etl_cli.events import Reporter
@@ -172,7 +180,7 @@ def _network_error(exc: BaseException) -> bool:
 
 def _final(exc: BaseException) -> bool:
     """Errors that already carry a verdict: a bad pipeline or command, a failed gate, an open circuit, given up."""
-    settled = (KeyboardInterrupt, SystemExit, ConfigError, UsageError, QualityGateError, LockHeldError)
+    settled = (KeyboardInterrupt, RunInterrupted, SystemExit, ConfigError, UsageError, QualityGateError, LockHeldError)
     return isinstance(exc, (*settled, CircuitOpenError, RetriesExhausted))
 
 

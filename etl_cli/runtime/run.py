@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import signal
 import time
+from collections.abc import Callable
 from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from etl_cli.config.project import load_project
-from etl_cli.errors import EtlError, ExitCode, RunError
+from etl_cli.errors import EtlError, ExitCode, RunError, RunInterrupted
 from etl_cli.events import Reporter
 from etl_cli.plan.dag import Plan, compile_plan
 from etl_cli.plugins.api import RunContext
@@ -24,6 +26,7 @@ from etl_cli.runtime.quality.report import write_quality
 from etl_cli.runtime.results import RunResults, write_results
 from etl_cli.runtime.results import results_dir as default_results_dir
 from etl_cli.runtime.session import DEFAULT_MASTER, build_session
+from etl_cli.runtime.signals import RunSignals
 from etl_cli.runtime.state import RunState, state_folder
 from etl_cli.runtime.streaming import StreamingExecutor
 from etl_cli.secrets.resolver import SecretResolver
@@ -66,7 +69,8 @@ def execute_run(
     secrets = SecretResolver.for_project(load_project(spec.project_root), spec.env, pipeline=spec.name, run_id=run_id)
     secrets.redactor.install()
     exporter = metrics_of(spec.document, spec.provenance, spec.project_root)
-    with run_lock(state_dir, spec.name, spec.env, run_id), secrets.redactor.guard():
+    signals = RunSignals()
+    with run_lock(state_dir, spec.name, spec.env, run_id), secrets.redactor.guard(), signals:
         try:
             if session is None:
                 reporter.session_starting(chosen_master)
@@ -82,6 +86,8 @@ def execute_run(
                 )
             else:
                 results.master = session.sparkContext.master
+            if spec.streaming is None:  # a streaming run stops its queries on signals itself
+                signals.attach(session.sparkContext.cancelAllJobs)
             results.spark_version = session.version
             state = RunState(state_folder(state_dir, spec.name, spec.env), run_id, full_refresh=full_refresh)
             ctx = RunContext(
@@ -95,7 +101,7 @@ def execute_run(
             executor: Executor | StreamingExecutor = (
                 StreamingExecutor(plan, ctx, registry, reporter, spec.streaming)
                 if spec.streaming is not None
-                else Executor(plan, ctx, registry, reporter, extras)
+                else Executor(plan, ctx, registry, reporter, extras, signals)
             )
             pusher = (
                 StreamingPusher(exporter, registry, lambda: results, session, reporter, secrets.resolve_value)
@@ -118,23 +124,18 @@ def execute_run(
                         reporter.quality_report(results.quality)
             state.commit()  # only now: every sink has committed
             results.status, results.exit_code = "success", int(ExitCode.OK)
-        except KeyboardInterrupt:
-            results.status, results.exit_code = "interrupted", int(ExitCode.INTERRUPTED)
-            results.error = {"type": "KeyboardInterrupt", "message": "interrupted"}
-            raise
-        except EtlError as exc:
-            results.status, results.exit_code = "failed", int(exc.exit_code)
-            results.error = {
-                "type": type(exc).__name__,
-                "message": secrets.redactor.mask(exc.message),
-                "stage": exc.stage.name if isinstance(exc, StageFailed) else None,
-            }
-            raise
-        except Exception as exc:
-            results.status, results.exit_code = "failed", int(ExitCode.RUN_FAILED)
-            message = secrets.redactor.mask(f"{type(exc).__name__}: {exc}")
-            results.error = {"type": type(exc).__name__, "message": message, "stage": None}
-            raise RunError(f"run failed: {message}") from exc
+        except BaseException as exc:
+            stop = _interruption(exc, signals)
+            if stop is None:
+                message = _record_failure(results, exc, secrets.redactor.mask)
+                if isinstance(exc, EtlError) or not isinstance(exc, Exception):
+                    raise
+                raise RunError(f"run failed: {message}") from exc
+            results.status, results.exit_code = stop.status, int(stop.exit_code)
+            results.error = {"type": "RunInterrupted", "message": f"stopped by {stop}", "stage": None}
+            if stop is exc:
+                raise
+            raise stop from exc
         finally:
             results.ended_at = _now()
             results.duration_s = round(time.perf_counter() - started, 3)
@@ -144,6 +145,29 @@ def execute_run(
             path = write_results(results, folder)
             reporter.run_finished(results.stages, results.status, results.duration_s, str(path))
     return ExitCode.OK, path
+
+
+def _interruption(exc: BaseException, signals: RunSignals) -> RunInterrupted | None:
+    """The stop a signal caused, if ``exc`` is one, or what a cancelled Spark job raised after one."""
+    if isinstance(exc, RunInterrupted):
+        return exc
+    if signals.received is not None:
+        return RunInterrupted(signals.received)
+    if isinstance(exc, KeyboardInterrupt):  # Ctrl-C with no handler of ours in place (not the main thread)
+        return RunInterrupted(signal.SIGINT)
+    return None
+
+
+def _record_failure(results: RunResults, exc: BaseException, mask: Callable[[str], str]) -> str:
+    """Record a failed run in ``results``; return the error message as recorded (secrets masked)."""
+    if isinstance(exc, EtlError):
+        code, message = exc.exit_code, mask(exc.message)
+    else:
+        code, message = ExitCode.RUN_FAILED, mask(f"{type(exc).__name__}: {exc}")
+    stage = exc.stage.name if isinstance(exc, StageFailed) else None
+    results.status, results.exit_code = "failed", int(code)
+    results.error = {"type": type(exc).__name__, "message": message, "stage": stage}
+    return message
 
 
 def _record_guards(results: RunResults, executor: Executor) -> None:
