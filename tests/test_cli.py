@@ -89,7 +89,8 @@ def test_render_explain_names_the_file_and_line_of_each_key() -> None:
 def test_render_keeps_secret_references_unresolved(tmp_path: Path) -> None:
     pipeline = tmp_path / "pipeline.yaml"
     pipeline.write_text(
-        "sources:\n  - {name: a, type: csv, path: a.csv, options: {password: '${secret:vault:db#pw}'}}\n"
+        "sources:\n  - {name: a, type: jdbc, url: 'jdbc:postgresql://db/x', table: t,"
+        " password: '${secret:vault:db#pw}'}\n"
         "sinks:\n  - {name: out, type: parquet, input: a, path: out}\n"
     )
     result = etl_cli("render", str(pipeline))

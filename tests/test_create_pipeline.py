@@ -29,9 +29,8 @@ sources:
   - name: input
     type: csv
     path: ${var:input_path}
-    options: {password: "${var:db_password}"}
 sinks:
-  - {name: output, type: parquet, input: input, path: output/secured}
+  - {name: output, type: jdbc, input: input, url: "jdbc:postgresql://db/x", table: t, password: "${var:db_password}"}
 """
 UNREGISTERED_TEMPLATE = """description: Reads a source type nobody registered.
 sources:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from etl_cli.runtime.class_sharing import ClassArchive, class_archive
+from etl_cli.runtime.gateway import launch_gateway
 from etl_cli.runtime.jars import resolve_local_jars
 from etl_cli.runtime.java import ensure_java
 
@@ -97,6 +98,8 @@ def build_session(
 ) -> SparkSession:
     """Start (or join) a Spark session configured for etl-cli.
 
+    A JVM started here gets its settings through private files removed once it runs, never on
+    its command line, where any local user could read them (see :mod:`etl_cli.runtime.gateway`).
     Unless ``verbose``, the JVM's own console output (log4j lines, launcher notices)
     goes to ``jvm_log`` instead of the user's terminal, and log4j keeps errors only.
     ``analysis``: a short-lived session that analyses plans and counts samples (dry-run),
@@ -104,7 +107,7 @@ def build_session(
     ``streaming``: the session of a streaming run (see :func:`session_settings`).
     """
     java = ensure_java()
-    from pyspark import SparkConf, SparkContext
+    from pyspark import SparkContext
     from pyspark.sql import SparkSession
 
     # packages whose jars a local folder holds (ETL_JARS_DIR, scripts/fetch-jars.sh's cache) skip Maven
@@ -119,18 +122,9 @@ def build_session(
         settings["spark.driver.extraJavaOptions"] = (
             f"{settings.get('spark.driver.extraJavaOptions', '')} {class_sharing}"
         )
-    if jvm_log is not None and not verbose and launching:
-        from pyspark.java_gateway import launch_gateway
-
-        jvm_log.parent.mkdir(parents=True, exist_ok=True)
-        with jvm_log.open("ab") as sink:
-            conf_obj = SparkConf(loadDefaults=False).setAll(list(settings.items()))
-            # its own session: a SIGTERM sent to etl-cli's process group (timeout, kill -TERM -PGID) reaches
-            # etl-cli, which stops streaming queries gracefully, instead of killing the JVM under them; the JVM
-            # still exits with etl-cli (it ends when its stdin, a pipe from etl-cli, closes)
-            popen = {"stdout": sink, "stderr": sink, "start_new_session": True}
-            gateway = launch_gateway(conf_obj, popen_kwargs=popen)
-        SparkContext._ensure_initialized(gateway=gateway)
+    if launching:
+        # settings reach the JVM through private files, never its command line (secrets among them)
+        SparkContext._ensure_initialized(gateway=_launch_jvm(settings, None if verbose else jvm_log))
     builder = SparkSession.builder
     for key, value in settings.items():
         builder = builder.config(key, value)
@@ -141,6 +135,18 @@ def build_session(
     if not verbose:
         _quiet_query_context_loggers()
     return session
+
+
+def _launch_jvm(settings: Mapping[str, str], jvm_log: Path | None) -> Any:
+    """Start Spark's JVM with ``settings``; its console output goes to ``jvm_log`` when one is given."""
+    if jvm_log is None:
+        return launch_gateway(settings)
+    jvm_log.parent.mkdir(parents=True, exist_ok=True)
+    with jvm_log.open("ab") as sink:
+        # its own session: a SIGTERM sent to etl-cli's process group (timeout, kill -TERM -PGID) reaches
+        # etl-cli, which stops streaming queries gracefully, instead of killing the JVM under them; the JVM
+        # still exits with etl-cli (it ends when its stdin, a pipe from etl-cli, closes)
+        return launch_gateway(settings, {"stdout": sink, "stderr": sink, "start_new_session": True})
 
 
 def _note_archive_writer(archive: ClassArchive) -> None:

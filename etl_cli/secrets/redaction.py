@@ -5,10 +5,14 @@ and in exceptions (:meth:`Redactor.scrub_exception`, :meth:`Redactor.guard`). Be
 the value itself it masks the forms a value takes when embedded elsewhere: URL-encoded
 (JDBC and HTTP URLs), JSON-escaped, and ``repr``-quoted.
 
-Caveat on short values: a registered value of fewer than 4 characters is still
-masked, but masking it also hits every innocent occurrence of those characters (a
-password ``abc`` masks "abc" inside any word), and the gaps in the output then hint
-at the value's letters. Short secrets are weak anyway; rotate them into longer ones.
+Values shorter than :data:`MIN_MASKED_LENGTH` (6 characters) are not masked. Masking
+is by substring, so a two-letter value would turn every word holding those letters
+into noise ("table" → "t********le") and the gaps would show where its letters are:
+little is hidden and much destroyed. Six characters rarely occur by chance inside
+ordinary messages, while real credentials are longer (password policies ask for 8 or
+more, keys and tokens have 16 and up); what is shorter is mostly an identifier kept
+next to a credential (a user name, a port). The resolver warns once per run about each
+such secret, naming its reference.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ from contextlib import contextmanager, suppress
 from urllib.parse import quote, quote_plus
 
 MASK = "********"
-SHORT = 4
+#: values shorter than this are not masked (see above)
+MIN_MASKED_LENGTH = 6
 
 
 class Redactor:
@@ -34,16 +39,17 @@ class Redactor:
         self._pattern: re.Pattern[str] | None = None
         self._lock = threading.Lock()
 
-    def register(self, value: str) -> None:
-        """Mask ``value`` (and its encoded forms) from now on. Empty values are ignored."""
-        if not isinstance(value, str) or not value:
-            return
+    def register(self, value: str) -> bool:
+        """Mask ``value`` (and its encoded forms) from now on; False, masking nothing, when it is too short."""
+        if not isinstance(value, str) or len(value) < MIN_MASKED_LENGTH:
+            return False
         forms = {value, quote(value, safe=""), quote_plus(value), json.dumps(value)[1:-1], repr(value)[1:-1]}
         with self._lock:
             before = len(self._values)
             self._values |= {f for f in forms if f}
             if len(self._values) != before:
                 self._pattern = None
+        return True
 
     def __contains__(self, value: object) -> bool:
         return value in self._values

@@ -12,6 +12,7 @@ value from the cache can call :meth:`SecretResolver.refresh` (or use
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -29,12 +30,13 @@ from etl_cli.secrets.errors import (
     SecretSettingsError,
     SecretUnavailable,
 )
-from etl_cli.secrets.redaction import Redactor
+from etl_cli.secrets.redaction import MIN_MASKED_LENGTH, Redactor
 from etl_cli.secrets.refs import SecretRef, parse_ref
 from etl_cli.secrets.registry import ProviderRegistry, SecretProvider, default_registry
 from etl_cli.secrets.settings import ProviderContext, ProviderSettings, provider_settings
 
 T = TypeVar("T")
+_log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -63,6 +65,7 @@ class SecretResolver:
         self.clock = clock
         self._providers: dict[str, SecretProvider] = {}
         self._cache: dict[SecretRef, _Cached] = {}
+        self._unmasked: set[SecretRef] = set()
 
     @classmethod
     def for_project(
@@ -120,7 +123,7 @@ class SecretResolver:
     def store(self, ref: SecretRef | str, value: str) -> None:
         """Write ``value`` to a writable provider (keyring, file) and audit it as ``stored``."""
         ref = parse_ref(ref) if isinstance(ref, str) else ref
-        self.redactor.register(value)
+        self._register(ref, value)
         with self.redactor.guard():
             try:
                 self.provider(ref.provider).store(ref, value)
@@ -192,10 +195,23 @@ class SecretResolver:
             except Exception as exc:
                 self._audit(ref, _failure_outcome(exc), type(exc).__name__)
                 raise
-        self.redactor.register(value)
+        self._register(ref, value)
         self._cache[ref] = _Cached(value, self.clock() + self._ttl(ref))
         self._audit(ref, outcome)
         return value
+
+    def _register(self, ref: SecretRef, value: str) -> None:
+        """Have the redactor mask ``value``; say once per run when it is too short to be masked."""
+        if self.redactor.register(value) or not value or ref in self._unmasked:
+            return
+        self._unmasked.add(ref)
+        _log.warning(
+            "secret %s is shorter than %d characters, so it is not masked in messages: masking so few characters "
+            "would garble every word holding them and show where they are; if it is a credential, rotate it into "
+            "a longer one",
+            ref.reference,
+            MIN_MASKED_LENGTH,
+        )
 
     def _reconnect(self, ref: SecretRef) -> None:
         if ref.provider in self._providers:

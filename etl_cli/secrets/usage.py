@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,9 +10,8 @@ from etl_cli.config.nodes import Provenance
 from etl_cli.errors import Location
 from etl_cli.secrets.refs import SecretRef, SecretRefError, parse_ref
 from etl_cli.secrets.resolver import SecretResolver
+from etl_cli.spec.credentials import leaves, reference_location, secret_references
 from etl_cli.spec.validation import describe_path
-
-_SECRET = re.compile(r"\$\$\{|\$\{secret:([^}]*)\}")
 
 
 @dataclass(frozen=True)
@@ -37,27 +35,20 @@ class SecretCheck:
 
 
 def secret_uses(document: Any, provenance: Provenance) -> list[SecretUse]:
-    """Every secret reference in the merged document, in document order."""
-    return list(_walk(document, document, (), provenance))
+    """Every secret reference in the merged document, in document order, each at its own position."""
+    return [
+        _use(match, describe_path(document, path), reference_location(provenance, path, match.group(0)))
+        for path, value in leaves(document)
+        if isinstance(value, str)
+        for match in secret_references(value)
+    ]
 
 
-def _walk(document: Any, value: Any, path: tuple[str | int, ...], provenance: Provenance) -> Iterator[SecretUse]:
-    if isinstance(value, dict):
-        for key, child in value.items():
-            yield from _walk(document, child, (*path, key), provenance)
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            yield from _walk(document, child, (*path, index), provenance)
-    elif isinstance(value, str) and "${secret:" in value:
-        location = provenance.value_location(path)
-        shown = describe_path(document, path)
-        for match in _SECRET.finditer(value):
-            if match.group(1) is None:
-                continue
-            try:
-                yield SecretUse(parse_ref(match.group(1), location), match.group(0), shown, location)
-            except SecretRefError as exc:
-                yield SecretUse(None, match.group(0), shown, location, exc.message)
+def _use(match: re.Match[str], key_path: str, location: Location | None) -> SecretUse:
+    try:
+        return SecretUse(parse_ref(match.group(1), location), match.group(0), key_path, location)
+    except SecretRefError as exc:
+        return SecretUse(None, match.group(0), key_path, location, exc.message)
 
 
 def check_uses(uses: list[SecretUse], resolver: SecretResolver) -> list[SecretCheck]:

@@ -10,7 +10,7 @@ from etl_cli.diagnostics import Diagnostic, error, has_errors
 from etl_cli.plugins.api import KINDS, SECTION_OF_KIND, Sink
 from etl_cli.plugins.registry import Registry
 from etl_cli.spec.coerce import coerce_document
-from etl_cli.spec.credentials import check_literal_credentials
+from etl_cli.spec.credentials import check_literal_credentials, check_secret_placement
 from etl_cli.spec.model import PipelineSpec, SparkSettings, build_stages
 from etl_cli.spec.quality_rules import check_quality
 from etl_cli.spec.schema import build_schema
@@ -35,6 +35,7 @@ def check_pipeline(loaded: LoadedConfig, registry: Registry) -> tuple[PipelineSp
     diagnostics += checker.check(document, loaded.provenance)
     diagnostics += check_semantics(document, loaded.provenance)
     diagnostics += check_literal_credentials(document, loaded.provenance, loaded.project.is_protected(loaded.env))
+    diagnostics += check_secret_placement(document, loaded.provenance)
     diagnostics += _plugin_rules(document, loaded, registry)
     diagnostics += check_quality(document, loaded.provenance, registry)
     diagnostics += check_streaming(document, loaded.provenance, registry)

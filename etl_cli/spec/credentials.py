@@ -14,20 +14,50 @@ A value is literal when it is a non-empty string that was not written as a refer
 ``${env:...}`` is marked as interpolated in the provenance. The rule is an error in
 environments the project marks ``protected: true`` and a warning elsewhere. The
 message never repeats the value.
+
+The secret-placement rule, on the same walk of the document: a ``${secret:...}``
+reference is an error anywhere but in the settings a connector resolves when it connects
+(:data:`SECRET_SETTINGS`), in ``spark.conf`` values that never reach a command line, and
+in ``vars`` (each use of a var is checked where it lands). Anywhere else the reference
+would stay text and flow into paths, queries, expressions and so into the data.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path as FilePath
 from typing import Any
 
 from etl_cli.config.nodes import Provenance
 from etl_cli.diagnostics import Diagnostic, error, warning
+from etl_cli.errors import Location
 from etl_cli.plugins.api import KINDS, SECTION_OF_KIND
 from etl_cli.spec.validation import describe_path
 
 CODE = "literal-credential"
+PLACEMENT_CODE = "secret-placement"
+#: a ``${secret:...}`` reference (group 1: its body), or ``$${``, which escapes a literal ``${``
+SECRET_REFERENCE = re.compile(r"\$\$\{|\$\{secret:([^}]*)\}")
+#: where a connector resolves references when it connects, by kind and type: option paths, ``*`` any key or item
+SECRET_SETTINGS: dict[str, dict[str, tuple[tuple[str, ...], ...]]] = {
+    "connector": {
+        "jdbc": (("url",), ("user",), ("password",), ("properties", "*")),
+        "kafka": (("bootstrap_servers",), ("bootstrap_servers", "*"), ("options", "*")),
+        **{files: (("s3", "*"),) for files in ("csv", "json", "orc", "parquet")},
+    },
+    "metrics": {"pushgateway": (("url",), ("username",), ("password",))},
+}
+#: Spark settings whose values Spark puts on a command line (``java -cp``, ``-Xmx``, executors' JVM options)
+COMMAND_LINE_CONF = frozenset({
+    "spark.driver.extraClassPath", "spark.driver.memory", "spark.executor.extraClassPath",
+    "spark.executor.defaultJavaOptions", "spark.executor.extraJavaOptions",
+})  # fmt: skip
+ALLOWED_PLACES = (
+    "JDBC url, user, password and properties; Kafka bootstrap_servers and options; a file stage's s3 settings; "
+    "the Pushgateway's url, username and password; spark.conf values (except executor JVM options, class paths "
+    "and spark.driver.memory, which Spark puts on command lines); vars used in those places"
+)
 _CREDENTIAL_ENDINGS: tuple[tuple[str, ...], ...] = (
     ("password",),
     ("passwd",),
@@ -104,15 +134,104 @@ def _candidates(document: dict[str, Any]) -> Iterator[tuple[Path, Any]]:
 
 
 def _credential_leaves(value: Any, path: Path) -> Iterator[tuple[Path, Any]]:
+    return ((where, leaf) for where, leaf in leaves(value, path) if is_credential_key(str(where[-1])))
+
+
+def leaves(value: Any, path: Path = ()) -> Iterator[tuple[Path, Any]]:
+    """Every scalar under ``value`` with its path (keys and list indexes), in document order."""
     if isinstance(value, dict):
         for key, child in value.items():
-            if isinstance(child, (dict, list)):
-                yield from _credential_leaves(child, (*path, key))
-            elif is_credential_key(str(key)):
-                yield (*path, key), child
+            yield from leaves(child, (*path, key))
     elif isinstance(value, list):
         for index, child in enumerate(value):
-            yield from _credential_leaves(child, (*path, index))
+            yield from leaves(child, (*path, index))
+    else:
+        yield path, value
+
+
+def secret_references(text: str) -> Iterator[re.Match[str]]:
+    """The ``${secret:...}`` references written in ``text`` (``$${secret:`` is an escaped literal, not one)."""
+    return (match for match in SECRET_REFERENCE.finditer(text) if match.group(1) is not None)
+
+
+def check_secret_placement(document: dict[str, Any], provenance: Provenance) -> list[Diagnostic]:
+    """An error for each ``${secret:...}`` written where no connector resolves it, at the reference itself."""
+    return [
+        _misplaced(document, provenance, path, match.group(0))
+        for path, value in leaves(document)
+        if isinstance(value, str) and not secret_allowed(document, path)
+        for match in secret_references(value)
+    ]
+
+
+def secret_allowed(document: dict[str, Any], path: Path) -> bool:
+    """Whether a reference at ``path`` is resolved at run time: a connection setting, ``spark.conf`` or ``vars``."""
+    section, rest = path[0] if path else None, path[1:]
+    if section == "vars":
+        return True
+    if section == "spark":
+        return len(rest) == 2 and rest[0] == "conf" and rest[1] not in COMMAND_LINE_CONF
+    if section in ("sources", "sinks") and rest:
+        item, kind, rest = _item(document[section], rest[0]), "connector", rest[1:]
+    elif section == "dead_letter":
+        item, kind = document[section], "connector"
+    elif section == "metrics":
+        item, kind = document[section], "metrics"
+    else:
+        return False
+    kind_type = item.get("type") if isinstance(item, dict) else None
+    settings = SECRET_SETTINGS[kind].get(kind_type, ()) if isinstance(kind_type, str) else ()
+    return any(_matches(rest, pattern) for pattern in settings)
+
+
+def _item(section: Any, index: str | int) -> Any:
+    return section[index] if isinstance(section, list) and isinstance(index, int) else None
+
+
+def _matches(path: Path, pattern: tuple[str, ...]) -> bool:
+    return len(path) == len(pattern) and all(want in ("*", got) for got, want in zip(path, pattern, strict=True))
+
+
+def _misplaced(document: dict[str, Any], provenance: Provenance, path: Path, reference: str) -> Diagnostic:
+    message = (
+        f"{describe_path(document, path)} holds the secret reference {reference}, but secrets are resolved only in "
+        "connection settings: here it would stay text and flow into the data"
+    )
+    hint = f"secret references are allowed in: {ALLOWED_PLACES}"
+    return error(PLACEMENT_CODE, message, reference_location(provenance, path, reference), hint)
+
+
+def reference_location(provenance: Provenance, path: Path, reference: str) -> Location | None:
+    """Where ``reference`` is written in the value at ``path``: its own line and column when that value's text
+    (up to the next value of the file) holds it, else the value's location (a reference brought by a var)."""
+    start = provenance.value_location(path)
+    if start is None or start.line <= 0:
+        return start
+    try:
+        lines = FilePath(start.file).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return start
+    end = _next_location(provenance, start)
+    last_line = min(len(lines), end.line if end else len(lines))
+    for number in range(start.line, last_line + 1):
+        line = lines[number - 1]
+        first = start.column - 1 if number == start.line else 0
+        stop = end.column - 1 if end is not None and number == end.line else len(line)
+        column = line.find(reference, first, stop)
+        if column >= 0:
+            return Location(start.file, number, column + 1)
+    return start
+
+
+def _next_location(provenance: Provenance, start: Location) -> Location | None:
+    """The first key or value written after ``start`` in the same file (where the value at ``start`` ends)."""
+    later = [
+        loc
+        for info in provenance.entries.values()
+        for loc in (info.loc, info.key_loc)
+        if loc is not None and loc.file == start.file and (loc.line, loc.column) > (start.line, start.column)
+    ]
+    return min(later, key=lambda loc: (loc.line, loc.column), default=None)
 
 
 def _is_literal(value: Any, path: Path, provenance: Provenance) -> bool:
