@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# Install etl-cli with its dev tools, lint and type-check, start the test services, run every test.
+# Install etl-cli with its dev tools from the lock, check the locks and the declared dependencies, lint and
+# type-check, install etl-cli into a fresh environment and run the quickstart there, start the test services,
+# run every test.
 #   scripts/test.sh                 -> everything
 #   scripts/test.sh -m "not spark"  -> extra arguments go to pytest
+# ETL_SKIP_SMOKE=1 leaves out the fresh install (it starts Spark once); ETL_SKIP_SERVICES, ETL_SKIP_JARS as below.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/bootstrap.sh dev
 export PATH="$PWD/.venv/bin:$PATH"
 
+echo "== lock (requirements/*.txt match pyproject.toml)"
+python scripts/lockfile.py check
+echo "== deptry (etl_cli imports only what pyproject.toml declares)"
+deptry etl_cli
 echo "== ruff"
 ruff check etl_cli tests benchmarks scripts
 echo "== mypy"
@@ -15,6 +22,11 @@ mypy
 mypy benchmarks
 echo "== import-linter"
 lint-imports
+
+if [ "${ETL_SKIP_SMOKE:-0}" != "1" ]; then
+    echo "== smoke install (fresh environment, no extras)"
+    scripts/smoke-install.sh
+fi
 
 services_started=0
 if [ -x scripts/services.sh ] && [ -d tests/integration ] && [ "${ETL_SKIP_SERVICES:-0}" != "1" ]; then

@@ -17,7 +17,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -87,8 +86,13 @@ def set_secret(reference: RefArg, env: EnvOpt = None, project: ProjectOpt = _HER
 
 
 def _read_value() -> str:
+    """The value from a hidden, confirmed prompt on a terminal, else all of stdin (one final newline dropped).
+
+    ``typer.prompt``, not ``click.prompt``: Ctrl-C or end of input there raise ``typer.Abort``, which the CLI
+    reports as interrupted (exit 130); click is not a dependency of recent Typer.
+    """
     if sys.stdin.isatty():
-        value = str(click.prompt("Value", hide_input=True, confirmation_prompt=True, err=True))
+        value = str(typer.prompt("Value", hide_input=True, confirmation_prompt=True, err=True))
     else:
         value = sys.stdin.read()
         value = value[:-2] if value.endswith("\r\n") else value[:-1] if value.endswith("\n") else value

@@ -159,3 +159,35 @@ def test_set_on_a_terminal_prompts_without_echo_and_confirms(project: Path) -> N
     assert "stored file:tty#password" in shown
     assert VALUE not in shown
     assert SecretResolver.for_project(load_project(project), "dev").resolve("file:tty#password") == VALUE
+
+
+def _prompting_set(project: Path) -> tuple[pexpect.spawn, io.BytesIO]:
+    """``secrets set`` on a terminal, stopped at its hidden ``Value:`` prompt."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1"}
+    child = pexpect.spawn(sys.executable, ["-m", "etl_cli", "secrets", "set", "file:tty#password"], cwd=str(project),
+                          env=env, timeout=30)  # fmt: skip
+    child.logfile_read = screen = io.BytesIO()
+    child.expect("Value: ")
+    return child, screen
+
+
+def test_ctrl_c_at_the_set_prompt_ends_as_interrupted(project: Path) -> None:
+    child, screen = _prompting_set(project)
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    child.close()
+    shown = screen.getvalue().decode()
+    assert child.exitstatus == 130, shown
+    assert "interrupted" in shown
+    assert "internal error" not in shown
+
+
+def test_end_of_input_at_the_set_prompt_ends_as_interrupted(project: Path) -> None:
+    child, screen = _prompting_set(project)
+    child.sendeof()
+    child.expect(pexpect.EOF)
+    child.close()
+    shown = screen.getvalue().decode()
+    assert child.exitstatus == 130, shown
+    assert "interrupted" in shown
+    assert "internal error" not in shown
