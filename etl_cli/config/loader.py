@@ -15,11 +15,12 @@ from typing import Any
 import yaml
 
 from etl_cli.config.interpolate import Interpolator
+from etl_cli.config.limits import LimitExceeded, inside
 from etl_cli.config.nodes import Node, Provenance, to_plain
 from etl_cli.config.overlay import merge, strip_tags
 from etl_cli.config.project import OVERLAY_DIR, PIPELINE_FILE, Project, load_project
 from etl_cli.config.templates import TemplateResolver
-from etl_cli.config.yaml_loader import YamlFileError, display_path, load_yaml_file
+from etl_cli.config.yaml_loader import YamlFileError, display_path, load_yaml_file, load_yaml_text
 from etl_cli.diagnostics import Diagnostic, error
 from etl_cli.errors import Location, UsageError
 
@@ -76,7 +77,7 @@ def load_pipeline(
     environ = os.environ if environ is None else environ
     pipeline_file = resolve_pipeline_file(path)
     project = load_project(pipeline_file.parent)
-    chosen = project.choose_env(env or environ.get("ETL_ENV") or None)
+    chosen = project.choose_env(env or environ.get("ETL_ENV") or None, overlay_envs(pipeline_file))
     diagnostics: list[Diagnostic] = []
     files = [pipeline_file]
     empty = LoadedConfig(pipeline_file, project, chosen, {}, Provenance(), diagnostics, files)
@@ -89,22 +90,38 @@ def load_pipeline(
         diagnostics.append(error("not-a-mapping", "a pipeline file must be a YAML mapping (key: value)", tree.loc))
         return empty
     resolver = TemplateResolver(project.template_dirs(), diagnostics)
-    tree = resolver.expand(tree)
-    files.extend(resolver.files)
-    if chosen:
-        tree = _apply_overlay(tree, overlay_file(pipeline_file, chosen), diagnostics, files)
-    for assignment in sets:
-        tree = apply_set(tree, assignment)
-    tree = strip_tags(tree, diagnostics)
-    interpolator = Interpolator(tree.get("vars"), environ, frozenset(resolver.missing_params))
-    tree = interpolator.resolve_document(tree)
+    try:
+        tree = resolver.expand(tree)
+        files.extend(resolver.files)
+        if chosen:
+            tree = _apply_overlay(tree, overlay_file(pipeline_file, chosen), diagnostics, files)
+        for assignment in sets:
+            tree = apply_set(tree, assignment)
+        tree = strip_tags(tree, diagnostics)
+        interpolator = Interpolator(tree.get("vars"), environ, frozenset(resolver.missing_params))
+        tree = interpolator.resolve_document(tree)
+    except LimitExceeded as exc:  # what follows a limit would only repeat it: that one place is the report
+        diagnostics.append(exc.diagnostic)
+        return empty
     diagnostics.extend(interpolator.diagnostics)
     document, provenance = to_plain(tree)
+    provenance.templates = frozenset(display_path(p) for p in resolver.files)
     return LoadedConfig(pipeline_file, project, chosen, document, provenance, diagnostics, files)
 
 
 def _apply_overlay(tree: Node, path: Path, diagnostics: list[Diagnostic], files: list[Path]) -> Node:
     if not path.is_file():
+        return tree
+    if not inside(path, path.parent):
+        shown = display_path(path)
+        diagnostics.append(
+            error(
+                "overlay-outside",
+                f"overlay {shown} links to {path.resolve()}, outside the pipeline's {OVERLAY_DIR}/ folder",
+                Location(shown, 0, 0),
+                f"put the overlay itself in {OVERLAY_DIR}/ instead of a link to it",
+            )
+        )
         return tree
     try:
         overlay = load_yaml_file(path)
@@ -136,10 +153,7 @@ def apply_set(tree: Node, assignment: str) -> Node:
             f"--set expects KEY.PATH=VALUE, got '{assignment}'", hint="for example --set sinks.out.mode=append"
         )
     loc = Location(f"--set {assignment}", 0, 0)
-    try:
-        value = yaml.safe_load(text) if text.strip() else ""
-    except yaml.YAMLError:
-        value = text
+    value = _set_value(text, loc)
     leaf = _node_of(value, loc)
     leaf.raw = text if not isinstance(value, (dict, list)) else None
     node = tree
@@ -160,6 +174,21 @@ def apply_set(tree: Node, assignment: str) -> Node:
                 node.value[part] = Node({}, loc, key_loc=loc)
             node = node.value[part]
     return tree
+
+
+def _set_value(text: str, loc: Location) -> Any:
+    """A ``--set`` value read as YAML, or the text itself when it is not a value etl-cli reads.
+
+    The bounded reader of pipeline files checks it first, so aliases, nesting and odd
+    scalars cannot make the copy below explode or fail (config/limits.py).
+    """
+    if not text.strip():
+        return ""
+    try:
+        load_yaml_text(text, loc.file)
+        return yaml.safe_load(text)
+    except (YamlFileError, yaml.YAMLError):
+        return text
 
 
 def _node_of(value: Any, loc: Location) -> Node:

@@ -30,6 +30,8 @@ class Node:
     raw: str | None = None
     tag: str | None = None
     interpolated: bool = False
+    #: for an interpolated value built from one ``${var:NAME}``: where that var's value was set
+    origin: Location | None = None
 
     @property
     def is_mapping(self) -> bool:
@@ -56,6 +58,8 @@ class NodeInfo:
     key_loc: Location | None
     raw: str | None
     interpolated: bool
+    #: see :attr:`Node.origin`
+    origin: Location | None = None
 
 
 Path = tuple[str | int, ...]
@@ -66,6 +70,8 @@ class Provenance:
     """Path of the final document → where it was written."""
 
     entries: dict[Path, NodeInfo] = field(default_factory=dict)
+    #: the template files merged in (as locations name them): what they set is not the user's own line
+    templates: frozenset[str] = frozenset()
 
     def info(self, path: Path) -> NodeInfo | None:
         return self.entries.get(tuple(path))
@@ -94,7 +100,7 @@ def to_plain(node: Node) -> tuple[Any, Provenance]:
     provenance = Provenance()
 
     def walk(n: Node, path: Path) -> Any:
-        provenance.entries[path] = NodeInfo(n.loc, n.key_loc, n.raw, n.interpolated)
+        provenance.entries[path] = NodeInfo(n.loc, n.key_loc, n.raw, n.interpolated, n.origin)
         if n.is_mapping:
             return {k: walk(v, (*path, k)) for k, v in n.value.items()}
         if n.is_sequence:

@@ -7,14 +7,16 @@ the project root, so a pipeline behaves the same whatever directory cron starts 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from etl_cli.config.limits import NAME_RULE, is_name
 from etl_cli.config.nodes import to_plain
 from etl_cli.config.yaml_loader import load_yaml_file
 from etl_cli.diagnostics import did_you_mean
-from etl_cli.errors import ConfigError, UsageError
+from etl_cli.errors import ConfigError, Location, UsageError
 
 PROJECT_FILE = "etl-project.yaml"
 PIPELINE_FILE = "pipeline.yaml"
@@ -64,8 +66,19 @@ class Project:
         override = os.environ.get("ETL_STATE_DIR")
         return Path(override).resolve() if override else (self.state_dir or self.root / ".etl")
 
-    def choose_env(self, requested: str | None) -> str | None:
-        """The environment to use: ``--env``/``ETL_ENV`` if given, else the project default."""
+    def choose_env(self, requested: str | None, overlays: Sequence[str] = ()) -> str | None:
+        """The environment to use: ``--env``/``ETL_ENV`` if given, else the project default.
+
+        It names an overlay file in the pipeline's ``env/`` folder, so it must be a name
+        that cannot lead out of that folder; ``overlays`` (the ones beside the pipeline)
+        are listed when it is not.
+        """
+        if requested and not is_name(requested):
+            known = list(dict.fromkeys([*self.environments, *overlays]))
+            raise UsageError(
+                f"environment '{requested}' is not a name: use {NAME_RULE}",
+                hint=f"available environments: {', '.join(known)}" if known else None,
+            )
         env = requested or self.default_env
         if env and self.environments and env not in self.environments:
             hint = did_you_mean(env, self.environments) or f"choose one of: {', '.join(self.environments)}"
@@ -121,7 +134,7 @@ def load_project(start: Path) -> Project:
     return Project(
         root=root,
         name=_text(data, "name") or root.name,
-        default_env=_text(data, "default_env"),
+        default_env=_default_env(data),
         environments=_environments(data.get("environments")),
         templates_dir=_folder(root, _text(data, "templates_dir")),
         state_dir=_folder(root, _text(data, "state_dir")),
@@ -139,6 +152,19 @@ def _text(data: dict, key: str) -> str | None:  # type: ignore[type-arg]
     return node.value
 
 
+def _default_env(data: dict) -> str | None:  # type: ignore[type-arg]
+    name = _text(data, "default_env")
+    if name:
+        _check_env_name(name, data["default_env"].loc)
+    return name
+
+
+def _check_env_name(name: str, where: Location | None) -> None:
+    """An environment names overlay files (``env/<name>.yaml``): it must not lead out of that folder."""
+    if not is_name(name):
+        raise ConfigError(f"environment '{name}' is not a name: use {NAME_RULE}", location=where)
+
+
 def _folder(root: Path, value: str | None) -> Path | None:
     return (root / value).resolve() if value else None
 
@@ -150,6 +176,7 @@ def _environments(node) -> dict[str, Environment]:  # type: ignore[no-untyped-de
         raise ConfigError("'environments' must map each environment name to its settings", location=node.loc)
     envs = {}
     for name, settings in node.value.items():
+        _check_env_name(name, settings.key_loc)
         protected = False
         if settings.is_mapping and settings.get("protected") is not None:
             protected = bool(settings.value["protected"].value)

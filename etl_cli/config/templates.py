@@ -8,12 +8,17 @@ override any var in its own ``vars:``.
     extends:
       template: files_to_parquet
       params: {input_path: data/orders.csv}
+
+A template name is a path below a templates folder (``files/base``): never absolute,
+never ``..``, and the file it names must not link outside that folder. Chains are
+bounded by ``MAX_TEMPLATE_DEPTH`` (config/limits.py).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from etl_cli.config.limits import MAX_TEMPLATE_DEPTH, LimitExceeded, chain_text, inside, is_relative_name
 from etl_cli.config.nodes import Node
 from etl_cli.config.overlay import merge
 from etl_cli.config.yaml_loader import YamlFileError, load_yaml_file
@@ -63,14 +68,17 @@ class TemplateResolver:
                 error("template-cycle", f"templates extend each other in a loop: {loop}", extends.loc)
             )
             return doc
-        path = find_template(name, self.template_dirs)
-        if path is None:
-            known = available_templates(self.template_dirs)
-            hint = did_you_mean(name, known) or (f"available templates: {', '.join(known)}" if known else None)
-            looked = ", ".join(str(d) for d in self.template_dirs)
-            self.diagnostics.append(
-                error("template-not-found", f"template '{name}' not found (looked in {looked})", extends.loc, hint)
+        if len(chain) >= MAX_TEMPLATE_DEPTH:
+            raise LimitExceeded(
+                error(
+                    "template-depth",
+                    f"templates extend more than {MAX_TEMPLATE_DEPTH} levels deep: {chain_text([*chain, name])}",
+                    extends.loc,
+                    "let a template carry more of the pipeline instead of extending one more template",
+                )
             )
+        path = self._find(name, extends)
+        if path is None:
             return doc
         try:
             template = load_yaml_file(path)
@@ -87,6 +95,46 @@ class TemplateResolver:
         if param_vars is not None:
             base = merge(base, Node({"vars": param_vars}, extends.loc), self.diagnostics)
         return merge(base, doc, self.diagnostics)
+
+    def _find(self, name: str, extends: Node) -> Path | None:
+        """The template's file, inside a templates folder; ``None`` once the problem is reported."""
+        if not is_relative_name(name):
+            self.diagnostics.append(
+                error(
+                    "template-name",
+                    f"'{name}' is not a template name: name a file below the templates folder, without '..'",
+                    extends.loc,
+                    self._known_hint(name),
+                )
+            )
+            return None
+        path = find_template(name, self.template_dirs)
+        if path is None:
+            looked = ", ".join(str(d) for d in self.template_dirs)
+            self.diagnostics.append(
+                error(
+                    "template-not-found",
+                    f"template '{name}' not found (looked in {looked})",
+                    extends.loc,
+                    self._known_hint(name),
+                )
+            )
+            return None
+        if not any(inside(path, folder) for folder in self.template_dirs):
+            self.diagnostics.append(
+                error(
+                    "template-name",
+                    f"template '{name}' links to {path.resolve()}, outside the templates folder",
+                    extends.loc,
+                    "copy the template into the templates folder instead of linking to it",
+                )
+            )
+            return None
+        return path
+
+    def _known_hint(self, name: str) -> str | None:
+        known = available_templates(self.template_dirs)
+        return did_you_mean(name, known) or (f"available templates: {', '.join(known)}" if known else None)
 
     def _parse_extends(self, extends: Node) -> tuple[str | None, Node | None]:
         if isinstance(extends.value, str):
