@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from etl_cli.errors import EtlError, RunError
+from etl_cli.errors import ConfigError, EtlError, RunError
 from etl_cli.events import Reporter, StageResult
 from etl_cli.plan.dag import Plan
 from etl_cli.plugins.api import PendingWrite, RunContext, Sink, Source, StageSpec, Transform
@@ -20,31 +20,61 @@ from etl_cli.plugins.registry import Registry
 from etl_cli.runtime.guards import RunExtras, StageGuards
 from etl_cli.runtime.observe import RowCounter
 from etl_cli.runtime.signals import RunSignals
+from etl_cli.runtime.spark_errors import SparkFailure, explain, sentence, source_reading
+from etl_cli.spec.model import option_location
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
 
 class StageFailed(RunError):
-    """A stage raised; names the stage and where it is defined."""
+    """A stage raised: names the stage, the root cause, and the line of the user's YAML to look at.
 
-    def __init__(self, stage: StageSpec, cause: BaseException):
-        detail = _spark_message(cause)
-        where = f" (defined at {stage.location})" if stage.location else ""
-        super().__init__(f"{stage.label} failed{where}: {detail}")
+    Always exit 4, whatever the cause (bad data, an unknown column, a server away): the
+    pipeline passed ``validate`` and the run failed; the message and hint say what to fix.
+    """
+
+    def __init__(self, stage: StageSpec, cause: BaseException, plan: Plan | None = None):
+        failure = explain(cause)
+        reader = _reader_of(failure.file, stage, plan)
+        read_where = _path_set_at(reader, plan) if reader is not None and plan is not None else ""
+        where = read_where if reader is stage else _defined_at(stage)
+        #: the root cause, and the file and source it came from (also the failed stage's ``error``)
+        self.detail = failure.message
+        if reader is not None and reader is not stage:
+            read_by = f"{reader.kind} '{reader.name}'{_within(read_where)}"
+            self.detail = f"{sentence(failure.message)} File: {failure.file}, read by {read_by}."
+        hint = cause.hint if isinstance(cause, EtlError) else _hint(failure, reader)
+        super().__init__(f"{stage.label} failed{_within(where)}: {self.detail}", hint=hint)
         self.stage = stage
-        if isinstance(cause, EtlError):
-            # a plug-in that found the pipeline itself wrong (bad SQL, unknown column) keeps its exit code
-            self.exit_code = cause.exit_code
-            self.hint = cause.hint
 
 
-def _spark_message(cause: BaseException) -> str:
-    if isinstance(cause, EtlError):
-        return cause.message
-    text = str(cause).strip()
-    first = text.splitlines()[0] if text else type(cause).__name__
-    return first if len(first) < 800 else first[:800] + "..."
+def _defined_at(stage: StageSpec) -> str:
+    return f"defined at {stage.location}" if stage.location else ""
+
+
+def _path_set_at(reader: StageSpec, plan: Plan) -> str:
+    """Where the user set the reader's ``path`` (or the reader itself, when only a template did)."""
+    path_at = option_location(plan.pipeline, reader, "path")
+    return f"path set at {path_at}" if path_at else _defined_at(reader)
+
+
+def _within(where: str) -> str:
+    return f" ({where})" if where else ""
+
+
+def _reader_of(file: str | None, stage: StageSpec, plan: Plan | None) -> StageSpec | None:
+    """The source, ``stage`` or one it reads, whose ``path`` holds ``file`` (the file Spark failed on)."""
+    if file is None or plan is None or stage.name not in plan.upstream:
+        return None
+    candidates = [stage, *(plan.stage(name) for name in sorted(plan.ancestors(stage.name)))]
+    return source_reading(file, candidates, plan.pipeline.project_root)
+
+
+def _hint(failure: SparkFailure, reader: StageSpec | None) -> str | None:
+    if reader is not None and (failure.condition or "").startswith("MALFORMED_RECORD_IN_PARSING"):
+        return f"fix the record, or set on_malformed on {reader.kind} '{reader.name}' to drop, keep or dead_letter"
+    return None
 
 
 @dataclass
@@ -91,7 +121,7 @@ class Executor:
             for index, stage in enumerate(ordered, start=1):
                 self._stop_if_signalled()
                 if stage.kind == "sink" and not gated:
-                    self.guards.gate(computed.frames)
+                    self._gate(computed)
                     gated = True
                 self.reporter.stage_started(stage.name, stage.kind, stage.type, index, total)
                 started = time.perf_counter()
@@ -102,18 +132,19 @@ class Executor:
                         self._compute(stage, computed)
                 except Exception as exc:
                     stopped = self.signals is not None and self.signals.received is not None
+                    failure = StageFailed(stage, exc, self.plan)
                     failed = StageResult(
                         stage.name,
                         stage.kind,
                         stage.type,
                         "interrupted" if stopped else "failed",
                         duration_s=time.perf_counter() - started,
-                        error=None if stopped else _spark_message(exc),
+                        error=None if stopped else failure.detail,
                     )
                     computed.results[stage.name] = failed
                     self.reporter.stage_finished(failed, index, total)
                     self._stop_if_signalled()
-                    raise StageFailed(stage, exc) from exc
+                    raise failure from exc
                 if stage.kind != "sink":
                     self._finish_lazy(stage, computed, started, index, total)
             self.guards.stage_dead_letters()
@@ -135,6 +166,13 @@ class Executor:
     def _stop_if_signalled(self) -> None:
         if self.signals is not None:
             self.signals.check()
+
+    def _gate(self, computed: _Computed) -> None:
+        """The quality gate. A check Spark cannot resolve fails the run (exit 4), as a stage that cannot does."""
+        try:
+            self.guards.gate(computed.frames)
+        except ConfigError as exc:
+            raise RunError(exc.message, location=exc.location, hint=exc.hint) from exc
 
     def compute_stage(self, stage: StageSpec, frames: Mapping[str, DataFrame]) -> DataFrame:
         """The lazy DataFrame of one source or transform, given its inputs' frames (also for dry-run and debug)."""
@@ -196,7 +234,7 @@ class Executor:
             try:
                 self.guards.commit(stage, write.commit)
             except Exception as exc:
-                raise StageFailed(stage, exc) from exc
+                raise StageFailed(stage, exc, self.plan) from exc
             status = "ok" if write.rows is not None else "skipped"
             given = _rows_given(write)
             computed.sink_rows[stage.name] = given

@@ -282,7 +282,7 @@ class StreamingExecutor:
                     continue
                 frames[stage.name] = self._frame(stage, frames)
             except Exception as exc:
-                failure = StageFailed(stage, exc)
+                failure = StageFailed(stage, exc, self.plan)
                 self._results[stage.name] = StageResult(
                     stage.name,
                     stage.kind,
@@ -448,7 +448,7 @@ class StreamingExecutor:
                     for checked in self.checks.values():
                         checked.gate_failed |= names
                     raise failed from None
-                raise StageFailed(sink_query.stage, error)
+                raise StageFailed(sink_query.stage, error, self.plan)
 
     def _graceful_stop(self, stop: StopRequest) -> None:
         name = _signal_name(stop.signal)

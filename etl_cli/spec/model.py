@@ -85,12 +85,44 @@ def build_stages(document: Mapping[str, Any], provenance: Provenance) -> tuple[S
                     type=item["type"],
                     inputs=inputs,
                     options=_freeze(options),
-                    location=provenance.value_location(stage_path(kind, index)),
+                    location=_stage_location(provenance, stage_path(kind, index)),
                     description=item.get("description"),
                     sensitive=tuple(item.get("sensitive") or ()),
                 )
             )
     return tuple(stages)
+
+
+def _stage_location(provenance: Provenance, path: DocPath) -> Location | None:
+    """Where the user defines the stage: their own item (its ``name``) before the template's it extends.
+
+    A stage the pipeline or an overlay changes is merged onto the template's item, which keeps the
+    template's position; the ``name`` key is the user's, as they named the item to change it.
+    """
+    written = provenance.value_location(path)
+    if written is None or written.file not in provenance.templates:
+        return written
+    name = provenance.info((*path, "name"))
+    named = name.key_loc if name is not None else None
+    return named if named is not None and named.line > 0 and named.file not in provenance.templates else written
+
+
+def option_location(pipeline: PipelineSpec, stage: StageSpec, key: str) -> Location | None:
+    """Where the user set ``key`` of ``stage``: the var it was built from, or the key's own line.
+
+    None when only a template set it (or the stage is not one of the pipeline's): errors then
+    point at the stage instead of a template line the user never wrote.
+    """
+    same_kind = [s.name for s in pipeline.stages if s.kind == stage.kind]
+    if stage.name not in same_kind:
+        return None
+    info = pipeline.provenance.info((*stage_path(stage.kind, same_kind.index(stage.name)), key))
+    if info is None:
+        return None
+    for location in (info.origin, info.key_loc or info.loc):
+        if location is not None and location.file not in pipeline.provenance.templates:
+            return location
+    return None
 
 
 def stage_location(provenance: Provenance, kind: str, index: int, key: str | None = None) -> Location | None:
