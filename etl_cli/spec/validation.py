@@ -123,6 +123,15 @@ class SchemaChecker:
                     "use letters, digits and underscores, starting with a letter",
                 )
             ]
+        if err.validator == "pattern" and isinstance(schema.get("patternErrorMessage"), str):
+            return [
+                error(
+                    "invalid-value",
+                    f"{where}: {_show(err.instance)} is {schema['patternErrorMessage']}",
+                    provenance.value_location(path),
+                    schema.get("description"),
+                )
+            ]
         if err.validator in ("minItems", "maxItems"):
             bound = "at least" if err.validator == "minItems" else "at most"
             return [

@@ -12,26 +12,9 @@ from typing import Any
 
 from etl_cli.plugins.jdbc.connection import JdbcConnection
 from etl_cli.plugins.jdbc.dialects import Dialect
+from etl_cli.plugins.jdbc.identifiers import Identifier, TableName
 
 _TABLE_TYPES = {"TABLE", "BASE TABLE", "PARTITIONED TABLE", "SYSTEM VERSIONED"}
-
-
-@dataclass(frozen=True)
-class TableName:
-    """A table as written in a pipeline: ``name`` or ``schema.name`` (``database.name`` on MySQL)."""
-
-    namespace: str | None
-    name: str
-
-    @classmethod
-    def parse(cls, text: str) -> TableName:
-        parts = [p.strip().strip('"`') for p in text.strip().split(".")]
-        if len(parts) == 1:
-            return cls(None, parts[0])
-        return cls(".".join(parts[:-1]), parts[-1])
-
-    def __str__(self) -> str:
-        return f"{self.namespace}.{self.name}" if self.namespace else self.name
 
 
 @dataclass(frozen=True)
@@ -72,15 +55,36 @@ class Catalog:
             return _text(self.conn.jconn.getCatalog())
         return _text(self.conn.jconn.getSchema())
 
+    def namespace_of(self, written: TableName) -> str | None:
+        """The schema (database) a table named ``written`` is in, or would be created in."""
+        if written.namespace is None:
+            return self.default_namespace()
+        return written.namespace.stored(self.dialect)
+
     def find(self, written: TableName) -> Table | None:
         """The table ``written`` refers to, or None when it does not exist."""
-        namespace = written.namespace or self.default_namespace()
+        namespaces = _spellings(written.namespace, self.meta) if written.namespace else [self.default_namespace()]
         for name in _spellings(written.name, self.meta):
-            for space in _spellings(namespace, self.meta) if namespace else [None]:
+            for space in namespaces:
                 found = self._lookup(space, name)
                 if found is not None:
                     return found
         return None
+
+    def table_names(self, namespace: str | None, prefix: str) -> list[str]:
+        """The names of the tables in ``namespace`` that start with ``prefix``."""
+        catalog, schema = (namespace, None) if self.dialect.mysql_family else (None, namespace)
+        escape = str(self.meta.getSearchStringEscape() or "")
+        result = self.meta.getTables(catalog, _pattern(schema, escape), f"{_pattern(prefix, escape)}%", None)
+        found = []
+        try:
+            while result.next():
+                name = str(result.getString("TABLE_NAME"))
+                if name.startswith(prefix) and str(result.getString("TABLE_TYPE") or "").upper() in _TABLE_TYPES:
+                    found.append(name)
+        finally:
+            result.close()
+        return sorted(found)
 
     def _lookup(self, namespace: str | None, name: str) -> Table | None:
         catalog, schema = (namespace, None) if self.dialect.mysql_family else (None, namespace)
@@ -160,9 +164,12 @@ def _pattern(value: str | None, escape: str) -> str | None:
     return value.replace(escape, escape * 2).replace("_", escape + "_").replace("%", escape + "%")
 
 
-def _spellings(name: str, meta: Any) -> Sequence[str]:
-    """``name`` as written, then as the database folds unquoted identifiers."""
+def _spellings(written: Identifier, meta: Any) -> Sequence[str]:
+    """A quoted name as written; a plain one as written, then as the database folds unquoted identifiers."""
+    name = written.text
     found = [name]
+    if written.quoted:
+        return found
     if meta.storesLowerCaseIdentifiers() and name.lower() not in found:
         found.append(name.lower())
     if meta.storesUpperCaseIdentifiers() and name.upper() not in found:

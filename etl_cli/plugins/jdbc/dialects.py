@@ -33,6 +33,9 @@ class Dialect:
     default_port: int | None
     quote: str = '"'
     supports_upsert: bool = False
+    #: how the database spells an unquoted name: "lower" (PostgreSQL folds it), "kept" (MySQL, MariaDB), None
+    #: when unknown (other databases: a plain name then goes into statements unquoted, see identifiers.py)
+    unquoted_case: str | None = None
 
     @property
     def mysql_family(self) -> bool:
@@ -45,9 +48,14 @@ class Dialect:
         return ".".join(self.quote_identifier(p) for p in parts if p)
 
     def literal(self, value: str) -> str:
-        """A SQL string literal (MySQL also treats backslashes as escapes)."""
-        text = value.replace("\\", "\\\\") if self.mysql_family else value
-        return "'" + text.replace("'", "''") + "'"
+        """A SQL string literal. MySQL treats backslashes as escapes; PostgreSQL does too when
+        ``standard_conforming_strings`` is off, so a value holding one is written as an escape string
+        (``E'...'``), which reads the same under either setting."""
+        if self.mysql_family:
+            return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
+        if self.name == "postgresql" and "\\" in value:
+            return "E'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
+        return "'" + value.replace("'", "''") + "'"
 
     def column_list(self, columns: Sequence[str], alias: str | None = None) -> str:
         prefix = f"{alias}." if alias else ""
@@ -198,9 +206,13 @@ def _where(condition: str | None) -> str:
     return f" WHERE {condition}" if condition else ""
 
 
-POSTGRESQL = Dialect("postgresql", "PostgreSQL", "org.postgresql.Driver", 5432, '"', supports_upsert=True)
-MARIADB = Dialect("mariadb", "MariaDB", "org.mariadb.jdbc.Driver", 3306, "`", supports_upsert=True)
-MYSQL = Dialect("mysql", "MySQL", "com.mysql.cj.jdbc.Driver", 3306, "`", supports_upsert=True)
+POSTGRESQL = Dialect(
+    "postgresql", "PostgreSQL", "org.postgresql.Driver", 5432, '"', supports_upsert=True, unquoted_case="lower"
+)
+MARIADB = Dialect(
+    "mariadb", "MariaDB", "org.mariadb.jdbc.Driver", 3306, "`", supports_upsert=True, unquoted_case="kept"
+)
+MYSQL = Dialect("mysql", "MySQL", "com.mysql.cj.jdbc.Driver", 3306, "`", supports_upsert=True, unquoted_case="kept")
 GENERIC = Dialect("generic", "the database", None, None, '"')
 
 

@@ -1,7 +1,8 @@
 """The JDBC sink: append, overwrite and upsert, each published by one transaction.
 
 Every mode first lets Spark write the rows into a staging table next to the target
-(``etl_stg_<token>_<table>``, its columns typed as the target's), with at most
+(``etl_stg_<owner>_<run>_<write>_<table>``, its columns typed as the target's; the name says
+which pipeline and run made it, see :mod:`etl_cli.plugins.jdbc.staging`), with at most
 ``num_writers`` connections inserting ``batch_size`` rows per round trip. Only when every
 sink of the run has staged its rows does :meth:`StagedTable.commit` publish them, in one
 transaction on one connection:
@@ -30,41 +31,53 @@ staging table is dropped after the commit, and on abort. If anything fails, the
 transaction is rolled back and the target is exactly as it was. A server that cannot be
 reached is retried by the run (the stage's ``retry:``) before anything is staged, and
 before the commit's transaction begins; a failure inside the transaction is not retried.
+
+The target and the keys reach the statements only as the catalog spells them, quoted by the
+dialect; ``table`` and ``keys`` are checked against the rule of
+:mod:`etl_cli.plugins.jdbc.identifiers` before anything connects. Staging tables left by
+killed runs of the same pipeline are dropped by :meth:`JdbcSink.recover`, which every run calls
+before its first stage and ``etl-cli recover`` calls (:mod:`etl_cli.runtime.recover`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from etl_cli.errors import RunError
 from etl_cli.plugins.api import Effect, OptionProblem, PendingWrite, RunContext, Sink, StageSpec
-from etl_cli.plugins.jdbc.catalog import Catalog, Table, TableName
+from etl_cli.plugins.jdbc.catalog import Catalog, Table
 from etl_cli.plugins.jdbc.connection import (
     JdbcConnection,
+    LoginRefused,
+    ServerUnreachable,
     connect,
     database_error,
     is_cardinality_violation,
     open_connection,
 )
 from etl_cli.plugins.jdbc.dialects import dialect_for, display_url, package_for
+from etl_cli.plugins.jdbc.identifiers import (
+    Identifier,
+    TableName,
+    column_name,
+    column_schema,
+    table_option,
+    table_schema,
+)
 from etl_cli.plugins.jdbc.options import CONNECTION_SCHEMA, ConnectionSettings, connection_problems, connection_settings
 from etl_cli.plugins.jdbc.rejects import delete_refused, find_refusals, open_staging, refused_rows
+from etl_cli.plugins.jdbc.staging import drop_stale_staging, owner_tag, staging_name
 from etl_cli.plugins.observed import observe_rows, observed_value
 from etl_cli.plugins.registry import register
 from etl_cli.plugins.sinks.staging import OneShotWrite
-from etl_cli.plugins.spark_types import string_list
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
     from pyspark.sql.types import StructType
-
-STAGING_PREFIX = "etl_stg_"
-_MAX_IDENTIFIER = 63  # PostgreSQL's limit; MySQL allows 64
 
 
 @dataclass(frozen=True)
@@ -98,17 +111,17 @@ class JdbcSink(Sink):
     required_options = ("url", "table")
     options_schema: ClassVar[dict[str, Any]] = {
         **CONNECTION_SCHEMA,
-        "table": {
-            "type": "string",
-            "minLength": 1,
-            "description": "Target table: name or schema.name (database.name on MySQL). Created by append and "
-            "overwrite when missing; upsert needs it to exist with a primary key or unique index.",
-        },
-        "keys": string_list(
-            "Upsert keys: columns identifying a row (default: the table's primary key). They must be the "
-            "columns of the primary key or of a unique index.",
-            min_items=1,
+        "table": table_schema(
+            "Target table: name or schema.name (database.name on MySQL). Created by append and overwrite when "
+            "missing; upsert needs it to exist with a primary key or unique index."
         ),
+        "keys": {
+            "type": "array",
+            "items": column_schema("An upsert key column."),
+            "minItems": 1,
+            "description": "Upsert keys: columns identifying a row (default: the table's primary key). They must be "
+            "the columns of the primary key or of a unique index.",
+        },
         "num_writers": {
             "type": "integer",
             "minimum": 1,
@@ -181,9 +194,12 @@ class JdbcSink(Sink):
 
     def stage_write(self, ctx: RunContext, stage: StageSpec, df: DataFrame) -> PendingWrite:
         mode = str(stage.option("mode", self.default_mode))
+        written, keys = table_option(stage), _key_options(stage)  # checked before anything connects
+        write = f"{stage.name}/{ctx.micro_batch}/{uuid.uuid4().hex}"
+        staging = staging_name(ctx.pipeline, ctx.env, ctx.run_id, write, written.name.text)
         with connect(ctx.spark, lambda resolve: connection_settings(stage.options, resolve), ctx.with_rotation) as conn:
             try:
-                plan = _plan_load(conn, stage, mode, list(df.columns), _staging_name(stage, ctx.run_id))
+                plan = _plan_load(conn, stage, mode, list(df.columns), written, keys, staging)
                 if plan.target is not None:
                     _create_staging(conn, plan, stage)
                     if stage.option("on_reject") == "dead_letter":
@@ -205,6 +221,29 @@ class JdbcSink(Sink):
             raise
         return staged
 
+    def recover(self, ctx: RunContext, stage: StageSpec, live_run_ids: Collection[str]) -> list[str]:
+        """Drop the staging tables next to the stage's target that runs of this pipeline (``ctx.pipeline`` in
+        ``ctx.env``) left behind, except those of ``live_run_ids`` (the runs holding the pipeline's lock now);
+        say which (``schema.table: ...``). Tables of other pipelines, of the same pipeline in another
+        environment and of live runs are left alone.
+
+        A server that cannot be reached, or refuses the login, is reported as a line rather than raised:
+        the leftovers wait for the next recovery, and a run meets the same failure in the stage itself,
+        where its retry policy applies."""
+        written = table_option(stage)
+        try:
+            conn = connect(ctx.spark, lambda resolve: connection_settings(stage.options, resolve), ctx.with_rotation)
+        except (ServerUnreachable, LoginRefused) as exc:
+            reason = exc.message if isinstance(exc, LoginRefused) else str(exc)
+            return [f"{stage.label}: staging tables of dead runs not checked: {reason}"]
+        with conn:
+            try:
+                catalog = Catalog(conn, conn.settings.dialect)
+                namespace = _target_namespace(catalog, written, catalog.find(written))
+                return drop_stale_staging(conn, namespace, owner_tag(ctx.pipeline, ctx.env), live_run_ids)
+            except Exception as exc:
+                raise database_error(f"dropping stale staging tables of {stage.label}", exc, conn.settings) from None
+
     def effects(self, stage: StageSpec, project_root: Path) -> list[Effect]:
         mode = stage.option("mode", self.default_mode)
         keys = list(stage.option("keys") or ())
@@ -219,20 +258,31 @@ class JdbcSink(Sink):
         ]
 
 
-def _staging_name(stage: StageSpec, run_id: str) -> str:
-    token = hashlib.sha256(f"{run_id}/{stage.name}/{uuid.uuid4()}".encode()).hexdigest()[:10]
-    base = TableName.parse(str(stage.options["table"])).name.lower()
-    return f"{STAGING_PREFIX}{token}_{base}"[:_MAX_IDENTIFIER]
+def _key_options(stage: StageSpec) -> tuple[Identifier, ...]:
+    """The ``keys`` option as column names; a ConfigError (exit 1) for one that breaks the rule."""
+    return tuple(column_name(stage, "keys", key) for key in stage.option("keys") or ())
 
 
-def _plan_load(conn: JdbcConnection, stage: StageSpec, mode: str, columns: list[str], staging: str) -> LoadPlan:
+def _target_namespace(catalog: Catalog, written: TableName, target: Table | None) -> str | None:
+    """The schema (MySQL: database) of the target, where its staging tables go."""
+    return target.namespace if target else catalog.namespace_of(written)
+
+
+def _plan_load(
+    conn: JdbcConnection,
+    stage: StageSpec,
+    mode: str,
+    columns: list[str],
+    written: TableName,
+    keys: Sequence[Identifier],
+    staging: str,
+) -> LoadPlan:
     """Check the target against the rows (columns, keys) and decide the statements."""
     settings = conn.settings
     catalog = Catalog(conn, settings.dialect)
-    written = TableName.parse(str(stage.options["table"]))
     try:
         target = catalog.find(written)
-        namespace = target.namespace if target else (written.namespace or catalog.default_namespace())
+        namespace = _target_namespace(catalog, written, target)
     except Exception as exc:
         raise database_error(f"looking up table {written}", exc, settings) from None
     if target is None:
@@ -244,8 +294,8 @@ def _plan_load(conn: JdbcConnection, stage: StageSpec, mode: str, columns: list[
             )
         return LoadPlan(mode, None, written, namespace, staging, tuple(columns))
     mapped = _map_columns(stage, target, columns)
-    keys = _upsert_keys(stage, catalog, target, mapped) if mode == "upsert" else ()
-    return LoadPlan(mode, target, written, namespace, staging, tuple(mapped), tuple(keys))
+    chosen = _upsert_keys(stage, catalog, target, mapped, keys) if mode == "upsert" else ()
+    return LoadPlan(mode, target, written, namespace, staging, tuple(mapped), tuple(chosen))
 
 
 def _map_columns(stage: StageSpec, target: Table, columns: Sequence[str]) -> list[str]:
@@ -261,9 +311,13 @@ def _map_columns(stage: StageSpec, target: Table, columns: Sequence[str]) -> lis
     return [m for m in mapped if m is not None]
 
 
-def _upsert_keys(stage: StageSpec, catalog: Catalog, target: Table, columns: Sequence[str]) -> list[str]:
-    """The keys given (checked against table, rows and unique indexes), else the primary key."""
-    given = list(stage.option("keys") or ())
+def _upsert_keys(
+    stage: StageSpec, catalog: Catalog, target: Table, columns: Sequence[str], given: Sequence[Identifier]
+) -> list[str]:
+    """The keys given (checked against table, rows and unique indexes), else the primary key.
+
+    A key is the table's column of that name (a quoted key: of exactly that name), so only names the
+    catalog returned reach the statements."""
     if not given:
         keys = catalog.primary_key(target)
         if not keys:
@@ -273,14 +327,15 @@ def _upsert_keys(stage: StageSpec, catalog: Catalog, target: Table, columns: Seq
                 hint="set keys: [...] to the columns of a unique index, or add a primary key",
             )
     else:
-        not_in_table = [k for k in given if target.column_named(k) is None]
+        found = [_column_of(target, k) for k in given]
+        not_in_table = [str(k) for k, column in zip(given, found, strict=True) if column is None]
         if not_in_table:
             raise RunError(
                 f"{stage.label}: upsert keys not in table {target.name}: {', '.join(not_in_table)}",
                 location=stage.location,
                 hint=f"the table's columns: {', '.join(target.columns)}",
             )
-        keys = [str(target.column_named(k)) for k in given]
+        keys = [str(column) for column in found]
     not_in_rows = [k for k in keys if k not in columns]
     if not_in_rows:
         raise RunError(
@@ -297,6 +352,12 @@ def _upsert_keys(stage: StageSpec, catalog: Catalog, target: Table, columns: Seq
             hint=f"the database matches rows by one; unique keys of the table: {known}",
         )
     return keys
+
+
+def _column_of(target: Table, key: Identifier) -> str | None:
+    if key.quoted:
+        return key.text if key.text in target.columns else None
+    return target.column_named(key.text)
 
 
 def _create_staging(conn: JdbcConnection, plan: LoadPlan, stage: StageSpec) -> None:
@@ -370,7 +431,7 @@ class StagedTable(OneShotWrite):
         if plan.target is None:
             if Catalog(conn, dialect).find(plan.target_name) is not None:
                 raise RunError(f"table {plan.target_name} appeared while this run was writing it")
-            conn.execute(dialect.rename(self.staging, plan.staging_namespace, plan.target_name.name))
+            conn.execute(dialect.rename(self.staging, plan.staging_namespace, plan.target_name.name.stored(dialect)))
             self.details["created"] = True
             return
         if plan.mode == "upsert" and not self._upsert_refuses_repeated_keys:

@@ -8,18 +8,32 @@ sink of the run has committed. So a failed run reads the same rows again, and ro
 written while the run reads are left for the next run, never skipped. Rows that arrive
 later with a value at or below the watermark are not picked up (use a column the
 database sets on every write, or a full refresh).
+
+The table and the columns named in the options reach the statements only quoted by the
+dialect (:mod:`etl_cli.plugins.jdbc.identifiers`), and watermarks only as literals: a number
+checked to be one, anything else a string literal.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from etl_cli.errors import RunError
 from etl_cli.plugins.api import OptionProblem, RunContext, Source, StageSpec
 from etl_cli.plugins.jdbc.connection import JdbcConnection, connect, database_error
 from etl_cli.plugins.jdbc.dialects import Dialect, package_for
+from etl_cli.plugins.jdbc.identifiers import (
+    Identifier,
+    TableName,
+    column_option,
+    column_schema,
+    table_option,
+    table_schema,
+)
 from etl_cli.plugins.jdbc.options import CONNECTION_SCHEMA, connection_problems, connection_settings
 from etl_cli.plugins.registry import register
 
@@ -29,6 +43,8 @@ if TYPE_CHECKING:
 _BOUND = {"type": ["integer", "number", "string"], "minLength": 1}
 _PARTITION_KEYS = ("partition_column", "num_partitions")
 _BOUND_KEYS = ("lower_bound", "upper_bound")
+#: how a number reaches a watermark (Python's str of an int or Decimal, repr of a float)
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 
 
 @dataclass(frozen=True)
@@ -40,7 +56,16 @@ class Watermark:
     numeric: bool
 
     def literal(self, dialect: Dialect) -> str:
-        return self.value if self.numeric else dialect.literal(self.value)
+        """The value in a statement: the number, checked to be one (the state file can be edited), or a string
+        literal (the database converts it to the column's type)."""
+        if not self.numeric:
+            return dialect.literal(self.value)
+        if not _NUMBER.fullmatch(self.value):
+            raise RunError(
+                f"the stored watermark of {self.column} is not a number: {self.value!r}",
+                hint="run with --full-refresh to read everything again and store a new watermark",
+            )
+        return self.value
 
     def to_state(self) -> dict[str, Any]:
         return {"column": self.column, "value": self.value, "numeric": self.numeric}
@@ -63,18 +88,16 @@ class JdbcSource(Source):
     required_options = ("url",)
     options_schema: ClassVar[dict[str, Any]] = {
         **CONNECTION_SCHEMA,
-        "table": {"type": "string", "minLength": 1, "description": "Table (or schema.table) to read; or use query."},
+        "table": table_schema("Table (or schema.table) to read; or use query."),
         "query": {
             "type": "string",
             "minLength": 1,
             "description": "SELECT to read instead of a table; it runs as a subquery, so no trailing semicolon.",
         },
-        "partition_column": {
-            "type": "string",
-            "minLength": 1,
-            "description": "Numeric, date or timestamp column to split the read into num_partitions parallel "
-            "queries by ranges of its values.",
-        },
+        "partition_column": column_schema(
+            "Numeric, date or timestamp column to split the read into num_partitions parallel queries by ranges "
+            "of its values."
+        ),
         "num_partitions": {
             "type": "integer",
             "minimum": 1,
@@ -103,11 +126,7 @@ class JdbcSource(Source):
             "description": "Read only rows whose column is above the largest value read by the last successful "
             "run (kept in the state dir; the first run and run --full-refresh read everything).",
             "properties": {
-                "column": {
-                    "type": "string",
-                    "minLength": 1,
-                    "description": "Watermark column that grows with every change: updated_at, an id...",
-                }
+                "column": column_schema("Watermark column that grows with every change: updated_at, an id...")
             },
         },
     }
@@ -133,9 +152,10 @@ class JdbcSource(Source):
         return problems
 
     def read(self, ctx: RunContext, stage: StageSpec) -> DataFrame:
+        names = SourceNames.of(stage)  # before connecting: a name breaking the rule never reaches the database
         with connect(ctx.spark, lambda resolve: connection_settings(stage.options, resolve), ctx.with_rotation) as conn:
-            relation = self._relation(ctx, stage, conn)
-            partitioning = self._partitioning(stage, conn, relation)
+            relation = self._relation(ctx, stage, conn, names)
+            partitioning = self._partitioning(stage, conn, relation, names.partition_column)
         settings = conn.settings
         reader = ctx.spark.read.format("jdbc").options(**settings.spark_options())
         reader = reader.option("dbtable", relation).option("fetchsize", int(stage.option("fetch_size", 1000)))
@@ -145,30 +165,28 @@ class JdbcSource(Source):
         except Exception as exc:
             raise database_error(f"reading {stage.label}", exc, settings) from None
 
-    def _base(self, stage: StageSpec) -> str:
-        """What to select from: the table as written, or the query as a derived table."""
-        if query := stage.option("query"):
-            return f"({str(query).strip().rstrip(';')}) etl_query"
-        return str(stage.options["table"])
+    def _base(self, stage: StageSpec, dialect: Dialect, table: TableName | None) -> str:
+        """What to select from: the table quoted by the dialect, or the query as a derived table."""
+        if table is None:
+            return f"({str(stage.options['query']).strip().rstrip(';')}) etl_query"
+        return table.sql(dialect)
 
-    def _relation(self, ctx: RunContext, stage: StageSpec, conn: JdbcConnection) -> str:
+    def _relation(self, ctx: RunContext, stage: StageSpec, conn: JdbcConnection, names: SourceNames) -> str:
         """The ``dbtable`` Spark reads: the base, narrowed to the new rows of an incremental read."""
         dialect = conn.settings.dialect
-        base = self._base(stage)
-        incremental = stage.option("incremental")
-        if not incremental:
+        base = self._base(stage, dialect, names.table)
+        column = names.incremental_column
+        if column is None:
             return base
-        column = str(incremental["column"])
+        key = str(stage.options["incremental"]["column"])
         # without a state store (dry-run, debug) the stage reads as a first run would, and keeps nothing
-        previous = Watermark.from_state(column, ctx.state.get(stage.name)) if ctx.state is not None else None
-        above = f" WHERE {column} > {previous.literal(dialect)}" if previous else ""
-        newest = self._newest(conn, stage, f"SELECT MAX({column}) FROM {base}{above}", column)
+        previous = Watermark.from_state(key, ctx.state.get(stage.name)) if ctx.state is not None else None
+        newest = self._newest(conn, stage, newest_sql(dialect, base, column, previous), key)
         if newest is None:
             return f"(SELECT * FROM {base} WHERE 1 = 0) etl_src"
         if ctx.state is not None:
             ctx.state.save_on_success(stage.name, newest.to_state())
-        lower = f"{column} > {previous.literal(dialect)} AND " if previous else ""
-        return f"(SELECT * FROM {base} WHERE {lower}{column} <= {newest.literal(dialect)}) etl_src"
+        return window_sql(dialect, base, column, previous, newest)
 
     def _newest(self, conn: JdbcConnection, stage: StageSpec, sql: str, column: str) -> Watermark | None:
         try:
@@ -181,29 +199,66 @@ class JdbcSource(Source):
         numeric = isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
         return Watermark(column, repr(value) if isinstance(value, float) else str(value), numeric)
 
-    def _partitioning(self, stage: StageSpec, conn: JdbcConnection, relation: str) -> dict[str, str]:
-        """Spark's partitioning options; bounds not given come from the column's minimum and maximum."""
-        column = stage.option("partition_column")
-        if not column:
+    def _partitioning(
+        self, stage: StageSpec, conn: JdbcConnection, relation: str, column: Identifier | None
+    ) -> dict[str, str]:
+        """Spark's partitioning options; bounds not given come from the column's minimum and maximum.
+
+        Spark gets the column's name as the database spells it: it finds it among the relation's columns
+        (ignoring case) and quotes it itself."""
+        if column is None:
             return {}
         lower, upper = stage.option("lower_bound"), stage.option("upper_bound")
         if lower is None or upper is None:
-            low, high = self._min_max(conn, stage, relation, str(column))
+            low, high = self._min_max(conn, stage, relation, column)
             if low is None or high is None:
                 return {}  # nothing to read: one partition does
             lower = low if lower is None else lower
             upper = high if upper is None else upper
         return {
-            "partitionColumn": str(column),
+            "partitionColumn": column.stored(conn.settings.dialect),
             "lowerBound": str(lower),
             "upperBound": str(upper),
             "numPartitions": str(stage.options["num_partitions"]),
         }
 
-    def _min_max(self, conn: JdbcConnection, stage: StageSpec, relation: str, column: str) -> tuple[Any, Any]:
-        sql = f"SELECT MIN({column}), MAX({column}) FROM {relation}"
+    def _min_max(self, conn: JdbcConnection, stage: StageSpec, relation: str, column: Identifier) -> tuple[Any, Any]:
+        quoted = column.sql(conn.settings.dialect)
+        sql = f"SELECT MIN({quoted}), MAX({quoted}) FROM {relation}"
         try:
             rows = conn.query(sql)
         except Exception as exc:
             raise database_error(f"finding the bounds of {column} for {stage.label}", exc, conn.settings) from None
         return (rows[0][0], rows[0][1]) if rows else (None, None)
+
+
+@dataclass(frozen=True)
+class SourceNames:
+    """The names a JDBC source's options give, checked against the rule of identifiers.py."""
+
+    table: TableName | None
+    partition_column: Identifier | None
+    incremental_column: Identifier | None
+
+    @classmethod
+    def of(cls, stage: StageSpec) -> SourceNames:
+        """The stage's names; a ConfigError (exit 1) for one that breaks the rule, whatever path it came by."""
+        return cls(
+            table=table_option(stage) if "query" not in stage.options else None,
+            partition_column=column_option(stage, "partition_column"),
+            incremental_column=column_option(stage, "incremental", "column"),
+        )
+
+
+def newest_sql(dialect: Dialect, base: str, column: Identifier, previous: Watermark | None) -> str:
+    """The query for the largest value of ``column`` in ``base`` (above the previous watermark)."""
+    quoted = column.sql(dialect)
+    above = f" WHERE {quoted} > {previous.literal(dialect)}" if previous else ""
+    return f"SELECT MAX({quoted}) FROM {base}{above}"
+
+
+def window_sql(dialect: Dialect, base: str, column: Identifier, previous: Watermark | None, newest: Watermark) -> str:
+    """The rows of ``base`` above the previous watermark, up to the newest, as a derived table."""
+    quoted = column.sql(dialect)
+    lower = f"{quoted} > {previous.literal(dialect)} AND " if previous else ""
+    return f"(SELECT * FROM {base} WHERE {lower}{quoted} <= {newest.literal(dialect)}) etl_src"
