@@ -151,6 +151,14 @@ def run(path: Path, options: RunOptions, reporter: Reporter) -> tuple[ExitCode, 
     )
 
 
+def recover(path: Path, env: str | None, sets: Sequence[str], reporter: Reporter) -> list[str]:
+    """Put right what killed runs of a pipeline left (runtime/recover.py), under its lock; say what was done."""
+    from etl_cli.runtime.recover import recover_pipeline
+
+    _, spec = load_spec(path, env, sets)
+    return recover_pipeline(spec, registry(), reporter, new_run_id())
+
+
 @dataclass(frozen=True)
 class DryRunOptions:
     """How ``dry-run`` was asked to analyse."""

@@ -184,6 +184,26 @@ def run(
 
 
 @cli.command()
+def recover(
+    pipeline: Annotated[Path, typer.Argument(help="Pipeline file or folder.")],
+    env: EnvOpt = None,
+    sets: SetOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Put right what killed runs left: roll back half-done publishes, remove their staging folders.
+
+    Every run does this first; exits 0 (with nothing to do too), 5 while a run holds the lock.
+    """
+    from etl_cli.cli.reporters import ConsoleReporter
+
+    done = app.recover(pipeline, env, tuple(sets or []), ConsoleReporter(stderr_console()))
+    for line in done:
+        print(f"recovered: {line}")
+    if not done:
+        print("nothing to recover")
+
+
+@cli.command()
 def schema(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
 ) -> None:

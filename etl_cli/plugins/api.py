@@ -8,7 +8,7 @@ pyspark at module level: ``validate`` loads them to build the schema without a J
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, TypeVar
@@ -91,6 +91,15 @@ class RunContext:
     #: in a streaming run, the id of the micro-batch a sink is writing through ``stage_write`` (replayed
     #: with the same id and the same rows after a crash, so a sink can make the write idempotent)
     micro_batch: int | None = None
+    #: where sinks keep the write-ahead journal of each publish, so a run killed while publishing is put
+    #: right by the next one (docs/run.md); set only by callers holding the pipeline's run lock (None:
+    #: publishing is still undone on a failure, but not after the process is killed)
+    journal_dir: Path | None = None
+    #: the name of the pipeline being run (recorded in the marker of each dataset a file sink publishes)
+    pipeline: str | None = None
+    #: the environment of the run (None: the default one); with ``pipeline``, what the run lock is taken for,
+    #: so what names a run's leftovers (a JDBC staging table) for later runs of the same lock to clean up
+    env: str | None = None
 
     def with_rotation(
         self, action: Callable[[Callable[[Any], Any]], T], is_auth_failure: Callable[[BaseException], bool]
@@ -217,6 +226,20 @@ class Sink(Plugin):
 
     def effects(self, stage: StageSpec, project_root: Path) -> list[Effect]:
         """What this sink would change, without touching anything."""
+        return []
+
+    def preflight(self, ctx: RunContext, stage: StageSpec) -> None:
+        """Raise when writing ``stage`` would destroy what the sink must not (a folder etl-cli did not write).
+
+        ``dry-run`` calls it to report, as errors, what only the target itself can tell.
+        """
+
+    def recover(self, ctx: RunContext, stage: StageSpec, live_run_ids: Collection[str]) -> list[str]:
+        """Clean up what dead runs of this pipeline left for ``stage`` (staging tables...); say what was done.
+
+        Called under the pipeline's run lock, before a run and by ``etl-cli recover``; runs whose id is
+        not in ``live_run_ids`` are dead. File sinks need nothing here: their publishes are journaled.
+        """
         return []
 
     #: modes in which :meth:`stream_writer` writes a stream natively (file sinks: append)

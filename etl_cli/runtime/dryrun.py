@@ -252,6 +252,7 @@ class DryRun:
         df = self.frames[stage.inputs[0]]
         analysis.schema, analysis.streaming = schema_fields(df), bool(df.isStreaming)
         analysis.rows = next((s.rows for s in self.report.stages if s.stage.name == stage.inputs[0]), None)
+        plugin.preflight(self.workspace.ctx, stage)  # a target the sink may not replace: an error, not an effect
         for effect in plugin.effects(stage, self.workspace.ctx.project_root):
             self.report.effects.append(self._effect(stage, effect, df))
         if checkpoint := self._checkpoint(stage):

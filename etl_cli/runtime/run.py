@@ -23,6 +23,7 @@ from etl_cli.runtime.lock import run_lock
 from etl_cli.runtime.metrics import StreamingPusher, export_run_metrics
 from etl_cli.runtime.progress import watch_spark_progress
 from etl_cli.runtime.quality.report import write_quality
+from etl_cli.runtime.recover import journal_folder, recover_before_run
 from etl_cli.runtime.results import RunResults, write_results
 from etl_cli.runtime.results import results_dir as default_results_dir
 from etl_cli.runtime.session import DEFAULT_MASTER, build_session
@@ -97,7 +98,11 @@ def execute_run(
                 resolve=secrets.resolve_value,
                 state=state,
                 rotation=secrets.with_rotation,
+                env=spec.env,
+                journal_dir=journal_folder(state_dir, spec.name, spec.env),
+                pipeline=spec.name,
             )
+            recover_before_run(spec, registry, ctx, reporter)  # what killed runs left, before anything writes
             executor: Executor | StreamingExecutor = (
                 StreamingExecutor(plan, ctx, registry, reporter, spec.streaming)
                 if spec.streaming is not None

@@ -15,6 +15,7 @@ from etl_cli.spec.model import PipelineSpec, SparkSettings, build_stages
 from etl_cli.spec.quality_rules import check_quality
 from etl_cli.spec.schema import build_schema
 from etl_cli.spec.semantic import check_semantics
+from etl_cli.spec.sink_targets import check_sink_targets
 from etl_cli.spec.streaming import check_streaming, fill_streaming_defaults, streaming_settings
 from etl_cli.spec.validation import SchemaChecker, describe_path
 
@@ -34,6 +35,7 @@ def check_pipeline(loaded: LoadedConfig, registry: Registry) -> tuple[PipelineSp
     document = coerce_document(loaded.document, schema, loaded.provenance)
     diagnostics += checker.check(document, loaded.provenance)
     diagnostics += check_semantics(document, loaded.provenance)
+    diagnostics += check_sink_targets(document, loaded, registry)
     diagnostics += check_literal_credentials(document, loaded.provenance, loaded.project.is_protected(loaded.env))
     diagnostics += check_secret_placement(document, loaded.provenance)
     diagnostics += _plugin_rules(document, loaded, registry)

@@ -137,6 +137,7 @@ def test_a_failing_run_exits_4_and_leaves_every_target_as_it_was(tmp_path: Path)
     for name in ("good", "bad"):
         (out / name).mkdir(parents=True)
         (out / name / "previous.txt").write_text(f"previous {name}\n")
+        (out / name / "_ETL_CLI").touch()  # an earlier run's output: etl-cli's own, so overwrite may replace it
     pipeline = tmp_path / "pipeline.yaml"
     pipeline.write_text(
         f"""
@@ -163,7 +164,7 @@ sinks:
     assert "sink 'bad'" in result.stderr and "amount too large" in result.stderr
     assert "Traceback" not in result.stderr
     for name in ("good", "bad"):
-        assert sorted(p.name for p in (out / name).iterdir()) == ["previous.txt"]
+        assert sorted(p.name for p in (out / name).iterdir()) == ["_ETL_CLI", "previous.txt"]
     assert sorted(p.name for p in out.iterdir()) == ["bad", "good"], "no staging folders left behind"
     results = json.loads((tmp_path / "results" / "latest.json").read_text())
     assert results["status"] == "failed" and results["exit_code"] == 4

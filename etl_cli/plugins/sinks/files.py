@@ -1,4 +1,8 @@
-"""File sinks: parquet, csv, json and orc, published atomically (see :mod:`.staging`)."""
+"""File sinks: parquet, csv, json and orc, published atomically (see :mod:`.staging`).
+
+Every dataset they publish carries a ``_ETL_CLI`` marker, and an overwrite never deletes what
+etl-cli did not write (see :mod:`.targets`); each publish is journaled (see :mod:`.journal`).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,29 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from etl_cli.errors import RunError
+from etl_cli.errors import ConfigError, RunError
 from etl_cli.plugins.api import Effect, OptionProblem, PendingWrite, RunContext, Sink, StageSpec, resolve_path
 from etl_cli.plugins.observed import observe_rows, observed_value
 from etl_cli.plugins.registry import register
 from etl_cli.plugins.s3 import S3_OPTIONS_SCHEMA, configure_buckets, s3_option_problems, s3_packages
-from etl_cli.plugins.sinks.staging import HadoopFileSystem, SkippedWrite, StagedFiles, StagingLayout, write_to_staging
+from etl_cli.plugins.sinks.journal import PublishJournal, PublishRecord
+from etl_cli.plugins.sinks.staging import (
+    HadoopFileSystem,
+    Ownership,
+    SkippedWrite,
+    StagedFiles,
+    StagingLayout,
+    write_to_staging,
+)
+from etl_cli.plugins.sinks.targets import (
+    MARKER,
+    REPLACE_FOREIGN,
+    UNSAFE_TARGET_HINT,
+    always_guarded,
+    foreign_target_message,
+    marker_text,
+    refusal,
+)
 from etl_cli.plugins.spark_types import managed_option_problems, scalar_map, string_list
 
 if TYPE_CHECKING:
@@ -25,7 +46,8 @@ class FileSink(Sink):
 
     Modes: overwrite replaces the target (with partition_by: only the partitions the new data
     has); append adds the new files; error fails if the target exists; ignore writes nothing
-    if it exists.
+    if it exists. Overwrite refuses a target that is, or holds, a guarded place, and a non-empty
+    target without etl-cli's marker unless ``replace_foreign`` is set.
     """
 
     format: ClassVar[str]
@@ -44,6 +66,12 @@ class FileSink(Sink):
             "description": "Number of files to write (per partition folder); fewer, larger files.",
         },
         "s3": S3_OPTIONS_SCHEMA,
+        REPLACE_FOREIGN: {
+            "type": "boolean",
+            "default": False,
+            "description": f"Let mode overwrite replace a non-empty target that etl-cli did not write (it has no "
+            f"{MARKER} marker file), deleting its files. Off: such an overwrite is refused.",
+        },
     }
 
     @classmethod
@@ -63,7 +91,25 @@ class FileSink(Sink):
         """Writer options this format sets from its own keys."""
         return {}
 
+    def preflight(self, ctx: RunContext, stage: StageSpec) -> None:
+        """Refuse an overwrite of a guarded place, or of a non-empty target etl-cli did not write."""
+        if stage.option("mode", self.default_mode) != "overwrite":
+            return  # the other modes delete nothing
+        target = ctx.path(stage.options["path"])
+        if reason := refusal(target, always_guarded(ctx.project_root)):
+            raise ConfigError(
+                f"mode overwrite would delete everything in {reason}",
+                location=stage.location,
+                hint=UNSAFE_TARGET_HINT,
+            )
+        configure_buckets(ctx, stage, [target])
+        fs = HadoopFileSystem(ctx.spark, target)
+        if not stage.option(REPLACE_FOREIGN, False) and fs.holds_foreign(fs.normalize(target)):
+            message, hint = foreign_target_message(fs.normalize(target))
+            raise ConfigError(message, location=stage.location, hint=hint)
+
     def stage_write(self, ctx: RunContext, stage: StageSpec, df: DataFrame) -> PendingWrite:
+        self.preflight(ctx, stage)
         target = ctx.path(stage.options["path"])
         mode = stage.option("mode", self.default_mode)
         configure_buckets(ctx, stage, [target])
@@ -77,9 +123,22 @@ class FileSink(Sink):
             )
         if fs.exists(layout.target) and mode == "ignore":
             return SkippedWrite(layout.target)
-        rows = write_to_staging(fs, layout, lambda staging: self._write(stage, df, staging))
+        journal = None
+        if ctx.journal_dir is not None:
+            record = PublishRecord(ctx.run_id, stage.name, layout.target, layout.staging, layout.replaced, mode)
+            journal = PublishJournal.begin(ctx.journal_dir, record)
+        rows = write_to_staging(fs, layout, lambda staging: self._write_marked(ctx, stage, df, fs, staging), journal)
         partition_depth = len(stage.option("partition_by") or ())
-        return StagedFiles(fs, layout, mode, partition_depth, rows)
+        ownership = Ownership(bool(stage.option(REPLACE_FOREIGN, False)), stage.location)
+        return StagedFiles(fs, layout, mode, partition_depth, rows, journal, ownership)
+
+    def _write_marked(
+        self, ctx: RunContext, stage: StageSpec, df: DataFrame, fs: HadoopFileSystem, staging: str
+    ) -> int:
+        """Write ``df`` to ``staging`` with etl-cli's marker beside the data (it moves in with a new target)."""
+        rows = self._write(stage, df, staging)
+        fs.write_text(fs.child(staging, MARKER), marker_text(ctx.pipeline, stage.name, ctx.run_id))
+        return rows
 
     def _write(self, stage: StageSpec, df: DataFrame, staging: str) -> int:
         """Write ``df`` to ``staging``; return its row count, observed during the write (no extra job)."""

@@ -13,27 +13,30 @@ directory rename is atomic, but replacing a folder takes two renames (old aside,
 a reader listing the target at that instant may miss the folder being swapped; on object
 stores a rename is a copy, which widens that window. No reader ever sees the output of a
 failed job or half of a folder.
+
+Every rename is planned before the first and written ahead to the publish's journal
+(:mod:`.journal`), so a process killed half-way is rolled back by the next run of the
+pipeline; an overwrite checks just before its first rename that the target is still
+etl-cli's (:mod:`.targets`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from etl_cli.errors import RunError
+from etl_cli.errors import ConfigError, Location, RunError
 from etl_cli.plugins.api import PendingWrite
+from etl_cli.plugins.sinks.filetree import FileTree
+from etl_cli.plugins.sinks.journal import PublishJournal
+from etl_cli.plugins.sinks.targets import foreign_target_message
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 
-def is_hidden(name: str) -> bool:
-    """Spark's rule for files that are not data: _SUCCESS, _temporary, .crc checksums, our staging dirs."""
-    return name.startswith(("_", "."))
-
-
-class HadoopFileSystem:
+class HadoopFileSystem(FileTree):
     """The Hadoop FileSystem of one path, through the session's JVM, so every Hadoop scheme works alike."""
 
     def __init__(self, spark: SparkSession, uri: str):
@@ -63,40 +66,27 @@ class HadoopFileSystem:
     def exists(self, uri: str) -> bool:
         return bool(self._fs.exists(self._path(uri)))
 
+    def is_dir(self, uri: str) -> bool:
+        return self.exists(uri) and bool(self._fs.getFileStatus(self._path(uri)).isDirectory())
+
     def delete(self, uri: str) -> None:
         self._fs.delete(self._path(uri), True)
 
-    def entries(self, uri: str) -> list[tuple[str, bool]]:
-        """(name, is a directory) of each entry of folder ``uri`` that is data, not hidden."""
-        statuses = self._fs.listStatus(self._path(uri))
-        found = [(str(s.getPath().getName()), bool(s.isDirectory())) for s in statuses]
-        return sorted(entry for entry in found if not is_hidden(entry[0]))
+    def listing(self, uri: str) -> list[tuple[str, bool]]:
+        return [(str(s.getPath().getName()), bool(s.isDirectory())) for s in self._fs.listStatus(self._path(uri))]
 
-    def rename(self, source: str, destination: str) -> None:
-        """Move ``source`` to ``destination``, which must not exist (renaming onto a folder would nest)."""
-        if self.exists(destination):
-            raise RunError(f"cannot move {source} to {destination}: the destination exists")
-        self._fs.mkdirs(self._path(self.parent(destination)))
-        if not self._fs.rename(self._path(source), self._path(destination)):
-            raise RunError(f"could not move {source} to {destination}")
+    def write_text(self, uri: str, text: str) -> None:
+        stream = self._fs.create(self._path(uri), True)
+        try:
+            stream.write(bytearray(text.encode("utf-8")))
+        finally:
+            stream.close()
 
-    def files_under(self, uri: str, prefix: str = "") -> Iterator[str]:
-        """Paths, relative to ``uri``, of every data file below it (hidden files and folders skipped)."""
-        for name, is_dir in self.entries(self.child(uri, prefix) if prefix else uri):
-            relative = f"{prefix}/{name}" if prefix else name
-            if is_dir:
-                yield from self.files_under(uri, relative)
-            else:
-                yield relative
+    def _make_folders(self, uri: str) -> None:
+        self._fs.mkdirs(self._path(uri))
 
-    def folders_at_depth(self, uri: str, depth: int, prefix: str = "") -> Iterator[str]:
-        """Relative paths of the folders ``depth`` levels below ``uri``: the partitions of a partitioned output."""
-        if depth == 0:
-            yield prefix
-            return
-        for name, is_dir in self.entries(self.child(uri, prefix) if prefix else uri):
-            if is_dir:
-                yield from self.folders_at_depth(uri, depth - 1, f"{prefix}/{name}" if prefix else name)
+    def _move(self, source: str, destination: str) -> bool:
+        return bool(self._fs.rename(self._path(source), self._path(destination)))
 
 
 @dataclass(frozen=True)
@@ -108,7 +98,7 @@ class StagingLayout:
     replaced: str
 
     @classmethod
-    def next_to(cls, fs: HadoopFileSystem, target: str, run_id: str) -> StagingLayout:
+    def next_to(cls, fs: FileTree, target: str, run_id: str) -> StagingLayout:
         target = fs.normalize(target)
         parent, name = fs.parent(target), fs.name(target)
         return cls(
@@ -118,34 +108,16 @@ class StagingLayout:
         )
 
 
-class RenameJournal:
-    """The renames of one publish, so a failure half-way can undo them in reverse order."""
-
-    def __init__(self, fs: HadoopFileSystem):
-        self.fs = fs
-        self.done: list[tuple[str, str]] = []
-
-    def move(self, source: str, destination: str) -> None:
-        self.fs.rename(source, destination)
-        self.done.append((source, destination))
-
-    def undo(self) -> list[str]:
-        """Move everything back; return the moves that could not be undone (empty when all were)."""
-        stranded = []
-        for source, destination in reversed(self.done):
-            try:
-                self.fs.rename(destination, source)
-            except Exception:  # keep undoing the others, then report every one left behind
-                stranded.append(f"{destination} (belongs at {source})")
-        return stranded
-
-
-def write_to_staging(fs: HadoopFileSystem, layout: StagingLayout, write: Callable[[str], int]) -> int:
-    """Run ``write`` into the staging folder; if it fails, remove what it left there."""
+def write_to_staging(
+    fs: FileTree, layout: StagingLayout, write: Callable[[str], int], journal: PublishJournal | None = None
+) -> int:
+    """Run ``write`` into the staging folder; if it fails, remove what it left there (and the journal)."""
     try:
         return write(layout.staging)
     except BaseException:
         fs.delete(layout.staging)
+        if journal is not None:
+            journal.close()
         raise
 
 
@@ -192,31 +164,66 @@ class SkippedWrite(OneShotWrite):
         """Nothing was staged."""
 
 
-class StagedFiles(OneShotWrite):
-    """Spark's complete output in the staging folder, published by :meth:`commit` as the mode says."""
+@dataclass(frozen=True)
+class Ownership:
+    """What an overwrite may replace: only a target etl-cli wrote, unless the sink allows foreign content."""
 
-    def __init__(self, fs: HadoopFileSystem, layout: StagingLayout, mode: str, partition_depth: int, rows: int):
+    replace_foreign: bool = False
+    #: the sink in the pipeline, for the error when the target holds foreign files
+    location: Location | None = None
+
+
+class StagedFiles(OneShotWrite):
+    """Spark's complete output in the staging folder, published by :meth:`commit` as the mode says.
+
+    With a journal, every step is written ahead (see :mod:`.journal`), so a process killed at any
+    instant is rolled back by the next run; without one (a caller that holds no run lock), a
+    failure half-way is still undone, in this process.
+    """
+
+    def __init__(
+        self,
+        fs: FileTree,
+        layout: StagingLayout,
+        mode: str,
+        partition_depth: int,
+        rows: int,
+        journal: PublishJournal | None = None,
+        ownership: Ownership = Ownership(),
+    ):
         super().__init__(layout.target, mode)
         self.fs = fs
         self.layout = layout
         self.partition_depth = partition_depth
         self.rows = rows
+        self.journal = journal
+        self.ownership = ownership
 
     def _publish(self) -> None:
-        if self.mode in ("error", "ignore") and self.fs.exists(self.layout.target):
+        exists = self.fs.exists(self.layout.target)
+        if self.mode in ("error", "ignore") and exists:
             self._target_appeared()
-        elif not self.fs.exists(self.layout.target):
-            self._guarded(lambda journal: journal.move(self.layout.staging, self.layout.target))
-        elif self.mode == "append":
-            self._guarded(self._append)
-        elif self.partition_depth:
-            self._guarded(self._replace_partitions)
         else:
-            self._guarded(self._replace_all)
+            if self.mode == "overwrite" and exists:
+                self._refuse_foreign()
+            moves = self._plan(exists)
+            self._journal("committing", moves)
+            self._move(moves)
+            self._journal("committed")
+            self._remove(self.layout.replaced)
         self._remove(self.layout.staging)
+        if self.journal is not None and "left_behind" not in self.details:
+            self.journal.close()  # last: a folder left behind stays in the journal, for recovery to remove
 
     def _discard(self) -> None:
         self.fs.delete(self.layout.staging)
+        self.fs.delete(self.layout.replaced)
+        if self.journal is not None:
+            self.journal.close()
+
+    def _journal(self, phase: str, moves: list[tuple[str, str]] | None = None) -> None:
+        if self.journal is not None:
+            self.journal.write(phase, moves)
 
     def _target_appeared(self) -> None:
         """Another writer created the target since this run checked it."""
@@ -225,41 +232,74 @@ class StagedFiles(OneShotWrite):
         self.rows = None
         self.details["skipped"] = "target exists"
 
-    def _guarded(self, moves: Callable[[RenameJournal], None]) -> None:
-        journal = RenameJournal(self.fs)
-        try:
-            moves(journal)
-        except BaseException as exc:
-            stranded = journal.undo()
-            if stranded:
-                raise RunError(
-                    f"publishing {self.layout.target} failed and could not be undone: {exc}",
-                    hint="move back by hand: " + "; ".join(stranded),
-                ) from exc
-            self._remove(self.layout.replaced)
-            raise
-        self._remove(self.layout.replaced)
+    def _refuse_foreign(self) -> None:
+        """Checked again just before the first rename: the target may have changed since the sink staged."""
+        if not self.ownership.replace_foreign and self.fs.holds_foreign(self.layout.target):
+            message, hint = foreign_target_message(self.layout.target)
+            raise ConfigError(message, location=self.ownership.location, hint=hint)
 
-    def _replace_all(self, journal: RenameJournal) -> None:
-        journal.move(self.layout.target, self.layout.replaced)
-        journal.move(self.layout.staging, self.layout.target)
+    def _plan(self, target_exists: bool) -> list[tuple[str, str]]:
+        """Every rename of this publish, in order (written to the journal before the first)."""
+        layout = self.layout
+        if not target_exists:
+            return [(layout.staging, layout.target)]
+        if self.mode == "append":
+            return self._append_moves()
+        if self.partition_depth:
+            return self._partition_moves()
+        return [(layout.target, layout.replaced), (layout.staging, layout.target)]
 
-    def _replace_partitions(self, journal: RenameJournal) -> None:
+    def _partition_moves(self) -> list[tuple[str, str]]:
         """Dynamic partition overwrite: swap only the partitions present in the new data."""
+        moves = []
         partitions = list(self.fs.folders_at_depth(self.layout.staging, self.partition_depth))
         for partition in partitions:
             current = self.fs.child(self.layout.target, partition)
             if self.fs.exists(current):
-                journal.move(current, self.fs.child(self.layout.replaced, partition))
-            journal.move(self.fs.child(self.layout.staging, partition), current)
+                moves.append((current, self.fs.child(self.layout.replaced, partition)))
+            moves.append((self.fs.child(self.layout.staging, partition), current))
         self.details["partitions_replaced"] = len(partitions)
+        return moves
 
-    def _append(self, journal: RenameJournal) -> None:
+    def _append_moves(self) -> list[tuple[str, str]]:
         """Move each staged data file into the target; Spark's part-file names are unique per job."""
         files = list(self.fs.files_under(self.layout.staging))
-        for relative in files:
-            journal.move(self.fs.child(self.layout.staging, relative), self.fs.child(self.layout.target, relative))
         self.details["files_added"] = len(files)
+        return [(self.fs.child(self.layout.staging, f), self.fs.child(self.layout.target, f)) for f in files]
+
+    def _move(self, moves: list[tuple[str, str]]) -> None:
+        """Run the renames; on a failure, undo those done, newest first, and re-raise."""
+        done: list[tuple[str, str]] = []
+        try:
+            for source, destination in moves:
+                self.fs.rename(source, destination)
+                done.append((source, destination))
+        except BaseException as exc:
+            stranded = self._undo(done)
+            if stranded:
+                self.state = "stranded"  # abort must not delete the staging folder recovery may still need
+                raise RunError(
+                    f"publishing {self.layout.target} failed and could not be undone: {exc}",
+                    hint=self._stranded_hint(stranded),
+                ) from exc
+            self._remove(self.layout.replaced)
+            raise
+
+    def _undo(self, done: list[tuple[str, str]]) -> list[str]:
+        """Move back everything moved; return the moves that could not be undone (empty when all were)."""
+        stranded = []
+        for source, destination in reversed(done):
+            try:
+                self.fs.rename(destination, source)
+            except Exception:  # keep undoing the others, then report every one left behind
+                stranded.append(f"{destination} (belongs at {source})")
+        return stranded
+
+    def _stranded_hint(self, stranded: list[str]) -> str:
+        by_hand = "move back by hand: " + "; ".join(stranded)
+        if self.journal is None:
+            return by_hand
+        return f"'etl-cli recover' retries from the journal {self.journal.path}, or {by_hand}"
 
     def _remove(self, uri: str) -> None:
         # Only called once the outcome is settled (published, or put back): a leftover folder of
