@@ -16,9 +16,9 @@ from etl_cli.config.yaml_loader import display_path
 from etl_cli.diagnostics import Diagnostic, has_errors, sorted_diagnostics
 from etl_cli.errors import EtlError, ExitCode, InvalidPipeline, UsageError
 from etl_cli.events import Reporter
+from etl_cli.model.check import check_pipeline
+from etl_cli.model.pipeline import PipelineSpec
 from etl_cli.plugins.registry import REGISTRY, Registry, load_entry_points
-from etl_cli.spec.check import check_pipeline
-from etl_cli.spec.model import PipelineSpec
 
 if TYPE_CHECKING:
     from etl_cli.authoring.questions import Asker

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from etl_cli.app import registry
+from etl_cli.model.schema import SCHEMA_FILE, build_schema, schema_json
 from etl_cli.plugins.api import KINDS, SECTION_OF_KIND
-from etl_cli.spec.schema import SCHEMA_FILE, build_schema, schema_json
 
 REFERENCE = Path(__file__).resolve().parents[1] / "docs" / "reference.md"
 
@@ -52,7 +52,7 @@ def reference_markdown() -> str:
         "# Pipeline reference",
         "",
         "Generated from the pipeline JSON Schema by `scripts/gen_reference.py`; do not edit by hand.",
-        "The schema itself ships in the package as `etl_cli/spec/pipeline.schema.json` (`etl-cli schema` prints it).",
+        "The schema itself ships in the package as `etl_cli/model/pipeline.schema.json` (`etl-cli schema` prints it).",
         "",
         "## Top level",
         "",

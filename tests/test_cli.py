@@ -111,7 +111,7 @@ def test_render_of_invalid_pipeline_exits_1_with_diagnostics() -> None:
 
 def test_schema_command_prints_the_published_schema() -> None:
     result = etl_cli("schema")
-    published = (REPO / "etl_cli" / "spec" / "pipeline.schema.json").read_text()
+    published = (REPO / "etl_cli" / "model" / "pipeline.schema.json").read_text()
     assert result.returncode == 0
     assert json.loads(result.stdout) == json.loads(published)
 

@@ -12,10 +12,10 @@ import pytest
 from jsonschema import Draft202012Validator
 
 import etl_cli.plugins.builtin  # noqa: F401 - registers the built-in plug-ins
+from etl_cli.model.schema import build_schema
 from etl_cli.plugins.api import KINDS, SECTION_OF_KIND, Kind, Plugin, Sink, StageSpec
 from etl_cli.plugins.registry import REGISTRY
 from etl_cli.plugins.spark_types import SortKey, schema_ddl, split_top_level
-from etl_cli.spec.schema import build_schema
 
 ALL_PLUGINS = [plugin for kind in KINDS for plugin in REGISTRY.plugins(kind)]
 
@@ -75,7 +75,7 @@ def test_every_built_in_type_is_registered():
 
 def test_importing_the_built_ins_does_not_import_pyspark():
     code = (
-        "import sys, etl_cli.plugins.builtin, etl_cli.spec.schema as s, etl_cli.plugins.registry as r\n"
+        "import sys, etl_cli.plugins.builtin, etl_cli.model.schema as s, etl_cli.plugins.registry as r\n"
         "s.build_schema(r.REGISTRY)\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pyspark', 'py4j')))"
     )

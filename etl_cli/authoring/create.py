@@ -10,9 +10,9 @@ from etl_cli.authoring.questions import Answers
 from etl_cli.authoring.templates import usable_templates
 from etl_cli.authoring.writer import CreatedPipeline, secret_notes, write_pipeline
 from etl_cli.config.project import Project
+from etl_cli.model.schema import build_schema
 from etl_cli.plugins.registry import Registry
 from etl_cli.secrets.resolver import SecretResolver
-from etl_cli.spec.schema import build_schema
 
 
 def create_pipeline(

@@ -16,9 +16,9 @@ from typing import Any
 from etl_cli.authoring.questions import Answers, Choice, Question, option_question
 from etl_cli.authoring.recipes import RECIPES, recipe
 from etl_cli.authoring.templates import TemplateInfo, TemplateParam, option_schema
+from etl_cli.model.credentials import is_credential_key
 from etl_cli.plugins.api import Kind, Sink
 from etl_cli.plugins.registry import Registry
-from etl_cli.spec.credentials import is_credential_key
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 NO_TEMPLATE = "none"

@@ -19,7 +19,7 @@ from jsonschema import Draft202012Validator
 from etl_cli.config.nodes import to_plain
 from etl_cli.config.yaml_loader import YamlFileError, load_yaml_text
 from etl_cli.errors import UsageError
-from etl_cli.spec.credentials import is_credential_key
+from etl_cli.model.credentials import is_credential_key
 
 QuestionKind = Literal["text", "select", "checkbox", "confirm", "secret", "list"]
 Check = Callable[[Any], str | None]

@@ -22,8 +22,8 @@ from etl_cli.config.loader import load_pipeline
 from etl_cli.config.project import OVERLAY_DIR, PIPELINE_FILE, Project
 from etl_cli.diagnostics import Diagnostic, has_errors, sorted_diagnostics
 from etl_cli.errors import InvalidPipeline, Location, UsageError
+from etl_cli.model.check import check_pipeline
 from etl_cli.plugins.registry import Registry
-from etl_cli.spec.check import check_pipeline
 
 #: the overlays the wizard writes, when the project knows these environments
 OVERLAY_ENVS = ("dev", "prod")

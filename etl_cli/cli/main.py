@@ -208,7 +208,7 @@ def schema(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
 ) -> None:
     """Print the pipeline JSON Schema (for editors and the YAML language server)."""
-    from etl_cli.spec.schema import schema_json
+    from etl_cli.model.schema import schema_json
 
     text = schema_json(app.registry())
     if output:

@@ -12,8 +12,8 @@ from types import MappingProxyType
 
 from etl_cli.diagnostics import did_you_mean
 from etl_cli.errors import ConfigError, UsageError
+from etl_cli.model.pipeline import PipelineSpec
 from etl_cli.plugins.api import StageSpec
-from etl_cli.spec.model import PipelineSpec
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from etl_cli.model.quality import DeadLetterSpec
 from etl_cli.plugins.api import PendingWrite, RunContext, Sink, StageSpec
 from etl_cli.plugins.observed import observed_metrics
 from etl_cli.plugins.registry import Registry
 from etl_cli.plugins.sources.malformed import CORRUPT_COLUMN
 from etl_cli.plugins.spark_types import quote
-from etl_cli.spec.quality import DeadLetterSpec
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame

@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from etl_cli.errors import UsageError
+from etl_cli.model.pipeline import PipelineSpec
+from etl_cli.model.quality import DeadLetterSpec, dead_letter_of
 from etl_cli.plugins.api import RunContext, Source, StageSpec
 from etl_cli.plugins.registry import Registry
 from etl_cli.plugins.sources.files import FileSource
 from etl_cli.runtime.dead_letters import COLUMNS, DEAD_LETTER_DDL
 from etl_cli.runtime.session import DEFAULT_MASTER, build_session
-from etl_cli.spec.model import PipelineSpec
-from etl_cli.spec.quality import DeadLetterSpec, dead_letter_of
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession

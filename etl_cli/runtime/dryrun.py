@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from etl_cli.diagnostics import Diagnostic, error
 from etl_cli.errors import ConfigError, EtlError, QualityGateError
 from etl_cli.events import Reporter, StageResult
+from etl_cli.model.quality import dead_letter_of
 from etl_cli.plugins.api import Effect, Sink, Source, StageSpec, resolve_path
 from etl_cli.plugins.registry import Registry
 from etl_cli.plugins.spark_types import first_line, quote
@@ -26,7 +27,6 @@ from etl_cli.runtime.guards import RunExtras
 from etl_cli.runtime.progress import watch_spark_progress
 from etl_cli.runtime.quality.contracts import ContractViolation
 from etl_cli.runtime.workspace import Workspace
-from etl_cli.spec.quality import dead_letter_of
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame

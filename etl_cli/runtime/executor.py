@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from etl_cli.errors import ConfigError, EtlError, RunError
 from etl_cli.events import Reporter, StageResult
+from etl_cli.model.pipeline import option_location
 from etl_cli.plan.dag import Plan
 from etl_cli.plugins.api import PendingWrite, RunContext, Sink, Source, StageSpec, Transform
 from etl_cli.plugins.registry import Registry
@@ -21,7 +22,6 @@ from etl_cli.runtime.guards import RunExtras, StageGuards
 from etl_cli.runtime.observe import RowCounter
 from etl_cli.runtime.signals import RunSignals
 from etl_cli.runtime.spark_errors import SparkFailure, explain, sentence, source_reading
-from etl_cli.spec.model import option_location
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from etl_cli.errors import EtlError, RunError
 from etl_cli.events import Reporter
+from etl_cli.model.quality import CheckSpec, ContractSpec, checks_of, contract_of, dead_letter_of
 from etl_cli.plan.dag import Plan
 from etl_cli.plugins.api import PendingWrite, RunContext, StageSpec
 from etl_cli.plugins.quality.base import Check
@@ -32,7 +33,6 @@ from etl_cli.runtime.quality.evaluate import CheckedStage
 from etl_cli.runtime.quality.report import CheckResult, QualityReport
 from etl_cli.runtime.resilience import BreakerSettings, Resilience, RetryPolicy, endpoint_of, first_line
 from etl_cli.runtime.signals import RunSignals
-from etl_cli.spec.quality import CheckSpec, ContractSpec, checks_of, contract_of, dead_letter_of
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame

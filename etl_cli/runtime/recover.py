@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from etl_cli.events import Reporter
+from etl_cli.model.pipeline import PipelineSpec
+from etl_cli.model.quality import dead_letter_of
 from etl_cli.plan.dag import compile_plan
 from etl_cli.plugins.api import RunContext, Sink, StageSpec
 from etl_cli.plugins.registry import Registry
@@ -31,8 +33,6 @@ from etl_cli.plugins.sinks.filetree import FileTree, LocalFiles
 from etl_cli.plugins.sinks.journal import read_journal, recover_journals
 from etl_cli.plugins.sinks.targets import local_path
 from etl_cli.runtime.lock import lock_path, run_lock
-from etl_cli.spec.model import PipelineSpec
-from etl_cli.spec.quality import dead_letter_of
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession

@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING, Any
 
 from etl_cli.errors import ExitCode, UsageError
 from etl_cli.events import Reporter
+from etl_cli.model.pipeline import PipelineSpec
+from etl_cli.model.quality import checks_of
 from etl_cli.plan.dag import Plan, compile_plan
 from etl_cli.plugins.api import RunContext, StageSpec
 from etl_cli.plugins.registry import Registry
@@ -40,8 +42,6 @@ from etl_cli.plugins.sources.malformed import CORRUPT_COLUMN
 from etl_cli.plugins.spark_types import quote
 from etl_cli.runtime.dlq import Selection, dead_letter_spec, read_queue
 from etl_cli.runtime.guards import Replacement, RunExtras
-from etl_cli.spec.model import PipelineSpec
-from etl_cli.spec.quality import checks_of
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame

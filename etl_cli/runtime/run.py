@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 from etl_cli.config.project import load_project
 from etl_cli.errors import EtlError, ExitCode, RunError, RunInterrupted
 from etl_cli.events import Reporter
+from etl_cli.model.metrics import metrics_of
+from etl_cli.model.pipeline import PipelineSpec
 from etl_cli.plan.dag import Plan, compile_plan
 from etl_cli.plugins.api import RunContext
 from etl_cli.plugins.registry import Registry
@@ -31,8 +33,6 @@ from etl_cli.runtime.signals import RunSignals
 from etl_cli.runtime.state import RunState, state_folder
 from etl_cli.runtime.streaming import StreamingExecutor
 from etl_cli.secrets.resolver import SecretResolver
-from etl_cli.spec.metrics import metrics_of
-from etl_cli.spec.model import PipelineSpec
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession

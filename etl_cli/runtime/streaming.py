@@ -44,6 +44,8 @@ from typing import TYPE_CHECKING, Any
 
 from etl_cli.errors import RunError
 from etl_cli.events import Reporter, StageResult
+from etl_cli.model.quality import checks_of, dead_letter_of
+from etl_cli.model.streaming import StreamingSettings
 from etl_cli.plan.dag import Plan
 from etl_cli.plugins.api import RunContext, Sink, Source, StageSpec, Transform
 from etl_cli.plugins.quality.base import RowCheck
@@ -54,8 +56,6 @@ from etl_cli.runtime.guards import StageGuards
 from etl_cli.runtime.quality import contracts
 from etl_cli.runtime.quality.report import QualityReport, StageQuality
 from etl_cli.runtime.quality.streaming import StreamChecks, gate_error
-from etl_cli.spec.quality import checks_of, dead_letter_of
-from etl_cli.spec.streaming import StreamingSettings
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame

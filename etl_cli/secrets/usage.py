@@ -8,10 +8,10 @@ from typing import Any
 
 from etl_cli.config.nodes import Provenance
 from etl_cli.errors import Location
+from etl_cli.model.credentials import leaves, reference_location, secret_references
+from etl_cli.model.validation import describe_path
 from etl_cli.secrets.refs import SecretRef, SecretRefError, parse_ref
 from etl_cli.secrets.resolver import SecretResolver
-from etl_cli.spec.credentials import leaves, reference_location, secret_references
-from etl_cli.spec.validation import describe_path
 
 
 @dataclass(frozen=True)

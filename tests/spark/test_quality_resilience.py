@@ -15,12 +15,12 @@ from pyspark.sql import DataFrame, SparkSession
 from etl_cli import app
 from etl_cli.config.loader import load_pipeline
 from etl_cli.events import Reporter
+from etl_cli.model.check import check_pipeline
 from etl_cli.plan.dag import compile_plan
 from etl_cli.plugins.api import PLUGIN_KINDS, PendingWrite, RunContext, Sink, StageSpec
 from etl_cli.plugins.registry import Registry
 from etl_cli.plugins.sources.files import CsvSource
 from etl_cli.runtime.executor import Executor, StageFailed
-from etl_cli.spec.check import check_pipeline
 
 CALLS: Counter[str] = Counter()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from etl_cli.config.nodes import NodeInfo, Provenance
 from etl_cli.errors import Location
-from etl_cli.spec.coerce import coerce_document, coerce_value
+from etl_cli.model.coerce import coerce_document, coerce_value
 
 SCHEMA = {
     "type": "object",

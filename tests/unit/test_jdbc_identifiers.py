@@ -18,12 +18,12 @@ from etl_cli.app import registry
 from etl_cli.config.loader import load_pipeline
 from etl_cli.diagnostics import Diagnostic
 from etl_cli.errors import ConfigError, ExitCode, Location, RunError
+from etl_cli.model.check import check_pipeline
 from etl_cli.plugins.api import RunContext, StageSpec
 from etl_cli.plugins.jdbc.dialects import GENERIC, MARIADB, POSTGRESQL
 from etl_cli.plugins.jdbc.identifiers import COLUMN_PATTERN, TABLE_PATTERN, Identifier, TableName
 from etl_cli.plugins.sinks.jdbc import JdbcSink
 from etl_cli.plugins.sources.jdbc import JdbcSource, Watermark, newest_sql, window_sql
-from etl_cli.spec.check import check_pipeline
 from tests.clihelp import etl_cli
 
 from .helpers import write

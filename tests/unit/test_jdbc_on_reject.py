@@ -7,10 +7,10 @@ from pathlib import Path
 import etl_cli.plugins.builtin  # noqa: F401 - registers the built-in plug-ins
 from etl_cli import app
 from etl_cli.config.loader import load_pipeline
+from etl_cli.model.check import check_pipeline
 from etl_cli.plugins.jdbc.dialects import MARIADB, POSTGRESQL
 from etl_cli.plugins.registry import REGISTRY
 from etl_cli.runtime.replay import dead_letter_stages
-from etl_cli.spec.check import check_pipeline
 
 from .helpers import write
 

@@ -9,10 +9,10 @@ from prometheus_client import generate_latest
 from etl_cli.app import registry
 from etl_cli.config.loader import load_pipeline
 from etl_cli.events import Reporter, StageResult
+from etl_cli.model.check import check_pipeline
+from etl_cli.model.metrics import MetricsSpec
 from etl_cli.runtime.metrics import RunMetrics, export_run_metrics
 from etl_cli.runtime.results import RunResults
-from etl_cli.spec.check import check_pipeline
-from etl_cli.spec.metrics import MetricsSpec
 
 from .helpers import write
 

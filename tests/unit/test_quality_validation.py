@@ -9,7 +9,7 @@ import pytest
 from etl_cli.app import registry
 from etl_cli.config.loader import load_pipeline
 from etl_cli.diagnostics import Diagnostic
-from etl_cli.spec.check import check_pipeline
+from etl_cli.model.check import check_pipeline
 
 from .helpers import write
 

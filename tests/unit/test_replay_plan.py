@@ -9,9 +9,9 @@ import pytest
 from etl_cli import app
 from etl_cli.errors import UsageError
 from etl_cli.events import Reporter
+from etl_cli.model.pipeline import PipelineSpec
 from etl_cli.runtime.dlq import Selection
 from etl_cli.runtime.replay import choose_stage, plan_replay, record_replay, replay
-from etl_cli.spec.model import PipelineSpec
 
 from .helpers import write
 

@@ -10,7 +10,7 @@ import pytest
 from etl_cli import app
 from etl_cli.config.loader import load_pipeline
 from etl_cli.diagnostics import Diagnostic
-from etl_cli.spec.credentials import check_literal_credentials, is_credential_conf_key, is_credential_key
+from etl_cli.model.credentials import check_literal_credentials, is_credential_conf_key, is_credential_key
 from tests.unit.helpers import PROJECT, write
 
 PIPELINE = """

@@ -10,8 +10,8 @@ from pathlib import Path
 from etl_cli.app import registry
 from etl_cli.config.loader import load_pipeline
 from etl_cli.errors import Location
-from etl_cli.spec.check import check_pipeline
-from etl_cli.spec.model import PipelineSpec, option_location
+from etl_cli.model.check import check_pipeline
+from etl_cli.model.pipeline import PipelineSpec, option_location
 
 from .helpers import write
 

@@ -11,11 +11,11 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from etl_cli.errors import ConfigError
+from etl_cli.model.quality import CheckSpec
 from etl_cli.plugins.api import OptionProblem
 from etl_cli.plugins.quality.base import RowCheck, not_null
 from etl_cli.plugins.registry import register
 from etl_cli.plugins.spark_types import quote, string_list
-from etl_cli.spec.quality import CheckSpec
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame

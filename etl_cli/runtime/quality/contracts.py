@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from etl_cli.errors import RunError
+from etl_cli.model.quality import CheckSpec, ContractSpec, Threshold
 from etl_cli.plugins.api import StageSpec
 from etl_cli.plugins.spark_types import quote
-from etl_cli.spec.quality import CheckSpec, ContractSpec, Threshold
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame

@@ -7,10 +7,10 @@ from typing import Any
 
 from etl_cli.config.nodes import Provenance
 from etl_cli.diagnostics import Diagnostic, did_you_mean, error, warning
+from etl_cli.model.validation import describe_path
 from etl_cli.plugins.api import KINDS, SECTION_OF_KIND
 from etl_cli.plugins.registry import Registry
 from etl_cli.plugins.spark_types import type_problem
-from etl_cli.spec.validation import describe_path
 
 _DLQ_HINT = "add a dead_letter: section, e.g. dead_letter: {type: parquet, path: dead_letters}"
 

@@ -1,7 +1,7 @@
 """The pipeline JSON Schema, assembled from the registered plug-ins.
 
 The same schema validates pipelines, is published inside the package
-(``etl_cli/spec/pipeline.schema.json``) for editors, and documents every field.
+(``etl_cli/model/pipeline.schema.json``) for editors, and documents every field.
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from etl_cli.model.metrics import metrics_schema
+from etl_cli.model.quality_schema import stage_properties, top_level_properties
+from etl_cli.model.streaming import STREAMING_SCHEMA
 from etl_cli.plugins.api import KINDS, SECTION_OF_KIND, Kind, Plugin, Sink, Transform
 from etl_cli.plugins.registry import Registry
-from etl_cli.spec.metrics import metrics_schema
-from etl_cli.spec.quality_schema import stage_properties, top_level_properties
-from etl_cli.spec.streaming import STREAMING_SCHEMA
 
 SCHEMA_FILE = Path(__file__).with_name("pipeline.schema.json")
 NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$"

@@ -7,17 +7,17 @@ from typing import Any
 
 from etl_cli.config.loader import LoadedConfig
 from etl_cli.diagnostics import Diagnostic, error, has_errors
+from etl_cli.model.coerce import coerce_document
+from etl_cli.model.credentials import check_literal_credentials, check_secret_placement
+from etl_cli.model.pipeline import PipelineSpec, SparkSettings, build_stages
+from etl_cli.model.quality_rules import check_quality
+from etl_cli.model.schema import build_schema
+from etl_cli.model.semantic import check_semantics
+from etl_cli.model.sink_targets import check_sink_targets
+from etl_cli.model.streaming import check_streaming, fill_streaming_defaults, streaming_settings
+from etl_cli.model.validation import SchemaChecker, describe_path
 from etl_cli.plugins.api import KINDS, SECTION_OF_KIND, Sink
 from etl_cli.plugins.registry import Registry
-from etl_cli.spec.coerce import coerce_document
-from etl_cli.spec.credentials import check_literal_credentials, check_secret_placement
-from etl_cli.spec.model import PipelineSpec, SparkSettings, build_stages
-from etl_cli.spec.quality_rules import check_quality
-from etl_cli.spec.schema import build_schema
-from etl_cli.spec.semantic import check_semantics
-from etl_cli.spec.sink_targets import check_sink_targets
-from etl_cli.spec.streaming import check_streaming, fill_streaming_defaults, streaming_settings
-from etl_cli.spec.validation import SchemaChecker, describe_path
 
 
 @lru_cache(maxsize=4)

@@ -32,8 +32,8 @@ from typing import Any
 from etl_cli.config.nodes import Provenance
 from etl_cli.diagnostics import Diagnostic, error, warning
 from etl_cli.errors import Location
+from etl_cli.model.validation import describe_path
 from etl_cli.plugins.api import KINDS, SECTION_OF_KIND
-from etl_cli.spec.validation import describe_path
 
 CODE = "literal-credential"
 PLACEMENT_CODE = "secret-placement"

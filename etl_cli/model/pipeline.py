@@ -11,8 +11,8 @@ from typing import Any
 from etl_cli.config.nodes import Path as DocPath
 from etl_cli.config.nodes import Provenance
 from etl_cli.errors import Location
+from etl_cli.model.streaming import StreamingSettings
 from etl_cli.plugins.api import KINDS, SECTION_OF_KIND, StageSpec
-from etl_cli.spec.streaming import StreamingSettings
 
 _COMMON_KEYS = {"name", "type", "description", "inputs", "input", "sensitive"}
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from etl_cli.model.quality import DEFAULT_SAMPLES, POLICIES
 from etl_cli.plugins.api import Kind, Plugin
 from etl_cli.plugins.registry import Registry
-from etl_cli.spec.quality import DEFAULT_SAMPLES, POLICIES
 
 _NAME = {
     "type": "string",

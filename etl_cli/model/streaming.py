@@ -18,9 +18,9 @@ from typing import Any
 
 from etl_cli.config.nodes import Provenance
 from etl_cli.diagnostics import Diagnostic, error, warning
+from etl_cli.model.validation import describe_path
 from etl_cli.plugins.api import KINDS, SECTION_OF_KIND, Kind, Plugin, Sink, Source
 from etl_cli.plugins.registry import Registry
-from etl_cli.spec.validation import describe_path
 
 DEFAULT_STOP_TIMEOUT_S = 30
 OUTPUT_MODES = ("append", "update")
