@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import pytest
+import typer
 from filelock import FileLock
 
+from etl_cli import app
+from etl_cli.cli.main import cli, main
 from etl_cli.runtime.lock import lock_path
 
 from .clihelp import REPO, etl_cli
@@ -145,3 +153,101 @@ def test_version_and_module_entry_point() -> None:
     result = etl_cli("--version")
     assert result.returncode == 0
     assert result.stdout.startswith("etl-cli ")
+
+
+def leaf_commands(command: Any = None, path: tuple[str, ...] = ()) -> Iterator[tuple[str, Any]]:
+    """Every command a user can run (``dlq count``, ``validate``...) with its click command."""
+    command = command or typer.main.get_command(cli)
+    children = getattr(command, "commands", None)
+    if children is None:
+        yield " ".join(path), command
+        return
+    for name, child in children.items():
+        yield from leaf_commands(child, (*path, name))
+
+
+def in_process(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exited:
+        main(args)
+    out, err = capsys.readouterr()
+    return int(exited.value.code or 0), out, err
+
+
+def test_every_command_but_schema_takes_debug_and_lists_it_in_its_help(capsys: pytest.CaptureFixture[str]) -> None:
+    with_debug = []
+    for name, _ in leaf_commands():
+        code, out, _ = in_process([*name.split(), "--help"], capsys)
+        assert code == 0, name
+        with_debug += [name] if "--debug  " in out and "Show tracebacks on errors." in out else []
+    assert sorted(with_debug) == [
+        "create-pipeline", "debug", "dlq count", "dlq replay", "dlq show", "dry-run", "recover", "render", "run",
+        "secrets audit", "secrets get", "secrets list", "secrets set", "secrets test", "validate",
+    ]  # fmt: skip
+
+
+def test_no_command_takes_a_debug_parameter_it_would_never_read() -> None:
+    """main() decides from argv whether to show tracebacks, before any command parses its options."""
+    taking_debug = [
+        name for name, command in leaf_commands() if "debug" in inspect.signature(command.callback).parameters
+    ]
+    assert taking_debug == []
+
+
+def test_debug_after_the_command_is_accepted_by_validate_and_run() -> None:
+    assert etl_cli("validate", "pipelines/quickstart", "--debug").returncode == 0
+    result = etl_cli("run", str(CORPUS / "unknown_input"), "--debug")
+    assert result.returncode == 1, result.stderr
+    assert "unknown_input/pipeline.yaml:8:14" in result.stderr
+
+
+def _broken(*args: object, **kwargs: object) -> None:
+    raise RuntimeError("broken on purpose")
+
+
+def test_debug_shows_the_traceback_of_an_internal_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("ETL_DEBUG", raising=False)
+    monkeypatch.setattr(app, "validate", _broken)
+    code, _, err = in_process(["validate", str(REPO / "pipelines" / "quickstart"), "--debug"], capsys)
+    assert code == 4
+    assert "error: internal error: RuntimeError: broken on purpose" in err
+    assert "Traceback (most recent call last)" in err
+
+
+def test_without_debug_an_internal_error_names_the_option_instead_of_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("ETL_DEBUG", raising=False)
+    monkeypatch.setattr(app, "validate", _broken)
+    code, _, err = in_process(["validate", str(REPO / "pipelines" / "quickstart")], capsys)
+    assert code == 4
+    assert "run again with --debug to see the traceback" in err
+    assert "Traceback" not in err
+
+
+CORE = ("etl_cli.config", "etl_cli.model", "etl_cli.plan", "etl_cli.runtime", "etl_cli.plugins", "etl_cli.secrets",
+        "etl_cli.authoring")  # fmt: skip
+
+
+def imports_at_run_time(tree: ast.AST) -> Iterator[str]:
+    """Modules a file imports when it runs (imports under ``if TYPE_CHECKING:`` are for the type checker only)."""
+    if isinstance(tree, ast.If) and isinstance(tree.test, ast.Name) and tree.test.id == "TYPE_CHECKING":
+        return
+    if isinstance(tree, ast.ImportFrom) and tree.module:
+        yield tree.module
+    elif isinstance(tree, ast.Import):
+        yield from (alias.name for alias in tree.names)
+    for child in ast.iter_child_nodes(tree):
+        yield from imports_at_run_time(child)
+
+
+def test_commands_reach_the_core_only_through_the_use_cases() -> None:
+    """A command parses options, calls one function of app or usecases, and prints; nothing below that."""
+    reaching = [
+        f"{path.name}: {module}"
+        for path in sorted((REPO / "etl_cli" / "cli").glob("*.py"))
+        for module in imports_at_run_time(ast.parse(path.read_text(encoding="utf-8")))
+        if module.startswith(CORE)
+    ]
+    assert reaching == []

@@ -10,6 +10,7 @@ stdin (or with ``--non-interactive``) it prints every stage and never prompts.
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -19,14 +20,15 @@ from rich.console import Console
 from rich.markup import escape
 
 from etl_cli import app
-from etl_cli.cli.options import DebugOpt, EnvOpt, MasterOpt, SetOpt, VerboseOpt
+from etl_cli.cli.options import EnvOpt, MasterOpt, PipelineArg, SetOpt, TakesDebug, VerboseOpt
+from etl_cli.cli.output import stderr_console
 from etl_cli.cli.progress import StatusReporter
 from etl_cli.cli.quality_table import print_quality_report
 from etl_cli.cli.show import null_counts_text, rows_table, schema_tree
 from etl_cli.errors import EtlError, UsageError
 
 if TYPE_CHECKING:
-    from etl_cli.runtime.stepping import RowsPage, StageSnapshot, Stepper
+    from etl_cli.runtime.stepping import StageSnapshot, Stepper
 
 HELP = """commands:
   n, next            run the next stage (Enter does it too)
@@ -39,7 +41,7 @@ HELP = """commands:
 
 
 def debug_command(
-    pipeline: Annotated[Path, typer.Argument(help="Pipeline file or folder.")],
+    pipeline: PipelineArg,
     env: EnvOpt = None,
     sets: SetOpt = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="Rows to show per stage (and per 'more').")] = 10,
@@ -54,12 +56,11 @@ def debug_command(
     sample: Annotated[int | None, typer.Option("--sample", min=1, help="Read at most N rows per source.")] = None,
     master: MasterOpt = None,
     verbose: VerboseOpt = False,
-    debug: DebugOpt = False,
 ) -> None:
     """Run a pipeline stage by stage and look at each stage's output; sinks are written only with --write."""
     console = Console(highlight=False, soft_wrap=False)
     interactive = not non_interactive and sys.stdin.isatty()
-    reporter = StatusReporter(Console(stderr=True, highlight=False, soft_wrap=True))
+    reporter = StatusReporter(stderr_console())
     options = app.DebugOptions(env, tuple(sets or []), master, stage, break_at, limit, sample, write, verbose)
     with app.debug(pipeline, options, reporter) as stepper:
         session = DebugSession(console, stepper, reporter, interactive, break_at)
@@ -141,9 +142,7 @@ class DebugSession:
         if snapshot.streaming:
             self.console.print("[yellow]reads a stream: rows are not shown[/]")
             return
-        from etl_cli.runtime.stepping import RowsPage
-
-        self._print_rows(RowsPage(snapshot.columns, snapshot.rows), f"first {len(snapshot.rows)} rows")
+        self._print_rows(snapshot.columns, snapshot.rows, f"first {len(snapshot.rows)} rows")
         self.console.print(null_counts_text(snapshot.columns, snapshot.null_counts))
         if snapshot.masked:
             self.console.print(f"[dim]masked (sensitive): {escape(', '.join(snapshot.masked))}[/]")
@@ -161,11 +160,11 @@ class DebugSession:
         else:
             self.console.print("[dim]not written (debug writes sinks only with --write)[/]")
 
-    def _print_rows(self, page: RowsPage, title: str) -> None:
-        if not page.rows:
+    def _print_rows(self, columns: Sequence[str], rows: Sequence[Sequence[str]], title: str) -> None:
+        if not rows:
             self.console.print(f"[dim]{title}: no rows[/]")
             return
-        self.console.print(rows_table(page.columns, page.rows, title))
+        self.console.print(rows_table(columns, rows, title))
 
     def _print_summary(self, snapshot: StageSnapshot) -> None:
         stage = snapshot.stage
@@ -218,13 +217,14 @@ class DebugSession:
         if word == "sql":
             if not rest:
                 raise UsageError("sql needs a query", hint="e.g. sql SELECT count(*) FROM orders")
-            self._print_rows(self.stepper.sql(rest), "query result")
+            result = self.stepper.sql(rest)
+            self._print_rows(result.columns, result.rows, "query result")
         elif word == "more":
             page = self.stepper.more()
             if not page.rows:
                 self.console.print(f"[dim]no more rows (all {page.offset:,} shown)[/]")
             else:
-                self._print_rows(page, f"rows {page.offset + 1}-{page.offset + len(page.rows)}")
+                self._print_rows(page.columns, page.rows, f"rows {page.offset + 1}-{page.offset + len(page.rows)}")
         elif word == "save":
             rows, schema = self.stepper.save(Path(rest) if rest else None)
             self.console.print(f"saved {escape(str(rows))} and {escape(str(schema))}")
@@ -260,7 +260,7 @@ def main() -> None:
     from etl_cli.cli.main import main as etl_cli_main
 
     debug_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
-    debug_app.command(help=debug_command.__doc__)(debug_command)
+    debug_app.command(help=debug_command.__doc__, cls=TakesDebug)(debug_command)
     etl_cli_main(cli_app=debug_app, prog_name="etl-debug")
 
 

@@ -1,19 +1,30 @@
-"""``etl-cli dlq``: count, show and replay a pipeline's dead letters."""
+"""``etl-cli dlq``: count, show and replay a pipeline's dead letters (use cases in :mod:`etl_cli.usecases.dlq`)."""
 
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from etl_cli import app
-from etl_cli.runtime.dlq import Selection
+from etl_cli.cli.options import (
+    EnvOpt,
+    FormatOpt,
+    LogFormatOpt,
+    MasterOpt,
+    PipelineArg,
+    ResultsDirOpt,
+    SetOpt,
+    TakesDebug,
+    TextOrJson,
+    VerboseOpt,
+)
+from etl_cli.cli.output import stdout_console
+from etl_cli.cli.reporters import run_reporter
+from etl_cli.usecases.dlq import QueueOptions, ReplayOptions, count_dead_letters, replay_dead_letters, show_dead_letters
 
 dlq_app = typer.Typer(
     name="dlq",
@@ -22,49 +33,12 @@ dlq_app = typer.Typer(
     rich_markup_mode=None,
 )
 
-
-class Format(StrEnum):
-    text = "text"
-    json = "json"
-
-
-PipelineArg = Annotated[Path, typer.Argument(help="Pipeline file or folder.")]
-EnvOpt = Annotated[
-    str | None, typer.Option("--env", "-e", help="Environment overlay (default: $ETL_ENV, then the project's).")
-]
-SetOpt = Annotated[
-    list[str] | None, typer.Option("--set", help="Override a key (repeatable).", metavar="KEY.PATH=VALUE")
-]
 RunOpt = Annotated[list[str] | None, typer.Option("--run", help="Only dead letters of this run id (repeatable).")]
 CheckOpt = Annotated[str | None, typer.Option("--check", help="Only rows quarantined by this check.")]
 StageOpt = Annotated[str | None, typer.Option("--stage", help="Only dead letters of this stage.")]
-MasterOpt = Annotated[
-    str | None, typer.Option("--master", help="Spark master (default: the pipeline's, else local[*]).")
-]
-FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="text for people, json for scripts.")]
-DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")]
 
 
-def _stdout() -> Console:
-    return Console(highlight=False, soft_wrap=True)
-
-
-def _read(
-    pipeline: Path, env: str | None, sets: list[str] | None, master: str | None, selection: Selection, action: Any
-) -> Any:
-    """Load the pipeline, start Spark, read the selected dead letters, apply ``action``, stop Spark."""
-    from etl_cli.runtime.dlq import inspection_context, open_session, read_queue
-
-    _, spec = app.load_spec(pipeline, env, tuple(sets or ()))
-    session = open_session(spec, app.registry(), master)
-    try:
-        ctx = inspection_context(session, spec)
-        return spec, action(spec, read_queue(ctx, spec, app.registry(), selection))
-    finally:
-        session.stop()
-
-
-@dlq_app.command("count")
+@dlq_app.command("count", cls=TakesDebug)
 def count(
     pipeline: PipelineArg,
     env: EnvOpt = None,
@@ -73,18 +47,14 @@ def count(
     check: CheckOpt = None,
     stage: StageOpt = None,
     master: MasterOpt = None,
-    output_format: FormatOpt = Format.text,
-    debug: DebugOpt = False,
+    output_format: FormatOpt = TextOrJson.text,
 ) -> None:
     """Dead letters per run, stage, kind (malformed, quarantined, rejected) and check."""
-    from etl_cli.runtime.dlq import counts
-
-    selection = Selection(tuple(runs or ()), check, stage)
-    _, rows = _read(pipeline, env, sets, master, selection, lambda spec, df: counts(df))
-    if output_format is Format.json:
+    rows = count_dead_letters(pipeline, QueueOptions(env, tuple(sets or ()), master, tuple(runs or ()), check, stage))
+    if output_format is TextOrJson.json:
         print(json.dumps({"total": sum(r["rows"] for r in rows), "groups": rows}, indent=2))
         return
-    console = _stdout()
+    console = stdout_console()
     if not rows:
         console.print("no dead letters")
         return
@@ -98,7 +68,7 @@ def count(
     console.print(table)
 
 
-@dlq_app.command("show")
+@dlq_app.command("show", cls=TakesDebug)
 def show(
     pipeline: PipelineArg,
     env: EnvOpt = None,
@@ -109,19 +79,16 @@ def show(
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Show at most this many.")] = 20,
     reveal: Annotated[bool, typer.Option("--reveal", help="Show sensitive columns unmasked.")] = False,
     master: MasterOpt = None,
-    output_format: FormatOpt = Format.text,
-    debug: DebugOpt = False,
+    output_format: FormatOpt = TextOrJson.text,
 ) -> None:
     """The dead letters themselves: when, which run and stage, why, and the row (sensitive columns masked)."""
-    from etl_cli.runtime.dlq import letters
-
-    selection = Selection(tuple(runs or ()), check, stage)
-    _, rows = _read(pipeline, env, sets, master, selection, lambda spec, df: letters(df, spec, limit, reveal))
-    if output_format is Format.json:
+    queue = QueueOptions(env, tuple(sets or ()), master, tuple(runs or ()), check, stage)
+    rows = show_dead_letters(pipeline, queue, limit, reveal)
+    if output_format is TextOrJson.json:
         for row in rows:
             print(json.dumps(row, default=str))
         return
-    console = _stdout()
+    console = stdout_console()
     if not rows:
         console.print("no dead letters")
     for row in rows:
@@ -134,7 +101,7 @@ def show(
             console.print(f"  raw:    {escape(row['raw'])}")
 
 
-@dlq_app.command("replay")
+@dlq_app.command("replay", cls=TakesDebug)
 def replay(
     pipeline: PipelineArg,
     env: EnvOpt = None,
@@ -151,33 +118,13 @@ def replay(
         typer.Option("--force", help="Replay even if it was done before or a transform on the way is not row-wise."),
     ] = False,
     master: MasterOpt = None,
-    results_dir: Annotated[
-        Path | None, typer.Option("--results-dir", help="Where to write the run-results JSON.")
-    ] = None,
-    log_format: Annotated[
-        Format, typer.Option("--log-format", help="text for people, json for log collectors.")
-    ] = Format.text,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Spark's own log output.")] = False,
-    debug: DebugOpt = False,
+    results_dir: ResultsDirOpt = None,
+    log_format: LogFormatOpt = TextOrJson.text,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Run dead letters (or corrected rows) through the pipeline again from the stage they left; sinks append."""
-    from etl_cli.cli.main import stderr_console
-    from etl_cli.cli.reporters import ConsoleReporter, JsonLinesReporter
-    from etl_cli.events import Reporter
-    from etl_cli.runtime.replay import replay as run_replay
-
-    _, spec = app.load_spec(pipeline, env, tuple(sets or ()))
-    reporter: Reporter = JsonLinesReporter() if log_format is Format.json else ConsoleReporter(stderr_console())
-    code, _ = run_replay(
-        spec,
-        app.registry(),
-        reporter,
-        app.new_run_id(),
-        selection=Selection(tuple(runs or ()), check, stage),
-        rows_file=rows,
-        force=force,
-        master=master,
-        verbose=verbose,
-        results_dir=results_dir,
+    queue = QueueOptions(env, tuple(sets or ()), master, tuple(runs or ()), check, stage)
+    code = replay_dead_letters(
+        pipeline, queue, ReplayOptions(rows, force, verbose, results_dir), run_reporter(log_format)
     )
     raise typer.Exit(int(code))

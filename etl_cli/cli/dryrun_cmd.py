@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from enum import StrEnum
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -13,8 +11,8 @@ from rich.markup import escape
 from rich.text import Text
 
 from etl_cli import app
-from etl_cli.cli.options import DebugOpt, EnvOpt, MasterOpt, SetOpt, VerboseOpt
-from etl_cli.cli.output import print_diagnostic
+from etl_cli.cli.options import EnvOpt, FormatOpt, MasterOpt, PipelineArg, SetOpt, TextOrJson, VerboseOpt
+from etl_cli.cli.output import print_diagnostic, stderr_console, stdout_console
 from etl_cli.cli.progress import StatusReporter
 from etl_cli.cli.quality_table import print_quality_report
 from etl_cli.cli.show import print_indented, schema_tree
@@ -23,13 +21,8 @@ if TYPE_CHECKING:
     from etl_cli.runtime.dryrun import DryRunReport, EffectReport, StageAnalysis
 
 
-class Format(StrEnum):
-    text = "text"
-    json = "json"
-
-
 def dry_run_command(
-    pipeline: Annotated[Path, typer.Argument(help="Pipeline file or folder.")],
+    pipeline: PipelineArg,
     env: EnvOpt = None,
     sets: SetOpt = None,
     sample: Annotated[
@@ -37,29 +30,25 @@ def dry_run_command(
         typer.Option("--sample", min=1, help="Read at most N rows per source and count each stage's rows on them."),
     ] = None,
     explain: Annotated[bool, typer.Option("--explain", help="Show Spark's physical plan of each stage.")] = False,
-    output_format: Annotated[Format, typer.Option("--format", "-f", help="text for people, json for tools.")] = (
-        Format.text
-    ),
+    output_format: FormatOpt = TextOrJson.text,
     master: MasterOpt = None,
     verbose: VerboseOpt = False,
-    debug: DebugOpt = False,
 ) -> None:
     """Let Spark analyse every stage and list every effect, without writing anything.
 
     Catches what validate cannot: unknown columns, join keys of different types, sums over
     text; each at the file:line of its stage. Exit 1 when it finds a problem.
     """
-    stderr = Console(stderr=True, highlight=False, soft_wrap=True)
-    reporter = StatusReporter(stderr, verb="analysing")
+    reporter = StatusReporter(stderr_console(), verb="analysing")
     options = app.DryRunOptions(env, tuple(sets or []), master, sample, explain, verbose)
     try:
         report = app.dry_run(pipeline, options, reporter)
     finally:
         reporter.stop()
-    if output_format is Format.json:
+    if output_format is TextOrJson.json:
         print(json.dumps(report.to_json(), indent=2, default=str))
     else:
-        print_report(Console(highlight=False, soft_wrap=True), report)
+        print_report(stdout_console(), report)
     raise typer.Exit(report.exit_code)
 
 

@@ -6,17 +6,29 @@ import json
 import os
 import sys
 import traceback
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
 from etl_cli import __version__, app
 from etl_cli.cli.debug import debug_command
 from etl_cli.cli.dlq_cmd import dlq_app
 from etl_cli.cli.dryrun_cmd import dry_run_command
+from etl_cli.cli.options import (
+    EnvOpt,
+    FormatOpt,
+    LogFormatOpt,
+    MasterOpt,
+    PipelineArg,
+    RenderFormat,
+    ResultsDirOpt,
+    SetOpt,
+    TakesDebug,
+    TextOrJson,
+    VerboseOpt,
+)
+from etl_cli.cli.output import stderr_console, stdout_console
 from etl_cli.cli.secrets_cmd import secrets_app
 from etl_cli.cli.wizard import create_pipeline_command
 from etl_cli.errors import EtlError, ExitCode, InvalidPipeline, RunInterrupted, UsageError
@@ -33,37 +45,6 @@ cli = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-
-
-class TextOrJson(StrEnum):
-    text = "text"
-    json = "json"
-
-
-class RenderFormat(StrEnum):
-    yaml = "yaml"
-    json = "json"
-
-
-EnvOpt = Annotated[
-    str | None,
-    typer.Option("--env", "-e", help="Environment overlay to apply (default: $ETL_ENV, then the project default)."),
-]
-SetOpt = Annotated[
-    list[str] | None,
-    typer.Option("--set", help="Override a key: --set sinks.out.mode=append (repeatable).", metavar="KEY.PATH=VALUE"),
-]
-VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Show Spark's own log output.")]
-DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")]
-LogFormatOpt = Annotated[TextOrJson, typer.Option("--log-format", help="text for people, json for log collectors.")]
-
-
-def stdout_console() -> Console:
-    return Console(highlight=False, soft_wrap=True)
-
-
-def stderr_console() -> Console:
-    return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _version(value: bool) -> None:
@@ -85,17 +66,16 @@ def root(
     """
 
 
-@cli.command()
+@cli.command(cls=TakesDebug)
 def validate(
     paths: Annotated[
         list[Path], typer.Argument(help="Pipeline files, pipeline folders, or folders of pipelines.", metavar="PATH...")
     ],
     env: EnvOpt = None,
     all_envs: Annotated[bool, typer.Option("--all-envs", help="Validate every environment of each pipeline.")] = False,
-    output_format: Annotated[TextOrJson, typer.Option("--format", "-f", help="Output format.")] = TextOrJson.text,
+    output_format: FormatOpt = TextOrJson.text,
     strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")] = False,
     sets: SetOpt = None,
-    debug: DebugOpt = False,
 ) -> None:
     """Check pipelines offline (no JVM, no network) and report every problem with file:line:col."""
     if env and all_envs:
@@ -121,14 +101,13 @@ def _print_validation(reports: list[app.ValidationReport]) -> None:
     print_validation_text(stdout_console(), reports)
 
 
-@cli.command()
+@cli.command(cls=TakesDebug)
 def render(
-    pipeline: Annotated[Path, typer.Argument(help="Pipeline file or folder.")],
+    pipeline: PipelineArg,
     env: EnvOpt = None,
     sets: SetOpt = None,
     explain: Annotated[bool, typer.Option("--explain", help="Show the file and line that set each key.")] = False,
     output_format: Annotated[RenderFormat, typer.Option("--format", "-f", help="Output format.")] = RenderFormat.yaml,
-    debug: DebugOpt = False,
 ) -> None:
     """Print the fully merged, interpolated pipeline (secret references stay references)."""
     from etl_cli.cli.output import document_yaml, explain_lines
@@ -149,28 +128,24 @@ def render(
         sys.stdout.write(document_yaml(loaded.document))
 
 
-@cli.command()
+@cli.command(cls=TakesDebug)
 def run(
-    pipeline: Annotated[Path, typer.Argument(help="Pipeline file or folder.")],
+    pipeline: PipelineArg,
     env: EnvOpt = None,
     sets: SetOpt = None,
-    master: Annotated[str | None, typer.Option("--master", help="Spark master, overriding the pipeline's.")] = None,
-    results_dir: Annotated[
-        Path | None, typer.Option("--results-dir", help="Where to write the run-results JSON (default .etl/runs/...).")
-    ] = None,
+    master: MasterOpt = None,
+    results_dir: ResultsDirOpt = None,
     full_refresh: Annotated[
         bool,
         typer.Option("--full-refresh", help="Forget incremental watermarks: read everything, then keep the new ones."),
     ] = False,
     log_format: LogFormatOpt = TextOrJson.text,
     verbose: VerboseOpt = False,
-    debug: DebugOpt = False,
 ) -> None:
     """Run a pipeline on Spark, once, without prompts (safe for cron)."""
-    from etl_cli.cli.reporters import ConsoleReporter, JsonLinesReporter
-    from etl_cli.events import Reporter
+    from etl_cli.cli.reporters import run_reporter
 
-    reporter: Reporter = JsonLinesReporter() if log_format is TextOrJson.json else ConsoleReporter(stderr_console())
+    reporter = run_reporter(log_format)
     options = app.RunOptions(
         env=env,
         sets=tuple(sets or []),
@@ -183,13 +158,8 @@ def run(
     raise typer.Exit(int(code))
 
 
-@cli.command()
-def recover(
-    pipeline: Annotated[Path, typer.Argument(help="Pipeline file or folder.")],
-    env: EnvOpt = None,
-    sets: SetOpt = None,
-    debug: DebugOpt = False,
-) -> None:
+@cli.command(cls=TakesDebug)
+def recover(pipeline: PipelineArg, env: EnvOpt = None, sets: SetOpt = None) -> None:
     """Put right what killed runs left: roll back half-done publishes, remove their staging folders.
 
     Every run does this first; exits 0 (with nothing to do too), 5 while a run holds the lock.
@@ -208,9 +178,7 @@ def schema(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
 ) -> None:
     """Print the pipeline JSON Schema (for editors and the YAML language server)."""
-    from etl_cli.model.schema import schema_json
-
-    text = schema_json(app.registry())
+    text = app.schema_text()
     if output:
         output.write_text(text, encoding="utf-8")
     else:
@@ -219,12 +187,13 @@ def schema(
 
 cli.add_typer(secrets_app, name="secrets")
 cli.add_typer(dlq_app, name="dlq")
-cli.command("dry-run")(dry_run_command)
-cli.command("debug")(debug_command)
-cli.command("create-pipeline")(create_pipeline_command)
+cli.command("dry-run", cls=TakesDebug)(dry_run_command)
+cli.command("debug", cls=TakesDebug)(debug_command)
+cli.command("create-pipeline", cls=TakesDebug)(create_pipeline_command)
 
 
 def _wants_debug(argv: list[str]) -> bool:
+    """The one place ``--debug`` is read: commands only accept it (options.TakesDebug), this boundary acts on it."""
     return "--debug" in argv or os.environ.get("ETL_DEBUG", "") not in ("", "0", "false")
 
 

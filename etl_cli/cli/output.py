@@ -1,19 +1,31 @@
-"""Printing diagnostics, validation reports and rendered documents."""
+"""The consoles commands print to, and printing diagnostics, validation reports and rendered documents."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from rich.console import Console
 from rich.markup import escape
 
 from etl_cli.app import ValidationReport
-from etl_cli.config.nodes import Provenance
 from etl_cli.diagnostics import Diagnostic
 
+if TYPE_CHECKING:
+    from etl_cli.config.nodes import Provenance
+
 _STYLE = {"error": "bold red", "warning": "yellow"}
+
+
+def stdout_console() -> Console:
+    """Where a command's result goes: no guessed highlighting, long lines left whole for pipes."""
+    return Console(highlight=False, soft_wrap=True)
+
+
+def stderr_console() -> Console:
+    """Where progress, errors and hints go, so stdout stays the result alone."""
+    return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def print_diagnostic(console: Console, diagnostic: Diagnostic) -> None:

@@ -11,6 +11,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from etl_cli.cli.options import TextOrJson
+from etl_cli.cli.output import stderr_console
 from etl_cli.events import Reporter, SparkProgress, StageResult
 
 
@@ -177,3 +179,8 @@ class JsonLinesReporter(Reporter):
             results_file=results_file,
             stages=[{"stage": r.name, "status": r.status, "rows_out": r.rows_out} for r in results],
         )
+
+
+def run_reporter(log_format: TextOrJson) -> Reporter:
+    """The reporter ``--log-format`` asks for: rich text on stderr for people, JSON Lines for log collectors."""
+    return JsonLinesReporter() if log_format is TextOrJson.json else ConsoleReporter(stderr_console())

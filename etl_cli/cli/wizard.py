@@ -12,12 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
 from etl_cli import app
-from etl_cli.cli.options import DebugOpt
-from etl_cli.errors import UsageError
+from etl_cli.cli.output import stdout_console
 
 if TYPE_CHECKING:
     from etl_cli.authoring.questions import Question
@@ -52,17 +50,9 @@ def create_pipeline_command(
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing pipeline of that name.")] = False,
     no_input: NoInputOpt = False,
-    debug: DebugOpt = False,
 ) -> None:
     """Create a pipeline from templates by answering questions; it is validated before anything is written."""
-    from etl_cli.authoring.questions import load_answers_file, parse_assignments
-
-    given: dict[str, Any] = {}
-    if answers_file is not None:
-        if not answers_file.is_file():
-            raise UsageError(f"no such answers file: {answers_file}")
-        given.update(load_answers_file(answers_file.read_text(encoding="utf-8"), str(answers_file)))
-    given.update(parse_assignments(answer or []))
+    given = app.wizard_answers(answers_file, answer or [])
     flags = {
         "name": name,
         "template": template,
@@ -74,7 +64,7 @@ def create_pipeline_command(
     }
     given.update({key: value for key, value in flags.items() if value is not None})
     interactive = not no_input and sys.stdin.isatty()
-    console = Console(highlight=False, soft_wrap=True)
+    console = stdout_console()
     if interactive:
         console.print("[dim]Enter keeps the default shown · Ctrl-C stops · nothing is written until the end[/]")
     created = app.create_pipeline(given, QuestionaryAsker() if interactive else None, pipelines_dir, force)

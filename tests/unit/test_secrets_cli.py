@@ -13,10 +13,10 @@ import pexpect
 import pytest
 
 from etl_cli.cli.main import main
-from etl_cli.cli.secrets_cmd import parse_since
 from etl_cli.config.project import load_project
 from etl_cli.errors import UsageError
 from etl_cli.secrets.resolver import SecretResolver
+from etl_cli.usecases.secrets import parse_since
 from tests.unit.helpers import write
 
 REPO = Path(__file__).resolve().parents[2]
