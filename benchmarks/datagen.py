@@ -86,7 +86,7 @@ def _manifest(dataset: Dataset) -> dict[str, object]:
     }
 
 
-def _rng(seed: int, stream: int):  # type: ignore[no-untyped-def]
+def _rng(seed: int, stream: int):
     """An independent generator per chunk, so chunk i's rows do not depend on how others were drawn."""
     import numpy as np
 
@@ -113,7 +113,7 @@ def _write_customers(dataset: Dataset) -> None:
     _write_csv([table], dataset.customers_csv)
 
 
-def _orders_chunk(dataset: Dataset, index: int, start_id: int, n: int):  # type: ignore[no-untyped-def]
+def _orders_chunk(dataset: Dataset, index: int, start_id: int, n: int):
     import numpy as np
     import pyarrow as pa
 
@@ -141,7 +141,7 @@ def _write_orders(dataset: Dataset) -> None:
     _write_csv(chunks, dataset.orders_csv)
 
 
-def _write_csv(tables, path: Path) -> None:  # type: ignore[no-untyped-def]
+def _write_csv(tables, path: Path) -> None:
     import pyarrow.csv as pacsv
 
     options = pacsv.WriteOptions(quoting_style="none")

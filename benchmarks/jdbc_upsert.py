@@ -61,7 +61,7 @@ class Postgres:
             env.get("ETL_TEST_PG_DB", "etl"),
         )
 
-    def connect(self):  # type: ignore[no-untyped-def]
+    def connect(self):
         import psycopg
 
         return psycopg.connect(

@@ -30,7 +30,7 @@ SAMPLE_INTERVAL_S = 0.02
 GNU_TIME = "/usr/bin/time"
 
 
-def _psutil():  # type: ignore[no-untyped-def]
+def _psutil():
     try:
         import psutil
     except ImportError:

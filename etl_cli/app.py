@@ -16,7 +16,7 @@ from etl_cli.config.yaml_loader import display_path
 from etl_cli.diagnostics import Diagnostic, has_errors, sorted_diagnostics
 from etl_cli.errors import EtlError, ExitCode, InvalidPipeline, UsageError
 from etl_cli.events import Reporter
-from etl_cli.model.check import check_pipeline
+from etl_cli.model.check import check_document, check_pipeline
 from etl_cli.model.pipeline import PipelineSpec
 from etl_cli.plugins.registry import REGISTRY, Registry, load_entry_points
 
@@ -84,8 +84,12 @@ def load_spec(
     loaded = load_pipeline(path, env, sets, environ)
     spec, diagnostics = check_pipeline(loaded, registry())
     if spec is None:
-        raise InvalidPipeline(sorted_diagnostics(diagnostics), f"{display_path(loaded.pipeline_file)} is invalid")
+        raise _invalid(loaded, diagnostics)
     return loaded, spec
+
+
+def _invalid(loaded: LoadedConfig, diagnostics: list[Diagnostic]) -> InvalidPipeline:
+    return InvalidPipeline(sorted_diagnostics(diagnostics), f"{display_path(loaded.pipeline_file)} is invalid")
 
 
 def validate(
@@ -111,9 +115,12 @@ def _envs_to_check(pipeline_file: Path, env: str | None, all_envs: bool) -> list
 
 
 def render(path: Path, env: str | None, sets: Sequence[str] = ()) -> LoadedConfig:
-    """The merged, interpolated document (secrets stay references); raises if it is invalid."""
-    loaded, spec = load_spec(path, env, sets)
-    loaded.document = dict(spec.document)
+    """The merged, interpolated document as validated (secrets stay references); raises if it is invalid."""
+    loaded = load_pipeline(path, env, sets)
+    document, diagnostics = check_document(loaded, registry())
+    if document is None:
+        raise _invalid(loaded, diagnostics)
+    loaded.document = document
     return loaded
 
 
@@ -204,6 +211,7 @@ def debug(path: Path, options: DebugOptions, reporter: Reporter) -> Iterator[Ste
     """A stepper over the pipeline's plan (only ``stage`` and its upstream when given); Spark stops after."""
     from etl_cli.plan.dag import compile_plan
     from etl_cli.runtime.lock import run_lock
+    from etl_cli.runtime.recover import recover_before_run
     from etl_cli.runtime.stepping import Stepper
     from etl_cli.runtime.workspace import open_workspace
 
@@ -214,7 +222,11 @@ def debug(path: Path, options: DebugOptions, reporter: Reporter) -> Iterator[Ste
         plan.stage(options.break_at)
     run_id = new_run_id()
     lock = run_lock(spec.state_dir, spec.name, spec.env, run_id) if options.write else nullcontext()
-    with lock, open_workspace(plan, registry(), reporter, run_id, options.master, options.verbose) as workspace:
+    # --write publishes as a run does: under the lock, journaled, after recovering what a killed run left
+    opening = open_workspace(plan, registry(), reporter, run_id, options.master, options.verbose, locked=options.write)
+    with lock, opening as workspace:
+        if options.write:
+            recover_before_run(spec, registry(), workspace.ctx, reporter)
         stepper = Stepper(workspace, registry(), reporter, options.limit, options.sample, options.write)
         try:
             yield stepper
@@ -232,6 +244,26 @@ def create_pipeline(
     project = load_project(Path.cwd())
     folder = pipelines_dir or project.root / "pipelines"
     return create(project, registry(), Answers(dict(answers), asker), folder, force)
+
+
+def wizard_answers(answers_file: Path | None, assignments: Sequence[str]) -> dict[str, Any]:
+    """What the wizard is told before it asks: the answers file, then ``--answer KEY=VALUE`` over it."""
+    from etl_cli.authoring.questions import load_answers_file, parse_assignments
+
+    given: dict[str, Any] = {}
+    if answers_file is not None:
+        if not answers_file.is_file():
+            raise UsageError(f"no such answers file: {answers_file}")
+        given.update(load_answers_file(answers_file.read_text(encoding="utf-8"), str(answers_file)))
+    given.update(parse_assignments(assignments))
+    return given
+
+
+def schema_text() -> str:
+    """The pipeline JSON Schema with every registered plug-in, as published (``etl-cli schema``)."""
+    from etl_cli.model.schema import schema_json
+
+    return schema_json(registry())
 
 
 __all__ = ["EtlError", "RunOptions", "ValidationReport", "load_spec", "registry", "render", "run", "validate"]

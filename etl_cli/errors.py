@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from etl_cli.diagnostics import Diagnostic
 
 
 class ExitCode(IntEnum):
@@ -115,7 +119,7 @@ class RunInterrupted(BaseException):
 class InvalidPipeline(ConfigError):
     """Validation found errors; carries every diagnostic, not only the first."""
 
-    def __init__(self, diagnostics: list, message: str | None = None):  # type: ignore[type-arg]
+    def __init__(self, diagnostics: list[Diagnostic], message: str | None = None):
         self.diagnostics = diagnostics
         errors = [d for d in diagnostics if d.severity == "error"]
         super().__init__(message or "\n".join(str(d) for d in errors))

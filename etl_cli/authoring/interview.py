@@ -18,6 +18,7 @@ from etl_cli.authoring.recipes import RECIPES, recipe
 from etl_cli.authoring.templates import TemplateInfo, TemplateParam, option_schema
 from etl_cli.model.credentials import is_credential_key
 from etl_cli.plugins.api import Kind, Sink
+from etl_cli.plugins.quality.base import Check
 from etl_cli.plugins.registry import Registry
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
@@ -235,7 +236,7 @@ class Interview:
         )
         stages = [s["name"] for s in self.draft.sources + self.draft.transforms] or [last]
         for type_name in [t for t in types if t in (chosen or [])]:
-            plugin = self.registry.get("check", type_name)
+            plugin = self.registry.get_as(Check, type_name)
             prefix = f"check.{type_name}"
             stage = self.ask(
                 Question(f"{prefix}.stage", f"{type_name}: check which stage", "select", _choices(stages), last)
@@ -245,7 +246,7 @@ class Interview:
                 item[option] = self.ask(
                     option_question(f"{prefix}.{option}", option, plugin.options_schema[option], True)
                 )
-            actions = [str(a) for a in getattr(plugin, "actions", ("warn", "fail"))]
+            actions = [str(a) for a in plugin.actions]
             item["action"] = self.ask(
                 Question(f"{prefix}.action", "On failing rows", "select", _choices(actions), "warn")
             )

@@ -67,6 +67,19 @@ def _needs_entries(value: Any) -> str | None:
     return None if isinstance(value, Mapping) and value else "give at least one"
 
 
+def _ask_calls(ask: Ask, key: str, label: str, example: str, functions: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """Ask for ``name=function(column), ...`` entries of ``key`` (``type.option``), one at least, each a known
+    function of the transform ``type``."""
+    question = Question(
+        key,
+        f"{label} (name=function(column), comma-separated)",
+        help=f"e.g. {example}; functions: {', '.join(functions)}",
+        check=_needs_entries,
+        parse=function_calls(functions, key.split(".")[0]),
+    )
+    return ask(question)
+
+
 def _filter(ask: Ask, previous: str) -> dict[str, Any]:
     condition = ask(Question("filter.condition", "Keep rows where (Spark SQL condition)", help="e.g. amount > 0"))
     return {"type": "filter", "inputs": [previous], "condition": condition}
@@ -110,14 +123,8 @@ def _aggregate(ask: Ask, previous: str) -> dict[str, Any]:
             "aggregate.group_by", "Group by columns (comma-separated; empty: one total row)", "list", required=False
         )
     )
-    aggregations = ask(
-        Question(
-            "aggregate.aggregations",
-            "Aggregations (name=function(column), comma-separated)",
-            help=f"e.g. revenue=sum(amount), orders=count(); functions: {', '.join(AGGREGATE_FUNCTIONS)}",
-            check=_needs_entries,
-            parse=function_calls(AGGREGATE_FUNCTIONS, "aggregate"),
-        )
+    aggregations = _ask_calls(
+        ask, "aggregate.aggregations", "Aggregations", "revenue=sum(amount), orders=count()", AGGREGATE_FUNCTIONS
     )
     stage: dict[str, Any] = {"type": "aggregate", "inputs": [previous]}
     if group_by:
@@ -131,14 +138,8 @@ def _window(ask: Ask, previous: str) -> dict[str, Any]:
         Question("window.partition_by", "Partition by columns (comma-separated)", "list", required=False)
     )
     order_by = ask(Question("window.order_by", "Order rows by (comma-separated)", "list", required=False))
-    columns = ask(
-        Question(
-            "window.columns",
-            "Window columns (name=function(column), comma-separated)",
-            help=f"e.g. rank_in_day=rank(), running=sum(amount); functions: {', '.join(WINDOW_FUNCTIONS)}",
-            check=_needs_entries,
-            parse=function_calls(WINDOW_FUNCTIONS, "window"),
-        )
+    columns = _ask_calls(
+        ask, "window.columns", "Window columns", "rank_in_day=rank(), running=sum(amount)", WINDOW_FUNCTIONS
     )
     stage: dict[str, Any] = {"type": "window", "inputs": [previous]}
     stage.update({k: v for k, v in (("partition_by", partition_by), ("order_by", order_by)) if v})

@@ -109,7 +109,7 @@ class _Dumper(yaml.SafeDumper):
         super().increase_indent(flow, False)
 
 
-class _FlowMap(dict):  # type: ignore[type-arg]
+class _FlowMap(dict[str, Any]):
     """A small mapping of plain values, written on one line: ``{function: sum, column: amount}``."""
 
 

@@ -81,7 +81,7 @@ def _is_named_list(node: Node) -> bool:
 
 
 def _merge_named_lists(base: Node, over: Node, diagnostics: list[Diagnostic], path: tuple[str, ...]) -> Node:
-    items: dict[str, Node] = {item.item_name(): item for item in base.value}  # type: ignore[misc]
+    items: dict[str, Node] = {item.item_name(): item for item in base.value}
     section = path[-1] if path else "list"
     for item in over.value:
         name = item.item_name()

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from etl_cli.config.limits import NAME_RULE, is_name
-from etl_cli.config.nodes import to_plain
+from etl_cli.config.nodes import Node, to_plain
 from etl_cli.config.yaml_loader import load_yaml_file
 from etl_cli.diagnostics import did_you_mean
 from etl_cli.errors import ConfigError, Location, UsageError
@@ -143,7 +143,7 @@ def load_project(start: Path) -> Project:
     )
 
 
-def _text(data: dict, key: str) -> str | None:  # type: ignore[type-arg]
+def _text(data: dict[str, Node], key: str) -> str | None:
     node = data.get(key)
     if node is None or node.value is None:
         return None
@@ -152,7 +152,7 @@ def _text(data: dict, key: str) -> str | None:  # type: ignore[type-arg]
     return node.value
 
 
-def _default_env(data: dict) -> str | None:  # type: ignore[type-arg]
+def _default_env(data: dict[str, Node]) -> str | None:
     name = _text(data, "default_env")
     if name:
         _check_env_name(name, data["default_env"].loc)
@@ -169,7 +169,7 @@ def _folder(root: Path, value: str | None) -> Path | None:
     return (root / value).resolve() if value else None
 
 
-def _environments(node) -> dict[str, Environment]:  # type: ignore[no-untyped-def]
+def _environments(node: Node | None) -> dict[str, Environment]:
     if node is None:
         return {n: Environment(n, n == "prod") for n in DEFAULT_ENVIRONMENTS}
     if not node.is_mapping:
@@ -184,7 +184,7 @@ def _environments(node) -> dict[str, Environment]:  # type: ignore[no-untyped-de
     return envs
 
 
-def _secrets(node, where: str) -> dict[str, dict[str, Any]]:  # type: ignore[no-untyped-def]
+def _secrets(node: Node | None, where: str) -> dict[str, dict[str, Any]]:
     """``secrets:`` maps each provider name to its settings (values stay unresolved here)."""
     if node is None or node.value is None:
         return {}

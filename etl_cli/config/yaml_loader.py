@@ -122,7 +122,7 @@ class _Alias:
     start_mark: yaml.Mark
 
 
-class _Composer(yaml.composer.Composer, _Parser, yaml.resolver.Resolver):  # type: ignore[misc]
+class _Composer(yaml.composer.Composer, _Parser, yaml.resolver.Resolver):
     """PyYAML's composer over libyaml's parser: aliases stay visible, nesting is bounded."""
 
     def __init__(self, text: str, shown: str):

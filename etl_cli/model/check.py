@@ -1,4 +1,8 @@
-"""``check_pipeline``: schema + semantic rules + plug-in rules → a PipelineSpec or diagnostics."""
+"""``check_pipeline``: schema + semantic rules + plug-in rules → a PipelineSpec or diagnostics.
+
+The one module that reads a loaded document: it validates it, then builds the typed, frozen
+:class:`PipelineSpec` (every section parsed here, once) that everything below ``app`` reads.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,11 @@ from etl_cli.config.loader import LoadedConfig
 from etl_cli.diagnostics import Diagnostic, error, has_errors
 from etl_cli.model.coerce import coerce_document
 from etl_cli.model.credentials import check_literal_credentials, check_secret_placement
+from etl_cli.model.metrics import metrics_of
 from etl_cli.model.pipeline import PipelineSpec, SparkSettings, build_stages
+from etl_cli.model.quality import checks_of, contracts_of, dead_letter_of
 from etl_cli.model.quality_rules import check_quality
+from etl_cli.model.resilience import BreakerSettings, RetryPolicy
 from etl_cli.model.schema import build_schema
 from etl_cli.model.semantic import check_semantics
 from etl_cli.model.sink_targets import check_sink_targets
@@ -28,6 +35,14 @@ def _checker_for(registry_id: int, registry: Registry) -> tuple[dict[str, Any], 
 
 def check_pipeline(loaded: LoadedConfig, registry: Registry) -> tuple[PipelineSpec | None, list[Diagnostic]]:
     """Validate a loaded pipeline; return the spec when there is no error, and every diagnostic."""
+    document, diagnostics = check_document(loaded, registry)
+    if document is None:
+        return None, diagnostics
+    return build_pipeline(document, loaded, registry), diagnostics
+
+
+def check_document(loaded: LoadedConfig, registry: Registry) -> tuple[dict[str, Any] | None, list[Diagnostic]]:
+    """The validated document, values coerced and defaults filled (``render`` prints it), or None; every diagnostic."""
     diagnostics = list(loaded.diagnostics)
     if not loaded.document and has_errors(diagnostics):
         return None, diagnostics
@@ -45,11 +60,18 @@ def check_pipeline(loaded: LoadedConfig, registry: Registry) -> tuple[PipelineSp
         return None, diagnostics
     fill_streaming_defaults(document, registry)
     _fill_defaults(document, registry)
+    return document, diagnostics
+
+
+def build_pipeline(document: dict[str, Any], loaded: LoadedConfig, registry: Registry) -> PipelineSpec:
+    """The typed model of a validated ``document``: each section parsed once, here."""
     spark = document.get("spark") or {}
-    spec = PipelineSpec(
+    provenance = loaded.provenance
+    stages = build_stages(document, provenance)
+    return PipelineSpec(
         name=document.get("name") or loaded.pipeline_file.resolve().parent.name,
         file=loaded.pipeline_file,
-        project_root=loaded.project.root,
+        project=loaded.project,
         state_dir=loaded.project.run_state_dir(),
         env=loaded.env,
         description=document.get("description"),
@@ -61,12 +83,16 @@ def check_pipeline(loaded: LoadedConfig, registry: Registry) -> tuple[PipelineSp
             packages=tuple(spark.get("packages") or ()),
             jars=tuple(spark.get("jars") or ()),
         ),
-        stages=build_stages(document, loaded.provenance),
-        document=document,
-        provenance=loaded.provenance,
+        stages=stages,
+        provenance=provenance,
         streaming=streaming_settings(document, registry),
+        checks=checks_of(document, provenance),
+        contracts=contracts_of(stages, provenance),
+        dead_letter=dead_letter_of(document, provenance),
+        retry=RetryPolicy.layered(document.get("retry")),
+        circuit_breaker=BreakerSettings.from_options(document.get("circuit_breaker")),
+        metrics=metrics_of(document, provenance, loaded.project.root),
     )
-    return spec, diagnostics
 
 
 def _plugin_rules(document: dict[str, Any], loaded: LoadedConfig, registry: Registry) -> list[Diagnostic]:

@@ -1,4 +1,10 @@
-"""The validated pipeline: frozen, plain data the planner and runtime consume."""
+"""The validated pipeline: frozen, typed data the planner and runtime consume, and the only parse of it.
+
+:func:`etl_cli.model.check.check_pipeline` builds a :class:`PipelineSpec` once from the loaded
+document; every section a run needs (stages, checks, contracts, the dead-letter queue, retries,
+the circuit breaker, metrics, streaming settings, the project) is a field, so nothing below
+``app`` reads the raw document or loads ``etl-project.yaml`` again.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +16,13 @@ from typing import Any
 
 from etl_cli.config.nodes import Path as DocPath
 from etl_cli.config.nodes import Provenance
+from etl_cli.config.project import Project
 from etl_cli.errors import Location
+from etl_cli.model.metrics import MetricsSpec
+from etl_cli.model.resilience import BreakerSettings, RetryPolicy
 from etl_cli.model.streaming import StreamingSettings
-from etl_cli.plugins.api import KINDS, SECTION_OF_KIND, StageSpec
+from etl_cli.plugins.api import KINDS, SECTION_OF_KIND, Kind, StageSpec
+from etl_cli.plugins.checks import CheckSpec, ContractSpec, DeadLetterSpec
 
 _COMMON_KEYS = {"name", "type", "description", "inputs", "input", "sensitive"}
 
@@ -34,23 +44,49 @@ class PipelineSpec:
 
     name: str
     file: Path
-    project_root: Path
+    #: the project the pipeline belongs to (``etl-project.yaml``: environments, secret provider settings...)
+    project: Project
     state_dir: Path
     env: str | None
     description: str | None
     vars: Mapping[str, Any]
     spark: SparkSettings
     stages: tuple[StageSpec, ...]
-    document: Mapping[str, Any]
+    #: where each key of the document was written, for errors that point at the user's line
     provenance: Provenance
     #: the ``streaming:`` settings when a source reads a stream (the pipeline runs as streaming queries)
     streaming: StreamingSettings | None = None
+    #: the ``checks:``, in the order written
+    checks: tuple[CheckSpec, ...] = ()
+    #: the ``contract:`` of each source and transform that declares one, by stage name
+    contracts: Mapping[str, ContractSpec] = field(default_factory=dict)
+    #: the ``dead_letter:`` queue; None: rejected rows are not kept
+    dead_letter: DeadLetterSpec | None = None
+    #: the pipeline's ``retry:`` over the defaults (a stage's own is laid over it by :meth:`retry_for`)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    #: the ``circuit_breaker:`` settings, the same for every endpoint of a run
+    circuit_breaker: BreakerSettings = field(default_factory=BreakerSettings)
+    #: the ``metrics:`` exporter; None: no metrics
+    metrics: MetricsSpec | None = None
+
+    @property
+    def project_root(self) -> Path:
+        """What relative paths of the pipeline are relative to."""
+        return self.project.root
 
     def stage(self, name: str) -> StageSpec:
         for stage in self.stages:
             if stage.name == name:
                 return stage
         raise KeyError(name)
+
+    def contract(self, stage: str) -> ContractSpec | None:
+        """The contract the stage named ``stage`` declares, or None."""
+        return self.contracts.get(stage)
+
+    def retry_for(self, stage: StageSpec) -> RetryPolicy:
+        """How ``stage``'s external operations are retried: its own ``retry:`` over the pipeline's."""
+        return self.retry.over(stage.option("retry"))
 
     @property
     def sinks(self) -> tuple[StageSpec, ...]:
@@ -65,8 +101,8 @@ def _freeze(value: Any) -> Any:
     return value
 
 
-def stage_path(kind: str, index: int) -> DocPath:
-    return (SECTION_OF_KIND[kind], index)  # type: ignore[index]
+def stage_path(kind: Kind, index: int) -> DocPath:
+    return (SECTION_OF_KIND[kind], index)
 
 
 def build_stages(document: Mapping[str, Any], provenance: Provenance) -> tuple[StageSpec, ...]:
@@ -125,6 +161,6 @@ def option_location(pipeline: PipelineSpec, stage: StageSpec, key: str) -> Locat
     return None
 
 
-def stage_location(provenance: Provenance, kind: str, index: int, key: str | None = None) -> Location | None:
+def stage_location(provenance: Provenance, kind: Kind, index: int, key: str | None = None) -> Location | None:
     path = stage_path(kind, index)
     return provenance.key_location((*path, key)) if key else provenance.value_location(path)

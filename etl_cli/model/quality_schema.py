@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from etl_cli.model.quality import DEFAULT_SAMPLES, POLICIES
 from etl_cli.plugins.api import Kind, Plugin
+from etl_cli.plugins.checks import DEFAULT_SAMPLES, POLICIES
+from etl_cli.plugins.quality.base import Check
 from etl_cli.plugins.registry import Registry
 
 _NAME = {
@@ -131,8 +132,8 @@ def stage_properties(kind: Kind) -> dict[str, Any]:
     return props
 
 
-def _check_definition(plugin: Plugin | type[Plugin]) -> dict[str, Any]:
-    actions = list(getattr(plugin, "actions", ("warn", "fail")))
+def _check_definition(plugin: type[Check]) -> dict[str, Any]:
+    actions = list(plugin.actions)
     props: dict[str, Any] = {
         "name": _NAME,
         "type": {"const": plugin.type},
@@ -158,7 +159,7 @@ def _check_definition(plugin: Plugin | type[Plugin]) -> dict[str, Any]:
             "description": "How many failing rows (or keys) the report shows.",
         },
     }
-    if getattr(plugin, "takes_threshold", True):
+    if plugin.takes_threshold:
         props["threshold"] = _THRESHOLD
     props.update(plugin.options_schema)
     return {
@@ -192,7 +193,11 @@ def _one_per_type(section: str, registry: Registry, defs: dict[str, Any], kind: 
     plugins = registry.plugins("check" if kind == "check" else "sink")
     for plugin in plugins:
         ref = f"{section}.{plugin.type}"
-        defs[ref] = _check_definition(plugin) if kind == "check" else _dead_letter_definition(plugin)
+        defs[ref] = (
+            _check_definition(registry.get_as(Check, plugin.type))
+            if kind == "check"
+            else _dead_letter_definition(plugin)
+        )
         branches.append(
             {
                 "if": {"properties": {"type": {"const": plugin.type}}, "required": ["type"]},

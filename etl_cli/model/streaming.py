@@ -18,8 +18,10 @@ from typing import Any
 
 from etl_cli.config.nodes import Provenance
 from etl_cli.diagnostics import Diagnostic, error, warning
+from etl_cli.model.graph import StageGraph
 from etl_cli.model.validation import describe_path
 from etl_cli.plugins.api import KINDS, SECTION_OF_KIND, Kind, Plugin, Sink, Source
+from etl_cli.plugins.quality.base import Check
 from etl_cli.plugins.registry import Registry
 
 DEFAULT_STOP_TIMEOUT_S = 30
@@ -121,6 +123,8 @@ class StreamingSettings:
 
 @dataclass(frozen=True)
 class _Item:
+    """A stage item of a document being validated (which may still be invalid), with its plug-in."""
+
     kind: Kind
     index: int
     data: dict[str, Any]
@@ -218,31 +222,20 @@ def check_streaming(document: dict[str, Any], provenance: Provenance, registry: 
             ]
         return []
     found = _settings_problems(document, provenance, sources[0]) + _trigger_problems(document, provenance)
-    streaming = _downstream({s.name for s in sources}, items)
+    graph, by_name = StageGraph.of((i.name, i.inputs) for i in items), {i.name: i for i in items}
+    streaming = graph.downstream(s.name for s in sources)
     found += _guard_problems(document, provenance, items)
     found += _check_problems(document, provenance, registry, streaming)
     for item in items:
+        upstream = [by_name[name] for name in graph.upstream(item.name)]  # nearest first
         if item.kind == "transform" and item.name in streaming:
-            found += _transform_problems(document, provenance, item, items, streaming)
+            found += _transform_problems(document, provenance, item, upstream)
         elif item.kind == "sink":
             problems = _sink_problems(document, provenance, item, streaming, registry)
             if not problems and _output_mode(document) == "update":
-                problems = _update_problems(provenance, item, items, streaming)
+                problems = _update_problems(provenance, item, upstream, streaming)
             found += problems
     return found
-
-
-def _downstream(names: set[str], items: list[_Item]) -> set[str]:
-    """``names`` and every stage that reads one of them, directly or not."""
-    streaming = set(names)
-    changed = True
-    while changed:
-        changed = False
-        for item in items:
-            if item.name not in streaming and any(i in streaming for i in item.inputs):
-                streaming.add(item.name)
-                changed = True
-    return streaming
 
 
 def _settings_problems(document: dict[str, Any], provenance: Provenance, source: _Item) -> list[Diagnostic]:
@@ -310,7 +303,7 @@ def _check_problems(
         if not isinstance(check, dict) or check.get("type") not in registry.types("check"):
             continue
         name, where = check.get("name"), provenance.value_location(("checks", index))
-        if getattr(registry.get("check", check["type"]), "level", "row") == "dataset":
+        if registry.get_as(Check, check["type"]).level == "dataset":
             message = f"check '{name}' ({check['type']}) is a dataset-level check, which a stream cannot judge"
             found.append(error("streaming-unsupported", message, where, _ROW_BY_ROW))
         elif check.get("stage") not in streaming and isinstance(check.get("stage"), str):
@@ -346,7 +339,7 @@ def _trigger_problems(document: dict[str, Any], provenance: Provenance) -> list[
 
 
 def _transform_problems(
-    document: dict[str, Any], provenance: Provenance, item: _Item, items: list[_Item], streaming: set[str]
+    document: dict[str, Any], provenance: Provenance, item: _Item, upstream: list[_Item]
 ) -> list[Diagnostic]:
     found = [
         error(
@@ -357,7 +350,8 @@ def _transform_problems(
         )
         for problem in item.plugin.streaming_problems(item.data)
     ]
-    if isinstance(item.data.get("window"), dict) and not _has_watermark_upstream(item, items):
+    watermarked = any(i.kind == "source" and isinstance(i.data.get("watermark"), dict) for i in upstream)
+    if isinstance(item.data.get("window"), dict) and not watermarked:
         found.append(
             error(
                 "streaming-watermark",
@@ -369,20 +363,6 @@ def _transform_problems(
             )
         )
     return found
-
-
-def _has_watermark_upstream(item: _Item, items: list[_Item]) -> bool:
-    by_name = {i.name: i for i in items}
-    todo, seen = list(item.inputs), set()
-    while todo:
-        current = by_name.get(todo.pop())
-        if current is None or current.name in seen:
-            continue
-        seen.add(current.name)
-        if current.kind == "source" and isinstance(current.data.get("watermark"), dict):
-            return True
-        todo.extend(current.inputs)
-    return False
 
 
 def _sink_problems(
@@ -430,22 +410,11 @@ def _output_mode(document: Mapping[str, Any]) -> str:
     return str(block.get("output_mode", "append")) if isinstance(block, dict) else "append"
 
 
-def _upstream(item: _Item, items: list[_Item]) -> list[_Item]:
-    """Every stage ``item`` reads, directly or not, nearest first."""
-    by_name = {i.name: i for i in items}
-    found: list[_Item] = []
-    todo = list(item.inputs)
-    while todo:
-        current = by_name.get(todo.pop(0))
-        if current is not None and current not in found:
-            found.append(current)
-            todo.extend(current.inputs)
-    return found
-
-
-def _update_problems(provenance: Provenance, item: _Item, items: list[_Item], streaming: set[str]) -> list[Diagnostic]:
+def _update_problems(
+    provenance: Provenance, item: _Item, upstream: list[_Item], streaming: set[str]
+) -> list[Diagnostic]:
     """Why a sink cannot take the updated rows of its query (``streaming.output_mode: update``)."""
-    upstream = [i for i in _upstream(item, items) if i.name in streaming and i.kind == "transform"]
+    upstream = [i for i in upstream if i.name in streaming and i.kind == "transform"]
     mode = item.data.get("mode") or sink_stream_modes(item.plugin)[0]
     aggregates = [i for i in upstream if i.data.get("type") == "aggregate"]
     if not sink_takes_updates(item.plugin, mode):

@@ -12,6 +12,7 @@ from types import MappingProxyType
 
 from etl_cli.diagnostics import did_you_mean
 from etl_cli.errors import ConfigError, UsageError
+from etl_cli.model.graph import StageGraph
 from etl_cli.model.pipeline import PipelineSpec
 from etl_cli.plugins.api import StageSpec
 
@@ -34,14 +35,7 @@ class Plan:
 
     def ancestors(self, name: str) -> set[str]:
         """Every stage ``name`` reads, directly or not."""
-        seen: set[str] = set()
-        todo = list(self.upstream[name])
-        while todo:
-            current = todo.pop()
-            if current not in seen:
-                seen.add(current)
-                todo.extend(self.upstream[current])
-        return seen
+        return set(StageGraph(self.upstream).upstream(name))
 
     def restricted_to(self, names: Iterable[str]) -> Plan:
         """The sub-plan that computes ``names`` and everything upstream of them."""
@@ -81,6 +75,6 @@ def _with_stages(pipeline: PipelineSpec, stages: tuple[StageSpec, ...]) -> Plan:
         ready = sorted(sorter.get_ready(), key=lambda n: (_KIND_ORDER[by_name[n].kind], position[n]))
         ordered.extend(by_name[n] for n in ready)
         sorter.done(*ready)
-    upstream = {s.name: tuple(i for i in s.inputs if i in by_name) for s in stages}
-    downstream = {s.name: tuple(o.name for o in stages if s.name in o.inputs) for s in stages}
-    return Plan(pipeline, tuple(ordered), MappingProxyType(upstream), MappingProxyType(downstream))
+    graph = StageGraph.of((s.name, s.inputs) for s in stages)
+    downstream = {s.name: graph.readers(s.name) for s in stages}
+    return Plan(pipeline, tuple(ordered), graph.inputs, MappingProxyType(downstream))

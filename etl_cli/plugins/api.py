@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, TypeVar
 
 from etl_cli.errors import Location
@@ -23,10 +24,10 @@ if TYPE_CHECKING:
 Kind = Literal["source", "transform", "sink"]
 KINDS: tuple[Kind, ...] = ("source", "transform", "sink")
 SECTION_OF_KIND: dict[Kind, str] = {"source": "sources", "transform": "transforms", "sink": "sinks"}
-#: every kind the registry holds: the stage kinds, data-quality checks (``checks:``) and metrics exporters
-#: (``metrics:``), which are not stages
-PluginKind = Literal["source", "transform", "sink", "check", "metrics"]
-PLUGIN_KINDS: tuple[PluginKind, ...] = (*KINDS, "check", "metrics")
+#: every kind the registry holds: the stage kinds, data-quality checks (``checks:``), metrics exporters
+#: (``metrics:``) and secret providers (``secrets:`` in etl-project.yaml), which are not stages
+PluginKind = Literal["source", "transform", "sink", "check", "metrics", "secret_provider"]
+PLUGIN_KINDS: tuple[PluginKind, ...] = (*KINDS, "check", "metrics", "secret_provider")
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,14 @@ class Plugin:
         """Why this stage cannot process a stream with these options (it reads a streaming source)."""
         return []
 
+    @classmethod
+    def endpoint(cls, stage: StageSpec) -> str | None:
+        """The system ``stage`` talks to, as the key of its circuit breaker (never with credentials).
+
+        None (the default): the runtime names it from a JDBC ``url``, Kafka servers or a ``path``.
+        """
+        return None
+
 
 class Source(Plugin):
     kind: ClassVar[Kind] = "source"
@@ -207,6 +216,8 @@ class PendingWrite:
     rows_rejected: int | None = None
     #: a commit that cannot be undone once begun (produced messages): committed after every other sink
     irreversible: bool = False
+    #: what the run results show of the write (target, mode, files added...), filled in while staging and committing
+    details: Mapping[str, Any] = MappingProxyType({})
 
     def commit(self) -> None:
         raise NotImplementedError

@@ -1,14 +1,25 @@
-"""One registry for every kind of plug-in; third parties come in by entry points."""
+"""One registry for every kind of plug-in (stages, checks, metrics exporters, secret providers).
+
+Third parties come in by entry points. Code that reads what a kind's base class declares (a sink's
+``modes``, a check's ``level``) looks the plug-in up with :meth:`Registry.get_as`, typed by that base.
+"""
 
 from __future__ import annotations
 
 from importlib.metadata import entry_points
+from typing import TypeVar
 
 from etl_cli.diagnostics import did_you_mean
 from etl_cli.errors import ConfigError
 from etl_cli.plugins.api import PLUGIN_KINDS, Plugin, PluginKind
 
 ENTRY_POINT_GROUP = "etl_cli.plugins"
+P = TypeVar("P", bound=Plugin)
+
+
+def kind_label(kind: PluginKind) -> str:
+    """The kind as messages name it ("secret provider")."""
+    return kind.replace("_", " ")
 
 
 class Registry:
@@ -22,7 +33,7 @@ class Registry:
         if plugin.type in table and table[plugin.type] is not plugin:
             existing = table[plugin.type]
             raise ConfigError(
-                f"{plugin.kind} type '{plugin.type}' registered twice: "
+                f"{kind_label(plugin.kind)} type '{plugin.type}' registered twice: "
                 f"{existing.__module__}.{existing.__name__} and {plugin.__module__}.{plugin.__name__}"
             )
         table[plugin.type] = plugin
@@ -31,9 +42,20 @@ class Registry:
     def get(self, kind: PluginKind, type_name: str) -> type[Plugin]:
         table = self._plugins[kind]
         if type_name not in table:
-            hint = did_you_mean(type_name, table) or f"known {kind} types: {', '.join(sorted(table))}"
-            raise ConfigError(f"unknown {kind} type '{type_name}'", hint=hint)
+            hint = did_you_mean(type_name, table) or f"known {kind_label(kind)} types: {', '.join(sorted(table))}"
+            raise ConfigError(f"unknown {kind_label(kind)} type '{type_name}'", hint=hint)
         return table[type_name]
+
+    def get_as(self, base: type[P], type_name: str) -> type[P]:
+        """The plug-in ``type_name`` of ``base``'s kind, which must subclass ``base`` (so its attributes are known)."""
+        plugin = self.get(base.kind, type_name)
+        if not issubclass(plugin, base):
+            raise ConfigError(
+                f"{kind_label(base.kind)} type '{type_name}' is {plugin.__module__}.{plugin.__qualname__}, "
+                f"which does not subclass {base.__module__}.{base.__qualname__}",
+                hint=f"a {kind_label(base.kind)} plug-in subclasses {base.__module__}.{base.__qualname__}",
+            )
+        return plugin
 
     def types(self, kind: PluginKind) -> list[str]:
         return sorted(self._plugins[kind])

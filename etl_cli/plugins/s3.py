@@ -166,7 +166,7 @@ def configure_buckets(ctx: RunContext, stage: StageSpec, paths: Iterable[str]) -
 
 
 def _apply(spark: SparkSession, run_id: str, stage: StageSpec, bucket: str, conf: Mapping[str, str]) -> None:
-    hadoop = spark._jsc.hadoopConfiguration()  # type: ignore[union-attr]
+    hadoop = spark._jsc.hadoopConfiguration()
     marker_key = f"fs.s3a.bucket.{bucket}.etl-cli.settings"
     fingerprint = _fingerprint(conf)
     previous = hadoop.get(marker_key)
@@ -200,6 +200,6 @@ def _forget_cached_filesystem(spark: SparkSession, bucket: str) -> None:
     """Hadoop caches one FileSystem per bucket, built with the settings of its time: close it to apply new ones."""
     jvm = spark._jvm
     assert jvm is not None
-    hadoop = spark._jsc.hadoopConfiguration()  # type: ignore[union-attr]
+    hadoop = spark._jsc.hadoopConfiguration()
     with suppress(Exception):  # nothing cached, or no connector on the classpath: nothing to forget
         jvm.org.apache.hadoop.fs.FileSystem.get(jvm.java.net.URI(f"{SCHEME}://{bucket}/"), hadoop).close()

@@ -46,6 +46,17 @@ def string_map(description: str, min_properties: int = 1) -> dict[str, Any]:
     }
 
 
+def declared_schema(description: str) -> dict[str, Any]:
+    """A schema the user declares: Spark DDL (``"id INT, name STRING"``) or a mapping column: type, in order."""
+    return {
+        "type": ["string", "object"],
+        "minLength": 1,
+        "additionalProperties": {"type": "string", "minLength": 1},
+        "minProperties": 1,
+        "description": description,
+    }
+
+
 def scalar_map(description: str) -> dict[str, Any]:
     """A mapping of option names to strings, numbers or booleans (reader and writer options)."""
     return {"type": "object", "additionalProperties": {"type": SCALAR_TYPES}, "description": description}

@@ -19,8 +19,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from etl_cli.model.quality import DeadLetterSpec
 from etl_cli.plugins.api import PendingWrite, RunContext, Sink, StageSpec
+from etl_cli.plugins.checks import DeadLetterSpec
 from etl_cli.plugins.observed import observed_metrics
 from etl_cli.plugins.registry import Registry
 from etl_cli.plugins.sources.malformed import CORRUPT_COLUMN
@@ -79,9 +79,9 @@ class DeadLetterQueue:
 
     def sink_stage(self) -> StageSpec:
         """The queue as a sink: append mode, and partitioned by run_id when the sink can partition."""
-        plugin = self.registry.get("sink", self.spec.type)
+        plugin = self.registry.get_as(Sink, self.spec.type)
         options: dict[str, Any] = dict(self.spec.options)
-        if "append" in getattr(plugin, "modes", ()):
+        if "append" in plugin.modes:
             options["mode"] = "append"
         if "partition_by" in plugin.options_schema:
             options["partition_by"] = ["run_id"]

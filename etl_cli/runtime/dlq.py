@@ -7,23 +7,28 @@ jdbc...), so whatever can hold dead letters can be inspected the same way.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from etl_cli.errors import UsageError
+from etl_cli.events import Reporter
 from etl_cli.model.pipeline import PipelineSpec
-from etl_cli.model.quality import DeadLetterSpec, dead_letter_of
+from etl_cli.plan.dag import compile_plan
 from etl_cli.plugins.api import RunContext, Source, StageSpec
+from etl_cli.plugins.checks import DeadLetterSpec
 from etl_cli.plugins.registry import Registry
 from etl_cli.plugins.sources.files import FileSource
 from etl_cli.runtime.dead_letters import COLUMNS, DEAD_LETTER_DDL
-from etl_cli.runtime.session import DEFAULT_MASTER, build_session
+from etl_cli.runtime.workspace import Workspace, open_workspace
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import DataFrame
 
 MASK = "***"
+#: the run id of an inspection, as the secrets audit log records it
+INSPECTION_RUN = "dlq-inspect"
 
 
 @dataclass(frozen=True)
@@ -40,7 +45,8 @@ class Selection:
 
 
 def dead_letter_spec(spec: PipelineSpec) -> DeadLetterSpec:
-    found = dead_letter_of(spec.document, spec.provenance)
+    """The pipeline's dead-letter queue; a usage error when it keeps none."""
+    found = spec.dead_letter
     if found is None:
         raise UsageError(
             f"pipeline '{spec.name}' has no dead-letter queue",
@@ -49,19 +55,13 @@ def dead_letter_spec(spec: PipelineSpec) -> DeadLetterSpec:
     return found
 
 
-def open_session(spec: PipelineSpec, registry: Registry, master: str | None = None) -> SparkSession:
-    """A Spark session for reading the queue, with the packages its plug-in needs."""
-    queue = dead_letter_spec(spec)
-    plugin = registry.get("source", queue.type) if queue.type in registry.types("source") else None
-    packages = plugin.packages_for(queue.options) if plugin is not None else ()
-    return build_session(
-        app_name=f"etl-cli:dlq:{spec.name}",
-        master=master or spec.spark.master or DEFAULT_MASTER,
-        conf=dict(spec.spark.conf),
-        packages=tuple(spec.spark.packages) + tuple(packages),
-        jars=spec.spark.jars,
-        jvm_log=spec.state_dir / "logs" / "dlq.jvm.log",
-    )
+@contextmanager
+def open_queue(spec: PipelineSpec, registry: Registry, master: str | None = None) -> Iterator[Workspace]:
+    """Spark set up as a run sets it up (packages, secrets), for reading the queue back; stopped after the block."""
+    dead_letter_spec(spec)
+    nothing_to_run = compile_plan(spec).restricted_to(())
+    with open_workspace(nothing_to_run, registry, Reporter(), INSPECTION_RUN, master=master) as workspace:
+        yield workspace
 
 
 def read_queue(ctx: RunContext, spec: PipelineSpec, registry: Registry, selection: Selection) -> DataFrame | None:
@@ -148,27 +148,3 @@ def _mask(letter: dict[str, Any], sensitive: frozenset[str]) -> None:
         letter["row"] = json.dumps({k: MASK if k.lower() in sensitive and v is not None else v for k, v in row.items()})
     if letter["raw"] is not None:
         letter["raw"] = MASK  # raw text cannot be split into columns reliably: all of it is hidden
-
-
-def inspection_context(spark: SparkSession, spec: PipelineSpec) -> RunContext:
-    """A context whose plug-ins resolve ``${secret:...}`` references as a run does (a JDBC queue's password)."""
-    from etl_cli.config.project import load_project
-    from etl_cli.secrets.resolver import SecretResolver
-
-    run_id = "dlq-inspect"
-    secrets = SecretResolver.for_project(load_project(spec.project_root), spec.env, pipeline=spec.name, run_id=run_id)
-    return RunContext(
-        spark=spark,
-        project_root=Path(spec.project_root),
-        run_id=run_id,
-        resolve=secrets.resolve_value,
-        rotation=secrets.with_rotation,
-    )
-
-
-def dead_letter_packages(spec: PipelineSpec, registry: Registry) -> tuple[str, ...]:
-    """Maven packages the queue's sink needs (a JDBC driver), which no stage of the plan may ask for."""
-    queue = dead_letter_of(spec.document, spec.provenance)
-    if queue is None or queue.type not in registry.types("sink"):
-        return ()
-    return tuple(registry.get("sink", queue.type).packages_for(queue.options))

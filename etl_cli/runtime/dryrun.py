@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 from etl_cli.diagnostics import Diagnostic, error
 from etl_cli.errors import ConfigError, EtlError, QualityGateError
 from etl_cli.events import Reporter, StageResult
-from etl_cli.model.quality import dead_letter_of
 from etl_cli.plugins.api import Effect, Sink, Source, StageSpec, resolve_path
 from etl_cli.plugins.registry import Registry
 from etl_cli.plugins.spark_types import first_line, quote
@@ -186,8 +185,7 @@ class DryRun:
 
     def _dead_letter_effects(self) -> None:
         """Where rejected and quarantined rows would go (the pipeline's ``dead_letter:``), if anywhere."""
-        spec = self.workspace.plan.pipeline
-        queue = dead_letter_of(spec.document, spec.provenance)
+        queue = self.workspace.plan.pipeline.dead_letter
         if queue is None or queue.type not in self.registry.types("sink"):
             return
         plugin = self.registry.get("sink", queue.type)()

@@ -229,7 +229,7 @@ class Executor:
         position = {s.name: i for i, s in enumerate(self.plan.stages, start=1)}
         # writes that cannot be taken back (produced Kafka records) go last: a failing commit before them
         # then leaves nothing behind that the next run would duplicate
-        ordered = sorted(pending, key=lambda entry: getattr(entry[1], "irreversible", False))
+        ordered = sorted(pending, key=lambda entry: entry[1].irreversible)
         for stage, write, started in ordered:
             try:
                 self.guards.commit(stage, write.commit)
@@ -246,7 +246,7 @@ class Executor:
                 rows_in=given,
                 rows_out=write.rows,
                 duration_s=time.perf_counter() - started,
-                details=dict(getattr(write, "details", {}) or {}),
+                details=dict(write.details),
             )
             computed.results[stage.name] = result
             self.reporter.stage_finished(result, position[stage.name], total)

@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from etl_cli.errors import EtlError, RunError
 from etl_cli.events import Reporter
-from etl_cli.model.quality import CheckSpec, ContractSpec, checks_of, contract_of, dead_letter_of
 from etl_cli.plan.dag import Plan
 from etl_cli.plugins.api import PendingWrite, RunContext, StageSpec
+from etl_cli.plugins.checks import CheckSpec, ContractSpec
 from etl_cli.plugins.quality.base import Check
 from etl_cli.plugins.registry import Registry
 from etl_cli.plugins.sources.malformed import CORRUPT_COLUMN
@@ -31,7 +31,7 @@ from etl_cli.runtime.dead_letters import DeadLetterQueue, split_malformed
 from etl_cli.runtime.quality import contracts
 from etl_cli.runtime.quality.evaluate import CheckedStage
 from etl_cli.runtime.quality.report import CheckResult, QualityReport
-from etl_cli.runtime.resilience import BreakerSettings, Resilience, RetryPolicy, endpoint_of, first_line
+from etl_cli.runtime.resilience import Resilience, endpoint_of, first_line
 from etl_cli.runtime.signals import RunSignals
 
 if TYPE_CHECKING:
@@ -81,22 +81,20 @@ class StageGuards:
         self.registry = registry
         self.reporter = reporter
         self.extras = extras or RunExtras()
-        document = spec.document
         self.resilience = Resilience(
-            RetryPolicy.layered(document.get("retry")),
-            BreakerSettings.from_options(document.get("circuit_breaker")),
+            spec.retry,
+            spec.circuit_breaker,
             reporter,
             sleep=signals.sleep,
             classifier=signals.classify,
         )
         names = {s.name for s in plan.stages}
         self.checks: dict[str, list[CheckSpec]] = {}
-        for check in checks_of(document, spec.provenance):
+        for check in spec.checks:
             if check.stage in names and self._in_scope(check.stage):
                 self.checks.setdefault(check.stage, []).append(check)
-        dead_letter = dead_letter_of(document, spec.provenance)
         self.dead_letters = (
-            DeadLetterQueue(dead_letter, registry, spec.name, spec.env) if dead_letter is not None else None
+            DeadLetterQueue(spec.dead_letter, registry, spec.name, spec.env) if spec.dead_letter is not None else None
         )
         self.report = QualityReport(ctx.run_id, spec.name)
         # as for debug: a column listed as sensitive on any stage is masked wherever it appears
@@ -116,7 +114,7 @@ class StageGuards:
     def write(self, stage: StageSpec, write: Callable[[], PendingWrite]) -> PendingWrite:
         """Stage a sink's output with retries; rows it rejected join the dead letters."""
         pending = self._call(stage, f"write {stage.label}", write)
-        rejected = getattr(pending, "rejected", None)
+        rejected = pending.rejected
         if rejected is not None and self.dead_letters is not None and self._in_scope(stage.inputs[0]):
             self.dead_letters.add(stage.name, "rejected", rejected.select("reason", _null("check"), "row"))
         return pending
@@ -126,7 +124,7 @@ class StageGuards:
 
     def _call(self, stage: StageSpec, operation: str, fn: Callable[[], Any]) -> Any:
         plugin = self.registry.get(stage.kind, stage.type)
-        policy = RetryPolicy.layered(self.plan.pipeline.document.get("retry"), stage.option("retry"))
+        policy = self.plan.pipeline.retry_for(stage)
         return self.resilience.call(fn, operation=operation, endpoint=endpoint_of(stage, plugin), policy=policy)
 
     # ----------------------------------------------------------------- stage data
@@ -160,7 +158,7 @@ class StageGuards:
         return (
             stage.name in self.extras.replace
             or stage.option("on_malformed") == "dead_letter"
-            or bool(stage.option("contract"))
+            or self.contract_for(stage) is not None
             or bool(self.checks.get(stage.name))
         )
 
@@ -177,12 +175,7 @@ class StageGuards:
         return parsed
 
     def contract_for(self, stage: StageSpec) -> ContractSpec | None:
-        if stage.kind == "sink" or not stage.option("contract"):
-            return None
-        section = {"source": "sources", "transform": "transforms"}[stage.kind]
-        document, provenance = self.plan.pipeline.document, self.plan.pipeline.provenance
-        index = next((i for i, item in enumerate(document.get(section) or ()) if item.get("name") == stage.name), None)
-        return contract_of(stage, None if index is None else provenance.key_location((section, index, "contract")))
+        return None if stage.kind == "sink" else self.plan.pipeline.contract(stage.name)
 
     def _checked(self, stage: StageSpec, checks: list[CheckSpec], df: DataFrame) -> DataFrame:
         plugins = []

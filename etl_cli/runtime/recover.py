@@ -17,15 +17,12 @@ names another filesystem (``s3a:``, ``hdfs:``) or a sink plug-in has its own rec
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from etl_cli.events import Reporter
 from etl_cli.model.pipeline import PipelineSpec
-from etl_cli.model.quality import dead_letter_of
 from etl_cli.plan.dag import compile_plan
 from etl_cli.plugins.api import RunContext, Sink, StageSpec
 from etl_cli.plugins.registry import Registry
@@ -33,14 +30,11 @@ from etl_cli.plugins.sinks.filetree import FileTree, LocalFiles
 from etl_cli.plugins.sinks.journal import read_journal, recover_journals
 from etl_cli.plugins.sinks.targets import local_path
 from etl_cli.runtime.lock import lock_path, run_lock
+from etl_cli.runtime.state import journal_folder
+from etl_cli.runtime.workspace import open_workspace
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
-
-
-def journal_folder(state_dir: Path, pipeline: str, env: str | None) -> Path:
-    """Where the publishes of ``pipeline`` in ``env`` keep their journals."""
-    return state_dir / "journal" / pipeline / (env or "default")
 
 
 def recover_before_run(spec: PipelineSpec, registry: Registry, ctx: RunContext, reporter: Reporter) -> list[str]:
@@ -53,17 +47,13 @@ def recover_before_run(spec: PipelineSpec, registry: Registry, ctx: RunContext, 
 
 def recover_pipeline(spec: PipelineSpec, registry: Registry, reporter: Reporter, run_id: str) -> list[str]:
     """``etl-cli recover``: take the pipeline's lock (exit 5 while a run holds it), recover, say what was done."""
-    from etl_cli.runtime.workspace import open_workspace
-
     stale = _stale_holder(spec)
     with run_lock(spec.state_dir, spec.name, spec.env, run_id):
         done = [stale] if stale else []
         if not _needs_spark(spec, registry):
             return done + _recover(spec, registry, run_id, None, None)
-        with open_workspace(compile_plan(spec), registry, reporter, run_id) as workspace:
-            folder = journal_folder(spec.state_dir, spec.name, spec.env)
-            ctx = dataclasses.replace(workspace.ctx, journal_dir=folder, pipeline=spec.name, env=spec.env)
-            return done + _recover(spec, registry, run_id, ctx.spark, ctx)
+        with open_workspace(compile_plan(spec), registry, reporter, run_id, locked=True) as workspace:
+            return done + _recover(spec, registry, run_id, workspace.session, workspace.ctx)
 
 
 def _recover(
@@ -106,7 +96,7 @@ def _needs_spark(spec: PipelineSpec, registry: Registry) -> bool:
 def _sink_stages(spec: PipelineSpec, registry: Registry) -> list[StageSpec]:
     """The pipeline's sinks, and its dead-letter queue when it writes through a sink plug-in."""
     stages = list(spec.sinks)
-    queue = dead_letter_of(spec.document, spec.provenance)
+    queue = spec.dead_letter
     if queue is not None and queue.type in registry.types("sink"):
         stages.append(queue.as_sink())
     return stages

@@ -34,9 +34,8 @@ from typing import TYPE_CHECKING, Any
 from etl_cli.errors import ExitCode, UsageError
 from etl_cli.events import Reporter
 from etl_cli.model.pipeline import PipelineSpec
-from etl_cli.model.quality import checks_of
 from etl_cli.plan.dag import Plan, compile_plan
-from etl_cli.plugins.api import RunContext, StageSpec
+from etl_cli.plugins.api import RunContext, Sink, StageSpec
 from etl_cli.plugins.registry import Registry
 from etl_cli.plugins.sources.malformed import CORRUPT_COLUMN
 from etl_cli.plugins.spark_types import quote
@@ -69,7 +68,7 @@ class ReplayPlan:
 def dead_letter_stages(spec: PipelineSpec) -> list[str]:
     """Stages that can send rows to the queue: malformed records, quarantine checks, sinks with on_reject."""
     found = [s.name for s in spec.stages if s.option("on_malformed") == "dead_letter"]
-    found += [c.stage for c in checks_of(spec.document, spec.provenance) if c.action == "quarantine"]
+    found += [c.stage for c in spec.checks if c.action == "quarantine"]
     found += [s.name for s in spec.stages if s.kind == "sink" and s.option("on_reject") == "dead_letter"]
     return list(dict.fromkeys(found))
 
@@ -139,7 +138,7 @@ def _emptied_problems(part: Plan, affected: frozenset[str], emptied: list[str]) 
 
 
 def _replay_mode(sink: StageSpec, registry: Registry) -> tuple[str, str | None]:
-    modes = getattr(registry.get("sink", sink.type), "modes", ())
+    modes = registry.get_as(Sink, sink.type).modes
     current = str(sink.option("mode", ""))
     if current in IDEMPOTENT_MODES:
         return current, None

@@ -5,8 +5,9 @@
   mismatch, bad SQL, and anything it does not recognise: retrying would only repeat it).
   It reads Python exception types and the Java class names and messages that reach
   Python through Py4J (the whole ``getCause()`` chain).
-- :class:`RetryPolicy` is one ``retry:`` block (attempts, initial and max delay,
-  multiplier, jitter); stage settings override the pipeline's, which override the defaults.
+- :class:`~etl_cli.model.resilience.RetryPolicy` is one ``retry:`` block (attempts, initial
+  and max delay, multiplier, jitter) of the pipeline model; stage settings override the
+  pipeline's, which override the defaults.
 - :class:`CircuitBreaker` guards one endpoint (a database server, a Kafka cluster, a
   bucket) for one run: after ``failure_threshold`` consecutive transient failures it
   opens and every later operation on that endpoint fails at once with
@@ -24,13 +25,12 @@ Nothing here imports pyspark.
 from __future__ import annotations
 
 import errno
-import random
 import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
@@ -45,10 +45,11 @@ from etl_cli.errors import (
     RunInterrupted,
     UsageError,
 )
+from etl_cli.model.resilience import BreakerSettings, RetryPolicy
 
 if TYPE_CHECKING:
     from etl_cli.events import Reporter
-    from etl_cli.plugins.api import StageSpec
+    from etl_cli.plugins.api import Plugin, StageSpec
 
 T = TypeVar("T")
 Classification = Literal["transient", "permanent"]
@@ -221,47 +222,6 @@ def first_line(exc: BaseException) -> str:
             line = line.strip()
             return line if len(line) <= 300 else line[:297] + "..."
     return type(exc).__name__
-
-
-# --------------------------------------------------------------------------- settings
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """One ``retry:`` block. Waits grow ``initial_delay * multiplier**n`` up to ``max_delay``, plus jitter."""
-
-    attempts: int = 3
-    initial_delay: float = 1.0
-    max_delay: float = 30.0
-    multiplier: float = 2.0
-    jitter: float = 1.0
-
-    @classmethod
-    def layered(cls, *layers: Mapping[str, Any] | None) -> RetryPolicy:
-        """The defaults, overridden by each layer in turn (pipeline ``retry:``, then the stage's)."""
-        policy = cls()
-        names = {f.name for f in fields(cls)}
-        for layer in layers:
-            if layer:
-                policy = replace(policy, **{k: v for k, v in layer.items() if k in names})
-        return policy
-
-    def delay(self, attempt: int, rand: Callable[[], float] = random.random) -> float:
-        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
-        return min(self.initial_delay * self.multiplier ** (attempt - 1), self.max_delay) + rand() * self.jitter
-
-
-@dataclass(frozen=True)
-class BreakerSettings:
-    """The pipeline's ``circuit_breaker:`` block."""
-
-    failure_threshold: int = 5
-    reset_timeout: float = 60.0
-
-    @classmethod
-    def from_options(cls, options: Mapping[str, Any] | None) -> BreakerSettings:
-        names = {f.name for f in fields(cls)}
-        return replace(cls(), **{k: v for k, v in (options or {}).items() if k in names})
 
 
 # --------------------------------------------------------------------------- errors
@@ -482,16 +442,15 @@ def retry_call(fn: Callable[[], T], policy: RetryPolicy | None = None, operation
 _SERVER_KEYS = ("bootstrap_servers", "kafka.bootstrap.servers", "bootstrap.servers")
 
 
-def endpoint_of(stage: StageSpec, plugin: type | None = None) -> str:
+def endpoint_of(stage: StageSpec, plugin: type[Plugin] | None = None) -> str:
     """The system a stage talks to, as a key for its circuit breaker (never with credentials).
 
-    A plug-in may define ``endpoint(stage) -> str | None``; otherwise a JDBC ``url``, Kafka
-    bootstrap servers, or the scheme and bucket/host of a ``path`` name it; local files are
-    ``file://``.
+    The plug-in's :meth:`~etl_cli.plugins.api.Plugin.endpoint` names it when it returns a name;
+    otherwise a JDBC ``url``, Kafka bootstrap servers, or the scheme and bucket/host of a ``path``
+    name it; local files are ``file://``.
     """
-    custom = getattr(plugin, "endpoint", None)
-    if callable(custom) and (named := custom(stage)):
-        return str(named)
+    if plugin is not None and (named := plugin.endpoint(stage)):
+        return named
     options = stage.options
     if isinstance(options.get("url"), str):
         return _url_endpoint(options["url"].removeprefix("jdbc:"))

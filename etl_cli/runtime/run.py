@@ -5,33 +5,30 @@ from __future__ import annotations
 import signal
 import time
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from etl_cli.config.project import load_project
 from etl_cli.errors import EtlError, ExitCode, RunError, RunInterrupted
 from etl_cli.events import Reporter
-from etl_cli.model.metrics import metrics_of
 from etl_cli.model.pipeline import PipelineSpec
 from etl_cli.plan.dag import Plan, compile_plan
-from etl_cli.plugins.api import RunContext
 from etl_cli.plugins.registry import Registry
-from etl_cli.runtime.dlq import dead_letter_packages
 from etl_cli.runtime.executor import Executor, StageFailed
 from etl_cli.runtime.guards import RunExtras
 from etl_cli.runtime.lock import run_lock
 from etl_cli.runtime.metrics import StreamingPusher, export_run_metrics
 from etl_cli.runtime.progress import watch_spark_progress
 from etl_cli.runtime.quality.report import write_quality
-from etl_cli.runtime.recover import journal_folder, recover_before_run
+from etl_cli.runtime.recover import recover_before_run
 from etl_cli.runtime.results import RunResults, write_results
 from etl_cli.runtime.results import results_dir as default_results_dir
-from etl_cli.runtime.session import DEFAULT_MASTER, build_session
+from etl_cli.runtime.session import DEFAULT_MASTER
 from etl_cli.runtime.signals import RunSignals
 from etl_cli.runtime.state import RunState, state_folder
 from etl_cli.runtime.streaming import StreamingExecutor
+from etl_cli.runtime.workspace import Workspace, open_secrets, open_workspace
 from etl_cli.secrets.resolver import SecretResolver
 
 if TYPE_CHECKING:
@@ -60,96 +57,152 @@ def execute_run(
     ``session``: run on this already started Spark session, as it is configured, instead of
     starting one (benchmarks and notebooks keep one warm session across runs).
     """
-    plan = plan or compile_plan(spec)
-    state_dir = spec.state_dir
-    folder = results_dir or default_results_dir(state_dir, spec.name, spec.env)
-    chosen_master = master or spec.spark.master or DEFAULT_MASTER
-    results = RunResults(run_id, spec.name, spec.env, str(spec.file), started_at=_now(), master=chosen_master)
-    started = time.perf_counter()
-    reporter.run_started(run_id, spec.name, spec.env, len(plan.stages))
-    secrets = SecretResolver.for_project(load_project(spec.project_root), spec.env, pipeline=spec.name, run_id=run_id)
-    secrets.redactor.install()
-    exporter = metrics_of(spec.document, spec.provenance, spec.project_root)
-    signals = RunSignals()
-    with run_lock(state_dir, spec.name, spec.env, run_id), secrets.redactor.guard(), signals:
+    run = _Run.start(spec, plan or compile_plan(spec), registry, reporter, run_id, results_dir, master)
+    secrets = open_secrets(spec, run_id)
+    with run_lock(spec.state_dir, spec.name, spec.env, run_id), secrets.redactor.guard(), run.signals:
         try:
-            if session is None:
-                reporter.session_starting(chosen_master)
-                session = build_session(
-                    app_name=spec.spark.app_name or f"etl-cli:{spec.name}",
-                    master=chosen_master,
-                    conf=secrets.resolve_value(dict(spec.spark.conf)),
-                    packages=spec.spark.packages + _plugin_packages(plan, registry),
-                    jars=spec.spark.jars,
-                    verbose=verbose,
-                    jvm_log=state_dir / "logs" / f"{run_id}.jvm.log",
-                    streaming=spec.streaming is not None,
-                )
-            else:
-                results.master = session.sparkContext.master
-            if spec.streaming is None:  # a streaming run stops its queries on signals itself
-                signals.attach(session.sparkContext.cancelAllJobs)
-            results.spark_version = session.version
-            state = RunState(state_folder(state_dir, spec.name, spec.env), run_id, full_refresh=full_refresh)
-            ctx = RunContext(
-                spark=session,
-                project_root=spec.project_root,
-                run_id=run_id,
-                resolve=secrets.resolve_value,
-                state=state,
-                rotation=secrets.with_rotation,
-                env=spec.env,
-                journal_dir=journal_folder(state_dir, spec.name, spec.env),
-                pipeline=spec.name,
-            )
-            recover_before_run(spec, registry, ctx, reporter)  # what killed runs left, before anything writes
-            executor: Executor | StreamingExecutor = (
-                StreamingExecutor(plan, ctx, registry, reporter, spec.streaming)
-                if spec.streaming is not None
-                else Executor(plan, ctx, registry, reporter, extras, signals)
-            )
-            pusher = (
-                StreamingPusher(exporter, registry, lambda: results, session, reporter, secrets.resolve_value)
-                if exporter is not None and spec.streaming is not None
-                else nullcontext()
-            )
-            try:
-                with watch_spark_progress(session, reporter), pusher:
-                    results.stages = executor.run()
-            except BaseException:
-                results.stages = getattr(executor, "partial_results", [])
-                raise
-            finally:
-                if isinstance(executor, Executor):
-                    _record_guards(results, executor)
-                else:
-                    streamed = executor.summary()
-                    results.quality, results.dead_letters = streamed["quality"], streamed["dead_letters"]
-                    if results.quality is not None:
-                        reporter.quality_report(results.quality)
+            state = RunState(state_folder(spec.state_dir, spec.name, spec.env), run_id, full_refresh=full_refresh)
+            with run.open_workspace(secrets, master, verbose, session, state) as workspace:
+                run.session_started(workspace)
+                recover_before_run(spec, registry, workspace.ctx, reporter)  # what killed runs left, before any write
+                run.execute(run.choose_executor(workspace, extras), workspace, secrets)
             state.commit()  # only now: every sink has committed
-            results.status, results.exit_code = "success", int(ExitCode.OK)
+            run.succeeded()
         except BaseException as exc:
-            stop = _interruption(exc, signals)
-            if stop is None:
-                message = _record_failure(results, exc, secrets.redactor.mask)
-                if isinstance(exc, EtlError) or not isinstance(exc, Exception):
-                    raise
-                raise RunError(f"run failed: {message}") from exc
-            results.status, results.exit_code = stop.status, int(stop.exit_code)
-            results.error = {"type": "RunInterrupted", "message": f"stopped by {stop}", "stage": None}
-            if stop is exc:
-                raise
-            raise stop from exc
+            run.record_outcome(exc, secrets.redactor.mask)
         finally:
-            results.ended_at = _now()
-            results.duration_s = round(time.perf_counter() - started, 3)
-            if results.quality is not None:
-                write_quality(results.quality, folder / f"{run_id}.json")
-            results.metrics = export_run_metrics(exporter, results, registry, reporter, secrets.resolve_value)
-            path = write_results(results, folder)
-            reporter.run_finished(results.stages, results.status, results.duration_s, str(path))
+            path = run.write_results(secrets.resolve_value)
     return ExitCode.OK, path
+
+
+class _Run:
+    """The steps of one run, in the order :func:`execute_run` takes them, and the results they fill in."""
+
+    def __init__(
+        self, spec: PipelineSpec, plan: Plan, registry: Registry, reporter: Reporter, results: RunResults, folder: Path
+    ):
+        self.spec, self.plan, self.registry, self.reporter = spec, plan, registry, reporter
+        self.results, self.folder = results, folder
+        self.run_id = results.run_id
+        self.signals = RunSignals()
+        self.started = time.perf_counter()
+
+    @classmethod
+    def start(
+        cls,
+        spec: PipelineSpec,
+        plan: Plan,
+        registry: Registry,
+        reporter: Reporter,
+        run_id: str,
+        folder: Path | None,
+        master: str | None,
+    ) -> _Run:
+        """Start the run's results, on the master it asks for (a given session's own replaces it once known)."""
+        chosen = master or spec.spark.master or DEFAULT_MASTER
+        results = RunResults(run_id, spec.name, spec.env, str(spec.file), started_at=_now(), master=chosen)
+        folder = folder or default_results_dir(spec.state_dir, spec.name, spec.env)
+        run = cls(spec, plan, registry, reporter, results, folder)
+        reporter.run_started(run_id, spec.name, spec.env, len(plan.stages))
+        return run
+
+    def open_workspace(
+        self,
+        secrets: SecretResolver,
+        master: str | None,
+        verbose: bool,
+        session: SparkSession | None,
+        state: RunState,
+    ) -> AbstractContextManager[Workspace]:
+        """The run's workspace, under the lock: its state, its journals, its session left running afterwards."""
+        return open_workspace(
+            self.plan,
+            self.registry,
+            self.reporter,
+            self.run_id,
+            master=master,
+            verbose=verbose,
+            secrets=secrets,
+            session=session,
+            state=state,
+            locked=True,
+            keep_session=True,
+        )
+
+    def session_started(self, workspace: Workspace) -> None:
+        """Let a signal cancel Spark's jobs; record the master and Spark version the run got."""
+        if self.spec.streaming is None:  # a streaming run stops its queries on signals itself
+            self.signals.attach(workspace.session.sparkContext.cancelAllJobs)
+        self.results.master = workspace.master
+        self.results.spark_version = workspace.spark_version
+
+    def choose_executor(self, workspace: Workspace, extras: RunExtras | None) -> Executor | StreamingExecutor:
+        """Streaming queries when a source reads a stream, else the batch executor with its guards."""
+        if self.spec.streaming is not None:
+            return StreamingExecutor(self.plan, workspace.ctx, self.registry, self.reporter, self.spec.streaming)
+        return Executor(self.plan, workspace.ctx, self.registry, self.reporter, extras, self.signals)
+
+    def execute(self, executor: Executor | StreamingExecutor, workspace: Workspace, secrets: SecretResolver) -> None:
+        """Run every stage; what the stages and their guards did is recorded even when one fails."""
+        results, exporter = self.results, self.spec.metrics
+        pusher: AbstractContextManager[Any] = (
+            StreamingPusher(
+                exporter, self.registry, lambda: results, workspace.session, self.reporter, secrets.resolve_value
+            )
+            if exporter is not None and self.spec.streaming is not None
+            else nullcontext()
+        )
+        try:
+            with watch_spark_progress(workspace.session, self.reporter), pusher:
+                results.stages = executor.run()
+        except BaseException:
+            results.stages = getattr(executor, "partial_results", [])
+            raise
+        finally:
+            self._record_guards(executor)
+
+    def _record_guards(self, executor: Executor | StreamingExecutor) -> None:
+        results = self.results
+        if isinstance(executor, Executor):
+            summary = executor.guards.summary()
+            results.quality = summary["quality"]
+            results.dead_letters = summary["dead_letters"]
+            results.resilience = summary["resilience"]
+            results.replay = summary.get("replay")
+            return
+        streamed = executor.summary()
+        results.quality, results.dead_letters = streamed["quality"], streamed["dead_letters"]
+        if results.quality is not None:
+            self.reporter.quality_report(results.quality)
+
+    def succeeded(self) -> None:
+        self.results.status, self.results.exit_code = "success", int(ExitCode.OK)
+
+    def record_outcome(self, exc: BaseException, mask: Callable[[str], str]) -> NoReturn:
+        """Record why the run stopped (secrets masked) and raise what the caller sees: exit 4, 130/143..."""
+        stop = _interruption(exc, self.signals)
+        if stop is None:
+            message = _record_failure(self.results, exc, mask)
+            if isinstance(exc, EtlError) or not isinstance(exc, Exception):
+                raise exc
+            raise RunError(f"run failed: {message}") from exc
+        self.results.status, self.results.exit_code = stop.status, int(stop.exit_code)
+        self.results.error = {"type": "RunInterrupted", "message": f"stopped by {stop}", "stage": None}
+        if stop is exc:
+            raise exc
+        raise stop from exc
+
+    def write_results(self, resolve: Callable[[Any], Any]) -> Path:
+        """Write the run results (and the quality report, and the metrics), whatever the outcome."""
+        results = self.results
+        results.ended_at = _now()
+        results.duration_s = round(time.perf_counter() - self.started, 3)
+        if results.quality is not None:
+            write_quality(results.quality, self.folder / f"{self.run_id}.json")
+        results.metrics = export_run_metrics(self.spec.metrics, results, self.registry, self.reporter, resolve)
+        path = write_results(results, self.folder)
+        self.reporter.run_finished(results.stages, results.status, results.duration_s, str(path))
+        return path
 
 
 def _interruption(exc: BaseException, signals: RunSignals) -> RunInterrupted | None:
@@ -173,22 +226,6 @@ def _record_failure(results: RunResults, exc: BaseException, mask: Callable[[str
     results.status, results.exit_code = "failed", int(code)
     results.error = {"type": type(exc).__name__, "message": message, "stage": stage}
     return message
-
-
-def _record_guards(results: RunResults, executor: Executor) -> None:
-    summary = executor.guards.summary()
-    results.quality = summary["quality"]
-    results.dead_letters = summary["dead_letters"]
-    results.resilience = summary["resilience"]
-    results.replay = summary.get("replay")
-
-
-def _plugin_packages(plan, registry: Registry) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
-    packages: list[str] = []
-    for stage in plan.stages:
-        packages.extend(registry.get(stage.kind, stage.type).packages_for(stage.options))
-    packages.extend(dead_letter_packages(plan.pipeline, registry))
-    return tuple(packages)
 
 
 __all__ = ["execute_run"]

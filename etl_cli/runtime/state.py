@@ -26,6 +26,11 @@ def state_folder(state_dir: Path, pipeline: str, env: str | None) -> Path:
     return state_dir / "state" / pipeline / (env or "default")
 
 
+def journal_folder(state_dir: Path, pipeline: str, env: str | None) -> Path:
+    """Where the publishes of ``pipeline`` in ``env`` keep their journals."""
+    return state_dir / "journal" / pipeline / (env or "default")
+
+
 class RunState:
     """The state store of one run (implements :class:`etl_cli.plugins.api.StateStore`)."""
 

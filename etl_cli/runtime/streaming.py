@@ -44,7 +44,6 @@ from typing import TYPE_CHECKING, Any
 
 from etl_cli.errors import RunError
 from etl_cli.events import Reporter, StageResult
-from etl_cli.model.quality import checks_of, dead_letter_of
 from etl_cli.model.streaming import StreamingSettings
 from etl_cli.plan.dag import Plan
 from etl_cli.plugins.api import RunContext, Sink, Source, StageSpec, Transform
@@ -243,8 +242,7 @@ class StreamingExecutor:
 
     def _stream_checks(self) -> dict[str, StreamChecks]:
         found: dict[str, StreamChecks] = {}
-        spec = self.plan.pipeline
-        for check in checks_of(spec.document, spec.provenance):
+        for check in self.plan.pipeline.checks:
             plugin = self.registry.get("check", check.type)()
             if isinstance(plugin, RowCheck):
                 found.setdefault(check.stage, StreamChecks(self.plan.stage(check.stage), [])).checks.append(
@@ -334,7 +332,7 @@ class StreamingExecutor:
         from pyspark.sql import functions as F
 
         spec = self.plan.pipeline
-        queue_spec = dead_letter_of(spec.document, spec.provenance)
+        queue_spec = spec.dead_letter
         if queue_spec is None:
             raise RunError(f"{stage.label} has quarantine checks but the pipeline has no dead_letter")
         ctx, registry = self.ctx, self.registry
@@ -412,7 +410,7 @@ class StreamingExecutor:
             removed = max((r.rows_removed for r in results), default=0)
             stage = checked.stage.name
             report.stages.append(StageQuality(stage, checked.evaluated, removed, quarantined.get(stage, 0)))
-        queue = dead_letter_of(spec.document, spec.provenance)
+        queue = spec.dead_letter
         dead_letters = None
         if queue is not None and self._dead_letter_queries:
             dead_letters = {

@@ -1,28 +1,36 @@
-"""A Spark session set up as a run would set it up, for ``dry-run`` and ``debug``.
+"""The one way a command reaches Spark: secrets, session and run context, set up alike for every command.
 
-Same master rule (``--master``, else the pipeline's ``spark.master``, else local), same
-configuration, packages and secret resolution; the session is stopped when the block ends.
+``run`` (and ``dlq replay``, which is a run), ``dry-run``, ``debug``, ``recover`` and
+``dlq count``/``show`` each open a :class:`Workspace` with :func:`open_workspace`, so they
+share one master rule (``--master``, else the pipeline's ``spark.master``, else local), one
+configuration with its secrets resolved, one set of JVM packages (every stage's plug-in and
+the dead-letter queue's sink), and every exception leaving the block has resolved secrets masked.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from etl_cli.config.project import load_project
 from etl_cli.events import Reporter
+from etl_cli.model.pipeline import PipelineSpec
 from etl_cli.plan.dag import Plan
-from etl_cli.plugins.api import RunContext
+from etl_cli.plugins.api import RunContext, StateStore
 from etl_cli.plugins.registry import Registry
 from etl_cli.runtime.session import DEFAULT_MASTER, build_session
+from etl_cli.runtime.state import journal_folder
 from etl_cli.secrets.redaction import Redactor
 from etl_cli.secrets.resolver import SecretResolver
 
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
-@dataclass
+
+@dataclass(frozen=True)
 class Workspace:
-    """What dry-run and debug work with: the plan, a run context on a live session, the redactor."""
+    """What a command works with: the plan, a run context on a live session, the redactor of its secrets."""
 
     plan: Plan
     ctx: RunContext
@@ -30,8 +38,19 @@ class Workspace:
     master: str
 
     @property
+    def session(self) -> SparkSession:
+        return self.ctx.spark
+
+    @property
     def spark_version(self) -> str:
         return str(self.ctx.spark.version)
+
+
+def open_secrets(spec: PipelineSpec, run_id: str) -> SecretResolver:
+    """The secret resolver of one run of ``spec`` (the project's providers for its environment), masking logs."""
+    secrets = SecretResolver.for_project(spec.project, spec.env, pipeline=spec.name, run_id=run_id)
+    secrets.redactor.install()
+    return secrets
 
 
 @contextmanager
@@ -42,44 +61,92 @@ def open_workspace(
     run_id: str,
     master: str | None = None,
     verbose: bool = False,
+    *,
     analysis: bool = False,
+    secrets: SecretResolver | None = None,
+    session: SparkSession | None = None,
+    state: StateStore | None = None,
+    locked: bool = False,
+    keep_session: bool = False,
 ) -> Iterator[Workspace]:
-    """Start Spark for ``plan``; every exception leaving the block has resolved secrets masked.
+    """Start Spark for ``plan`` (or use ``session`` as it is); every exception leaving the block is masked.
 
     ``analysis``: the session only analyses and counts samples (dry-run), see ``build_session``.
+    ``secrets``: the resolver to use (a run makes it first, to mask what fails before Spark starts).
+    ``state``: the run's state store. ``locked``: the caller holds the pipeline's run lock, so sinks
+    journal their publishes for recovery. A session started here is stopped when the block ends,
+    unless ``keep_session`` (a run leaves it to the process, which ends with it).
     """
     spec = plan.pipeline
-    chosen = master or spec.spark.master or DEFAULT_MASTER
-    secrets = SecretResolver.for_project(load_project(spec.project_root), spec.env, pipeline=spec.name, run_id=run_id)
-    secrets.redactor.install()
+    secrets = secrets or open_secrets(spec, run_id)
     with secrets.redactor.guard():
-        reporter.session_starting(chosen)
-        session = build_session(
-            app_name=spec.spark.app_name or f"etl-cli:{spec.name}",
-            master=chosen,
-            conf=secrets.resolve_value(dict(spec.spark.conf)),
-            packages=spec.spark.packages + plugin_packages(plan, registry),
-            jars=spec.spark.jars,
-            verbose=verbose,
-            jvm_log=spec.state_dir / "logs" / f"{run_id}.jvm.log",
-            analysis=analysis,
-        )
-        ctx = RunContext(
-            spark=session,
-            project_root=spec.project_root,
-            run_id=run_id,
-            resolve=secrets.resolve_value,
-            rotation=secrets.with_rotation,
-        )
+        started = session is None
+        if session is None:
+            chosen = master or spec.spark.master or DEFAULT_MASTER
+            reporter.session_starting(chosen)
+            session = _start_session(plan, registry, secrets, run_id, chosen, verbose, analysis)
+        else:
+            chosen = str(session.sparkContext.master)
+        ctx = _context(spec, session, run_id, secrets, state, locked)
         try:
             yield Workspace(plan, ctx, secrets.redactor, chosen)
         finally:
-            session.stop()
+            if started and not keep_session:
+                session.stop()
+
+
+def _context(
+    spec: PipelineSpec,
+    session: SparkSession,
+    run_id: str,
+    secrets: SecretResolver,
+    state: StateStore | None,
+    locked: bool,
+) -> RunContext:
+    ctx = RunContext(
+        spark=session,
+        project_root=spec.project_root,
+        run_id=run_id,
+        resolve=secrets.resolve_value,
+        state=state,
+        rotation=secrets.with_rotation,
+    )
+    if not locked:  # journals are recovered under the lock: without it a publish is not journaled
+        return ctx
+    return replace(
+        ctx, journal_dir=journal_folder(spec.state_dir, spec.name, spec.env), pipeline=spec.name, env=spec.env
+    )
+
+
+def _start_session(
+    plan: Plan,
+    registry: Registry,
+    secrets: SecretResolver,
+    run_id: str,
+    master: str,
+    verbose: bool,
+    analysis: bool,
+) -> SparkSession:
+    spec = plan.pipeline
+    return build_session(
+        app_name=spec.spark.app_name or f"etl-cli:{spec.name}",
+        master=master,
+        conf=secrets.resolve_value(dict(spec.spark.conf)),
+        packages=spec.spark.packages + plugin_packages(plan, registry),
+        jars=spec.spark.jars,
+        verbose=verbose,
+        jvm_log=spec.state_dir / "logs" / f"{run_id}.jvm.log",
+        analysis=analysis,
+        streaming=spec.streaming is not None,
+    )
 
 
 def plugin_packages(plan: Plan, registry: Registry) -> tuple[str, ...]:
-    """Maven coordinates the plan's plug-ins need."""
+    """Maven coordinates the plan's plug-ins need, and the dead-letter queue's sink (a JDBC driver)."""
     packages: list[str] = []
     for stage in plan.stages:
         packages.extend(registry.get(stage.kind, stage.type).packages_for(stage.options))
+    queue = plan.pipeline.dead_letter
+    if queue is not None and queue.type in registry.types("sink"):
+        packages.extend(registry.get("sink", queue.type).packages_for(queue.options))
     return tuple(packages)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.unit.helpers import write
+from tests.unit.helpers import make_project
 
 ORDERS = """order_id,customer_id,amount,status
 1,1,10.0,paid
@@ -20,7 +20,5 @@ SCHEMA = "order_id INT, customer_id INT, amount DOUBLE, status STRING"
 
 def write_project(root: Path, pipeline: str) -> Path:
     """The project ``checked``: the orders in ``checked/orders.csv`` and ``pipeline`` beside them."""
-    write(root, "etl-project.yaml", "name: checked\n")
-    write(root, "checked/orders.csv", ORDERS)
-    write(root, "checked/pipeline.yaml", pipeline)
-    return root / "checked"
+    files = {"checked/orders.csv": ORDERS, "checked/pipeline.yaml": pipeline}
+    return make_project(root, files, project="name: checked\n") / "checked"

@@ -6,7 +6,8 @@ from datetime import datetime, timedelta
 
 from pyspark.sql import SparkSession
 
-from tests.spark.test_transforms import rows, run
+from tests.spark.test_transforms import run
+from tests.support import rows
 
 BASE = datetime(2024, 5, 1, 10, 0)
 # (page, seconds after 10:00): clicks on two pages over three minutes

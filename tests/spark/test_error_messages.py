@@ -7,7 +7,6 @@ The first tests raise real Spark errors in the shared session and read them back
 from __future__ import annotations
 
 import json
-import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,16 +16,10 @@ from pyspark.sql import SparkSession
 
 from etl_cli.runtime.spark_errors import explain
 from tests.clihelp import etl_cli
+from tests.unit.helpers import make_project, write
 
 BAD_CSV = "id,amount\n1,10\n2,abc,extra\n3,30\n"
 BAD_JSON = '{"id": 1}\n{"id": 2,\n{"id": 3}\n'
-
-
-def write(root: Path, relative: str, text: str) -> Path:
-    path = root / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text).lstrip("\n"))
-    return path
 
 
 def raised(action: Callable[[], object]) -> BaseException:
@@ -127,20 +120,16 @@ def test_a_bad_json_line_names_the_parse_error_and_the_source(tmp_path: Path) ->
 
 
 def test_a_missing_file_given_as_a_template_parameter_points_at_the_parameter(tmp_path: Path) -> None:
-    write(tmp_path, "etl-project.yaml", "name: errors\n")
-    write(
-        tmp_path,
-        "templates/files.yaml",
-        """
+    template = """
         params:
           input_path: {required: true}
         sources:
           - {name: input, type: csv, path: "${var:input_path}"}
         sinks:
           - {name: output, type: parquet, input: input, path: out}
-        """,
-    )
-    write(tmp_path, "p/pipeline.yaml", "extends:\n  template: files\n  params:\n    input_path: data/nope.csv\n")
+    """
+    pipeline = "extends:\n  template: files\n  params:\n    input_path: data/nope.csv\n"
+    make_project(tmp_path, {"templates/files.yaml": template, "p/pipeline.yaml": pipeline}, project="name: errors\n")
     code, stderr, results = run(tmp_path, "p")
     assert code == 4, stderr
     assert (

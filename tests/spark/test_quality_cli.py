@@ -18,6 +18,7 @@ import pyarrow.dataset as ds
 import pytest
 
 from tests.clihelp import etl_cli
+from tests.unit.helpers import make_project
 
 ORDERS = """\
 order_id,customer_id,amount,status
@@ -56,13 +57,8 @@ checks:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    root = tmp_path / "project"
-    (root / "data").mkdir(parents=True)
-    (root / "data" / "orders.csv").write_text(ORDERS)
-    (root / "etl-project.yaml").write_text("name: quality\n")
-    (root / "orders").mkdir()
-    (root / "orders" / "pipeline.yaml").write_text(PIPELINE)  # paths are relative to the project root
-    return root
+    files = {"data/orders.csv": ORDERS, "orders/pipeline.yaml": PIPELINE}  # paths are relative to the project root
+    return make_project(tmp_path / "project", files, project="name: quality\n")
 
 
 def cli(project: Path, *args: str) -> Any:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
-from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
@@ -16,25 +15,13 @@ from etl_cli.events import Reporter
 from etl_cli.plan.dag import compile_plan
 from etl_cli.plugins.api import RunContext
 from etl_cli.runtime.executor import Executor, StageFailed
+from tests.support import RecordingReporter
+from tests.unit.helpers import make_project
 
 CSV = "id,name,amount\n1,ann,10.5\n2,bob,\n3,,7.0\n"
 
 
-class Recorder(Reporter):
-    def __init__(self) -> None:
-        self.reports: list[dict[str, Any]] = []
-        self.messages: list[str] = []
-
-    def quality_report(self, report: dict[str, Any]) -> None:
-        self.reports.append(report)
-
-    def message(self, level: str, text: str) -> None:
-        self.messages.append(text)
-
-
 def run(spark: SparkSession, root: Path, contract: str, reporter: Reporter | None = None) -> Executor:
-    (root / "orders.csv").write_text(CSV)
-    (root / "etl-project.yaml").write_text("name: t\n")
     pipeline = textwrap.dedent(
         """\
         sources:
@@ -52,7 +39,7 @@ def run(spark: SparkSession, root: Path, contract: str, reporter: Reporter | Non
           - {name: out, type: parquet, input: shaped, path: out}
         """
     ).replace("{contract}", textwrap.indent(textwrap.dedent(contract).strip(), "    "))
-    (root / "pipeline.yaml").write_text(pipeline)
+    make_project(root, {"orders.csv": CSV, "pipeline.yaml": pipeline})
     _, spec = app.load_spec(root / "pipeline.yaml", None)
     executor = Executor(compile_plan(spec), RunContext(spark, root, "r1"), app.registry(), reporter or Reporter())
     executor.run()
@@ -81,18 +68,18 @@ def test_a_strict_contract_names_every_missing_extra_and_mistyped_column(spark: 
 
 
 def test_allow_extra_removes_columns_the_contract_does_not_name(spark: SparkSession, tmp_path: Path) -> None:
-    recorder = Recorder()
+    recorder = RecordingReporter()
     run(spark, tmp_path, "contract: {columns: {id: INT, amount: DOUBLE}, policy: allow_extra}", recorder)
     assert pq.read_table(tmp_path / "out").column_names == ["id", "amount"]
     assert recorder.reports[0]["contracts"][0]["removed_columns"] == ["name string", "cents bigint"]
 
 
 def test_evolve_keeps_new_columns_and_says_so(spark: SparkSession, tmp_path: Path) -> None:
-    recorder = Recorder()
+    recorder = RecordingReporter()
     run(spark, tmp_path, "contract: {columns: {id: INT, name: STRING, amount: DOUBLE}, policy: evolve}", recorder)
     assert pq.read_table(tmp_path / "out").column_names == ["id", "name", "amount", "cents"]
     assert recorder.reports[0]["contracts"][0]["new_columns"] == ["cents bigint"]
-    assert any("new columns" in m and "cents bigint" in m for m in recorder.messages)
+    assert any("new columns" in m and "cents bigint" in m for m in recorder.texts)
 
 
 def test_a_non_nullable_column_with_a_null_stops_the_run_before_writing(spark: SparkSession, tmp_path: Path) -> None:
@@ -100,7 +87,7 @@ def test_a_non_nullable_column_with_a_null_stops_the_run_before_writing(spark: S
         contract:
           columns: {id: INT, name: {type: STRING, nullable: false}, amount: DOUBLE, cents: BIGINT}
     """
-    recorder = Recorder()
+    recorder = RecordingReporter()
     with pytest.raises(QualityGateError, match="check 'contract_not_null'"):
         run(spark, tmp_path, contract, recorder)
     (check,) = recorder.reports[0]["checks"]

@@ -21,6 +21,8 @@ from etl_cli.plugins.api import PLUGIN_KINDS, PendingWrite, RunContext, Sink, St
 from etl_cli.plugins.registry import Registry
 from etl_cli.plugins.sources.files import CsvSource
 from etl_cli.runtime.executor import Executor, StageFailed
+from tests.support import RecordingReporter
+from tests.unit.helpers import make_project
 
 CALLS: Counter[str] = Counter()
 
@@ -61,18 +63,6 @@ class FlakyCsv(CsvSource):
         return super().read(ctx, stage)
 
 
-class Recorder(Reporter):
-    def __init__(self) -> None:
-        self.retries: list[tuple[str, int]] = []
-        self.changes: list[tuple[str, str, str]] = []
-
-    def retrying(self, operation: str, endpoint: str, attempt: int, attempts: int, delay_s: float, error: str) -> None:
-        self.retries.append((operation, attempt))
-
-    def circuit_changed(self, endpoint: str, old: str, new: str, failures: int) -> None:
-        self.changes.append((endpoint, old, new))
-
-
 @pytest.fixture(scope="module")
 def registry() -> Registry:
     own = Registry()
@@ -90,9 +80,7 @@ def fresh_counts() -> None:
 
 
 def run(spark: SparkSession, root: Path, registry: Registry, text: str, reporter: Reporter) -> Executor:
-    (root / "etl-project.yaml").write_text("name: t\n")
-    (root / "in.csv").write_text("id,amount\n1,2.5\n2,3.5\n")
-    (root / "pipeline.yaml").write_text(text)
+    make_project(root, {"in.csv": "id,amount\n1,2.5\n2,3.5\n", "pipeline.yaml": text})
     spec, diagnostics = check_pipeline(load_pipeline(root / "pipeline.yaml", None, environ={}), registry)
     assert spec is not None, diagnostics
     executor = Executor(compile_plan(spec), RunContext(spark, root, "r1"), registry, reporter)
@@ -107,21 +95,24 @@ def pipeline(sinks: str, settings: str = "", source_type: str = "csv") -> str:
 def test_a_sink_refused_twice_is_retried_and_the_run_succeeds(
     spark: SparkSession, tmp_path: Path, registry: Registry
 ) -> None:
-    reporter = Recorder()
+    reporter = RecordingReporter()
     text = pipeline(
         "  - {name: db, type: flaky, input: src, url: 'flaky://db1:5432/x', failures: 2}\n",
         "retry: {attempts: 3, initial_delay: 0, jitter: 0}\n",
     )
     executor = run(spark, tmp_path, registry, text, reporter)
     assert CALLS["db"] == 3 and CALLS["commit"] == 1
-    assert reporter.retries == [("write sink 'db' (flaky)", 1), ("write sink 'db' (flaky)", 2)]
+    assert [(r.operation, r.attempt) for r in reporter.retries] == [
+        ("write sink 'db' (flaky)", 1),
+        ("write sink 'db' (flaky)", 2),
+    ]
     metrics = executor.guards.summary()["resilience"]["flaky://db1:5432"]
     # three writes and the commit went to the endpoint
     assert (metrics["attempts"], metrics["failures"], metrics["retries"], metrics["state"]) == (4, 2, 2, "closed")
 
 
 def test_a_source_read_is_retried_too(spark: SparkSession, tmp_path: Path, registry: Registry) -> None:
-    reporter = Recorder()
+    reporter = RecordingReporter()
     text = pipeline(
         "  - {name: db, type: flaky, input: src, url: 'flaky://db1', failures: 0}\n",
         "retry: {attempts: 2, initial_delay: 0, jitter: 0}\n",
@@ -129,13 +120,13 @@ def test_a_source_read_is_retried_too(spark: SparkSession, tmp_path: Path, regis
     )
     run(spark, tmp_path, registry, text, reporter)
     assert CALLS["src"] == 2
-    assert reporter.retries == [("read source 'src' (flaky_csv)", 1)]
+    assert [(r.operation, r.attempt) for r in reporter.retries] == [("read source 'src' (flaky_csv)", 1)]
 
 
 def test_an_open_circuit_cuts_the_retries_short_and_fails_the_run(
     spark: SparkSession, tmp_path: Path, registry: Registry
 ) -> None:
-    reporter = Recorder()
+    reporter = RecordingReporter()
     text = pipeline(
         "  - {name: db, type: flaky, input: src, url: 'flaky://db1', failures: 99}\n"
         "  - {name: db2, type: flaky, input: src, url: 'flaky://db1', failures: 0}\n",
@@ -148,13 +139,13 @@ def test_an_open_circuit_cuts_the_retries_short_and_fails_the_run(
     assert "circuit for flaky://db1 is open after 2 consecutive failure(s)" in caught.value.message
     assert CALLS["db"] == 2, "the third attempt failed fast instead of calling the server"
     assert CALLS["db2"] == 0 and CALLS["commit"] == 0
-    assert reporter.changes == [("flaky://db1", "closed", "open")]
+    assert [(c.endpoint, c.old, c.new) for c in reporter.changes] == [("flaky://db1", "closed", "open")]
 
 
 def test_after_the_reset_timeout_a_trial_goes_through_and_closes_the_circuit(
     spark: SparkSession, tmp_path: Path, registry: Registry
 ) -> None:
-    reporter = Recorder()
+    reporter = RecordingReporter()
     text = pipeline(
         "  - {name: db, type: flaky, input: src, url: 'flaky://db1', failures: 2}\n",
         "retry: {attempts: 3, initial_delay: 0.3, jitter: 0}\n"
@@ -162,13 +153,13 @@ def test_after_the_reset_timeout_a_trial_goes_through_and_closes_the_circuit(
     )
     executor = run(spark, tmp_path, registry, text, reporter)
     assert CALLS["db"] == 3
-    assert [new for _, _, new in reporter.changes] == ["open", "half_open", "closed"]
+    assert [c.new for c in reporter.changes] == ["open", "half_open", "closed"]
     metrics = executor.guards.summary()["resilience"]["flaky://db1"]
     assert (metrics["circuit_opened"], metrics["circuit_half_opened"], metrics["circuit_closed"]) == (1, 1, 1)
 
 
 def test_a_permanent_error_is_not_retried(spark: SparkSession, tmp_path: Path, registry: Registry) -> None:
-    reporter = Recorder()
+    reporter = RecordingReporter()
     text = pipeline(
         "  - {name: db, type: flaky, input: src, url: 'flaky://db1', failures: 0}\n",
         "retry: {attempts: 5, initial_delay: 0, jitter: 0}\n",

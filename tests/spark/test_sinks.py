@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -15,20 +14,12 @@ from etl_cli.errors import RunError
 from etl_cli.plugins.api import Effect, PendingWrite, RunContext, Sink, StageSpec
 from etl_cli.plugins.registry import REGISTRY
 from etl_cli.plugins.sinks.staging import HadoopFileSystem
+from tests.support import frozen
 
 SCHEMA = "id INT, country STRING, amount INT"
 OLD = [(1, "FR", 10), (2, "DE", 20), (3, "DE", 30)]
 NEW = [(4, "DE", 40), (5, "US", 50)]
 RUN_ID = "run-1"
-
-
-def frozen(value: Any) -> Any:
-    """Options as a validated pipeline holds them: read-only mappings and tuples."""
-    if isinstance(value, dict):
-        return MappingProxyType({key: frozen(item) for key, item in value.items()})
-    if isinstance(value, list):
-        return tuple(frozen(item) for item in value)
-    return value
 
 
 def sink(type_name: str = "parquet") -> Sink:

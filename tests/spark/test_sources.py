@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -13,18 +12,10 @@ import etl_cli.plugins.builtin  # noqa: F401 - registers the built-in plug-ins
 from etl_cli.errors import ConfigError
 from etl_cli.plugins.api import RunContext, Source, StageSpec
 from etl_cli.plugins.registry import REGISTRY
+from tests.support import frozen, rows
 
 ORDERS_CSV = "id,customer,amount\n1,alice,10.5\n2,bob,20\n3,carol,7.25\n"
 MALFORMED_CSV = "id,customer,amount\n1,alice,10.5\nnot-a-number,bob,twenty\n3,carol,7.25\n"
-
-
-def frozen(value: Any) -> Any:
-    """Options as a validated pipeline holds them: read-only mappings and tuples."""
-    if isinstance(value, dict):
-        return MappingProxyType({key: frozen(item) for key, item in value.items()})
-    if isinstance(value, list):
-        return tuple(frozen(item) for item in value)
-    return value
 
 
 def read(spark: SparkSession, root: Path, type_name: str, **options: Any) -> DataFrame:
@@ -33,10 +24,6 @@ def read(spark: SparkSession, root: Path, type_name: str, **options: Any) -> Dat
     assert isinstance(plugin, Source)
     stage = StageSpec(name="orders", kind="source", type=type_name, inputs=(), options=frozen(options))
     return plugin.read(RunContext(spark=spark, project_root=root, run_id="test"), stage)
-
-
-def rows(df: DataFrame) -> list[tuple[Any, ...]]:
-    return sorted((tuple(r) for r in df.collect()), key=lambda r: [(v is not None, v) for v in r])
 
 
 def write(path: Path, text: str) -> Path:

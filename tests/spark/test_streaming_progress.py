@@ -9,17 +9,9 @@ from pathlib import Path
 import pytest
 from pyspark.sql import functions as F
 
-from etl_cli.events import Reporter
 from etl_cli.plugins.api import StageSpec
 from etl_cli.runtime.streaming import SinkQuery
-
-
-class Messages(Reporter):
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def message(self, level: str, text: str) -> None:
-        self.lines.append(text)
+from tests.support import RecordingReporter
 
 
 class PublicOnly:
@@ -53,7 +45,7 @@ def test_every_micro_batch_is_counted_once_across_polls(spark, tmp_path: Path, t
     stage = StageSpec(name="out", kind="sink", type="memory", inputs=("events",), options={})
     polled = query if through_jvm else PublicOnly(query)
     sink = SinkQuery(stage, polled, str(tmp_path / "checkpoint"), time.perf_counter(), "etl_sink_out")
-    reporter = Messages()
+    reporter = RecordingReporter()
     try:
         _wait_for_batches(query, 1)
         sink.poll(reporter)
@@ -67,7 +59,7 @@ def test_every_micro_batch_is_counted_once_across_polls(spark, tmp_path: Path, t
     finally:
         query.stop()
     assert (sink.rows, sink.batches, sink.last_batch) == (8, 2, 1)
-    batches = [line for line in reporter.lines if "micro-batch" in line]
+    batches = [line for line in reporter.texts if "micro-batch" in line]
     assert len(batches) == 2
     assert batches[0].startswith("out: micro-batch 0: 5 rows written in ")
     assert batches[1].startswith("out: micro-batch 1: 3 rows written in ")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -14,6 +13,7 @@ import etl_cli.plugins.builtin  # noqa: F401 - registers the built-in plug-ins
 from etl_cli.errors import ConfigError
 from etl_cli.plugins.api import RunContext, StageSpec, Transform
 from etl_cli.plugins.registry import REGISTRY
+from tests.support import frozen, rows
 
 ORDERS_SCHEMA = "id INT, customer STRING, country STRING, amount DOUBLE"
 ORDERS = [
@@ -27,26 +27,12 @@ CUSTOMERS_SCHEMA = "customer STRING, tier STRING"
 CUSTOMERS = [("alice", "gold"), ("bob", "silver"), ("dave", "bronze")]
 
 
-def frozen(value: Any) -> Any:
-    """Options as a validated pipeline holds them: read-only mappings and tuples."""
-    if isinstance(value, dict):
-        return MappingProxyType({key: frozen(item) for key, item in value.items()})
-    if isinstance(value, list):
-        return tuple(frozen(item) for item in value)
-    return value
-
-
 def run(spark: SparkSession, type_name: str, inputs: Mapping[str, DataFrame], **options: Any) -> DataFrame:
     """Apply the registered transform ``type_name`` to ``inputs`` (a stage named ``t``)."""
     plugin = REGISTRY.get("transform", type_name)()
     assert isinstance(plugin, Transform)
     stage = StageSpec(name="t", kind="transform", type=type_name, inputs=tuple(inputs), options=frozen(options))
     return plugin.apply(RunContext(spark=spark, project_root=Path("."), run_id="test"), stage, inputs)
-
-
-def rows(df: DataFrame) -> list[tuple[Any, ...]]:
-    """The rows as sorted tuples (None sorts first), for order-independent comparison."""
-    return sorted((tuple(r) for r in df.collect()), key=lambda r: [(v is not None, v) for v in r])
 
 
 @pytest.fixture

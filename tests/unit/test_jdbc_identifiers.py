@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from etl_cli.plugins.sinks.jdbc import JdbcSink
 from etl_cli.plugins.sources.jdbc import JdbcSource, Watermark, newest_sql, window_sql
 from tests.clihelp import etl_cli
 
-from .helpers import write
+from .helpers import make_project
 
 #: what each option holds in the valid pipeline; a test replaces one of them with a payload
 VALID = {
@@ -86,10 +87,8 @@ COLUMNS = ["order_id", "updated_at", "UpdatedAt", '"Updated At"', '"x; DROP TABL
 
 
 def diagnose(tmp_path: Path, **values: str) -> tuple[str, list[Diagnostic]]:
-    write(tmp_path, "etl-project.yaml", "name: t\n")
     text = PIPELINE.format(**{key: json.dumps(value) for key, value in {**VALID, **values}.items()})
-    (tmp_path / "p").mkdir(exist_ok=True)
-    (tmp_path / "p" / "pipeline.yaml").write_text(text, encoding="utf-8")
+    make_project(tmp_path, {"p/pipeline.yaml": text})
     _, diagnostics = check_pipeline(load_pipeline(tmp_path / "p", None, environ={}), registry())
     return text, diagnostics
 
@@ -150,9 +149,8 @@ def test_a_name_longer_than_64_characters_is_refused(tmp_path: Path) -> None:
 
 
 def test_etl_cli_validate_exits_1_naming_the_file_line_and_column_or_the_set(tmp_path: Path) -> None:
-    write(tmp_path, "etl-project.yaml", "name: t\n")
     values = {**VALID, "table": "orders; DROP TABLE victim"}
-    write(tmp_path, "p/pipeline.yaml", PIPELINE.format(**{key: json.dumps(value) for key, value in values.items()}))
+    make_project(tmp_path, {"p/pipeline.yaml": PIPELINE.format(**{key: json.dumps(v) for key, v in values.items()})})
 
     result = etl_cli("validate", "p", "--set", "sources.src.partition_column=id; DROP TABLE victim", cwd=tmp_path)
 
@@ -163,24 +161,23 @@ def test_etl_cli_validate_exits_1_naming_the_file_line_and_column_or_the_set(tmp
     assert any(line.startswith("--set sources.src.partition_column=") and refused in line for line in lines)
 
 
+def accepted_by(parse: Callable[[str], object], payload: str) -> bool:
+    """Whether the run-time parser ``parse`` takes ``payload`` (it raises ValueError when it does not)."""
+    try:
+        parse(payload)
+    except ValueError:
+        return False
+    return True
+
+
 @pytest.mark.parametrize("payload", [*INJECTIONS, *TABLES, "a.b.c", '"a.b".c'])
 def test_the_published_pattern_and_the_run_time_parser_accept_the_same_tables(payload: str) -> None:
-    try:
-        TableName.parse(payload)
-        parsed = True
-    except ValueError:
-        parsed = False
-    assert (re.search(TABLE_PATTERN, payload) is not None) == parsed
+    assert (re.search(TABLE_PATTERN, payload) is not None) == accepted_by(TableName.parse, payload)
 
 
 @pytest.mark.parametrize("payload", [*INJECTIONS, *COLUMNS, *QUALIFIED])
 def test_the_published_pattern_and_the_run_time_parser_accept_the_same_columns(payload: str) -> None:
-    try:
-        Identifier.parse(payload)
-        parsed = True
-    except ValueError:
-        parsed = False
-    assert (re.search(COLUMN_PATTERN, payload) is not None) == parsed
+    assert (re.search(COLUMN_PATTERN, payload) is not None) == accepted_by(Identifier.parse, payload)
 
 
 # --------------------------------------------------------------------------- quoting per dialect

@@ -12,7 +12,7 @@ from etl_cli.plugins.jdbc.dialects import MARIADB, POSTGRESQL
 from etl_cli.plugins.registry import REGISTRY
 from etl_cli.runtime.replay import dead_letter_stages
 
-from .helpers import write
+from .helpers import make_project
 
 SINK = REGISTRY.get("sink", "jdbc")
 PIPELINE = """\
@@ -84,9 +84,7 @@ def test_a_streaming_run_cannot_dead_letter_refused_rows() -> None:
 
 
 def test_on_reject_dead_letter_needs_a_dead_letter_queue(tmp_path: Path) -> None:
-    write(tmp_path, "etl-project.yaml", "name: t\n")
-    (tmp_path / "p").mkdir()
-    (tmp_path / "p" / "pipeline.yaml").write_text(PIPELINE, encoding="utf-8")
+    make_project(tmp_path, {"p/pipeline.yaml": PIPELINE})
     _, diagnostics = check_pipeline(load_pipeline(tmp_path / "p", None, environ={}), app.registry())
     found = [d for d in diagnostics if d.code == "no-dead-letter"]
     assert len(found) == 1, diagnostics
@@ -96,8 +94,6 @@ def test_on_reject_dead_letter_needs_a_dead_letter_queue(tmp_path: Path) -> None
 
 
 def test_a_sink_setting_refused_rows_aside_is_a_stage_to_replay_from(tmp_path: Path) -> None:
-    write(tmp_path, "etl-project.yaml", "name: t\n")
-    text = PIPELINE + "dead_letter: {type: parquet, path: dlq}\n"
-    (tmp_path / "pipeline.yaml").write_text(text, encoding="utf-8")
+    make_project(tmp_path, {"pipeline.yaml": PIPELINE + "dead_letter: {type: parquet, path: dlq}\n"})
     _, spec = app.load_spec(tmp_path / "pipeline.yaml", None)
     assert dead_letter_stages(spec) == ["items_table"]

@@ -16,7 +16,7 @@ from etl_cli.plugins.kafka_connection import connector_version
 from etl_cli.plugins.sources.kafka import KafkaSource
 from tests.clihelp import REPO
 
-from .helpers import write
+from .helpers import make_project
 
 STREAM_SOURCE = """
   - name: events
@@ -38,15 +38,13 @@ def expand(pipeline: str) -> str:
 
 def problems(tmp_path: Path, pipeline: str) -> list[tuple[str, str]]:
     """(code, message) of every error ``validate`` reports for ``pipeline``."""
-    write(tmp_path, "etl-project.yaml", "name: t\n")
-    write(tmp_path, "p/pipeline.yaml", expand(pipeline))
+    make_project(tmp_path, {"p/pipeline.yaml": expand(pipeline)})
     [report] = app.validate([tmp_path / "p"])
     return [(d.code, d.message) for d in report.diagnostics if d.severity == "error"]
 
 
 def spec_of(tmp_path: Path, pipeline: str) -> Any:
-    write(tmp_path, "etl-project.yaml", "name: t\n")
-    write(tmp_path, "p/pipeline.yaml", expand(pipeline))
+    make_project(tmp_path, {"p/pipeline.yaml": expand(pipeline)})
     return app.load_spec(tmp_path / "p", None, environ={})[1]
 
 
@@ -172,13 +170,11 @@ def test_one_trigger_at_a_time(tmp_path: Path) -> None:
 
 
 def test_streaming_settings_without_a_stream_are_only_a_warning(tmp_path: Path) -> None:
-    write(tmp_path, "etl-project.yaml", "name: t\n")
-    write(
-        tmp_path,
-        "p/pipeline.yaml",
+    pipeline = (
         "streaming: {checkpoint_location: ck}\nsources:\n  - {name: s, type: csv, path: a.csv}\n"
-        "sinks:\n  - {name: o, type: json, input: s, path: o}\n",
+        "sinks:\n  - {name: o, type: json, input: s, path: o}\n"
     )
+    make_project(tmp_path, {"p/pipeline.yaml": pipeline})
     [report] = app.validate([tmp_path / "p"])
     assert report.ok and [d.code for d in report.diagnostics] == ["streaming-unused"]
 
@@ -301,25 +297,21 @@ def test_the_connector_follows_the_installed_spark_line_unless_told_otherwise() 
 
 
 def test_streams_take_row_level_checks_only_and_retries_are_flagged(tmp_path: Path) -> None:
-    write(tmp_path, "etl-project.yaml", "name: t\n")
-    write(
-        tmp_path,
-        "p/pipeline.yaml",
-        expand(
-            """
-            streaming: {checkpoint_location: ck}
-            retry: {attempts: 3}
-            sources:
-            <<stream>>
-            sinks:
-              - {name: o, type: json, input: events, path: o}
-            checks:
-              - {name: has_rows, type: row_count, stage: events, min: 1}
-              - {name: has_id, type: not_null, stage: events, columns: [id], action: drop}
-              - {name: small, type: range, stage: events, column: id, max: 9, threshold: {max_ratio: 0.1}}
-            """
-        ),
+    pipeline = expand(
+        """
+        streaming: {checkpoint_location: ck}
+        retry: {attempts: 3}
+        sources:
+        <<stream>>
+        sinks:
+          - {name: o, type: json, input: events, path: o}
+        checks:
+          - {name: has_rows, type: row_count, stage: events, min: 1}
+          - {name: has_id, type: not_null, stage: events, columns: [id], action: drop}
+          - {name: small, type: range, stage: events, column: id, max: 9, threshold: {max_ratio: 0.1}}
+        """
     )
+    make_project(tmp_path, {"p/pipeline.yaml": pipeline})
     [report] = app.validate([tmp_path / "p"])
     found = [(d.severity, d.message) for d in report.diagnostics if d.code == "streaming-unsupported"]
     assert sorted(found) == [
@@ -332,7 +324,6 @@ def test_streams_take_row_level_checks_only_and_retries_are_flagged(tmp_path: Pa
 
 
 def test_count_rows_false_on_a_stream_is_flagged_at_its_line(tmp_path: Path) -> None:
-    write(tmp_path, "etl-project.yaml", "name: t\n")
     pipeline = expand(
         """
         streaming: {checkpoint_location: ck}
@@ -343,7 +334,7 @@ def test_count_rows_false_on_a_stream_is_flagged_at_its_line(tmp_path: Path) -> 
           - {name: o, type: json, input: events, path: o}
         """
     )
-    write(tmp_path, "p/pipeline.yaml", pipeline)
+    make_project(tmp_path, {"p/pipeline.yaml": pipeline})
     [report] = app.validate([tmp_path / "p"])
     [found] = [d for d in report.diagnostics if d.code == "streaming-unsupported"]
     assert found.severity == "warning"

@@ -8,13 +8,14 @@ from prometheus_client import generate_latest
 
 from etl_cli.app import registry
 from etl_cli.config.loader import load_pipeline
-from etl_cli.events import Reporter, StageResult
+from etl_cli.events import StageResult
 from etl_cli.model.check import check_pipeline
 from etl_cli.model.metrics import MetricsSpec
 from etl_cli.runtime.metrics import RunMetrics, export_run_metrics
 from etl_cli.runtime.results import RunResults
+from tests.support import RecordingReporter
 
-from .helpers import write
+from .helpers import make_project
 
 STARTED, ENDED = "2026-11-25T10:00:00.000+00:00", "2026-11-25T10:00:30.000+00:00"
 
@@ -117,41 +118,32 @@ def test_extra_labels_go_on_every_sample() -> None:
     assert 'etl_stage_rows_out{env="prod",kind="source",pipeline="orders",stage="raw"} 100.0' in lines
 
 
-class Messages(Reporter):
-    def __init__(self) -> None:
-        self.seen: list[tuple[str, str]] = []
-
-    def message(self, level: str, text: str) -> None:
-        self.seen.append((level, text))
-
-
 def test_textfile_keeps_the_last_success_through_a_failed_run(tmp_path: Path) -> None:
     spec = MetricsSpec("textfile", {"path": "metrics/orders.prom"}, tmp_path)
-    reporter = Messages()
+    reporter = RecordingReporter()
     export_run_metrics(spec, results(), registry(), reporter)
     outcome = export_run_metrics(spec, results("failed", 4), registry(), reporter)
     text = (tmp_path / "metrics" / "orders.prom").read_text()
     assert outcome == {"exporter": "textfile", "exported": True, "target": str(tmp_path / "metrics" / "orders.prom")}
     assert 'etl_run_exit_code{env="prod",pipeline="orders"} 4.0' in text
     assert 'etl_run_last_success_timestamp_seconds{env="prod",pipeline="orders"} 1.79560083e+09' in text
-    assert reporter.seen[-1] == ("info", f"metrics exported to {tmp_path / 'metrics' / 'orders.prom'}")
+    assert reporter.messages[-1] == ("info", f"metrics exported to {tmp_path / 'metrics' / 'orders.prom'}")
 
 
 def test_an_exporter_that_fails_costs_a_warning_not_the_run(tmp_path: Path) -> None:
     (tmp_path / "taken").write_text("a file where the folder should be")
     spec = MetricsSpec("textfile", {"path": "taken/orders.prom"}, tmp_path)
-    reporter = Messages()
+    reporter = RecordingReporter()
     outcome = export_run_metrics(spec, results(), registry(), reporter)
     assert outcome is not None and outcome["exported"] is False
-    assert reporter.seen[0][0] == "warning" and "metrics were not exported (textfile)" in reporter.seen[0][1]
+    assert reporter.messages[0][0] == "warning" and "metrics were not exported (textfile)" in reporter.messages[0][1]
 
 
 def validate(tmp_path: Path, metrics: str) -> list[str]:
-    write(tmp_path, "etl-project.yaml", "name: t\n")
     head = (
         "sources:\n  - {name: a, type: csv, path: a.csv}\nsinks:\n  - {name: out, type: parquet, input: a, path: out}\n"
     )
-    write(tmp_path, "p/pipeline.yaml", head + metrics)
+    make_project(tmp_path, {"p/pipeline.yaml": head + metrics})
     _, diagnostics = check_pipeline(load_pipeline(tmp_path / "p", None, environ={}), registry())
     return [f"{d.location.line}:{d.location.column} {d.code} {d.message}" for d in diagnostics if d.location]
 

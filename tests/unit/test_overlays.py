@@ -9,7 +9,7 @@ import pytest
 from etl_cli.config.loader import load_pipeline
 from etl_cli.errors import UsageError
 
-from .helpers import PROJECT, write
+from .helpers import PROJECT, make_project, write
 
 PIPELINE = """
     name: demo
@@ -36,9 +36,7 @@ PIPELINE = """
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    write(tmp_path, "etl-project.yaml", PROJECT)
-    write(tmp_path, "p/pipeline.yaml", PIPELINE)
-    return tmp_path
+    return make_project(tmp_path, {"p/pipeline.yaml": PIPELINE}, project=PROJECT)
 
 
 def test_mappings_merge_deeply(project: Path) -> None:

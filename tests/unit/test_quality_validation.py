@@ -11,7 +11,7 @@ from etl_cli.config.loader import load_pipeline
 from etl_cli.diagnostics import Diagnostic
 from etl_cli.model.check import check_pipeline
 
-from .helpers import write
+from .helpers import make_project
 
 HEAD = """\
 sources:
@@ -33,10 +33,8 @@ sinks:
 FIRST = HEAD.count("\n") + 2
 
 
-def diagnose(tmp_path: Path, tail: str) -> list[Diagnostic]:
-    write(tmp_path, "etl-project.yaml", "name: t\n")
-    (tmp_path / "p").mkdir(exist_ok=True)
-    (tmp_path / "p" / "pipeline.yaml").write_text(HEAD + tail, encoding="utf-8")
+def diagnose(tmp_path: Path, tail: str, head: str = HEAD) -> list[Diagnostic]:
+    make_project(tmp_path, {"p/pipeline.yaml": head + tail})
     _, diagnostics = check_pipeline(load_pipeline(tmp_path / "p", None, environ={}), registry())
     return diagnostics
 
@@ -176,36 +174,24 @@ def test_check_names_are_unique(tmp_path: Path) -> None:
 
 
 def test_on_malformed_dead_letter_needs_a_queue(tmp_path: Path) -> None:
-    write(tmp_path, "etl-project.yaml", "name: t\n")
     text = HEAD.replace("    path: orders.csv\n", "    path: orders.csv\n    on_malformed: dead_letter\n")
-    (tmp_path / "p").mkdir()
-    (tmp_path / "p" / "pipeline.yaml").write_text(text, encoding="utf-8")
-    _, diagnostics = check_pipeline(load_pipeline(tmp_path / "p", None, environ={}), registry())
-    d = only(diagnostics, "no-dead-letter")
+    d = only(diagnose(tmp_path, "", head=text), "no-dead-letter")
     assert where(d) == (5, 19)
 
 
 def test_contract_types_are_spark_types(tmp_path: Path) -> None:
-    write(tmp_path, "etl-project.yaml", "name: t\n")
     contract = "    contract:\n      columns:\n        id: {type: INTEGR, nullable: false}\n        name: STRING\n"
     text = HEAD.replace("    path: orders.csv\n", "    path: orders.csv\n" + contract)
-    (tmp_path / "p").mkdir()
-    (tmp_path / "p" / "pipeline.yaml").write_text(text, encoding="utf-8")
-    _, diagnostics = check_pipeline(load_pipeline(tmp_path / "p", None, environ={}), registry())
-    d = only(diagnostics, "invalid-type")
+    d = only(diagnose(tmp_path, "", head=text), "invalid-type")
     assert where(d) == (7, 13)
     assert "unknown type 'INTEGR'" in d.message
 
 
 def test_a_check_on_a_column_outside_the_stage_contract_is_a_warning(tmp_path: Path) -> None:
-    write(tmp_path, "etl-project.yaml", "name: t\n")
     contract = "    contract:\n      columns: {order_id: INT, amount: DOUBLE}\n"
     text = HEAD.replace("    path: orders.csv\n", "    path: orders.csv\n" + contract)
-    text += "checks:\n  - {name: c, type: range, stage: orders, column: amont, min: 0}\n"
-    (tmp_path / "p").mkdir()
-    (tmp_path / "p" / "pipeline.yaml").write_text(text, encoding="utf-8")
-    _, diagnostics = check_pipeline(load_pipeline(tmp_path / "p", None, environ={}), registry())
-    d = only(diagnostics, "column-not-in-contract")
+    tail = "checks:\n  - {name: c, type: range, stage: orders, column: amont, min: 0}\n"
+    d = only(diagnose(tmp_path, tail, head=text), "column-not-in-contract")
     assert d.severity == "warning"
     assert d.hint == "did you mean 'amount'?"
 

@@ -10,7 +10,7 @@ import pytest
 from etl_cli.runtime.lock import run_lock
 from tests.clihelp import etl_cli
 
-from .helpers import write
+from .helpers import make_project
 from .test_publish_journal import RUN, counted_publish, data_files, old_files, put
 
 PIPELINE = """
@@ -24,10 +24,7 @@ PIPELINE = """
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    write(tmp_path, "etl-project.yaml", "name: proj\n")
-    write(tmp_path, "data/orders.csv", "id\n1\n")
-    write(tmp_path, "p/pipeline.yaml", PIPELINE)
-    return tmp_path
+    return make_project(tmp_path, {"data/orders.csv": "id\n1\n", "p/pipeline.yaml": PIPELINE}, project="name: proj\n")
 
 
 def recover(project: Path) -> tuple[int, str, str]:

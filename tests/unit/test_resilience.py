@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import errno
-from types import MappingProxyType
 
 import pytest
 
 from etl_cli.errors import ConfigError, RunError
-from etl_cli.events import Reporter
 from etl_cli.plugins.api import StageSpec
 from etl_cli.runtime.resilience import (
     BreakerSettings,
@@ -21,6 +19,7 @@ from etl_cli.runtime.resilience import (
     endpoint_of,
     unavailable,
 )
+from tests.support import RecordingReporter, frozen
 
 
 class FakeClock:
@@ -29,18 +28,6 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
-
-
-class Recorder(Reporter):
-    def __init__(self) -> None:
-        self.retries: list[tuple[int, int, float]] = []
-        self.changes: list[tuple[str, str, str]] = []
-
-    def retrying(self, operation: str, endpoint: str, attempt: int, attempts: int, delay_s: float, error: str) -> None:
-        self.retries.append((attempt, attempts, delay_s))
-
-    def circuit_changed(self, endpoint: str, old: str, new: str, failures: int) -> None:
-        self.changes.append((endpoint, old, new))
 
 
 class JavaLike(Exception):
@@ -173,13 +160,13 @@ def _failing_then(result: str, failures: list[BaseException]):  # type: ignore[n
 
 
 def test_a_transient_failure_is_retried_until_it_succeeds() -> None:
-    reporter = Recorder()
+    reporter = RecordingReporter()
     resilience = Resilience(reporter=reporter, sleep=lambda s: None, clock=FakeClock())
     fn = _failing_then("ok", [ConnectionRefusedError(), TimeoutError()])
     assert resilience.call(fn, operation="write", endpoint="pg", policy=RetryPolicy(attempts=3, jitter=0)) == "ok"
     assert len(fn.calls) == 3
-    assert [(a, n) for a, n, _ in reporter.retries] == [(1, 3), (2, 3)]
-    assert [d for _, _, d in reporter.retries] == [1.0, 2.0]
+    assert [(r.attempt, r.attempts) for r in reporter.retries] == [(1, 3), (2, 3)]
+    assert [r.delay_s for r in reporter.retries] == [1.0, 2.0]
     assert resilience.metrics()["pg"] | {} == {
         "attempts": 3,
         "failures": 2,
@@ -266,7 +253,7 @@ def test_a_failed_trial_opens_it_again_for_a_whole_timeout() -> None:
 
 
 def test_an_open_circuit_stops_later_operations_on_the_endpoint_but_not_others() -> None:
-    reporter = Recorder()
+    reporter = RecordingReporter()
     clock = FakeClock()
     resilience = Resilience(breaker=BreakerSettings(2, 60), reporter=reporter, sleep=lambda s: None, clock=clock)
     with pytest.raises(CircuitOpenError):
@@ -279,17 +266,20 @@ def test_an_open_circuit_stops_later_operations_on_the_endpoint_but_not_others()
     metrics = resilience.metrics()
     assert metrics["pg"]["attempts"] == 2 and metrics["pg"]["rejected"] == 2
     assert metrics["pg"]["circuit_opened"] == 1 and metrics["pg"]["state"] == "open"
-    assert reporter.changes == [("pg", "closed", "open")]
+    assert [(c.endpoint, c.old, c.new) for c in reporter.changes] == [("pg", "closed", "open")]
     clock.now += 60
     assert resilience.call(lambda: "back", operation="write c", endpoint="pg") == "back"
-    assert reporter.changes[1:] == [("pg", "open", "half_open"), ("pg", "half_open", "closed")]
+    assert [(c.endpoint, c.old, c.new) for c in reporter.changes[1:]] == [
+        ("pg", "open", "half_open"),
+        ("pg", "half_open", "closed"),
+    ]
 
 
 # --------------------------------------------------------------------------- endpoints
 
 
 def stage(**options: object) -> StageSpec:
-    return StageSpec("s", "sink", "x", (), MappingProxyType(dict(options)))
+    return StageSpec("s", "sink", "x", (), frozen(options))
 
 
 def test_endpoints_name_the_server_without_credentials() -> None:

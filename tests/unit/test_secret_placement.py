@@ -13,7 +13,7 @@ import pytest
 
 from etl_cli import app
 from etl_cli.diagnostics import Diagnostic
-from tests.unit.helpers import PROJECT, write
+from tests.unit.helpers import PROJECT, make_project
 
 REF = "${secret:env:TOKEN}"
 SOURCE = """
@@ -30,8 +30,7 @@ SINK = """
 
 def placement_errors(root: Path, body: str) -> list[Diagnostic]:
     """The secret-placement diagnostics of ``validate`` for the pipeline ``body`` (YAML, dedented)."""
-    write(root, "etl-project.yaml", PROJECT)
-    write(root, "p/pipeline.yaml", "name: orders\n" + textwrap.dedent(body).lstrip("\n"))
+    make_project(root, {"p/pipeline.yaml": "name: orders\n" + textwrap.dedent(body).lstrip("\n")}, project=PROJECT)
     (report,) = app.validate([root / "p" / "pipeline.yaml"])
     return [d for d in report.diagnostics if d.code == "secret-placement"]
 

@@ -11,7 +11,7 @@ from etl_cli import app
 from etl_cli.config.loader import load_pipeline
 from etl_cli.diagnostics import Diagnostic
 from etl_cli.model.credentials import check_literal_credentials, is_credential_conf_key, is_credential_key
-from tests.unit.helpers import PROJECT, write
+from tests.unit.helpers import PROJECT, make_project
 
 PIPELINE = """
     name: orders
@@ -57,9 +57,7 @@ def credential_diagnostics(root: Path, env: str) -> list[Diagnostic]:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    write(tmp_path, "etl-project.yaml", PROJECT)
-    write(tmp_path, "p/pipeline.yaml", PIPELINE)
-    return tmp_path
+    return make_project(tmp_path, {"p/pipeline.yaml": PIPELINE}, project=PROJECT)
 
 
 def test_each_literal_credential_is_reported_at_its_value(project: Path) -> None:
@@ -97,11 +95,7 @@ def test_validate_reports_the_rule_with_file_line_and_column(project: Path) -> N
 
 
 def test_a_pipeline_using_references_only_is_clean(tmp_path: Path) -> None:
-    write(tmp_path, "etl-project.yaml", PROJECT)
-    write(
-        tmp_path,
-        "p/pipeline.yaml",
-        """
+    pipeline = """
         sources:
           - name: pg
             type: csv
@@ -109,8 +103,8 @@ def test_a_pipeline_using_references_only_is_clean(tmp_path: Path) -> None:
             options: {password: "${secret:keyring:pg#password}", token: "${env:HOME}", secret: ""}
         sinks:
           - {name: out, type: parquet, input: pg, path: out/}
-        """,
-    )
+    """
+    make_project(tmp_path, {"p/pipeline.yaml": pipeline}, project=PROJECT)
     assert credential_diagnostics(tmp_path, "prod") == []
 
 

@@ -19,7 +19,6 @@ class CountingStore(SecretProvider):
     """Serves ``values[path]``; refuses the first ``refusals`` reads as an expired login would."""
 
     type: ClassVar[str] = "counting"
-    options: ClassVar[dict[str, str]] = {}
     values: ClassVar[dict[str, str]] = {}
     refusals = 0
     reads = 0

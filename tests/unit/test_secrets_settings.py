@@ -10,7 +10,7 @@ from etl_cli.config.project import load_project
 from etl_cli.errors import ConfigError
 from etl_cli.secrets.errors import SecretSettingsError
 from etl_cli.secrets.settings import ProviderContext, ProviderSettings, provider_settings
-from tests.unit.helpers import write
+from tests.unit.helpers import make_project
 
 PROJECT = """
     default_env: dev
@@ -29,8 +29,7 @@ PROJECT = """
 
 @pytest.fixture
 def project_dir(tmp_path: Path) -> Path:
-    write(tmp_path, "etl-project.yaml", PROJECT)
-    return tmp_path
+    return make_project(tmp_path, project=PROJECT)
 
 
 def test_the_top_level_settings_apply_without_an_override(project_dir: Path) -> None:
@@ -50,7 +49,7 @@ def test_an_environment_naming_another_type_replaces_the_provider(project_dir: P
 
 
 def test_secrets_must_map_names_to_mappings(tmp_path: Path) -> None:
-    write(tmp_path, "etl-project.yaml", "secrets:\n  vault: http://x\n")
+    make_project(tmp_path, project="secrets:\n  vault: http://x\n")
     with pytest.raises(ConfigError, match=r"'secrets\.vault' must be a mapping"):
         load_project(tmp_path)
 

@@ -12,7 +12,7 @@ import pytest
 from etl_cli.app import validate
 from etl_cli.diagnostics import Diagnostic
 
-from .helpers import write
+from .helpers import make_project, write
 
 PATH_LINE = 9
 
@@ -37,10 +37,7 @@ def pipeline(path: str, mode: str = "overwrite", source: str = "data/raw/orders.
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    root = tmp_path / "proj"
-    write(root, "etl-project.yaml", "name: proj\n")
-    write(root, "data/raw/orders.csv", "id\n1\n")
-    return root
+    return make_project(tmp_path / "proj", {"data/raw/orders.csv": "id\n1\n"}, project="name: proj\n")
 
 
 def refusals(project: Path, text: str, sets: tuple[str, ...] = (), env: str | None = None) -> list[Diagnostic]:
@@ -99,8 +96,7 @@ def test_the_folder_of_the_environment_overlays_is_refused(project: Path) -> Non
 
 
 def test_the_folder_of_a_template_the_pipeline_extends_is_refused(tmp_path: Path) -> None:
-    root = tmp_path / "proj"
-    write(root, "etl-project.yaml", "name: proj\ntemplates_dir: ../shared/templates\n")
+    root = make_project(tmp_path / "proj", project="name: proj\ntemplates_dir: ../shared/templates\n")
     write(tmp_path, "shared/templates/base.yaml", "description: shared base\n")
     text = pipeline(str(tmp_path / "shared"), extra="extends: {template: base}\n")
     assert_refused_at_path_line(refusals(root, text), root, "template")

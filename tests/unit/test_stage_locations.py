@@ -13,7 +13,7 @@ from etl_cli.errors import Location
 from etl_cli.model.check import check_pipeline
 from etl_cli.model.pipeline import PipelineSpec, option_location
 
-from .helpers import write
+from .helpers import make_project, write
 
 TEMPLATE = """
     params:
@@ -33,9 +33,8 @@ TEMPLATE = """
 
 
 def load(root: Path, pipeline: str, env: str | None = None) -> PipelineSpec:
-    write(root, "etl-project.yaml", "name: t\nenvironments: {dev: {}}\n")
-    write(root, "templates/files.yaml", TEMPLATE)
-    write(root, "p/pipeline.yaml", pipeline)
+    files = {"templates/files.yaml": TEMPLATE, "p/pipeline.yaml": pipeline}
+    make_project(root, files, project="name: t\nenvironments: {dev: {}}\n")
     spec, diagnostics = check_pipeline(load_pipeline(root / "p", env, environ={}), registry())
     assert spec is not None, diagnostics
     return spec
@@ -119,9 +118,8 @@ def test_an_option_of_a_pipeline_without_template_points_at_its_key(tmp_path: Pa
 
 
 def test_an_option_changed_with_set_points_at_the_set(tmp_path: Path) -> None:
-    write(tmp_path, "etl-project.yaml", "name: t\n")
-    write(tmp_path, "templates/files.yaml", TEMPLATE)
-    write(tmp_path, "p/pipeline.yaml", "extends: {template: files, params: {input_path: in.csv}}\n")
+    pipeline = "extends: {template: files, params: {input_path: in.csv}}\n"
+    make_project(tmp_path, {"templates/files.yaml": TEMPLATE, "p/pipeline.yaml": pipeline})
     loaded = load_pipeline(tmp_path / "p", None, ["sources.input.path=other.csv"], environ={})
     spec, diagnostics = check_pipeline(loaded, registry())
     assert spec is not None, diagnostics

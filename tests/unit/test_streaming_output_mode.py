@@ -13,7 +13,7 @@ from etl_cli.plugins.sinks.files import JsonSink
 from etl_cli.plugins.sinks.jdbc import JdbcSink
 from etl_cli.plugins.sinks.kafka import KafkaSink
 
-from .helpers import write
+from .helpers import make_project, write
 
 HEAD = """
 streaming:
@@ -44,15 +44,13 @@ JDBC_SINK = (
 
 
 def errors(tmp_path: Path, sinks: str, head: str = HEAD) -> list[Diagnostic]:
-    write(tmp_path, "etl-project.yaml", "name: t\n")
-    write(tmp_path, "p/pipeline.yaml", textwrap.dedent(head).lstrip("\n") + sinks)
+    make_project(tmp_path, {"p/pipeline.yaml": head + sinks})
     [report] = app.validate([tmp_path / "p"])
     return [d for d in report.diagnostics if d.severity == "error"]
 
 
 def spec_of(tmp_path: Path, sinks: str, head: str = HEAD) -> Any:
-    write(tmp_path, "etl-project.yaml", "name: t\n")
-    write(tmp_path, "p/pipeline.yaml", textwrap.dedent(head).lstrip("\n") + sinks)
+    make_project(tmp_path, {"p/pipeline.yaml": head + sinks})
     return app.load_spec(tmp_path / "p", None, environ={})[1]
 
 
@@ -70,8 +68,7 @@ def test_a_kafka_sink_takes_updates_natively(tmp_path: Path) -> None:
 
 
 def test_a_kafka_sink_of_window_updates_without_a_key_is_warned_about(tmp_path: Path) -> None:
-    write(tmp_path, "etl-project.yaml", "name: t\n")
-    write(tmp_path, "p/pipeline.yaml", textwrap.dedent(HEAD).lstrip("\n") + KAFKA_SINK)
+    make_project(tmp_path, {"p/pipeline.yaml": HEAD + KAFKA_SINK})
     [report] = app.validate([tmp_path / "p"])
     [found] = [d for d in report.diagnostics if d.code == "streaming-output-mode"]
     assert found.severity == "warning" and "without a key_column" in found.message

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from etl_cli.config.loader import load_pipeline
 
-from .helpers import write
+from .helpers import make_project
 
 BASE = """
     params:
@@ -25,9 +25,8 @@ BASE = """
 
 
 def test_pipeline_extends_template_with_params(tmp_path: Path) -> None:
-    write(tmp_path, "etl-project.yaml", "name: t\n")
-    write(tmp_path, "templates/base.yaml", BASE)
-    write(tmp_path, "p/pipeline.yaml", "extends: {template: base, params: {input_path: in.csv}}\nname: p\n")
+    pipeline = "extends: {template: base, params: {input_path: in.csv}}\nname: p\n"
+    make_project(tmp_path, {"templates/base.yaml": BASE, "p/pipeline.yaml": pipeline})
     loaded = load_pipeline(tmp_path / "p", None, environ={})
     assert loaded.diagnostics == []
     assert loaded.document["sources"][0]["path"] == "in.csv"
@@ -36,23 +35,20 @@ def test_pipeline_extends_template_with_params(tmp_path: Path) -> None:
 
 
 def test_pipeline_vars_override_template_params(tmp_path: Path) -> None:
-    write(tmp_path, "etl-project.yaml", "name: t\n")
-    write(tmp_path, "templates/base.yaml", BASE)
-    write(tmp_path, "p/pipeline.yaml", "extends: {template: base, params: {input_path: in.csv}}\nvars: {out_dir: /o}\n")
+    pipeline = "extends: {template: base, params: {input_path: in.csv}}\nvars: {out_dir: /o}\n"
+    make_project(tmp_path, {"templates/base.yaml": BASE, "p/pipeline.yaml": pipeline})
     loaded = load_pipeline(tmp_path / "p", None, environ={})
     assert loaded.document["sinks"][0]["path"] == "/o/result"
 
 
 def test_template_extending_a_template(tmp_path: Path) -> None:
-    write(tmp_path, "etl-project.yaml", "name: t\n")
-    write(tmp_path, "templates/base.yaml", BASE)
-    write(
-        tmp_path,
-        "templates/child.yaml",
+    child = (
         "extends: {template: base, params: {input_path: child.csv}}\n"
-        "transforms:\n  - {name: t, type: filter, inputs: [src], condition: 'true'}\n",
+        "transforms:\n  - {name: t, type: filter, inputs: [src], condition: 'true'}\n"
     )
-    write(tmp_path, "p/pipeline.yaml", "extends: child\n")
+    make_project(
+        tmp_path, {"templates/base.yaml": BASE, "templates/child.yaml": child, "p/pipeline.yaml": "extends: child\n"}
+    )
     loaded = load_pipeline(tmp_path / "p", None, environ={})
     assert loaded.diagnostics == []
     assert loaded.document["sources"][0]["path"] == "child.csv"
@@ -60,9 +56,7 @@ def test_template_extending_a_template(tmp_path: Path) -> None:
 
 
 def test_missing_required_param_is_reported_at_extends(tmp_path: Path) -> None:
-    write(tmp_path, "etl-project.yaml", "name: t\n")
-    write(tmp_path, "templates/base.yaml", BASE)
-    write(tmp_path, "p/pipeline.yaml", "name: p\nextends: base\n")
+    make_project(tmp_path, {"templates/base.yaml": BASE, "p/pipeline.yaml": "name: p\nextends: base\n"})
     loaded = load_pipeline(tmp_path / "p", None, environ={})
     diag = next(d for d in loaded.diagnostics if d.code == "template-param")
     assert "input_path" in diag.message
@@ -70,9 +64,8 @@ def test_missing_required_param_is_reported_at_extends(tmp_path: Path) -> None:
 
 
 def test_unknown_param_suggests_the_right_one(tmp_path: Path) -> None:
-    write(tmp_path, "etl-project.yaml", "name: t\n")
-    write(tmp_path, "templates/base.yaml", BASE)
-    write(tmp_path, "p/pipeline.yaml", "extends:\n  template: base\n  params:\n    input_path: a\n    out_dri: b\n")
+    pipeline = "extends:\n  template: base\n  params:\n    input_path: a\n    out_dri: b\n"
+    make_project(tmp_path, {"templates/base.yaml": BASE, "p/pipeline.yaml": pipeline})
     loaded = load_pipeline(tmp_path / "p", None, environ={})
     (diag,) = loaded.diagnostics
     assert diag.hint == "did you mean 'out_dir'?"
@@ -80,27 +73,22 @@ def test_unknown_param_suggests_the_right_one(tmp_path: Path) -> None:
 
 
 def test_missing_template_lists_what_exists(tmp_path: Path) -> None:
-    write(tmp_path, "etl-project.yaml", "name: t\n")
-    write(tmp_path, "templates/base.yaml", BASE)
-    write(tmp_path, "p/pipeline.yaml", "extends: bsae\n")
+    make_project(tmp_path, {"templates/base.yaml": BASE, "p/pipeline.yaml": "extends: bsae\n"})
     loaded = load_pipeline(tmp_path / "p", None, environ={})
     diag = next(d for d in loaded.diagnostics if d.code == "template-not-found")
     assert diag.hint == "did you mean 'base'?"
 
 
 def test_template_loop_is_named(tmp_path: Path) -> None:
-    write(tmp_path, "etl-project.yaml", "name: t\n")
-    write(tmp_path, "templates/a.yaml", "extends: b\n")
-    write(tmp_path, "templates/b.yaml", "extends: a\n")
-    write(tmp_path, "p/pipeline.yaml", "extends: a\n")
+    cycle = {"templates/a.yaml": "extends: b\n", "templates/b.yaml": "extends: a\n", "p/pipeline.yaml": "extends: a\n"}
+    make_project(tmp_path, cycle)
     loaded = load_pipeline(tmp_path / "p", None, environ={})
     assert any(d.code == "template-cycle" and "a -> b -> a" in d.message for d in loaded.diagnostics)
 
 
 def test_provenance_points_into_the_template_for_inherited_keys(tmp_path: Path) -> None:
-    write(tmp_path, "etl-project.yaml", "name: t\n")
-    write(tmp_path, "templates/base.yaml", BASE)
-    write(tmp_path, "p/pipeline.yaml", "extends: {template: base, params: {input_path: in.csv}}\n")
+    pipeline = "extends: {template: base, params: {input_path: in.csv}}\n"
+    make_project(tmp_path, {"templates/base.yaml": BASE, "p/pipeline.yaml": pipeline})
     loaded = load_pipeline(tmp_path / "p", None, environ={})
     where = loaded.provenance.value_location(("sinks", 0, "type"))
     assert where.file.endswith("templates/base.yaml")

@@ -28,9 +28,9 @@ schema can carry it for editors, and ``validate`` stays free of a parser import.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from etl_cli.errors import ConfigError
 
@@ -166,15 +166,23 @@ def _sentence(text: str) -> str:
 # --------------------------------------------------------------------------- checked again at run time
 
 
-def table_option(stage: StageSpec, key: str = "table") -> TableName:
-    """The stage's table option, parsed; a ConfigError (exit 1) naming the stage when it breaks the rule."""
-    value = stage.options.get(key)
+_Name = TypeVar("_Name", "TableName", "Identifier")
+
+
+def _parsed(stage: StageSpec, key: str, value: Any, parse: Callable[[str], _Name], what: str, rule: str) -> _Name:
+    """``value``, given as option ``key``, parsed as a ``what``; a ConfigError (exit 1) naming the stage when it
+    breaks the ``rule``."""
     try:
-        return TableName.parse(value if isinstance(value, str) else "")
+        return parse(value if isinstance(value, str) else "")
     except ValueError:
         raise ConfigError(
-            f"{stage.label}: {key} {value!r} is not a table name", location=stage.location, hint=TABLE_RULE
+            f"{stage.label}: {key} {value!r} is not a {what}", location=stage.location, hint=rule
         ) from None
+
+
+def table_option(stage: StageSpec, key: str = "table") -> TableName:
+    """The stage's table option, parsed; a ConfigError (exit 1) naming the stage when it breaks the rule."""
+    return _parsed(stage, key, stage.options.get(key), TableName.parse, "table name", TABLE_RULE)
 
 
 def column_option(stage: StageSpec, *path: str) -> Identifier | None:
@@ -189,9 +197,4 @@ def column_option(stage: StageSpec, *path: str) -> Identifier | None:
 
 def column_name(stage: StageSpec, key: str, value: Any) -> Identifier:
     """``value``, given as option ``key``, as a column name; a ConfigError when it breaks the rule."""
-    try:
-        return Identifier.parse(value if isinstance(value, str) else "")
-    except ValueError:
-        raise ConfigError(
-            f"{stage.label}: {key} {value!r} is not a column name", location=stage.location, hint=COLUMN_RULE
-        ) from None
+    return _parsed(stage, key, value, Identifier.parse, "column name", COLUMN_RULE)

@@ -13,7 +13,15 @@ from typing import Any
 
 from etl_cli.errors import ConfigError
 from etl_cli.plugins.api import OptionProblem
-from etl_cli.plugins.jdbc.dialects import Dialect, dialect_for, driver_for, endpoints, spark_url, subprotocol
+from etl_cli.plugins.jdbc.dialects import (
+    Dialect,
+    dialect_for,
+    driver_for,
+    endpoints,
+    package_for,
+    spark_url,
+    subprotocol,
+)
 from etl_cli.plugins.spark_types import scalar_map
 
 CONNECTION_SCHEMA: dict[str, Any] = {
@@ -120,6 +128,14 @@ def connection_settings(options: Mapping[str, Any], resolve: Callable[[Any], Any
         password=None if password is None else str(resolve(password)),
         properties=dict(resolve(dict(options.get("properties") or {}))),
     )
+
+
+def driver_packages(options: Mapping[str, Any]) -> tuple[str, ...]:
+    """The Maven coordinates of the stage's JDBC driver for ``spark.packages``: none when etl-cli does not know
+    them (the user adds the jar) or the URL is a reference resolved only at run time."""
+    url = options.get("url")
+    package = package_for(url, options.get("driver")) if isinstance(url, str) else None
+    return (package,) if package else ()
 
 
 def connection_problems(options: Mapping[str, Any]) -> list[OptionProblem]:

@@ -9,6 +9,7 @@ failed run, which is what an alert on "no success for N hours" needs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from etl_cli.plugins.api import LABEL_NAME, MetricsExporter, MetricsSnapshot
@@ -68,7 +69,9 @@ class Pushgateway(MetricsExporter):
         url = str(self.options["url"]).rstrip("/")
         user, password = self.options.get("username"), self.options.get("password")
 
-        def handler(url: str, method: str, timeout: float | None, headers: list[tuple[str, str]], data: bytes):  # type: ignore[no-untyped-def]
+        def handler(
+            url: str, method: str, timeout: float | None, headers: list[tuple[str, str]], data: bytes
+        ) -> Callable[[], None]:
             if user is not None:
                 return basic_auth_handler(url, method, timeout, headers, data, str(user), str(password or ""))
             return default_handler(url, method, timeout, headers, data)

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from etl_cli.model.quality import DATASET_ACTIONS, ROW_ACTIONS, Action, CheckSpec
 from etl_cli.plugins.api import Plugin, PluginKind
+from etl_cli.plugins.checks import DATASET_ACTIONS, ROW_ACTIONS, Action, CheckSpec
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame

@@ -10,8 +10,8 @@ import numbers
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from etl_cli.model.quality import DURATION_HINT, CheckSpec, parse_duration
 from etl_cli.plugins.api import OptionProblem
+from etl_cli.plugins.checks import DURATION_HINT, CheckSpec, parse_duration
 from etl_cli.plugins.quality.base import DatasetCheck, Measurement
 from etl_cli.plugins.quality.row import col
 from etl_cli.plugins.registry import register

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from etl_cli.errors import ConfigError
-from etl_cli.model.quality import CheckSpec
 from etl_cli.plugins.api import OptionProblem
+from etl_cli.plugins.checks import CheckSpec
 from etl_cli.plugins.quality.base import RowCheck, not_null
 from etl_cli.plugins.registry import register
 from etl_cli.plugins.spark_types import quote, string_list
@@ -62,8 +62,7 @@ class RangeCheck(RowCheck):
         low, high = options.get("min"), options.get("max")
         if low is None and high is None:
             return [OptionProblem(("column",), "a range check needs min, max or both", "add min: or max:")]
-        both_numbers = isinstance(low, numbers.Real) and isinstance(high, numbers.Real)
-        if both_numbers and low > high:  # type: ignore[operator]
+        if isinstance(low, numbers.Real) and isinstance(high, numbers.Real) and low > high:
             return [OptionProblem(("min",), f"min {low} is greater than max {high}", "swap them")]
         return []
 

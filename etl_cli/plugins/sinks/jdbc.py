@@ -59,7 +59,7 @@ from etl_cli.plugins.jdbc.connection import (
     is_cardinality_violation,
     open_connection,
 )
-from etl_cli.plugins.jdbc.dialects import dialect_for, display_url, package_for
+from etl_cli.plugins.jdbc.dialects import dialect_for, display_url
 from etl_cli.plugins.jdbc.identifiers import (
     Identifier,
     TableName,
@@ -68,7 +68,13 @@ from etl_cli.plugins.jdbc.identifiers import (
     table_option,
     table_schema,
 )
-from etl_cli.plugins.jdbc.options import CONNECTION_SCHEMA, ConnectionSettings, connection_problems, connection_settings
+from etl_cli.plugins.jdbc.options import (
+    CONNECTION_SCHEMA,
+    ConnectionSettings,
+    connection_problems,
+    connection_settings,
+    driver_packages,
+)
 from etl_cli.plugins.jdbc.rejects import delete_refused, find_refusals, open_staging, refused_rows
 from etl_cli.plugins.jdbc.staging import drop_stale_staging, owner_tag, staging_name
 from etl_cli.plugins.observed import observe_rows, observed_value
@@ -154,9 +160,7 @@ class JdbcSink(Sink):
 
     @classmethod
     def packages_for(cls, options: Mapping[str, Any]) -> tuple[str, ...]:
-        url = options.get("url")
-        package = package_for(url, options.get("driver")) if isinstance(url, str) else None
-        return (package,) if package else ()
+        return driver_packages(options)
 
     @classmethod
     def check_options(cls, options: Mapping[str, Any]) -> list[OptionProblem]:

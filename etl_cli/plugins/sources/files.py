@@ -10,6 +10,7 @@ from etl_cli.plugins.registry import register
 from etl_cli.plugins.s3 import S3_OPTIONS_SCHEMA, configure_buckets, s3_option_problems, s3_packages
 from etl_cli.plugins.sources.malformed import load_keeping_malformed
 from etl_cli.plugins.spark_types import (
+    declared_schema,
     declared_schema_problems,
     managed_option_problems,
     scalar_map,
@@ -28,14 +29,10 @@ _PATH = {
     "description": "File or folder to read, or a list of them; globs such as data/2024-*/*.csv work. "
     "Relative paths are relative to the project root.",
 }
-_SCHEMA = {
-    "type": ["string", "object"],
-    "minLength": 1,
-    "additionalProperties": {"type": "string", "minLength": 1},
-    "minProperties": 1,
-    "description": 'Declared schema instead of inference: Spark DDL ("id INT, name STRING") '
-    "or a mapping column: type, in column order.",
-}
+_SCHEMA = declared_schema(
+    'Declared schema instead of inference: Spark DDL ("id INT, name STRING") '
+    "or a mapping column: type, in column order."
+)
 _ON_MALFORMED = {
     "enum": ["fail", "drop", "keep", "dead_letter"],
     "default": "fail",

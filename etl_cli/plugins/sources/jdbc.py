@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from etl_cli.errors import RunError
 from etl_cli.plugins.api import OptionProblem, RunContext, Source, StageSpec
 from etl_cli.plugins.jdbc.connection import JdbcConnection, connect, database_error
-from etl_cli.plugins.jdbc.dialects import Dialect, package_for
+from etl_cli.plugins.jdbc.dialects import Dialect
 from etl_cli.plugins.jdbc.identifiers import (
     Identifier,
     TableName,
@@ -34,7 +34,7 @@ from etl_cli.plugins.jdbc.identifiers import (
     table_option,
     table_schema,
 )
-from etl_cli.plugins.jdbc.options import CONNECTION_SCHEMA, connection_problems, connection_settings
+from etl_cli.plugins.jdbc.options import CONNECTION_SCHEMA, connection_problems, connection_settings, driver_packages
 from etl_cli.plugins.registry import register
 
 if TYPE_CHECKING:
@@ -133,9 +133,7 @@ class JdbcSource(Source):
 
     @classmethod
     def packages_for(cls, options: Mapping[str, Any]) -> tuple[str, ...]:
-        url = options.get("url")
-        package = package_for(url, options.get("driver")) if isinstance(url, str) else None
-        return (package,) if package else ()
+        return driver_packages(options)
 
     @classmethod
     def check_options(cls, options: Mapping[str, Any]) -> list[OptionProblem]:

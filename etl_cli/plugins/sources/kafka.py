@@ -22,7 +22,13 @@ from etl_cli.plugins.kafka_connection import (
     reserved_option_problems,
 )
 from etl_cli.plugins.registry import register
-from etl_cli.plugins.spark_types import declared_schema_problems, schema_ddl, split_top_level, user_sql
+from etl_cli.plugins.spark_types import (
+    declared_schema,
+    declared_schema_problems,
+    schema_ddl,
+    split_top_level,
+    user_sql,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
@@ -112,14 +118,10 @@ _OPTIONS_SCHEMA: dict[str, Any] = {
         "description": "How to read each record's value: json (parsed with `schema`, one column per field), "
         "string (a column `value`, UTF-8) or bytes (a binary column `value`).",
     },
-    "schema": {
-        "type": ["string", "object"],
-        "minLength": 1,
-        "additionalProperties": {"type": "string", "minLength": 1},
-        "minProperties": 1,
-        "description": 'Fields of the JSON values (value_format json): Spark DDL ("id BIGINT, name STRING") or '
-        "a mapping field: type, in column order. Fields missing from a record are null.",
-    },
+    "schema": declared_schema(
+        'Fields of the JSON values (value_format json): Spark DDL ("id BIGINT, name STRING") or '
+        "a mapping field: type, in column order. Fields missing from a record are null."
+    ),
     "key_format": {
         "enum": ["string", "bytes"],
         "default": "string",
@@ -221,6 +223,7 @@ class KafkaSource(Source):
     def _rows(self, stage: StageSpec, raw: DataFrame) -> DataFrame:
         """The records as rows: value columns, then metadata columns."""
         from pyspark.sql import functions as F
+        from pyspark.sql.types import StructType
 
         metadata = _metadata_columns(stage)
         value_format = stage.option("value_format", "json")
@@ -230,7 +233,9 @@ class KafkaSource(Source):
         mode = stage.option("on_malformed", "fail")
         with user_sql(stage, "schema"):
             parsed = raw.select(_parse_json(stage.options["schema"], mode).alias(_PARSED), *metadata)
-            fields = [name for name in parsed.schema[_PARSED].dataType.names if name != _CORRUPT]  # type: ignore[attr-defined]
+            parsed_type = parsed.schema[_PARSED].dataType
+            assert isinstance(parsed_type, StructType)  # from_json with a struct schema
+            fields = [name for name in parsed_type.names if name != _CORRUPT]
         if mode == "drop":
             parsed = parsed.where(F.col(_PARSED).getField(_CORRUPT).isNull())
         value_columns = [F.col(_PARSED).getField(name).alias(name) for name in fields]

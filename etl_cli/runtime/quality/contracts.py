@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from etl_cli.errors import RunError
-from etl_cli.model.quality import CheckSpec, ContractSpec, Threshold
 from etl_cli.plugins.api import StageSpec
+from etl_cli.plugins.checks import CheckSpec, ContractSpec, Threshold
 from etl_cli.plugins.spark_types import quote
 
 if TYPE_CHECKING:

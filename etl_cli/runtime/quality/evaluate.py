@@ -27,8 +27,8 @@ from functools import reduce
 from typing import TYPE_CHECKING, Any
 
 from etl_cli.errors import ConfigError, RunError
-from etl_cli.model.quality import CheckSpec
 from etl_cli.plugins.api import StageSpec
+from etl_cli.plugins.checks import CheckSpec
 from etl_cli.plugins.observed import observed_metrics
 from etl_cli.plugins.quality.base import Check, DatasetCheck, RowCheck
 from etl_cli.plugins.spark_types import first_line, quote

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from etl_cli.errors import QualityGateError
-from etl_cli.model.quality import CheckSpec
 from etl_cli.plugins.api import StageSpec
+from etl_cli.plugins.checks import CheckSpec
 from etl_cli.plugins.quality.base import RowCheck
 from etl_cli.plugins.spark_types import quote
 from etl_cli.runtime.quality.evaluate import FLAGS, any_flag, failed_check_names, flag

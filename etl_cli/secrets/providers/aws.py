@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from etl_cli.plugins.registry import register
 from etl_cli.secrets.errors import SecretAuthError, SecretNotFound, SecretUnavailable
+from etl_cli.secrets.provider import SecretProvider, require
 from etl_cli.secrets.providers._fields import pick_json_key
 from etl_cli.secrets.refs import SecretRef
-from etl_cli.secrets.registry import SecretProvider, register, require
 
 _AUTH_CODES = {
     "AccessDeniedException",
@@ -30,15 +31,20 @@ _NOT_FOUND_CODES = {"ResourceNotFoundException"}
 class AwsProvider(SecretProvider):
     type: ClassVar[str] = "aws"
     description: ClassVar[str] = "AWS Secrets Manager, through 'boto3'"
-    options: ClassVar[dict[str, str]] = {
-        "region": "AWS region, e.g. eu-west-1 (default: boto3's, from $AWS_REGION / $AWS_DEFAULT_REGION / profile)",
-        "endpoint_url": "another endpoint: a VPC endpoint, LocalStack or moto for tests",
-        "profile": "a named profile from ~/.aws/config",
-        "access_key_id": "access key id, e.g. ${env:AWS_ACCESS_KEY_ID} (default: boto3's credential chain)",
-        "secret_access_key": "secret access key, e.g. ${env:AWS_SECRET_ACCESS_KEY}",
-        "session_token": "session token for temporary credentials",
-        "version_stage": "which version to read (default AWSCURRENT)",
-        "timeout": "seconds to wait for the service (default 10)",
+    options_schema: ClassVar[dict[str, Any]] = {
+        "region": {
+            "description": "AWS region, e.g. eu-west-1 "
+            "(default: boto3's, from $AWS_REGION / $AWS_DEFAULT_REGION / profile)"
+        },
+        "endpoint_url": {"description": "another endpoint: a VPC endpoint, LocalStack or moto for tests"},
+        "profile": {"description": "a named profile from ~/.aws/config"},
+        "access_key_id": {
+            "description": "access key id, e.g. ${env:AWS_ACCESS_KEY_ID} (default: boto3's credential chain)"
+        },
+        "secret_access_key": {"description": "secret access key, e.g. ${env:AWS_SECRET_ACCESS_KEY}"},
+        "session_token": {"description": "session token for temporary credentials"},
+        "version_stage": {"description": "which version to read (default AWSCURRENT)"},
+        "timeout": {"description": "seconds to wait for the service (default 10)"},
     }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

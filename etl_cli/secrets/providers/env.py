@@ -6,20 +6,23 @@ registered with the redactor. With a key, the variable must hold a JSON object.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
+from etl_cli.plugins.registry import register
 from etl_cli.secrets.errors import SecretNotFound
+from etl_cli.secrets.provider import SecretProvider
 from etl_cli.secrets.providers._fields import pick_json_key
 from etl_cli.secrets.refs import SecretRef
-from etl_cli.secrets.registry import SecretProvider, register
 
 
 @register
 class EnvProvider(SecretProvider):
     type: ClassVar[str] = "env"
     description: ClassVar[str] = "environment variables of the process running etl-cli"
-    options: ClassVar[dict[str, str]] = {
-        "prefix": "prepended to every path: with prefix ETL_, ${secret:env:PG_PASSWORD} reads ETL_PG_PASSWORD",
+    options_schema: ClassVar[dict[str, Any]] = {
+        "prefix": {
+            "description": "prepended to every path: with prefix ETL_, ${secret:env:PG_PASSWORD} reads ETL_PG_PASSWORD"
+        },
     }
 
     def describe(self) -> str:

@@ -21,9 +21,10 @@ from typing import Any, ClassVar
 
 from filelock import FileLock
 
+from etl_cli.plugins.registry import register
 from etl_cli.secrets.errors import SecretError, SecretNotFound, SecretSettingsError
+from etl_cli.secrets.provider import SecretProvider, require
 from etl_cli.secrets.refs import SecretRef
-from etl_cli.secrets.registry import SecretProvider, register, require
 
 FORMAT = "etl-cli-secrets"
 VERSION = 1
@@ -44,14 +45,23 @@ class StoreKeyError(SecretError):
 class FileProvider(SecretProvider):
     type: ClassVar[str] = "file"
     description: ClassVar[str] = "an encrypted file in the project (AES-256-GCM), key in a 0600 key file or the keyring"
-    options: ClassVar[dict[str, str]] = {
-        "path": f"the encrypted store (default {_DEFAULT_STORE}, relative to the project root)",
-        "key_source": "where the key comes from: file (default), keyring, or env (needs allow_env_key: true)",
-        "key_file": f"the key file, mode 0600, base64 text (default {_DEFAULT_KEY_FILE}); created by 'secrets set'",
-        "key_service": "keyring service holding the key when key_source is keyring (default etl-cli)",
-        "key_entry": f"keyring entry holding the key when key_source is keyring (default {_KEY_ENTRY})",
-        "key_env": "environment variable holding the base64 key when key_source is env",
-        "allow_env_key": "set to true to accept key_source: env (a plaintext variable; not recommended)",
+    options_schema: ClassVar[dict[str, Any]] = {
+        "path": {"description": f"the encrypted store (default {_DEFAULT_STORE}, relative to the project root)"},
+        "key_source": {
+            "description": "where the key comes from: file (default), keyring, or env (needs allow_env_key: true)"
+        },
+        "key_file": {
+            "description": f"the key file, mode 0600, base64 text (default {_DEFAULT_KEY_FILE}); "
+            "created by 'secrets set'"
+        },
+        "key_service": {"description": "keyring service holding the key when key_source is keyring (default etl-cli)"},
+        "key_entry": {
+            "description": f"keyring entry holding the key when key_source is keyring (default {_KEY_ENTRY})"
+        },
+        "key_env": {"description": "environment variable holding the base64 key when key_source is env"},
+        "allow_env_key": {
+            "description": "set to true to accept key_source: env (a plaintext variable; not recommended)"
+        },
     }
     writable: ClassVar[bool] = True
 

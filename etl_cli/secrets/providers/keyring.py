@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
+from etl_cli.plugins.registry import register
 from etl_cli.secrets.errors import SecretNotFound, SecretUnavailable
+from etl_cli.secrets.provider import SecretProvider, require
 from etl_cli.secrets.refs import SecretRef
-from etl_cli.secrets.registry import SecretProvider, register, require
 
 INDEX_ENTRY = "__etl-cli-index__"
 
@@ -21,10 +22,12 @@ INDEX_ENTRY = "__etl-cli-index__"
 class KeyringProvider(SecretProvider):
     type: ClassVar[str] = "keyring"
     description: ClassVar[str] = "the operating system's keyring, through the 'keyring' package"
-    options: ClassVar[dict[str, str]] = {
-        "service": "keyring service the entries are stored under (default etl-cli)",
-        "backend": "keyring backend class, e.g. keyrings.alt.file.PlaintextKeyring "
-        "(default: $PYTHON_KEYRING_BACKEND, then keyring's own choice)",
+    options_schema: ClassVar[dict[str, Any]] = {
+        "service": {"description": "keyring service the entries are stored under (default etl-cli)"},
+        "backend": {
+            "description": "keyring backend class, e.g. keyrings.alt.file.PlaintextKeyring "
+            "(default: $PYTHON_KEYRING_BACKEND, then keyring's own choice)"
+        },
     }
     writable: ClassVar[bool] = True
 

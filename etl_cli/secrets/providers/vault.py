@@ -10,31 +10,35 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
+from etl_cli.plugins.registry import register
 from etl_cli.secrets.errors import SecretAuthError, SecretNotFound, SecretSettingsError, SecretUnavailable
+from etl_cli.secrets.provider import SecretProvider, require
 from etl_cli.secrets.providers._fields import pick_key
 from etl_cli.secrets.refs import SecretRef
-from etl_cli.secrets.registry import SecretProvider, register, require
 
 
 @register
 class VaultProvider(SecretProvider):
     type: ClassVar[str] = "vault"
     description: ClassVar[str] = "HashiCorp Vault / OpenBao KV secrets engine (v2 or v1), through 'hvac'"
-    options: ClassVar[dict[str, str]] = {
-        "url": "server address, e.g. https://vault.example.com:8200 (default: $VAULT_ADDR)",
-        "auth": "token (default) or approle",
-        "token": "the token for auth: token, e.g. ${env:VAULT_TOKEN} (default: $VAULT_TOKEN, then ~/.vault-token)",
-        "role_id": "AppRole role id for auth: approle",
-        "secret_id": "AppRole secret id for auth: approle, e.g. ${env:VAULT_SECRET_ID}",
-        "approle_mount": "where the AppRole auth method is mounted (default approle)",
-        "namespace": "Vault Enterprise / OpenBao namespace",
-        "mount": "where the KV secrets engine is mounted (default secret)",
-        "kv_version": "2 (default) or 1",
-        "verify": "verify the server's TLS certificate (default true)",
-        "ca_cert": "CA bundle to verify the server with (a path)",
-        "client_cert": "client certificate for mutual TLS (a path; needs client_key)",
-        "client_key": "client key for mutual TLS (a path)",
-        "timeout": "seconds to wait for the server (default 10)",
+    options_schema: ClassVar[dict[str, Any]] = {
+        "url": {"description": "server address, e.g. https://vault.example.com:8200 (default: $VAULT_ADDR)"},
+        "auth": {"description": "token (default) or approle"},
+        "token": {
+            "description": "the token for auth: token, e.g. ${env:VAULT_TOKEN} "
+            "(default: $VAULT_TOKEN, then ~/.vault-token)"
+        },
+        "role_id": {"description": "AppRole role id for auth: approle"},
+        "secret_id": {"description": "AppRole secret id for auth: approle, e.g. ${env:VAULT_SECRET_ID}"},
+        "approle_mount": {"description": "where the AppRole auth method is mounted (default approle)"},
+        "namespace": {"description": "Vault Enterprise / OpenBao namespace"},
+        "mount": {"description": "where the KV secrets engine is mounted (default secret)"},
+        "kv_version": {"description": "2 (default) or 1"},
+        "verify": {"description": "verify the server's TLS certificate (default true)"},
+        "ca_cert": {"description": "CA bundle to verify the server with (a path)"},
+        "client_cert": {"description": "client certificate for mutual TLS (a path; needs client_key)"},
+        "client_key": {"description": "client key for mutual TLS (a path)"},
+        "timeout": {"description": "seconds to wait for the server (default 10)"},
     }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
