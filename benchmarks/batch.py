@@ -2,7 +2,7 @@
 
 - ``etl_cli``: the pipeline YAML loaded, validated and planned by etl-cli, then executed by
   its runtime (lock, executor, row counts, atomic publish, run-results JSON) on the shared
-  session: :func:`etl_cli.app.load_spec` + :func:`etl_cli.runtime.run.execute_run`.
+  session: :func:`etl_cli.app.load_spec` + :func:`etl_cli.runtime.execution.run.execute_run`.
 - ``etl_cli_uncounted_sources``: the same, with ``count_rows: false`` on every source, so
   Spark pushes the filter that reads a source into its reader, as in the hand-written job
   (etl-cli still counts every other stage and what the sink writes).
@@ -92,7 +92,7 @@ def run_etl_cli(
 
     from etl_cli import app
     from etl_cli.events import Reporter
-    from etl_cli.runtime.run import execute_run
+    from etl_cli.runtime.execution.run import execute_run
 
     sets = bench.sets(dataset, output)
     if not count_sources:

@@ -164,7 +164,7 @@ class UpsertCase:
     def _etl_cli(self) -> None:
         from etl_cli import app
         from etl_cli.events import Reporter
-        from etl_cli.runtime.run import execute_run
+        from etl_cli.runtime.execution.run import execute_run
 
         sets = [f"vars.accounts_csv={self.csv}", f"vars.table={self.schema}.accounts"]
         _, spec = app.load_spec(PIPELINE, None, sets)

@@ -34,7 +34,7 @@ def _cpu_model() -> str:
 
 
 def _java_version() -> str | None:
-    from etl_cli.runtime.java import find_java
+    from etl_cli.runtime.spark.java import find_java
 
     try:
         out = subprocess.run([str(find_java()), "-version"], capture_output=True, text=True, timeout=30)

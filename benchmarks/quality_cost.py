@@ -77,8 +77,8 @@ def _run_once(spark: Any, root: Path, data: Path, variant: str, index: int) -> t
     from etl_cli.events import Reporter
     from etl_cli.plan.dag import compile_plan
     from etl_cli.plugins.api import RunContext
-    from etl_cli.runtime.executor import Executor
-    from etl_cli.runtime.quality.evaluate import quality_job_group
+    from etl_cli.runtime.execution.executor import Executor
+    from etl_cli.runtime.safeguards.quality.evaluate import quality_job_group
 
     out = root / f"out-{variant}-{index}"
     pipeline = root / f"{variant}.yaml"
@@ -98,7 +98,7 @@ def _run_once(spark: Any, root: Path, data: Path, variant: str, index: int) -> t
 
 
 def measure(rows: int, repetitions: int, work: Path) -> dict[str, Any]:
-    from etl_cli.runtime.session import build_session
+    from etl_cli.runtime.spark.session import build_session
 
     (work / "etl-project.yaml").write_text("name: quality-cost\n")
     spark = build_session(app_name="etl-cli-quality-cost", master="local[*]", jvm_log=work / "jvm.log")

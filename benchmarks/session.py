@@ -25,7 +25,7 @@ SETTINGS = {"spark.sql.shuffle.partitions": "8"}
 
 def start_session(work: Path, packages: Sequence[str] = ()) -> tuple[SparkSession, dict[str, Any]]:
     """Start the shared session (with the JVM ``packages`` connectors need); return it and its start-up figures."""
-    from etl_cli.runtime.session import build_session
+    from etl_cli.runtime.spark.session import build_session
 
     sample, spark = measure_call(
         lambda: build_session(

@@ -24,7 +24,7 @@ EVENTS_DDL = "event_id BIGINT, sensor STRING, event_time TIMESTAMP, produced_ms 
 def run(servers: str, topic: str, output_topic: str, checkpoint: str, jvm_log: Path) -> None:
     """Start the query and run it until SIGTERM."""
     from etl_cli.plugins.kafka_connection import connector_package
-    from etl_cli.runtime.session import build_session
+    from etl_cli.runtime.spark.session import build_session
 
     spark = build_session(
         "benchmark-streaming-handwritten",

@@ -23,8 +23,8 @@ from etl_cli.plugins.registry import REGISTRY, Registry, load_entry_points
 if TYPE_CHECKING:
     from etl_cli.authoring.questions import Asker
     from etl_cli.authoring.writer import CreatedPipeline
-    from etl_cli.runtime.dryrun import DryRunReport
-    from etl_cli.runtime.stepping import Stepper
+    from etl_cli.runtime.execution.dryrun import DryRunReport
+    from etl_cli.runtime.execution.stepping import Stepper
 
 _PLUGINS_LOADED = False
 
@@ -143,7 +143,7 @@ def new_run_id() -> str:
 
 def run(path: Path, options: RunOptions, reporter: Reporter) -> tuple[ExitCode, Path | None]:
     """Run a batch pipeline under its lock; always write run results. Returns exit code and results path."""
-    from etl_cli.runtime.run import execute_run
+    from etl_cli.runtime.execution.run import execute_run
 
     _, spec = load_spec(path, options.env, options.sets)
     return execute_run(
@@ -159,8 +159,8 @@ def run(path: Path, options: RunOptions, reporter: Reporter) -> tuple[ExitCode, 
 
 
 def recover(path: Path, env: str | None, sets: Sequence[str], reporter: Reporter) -> list[str]:
-    """Put right what killed runs of a pipeline left (runtime/recover.py), under its lock; say what was done."""
-    from etl_cli.runtime.recover import recover_pipeline
+    """Put right what killed runs of a pipeline left (bookkeeping/recover.py), under its lock; say what was done."""
+    from etl_cli.runtime.bookkeeping.recover import recover_pipeline
 
     _, spec = load_spec(path, env, sets)
     return recover_pipeline(spec, registry(), reporter, new_run_id())
@@ -179,10 +179,10 @@ class DryRunOptions:
 
 
 def dry_run(path: Path, options: DryRunOptions, reporter: Reporter) -> DryRunReport:
-    """Let Spark analyse every stage and list every effect, writing nothing (see runtime/dryrun.py)."""
+    """Let Spark analyse every stage and list every effect, writing nothing (see runtime/execution/dryrun.py)."""
     from etl_cli.plan.dag import compile_plan
-    from etl_cli.runtime.dryrun import DryRun
-    from etl_cli.runtime.workspace import open_workspace
+    from etl_cli.runtime.execution.dryrun import DryRun
+    from etl_cli.runtime.execution.workspace import open_workspace
 
     _, spec = load_spec(path, options.env, options.sets)
     plan = compile_plan(spec)
@@ -210,10 +210,10 @@ class DebugOptions:
 def debug(path: Path, options: DebugOptions, reporter: Reporter) -> Iterator[Stepper]:
     """A stepper over the pipeline's plan (only ``stage`` and its upstream when given); Spark stops after."""
     from etl_cli.plan.dag import compile_plan
-    from etl_cli.runtime.lock import run_lock
-    from etl_cli.runtime.recover import recover_before_run
-    from etl_cli.runtime.stepping import Stepper
-    from etl_cli.runtime.workspace import open_workspace
+    from etl_cli.runtime.bookkeeping.lock import run_lock
+    from etl_cli.runtime.bookkeeping.recover import recover_before_run
+    from etl_cli.runtime.execution.stepping import Stepper
+    from etl_cli.runtime.execution.workspace import open_workspace
 
     _, spec = load_spec(path, options.env, options.sets)
     plan = compile_plan(spec)

@@ -44,7 +44,7 @@ trap cleanup EXIT
 
 if [ -x scripts/fetch-jars.sh ] && [ "${ETL_SKIP_JARS:-0}" != "1" ]; then
     # Connector jars (JDBC drivers, S3A, Kafka) once, into ~/.cache/etl-cli/jars: runs then put them on
-    # spark.jars instead of resolving Maven coordinates with Ivy at every Spark start (see etl_cli/runtime/jars.py)
+    # spark.jars instead of resolving Maven coordinates with Ivy at every Spark start (see etl_cli/runtime/spark/jars.py)
     echo "== connector jars"
     scripts/fetch-jars.sh >/dev/null
 fi

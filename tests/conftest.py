@@ -28,7 +28,7 @@ def spark() -> Iterator[object]:
     """One local Spark session shared by every Spark test (starting a JVM takes seconds)."""
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         pytest.fail("Spark tests need Java 17+: install a JDK or set JAVA_HOME")
-    from etl_cli.runtime.session import build_session
+    from etl_cli.runtime.spark.session import build_session
 
     session = build_session(app_name="etl-cli-tests", master="local[2]", conf={"spark.sql.shuffle.partitions": "4"})
     yield session

@@ -17,7 +17,7 @@ from filelock import FileLock
 
 from etl_cli import app
 from etl_cli.cli.main import cli, main
-from etl_cli.runtime.lock import lock_path
+from etl_cli.runtime.bookkeeping.lock import lock_path
 
 from .clihelp import REPO, etl_cli
 

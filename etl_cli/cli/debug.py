@@ -28,7 +28,7 @@ from etl_cli.cli.show import null_counts_text, rows_table, schema_tree
 from etl_cli.errors import EtlError, UsageError
 
 if TYPE_CHECKING:
-    from etl_cli.runtime.stepping import StageSnapshot, Stepper
+    from etl_cli.runtime.execution.stepping import StageSnapshot, Stepper
 
 HELP = """commands:
   n, next            run the next stage (Enter does it too)

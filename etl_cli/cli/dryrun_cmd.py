@@ -18,7 +18,7 @@ from etl_cli.cli.quality_table import print_quality_report
 from etl_cli.cli.show import print_indented, schema_tree
 
 if TYPE_CHECKING:
-    from etl_cli.runtime.dryrun import DryRunReport, EffectReport, StageAnalysis
+    from etl_cli.runtime.execution.dryrun import DryRunReport, EffectReport, StageAnalysis
 
 
 def dry_run_command(

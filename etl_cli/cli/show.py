@@ -12,7 +12,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 if TYPE_CHECKING:
-    from etl_cli.runtime.describe import SchemaField
+    from etl_cli.runtime.execution.describe import SchemaField
 
 
 def schema_tree(label: str, fields: Sequence[SchemaField]) -> Tree:

@@ -1,6 +1,6 @@
 """The ``retry:`` and ``circuit_breaker:`` settings of a pipeline, as frozen values.
 
-The runtime's retries and breakers (:mod:`etl_cli.runtime.resilience`) take these; a stage's
+The runtime's retries and breakers (:mod:`etl_cli.runtime.safeguards.resilience`) take these; a stage's
 own ``retry:`` is laid over the pipeline's by :meth:`RetryPolicy.over`.
 """
 

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
     from etl_cli.model.pipeline import PipelineSpec
-    from etl_cli.runtime.dlq import Selection
+    from etl_cli.runtime.safeguards.dlq import Selection
 
 T = TypeVar("T")
 
@@ -32,7 +32,7 @@ class QueueOptions:
     stage: str | None = None
 
     def selection(self) -> Selection:
-        from etl_cli.runtime.dlq import Selection
+        from etl_cli.runtime.safeguards.dlq import Selection
 
         return Selection(self.runs, self.check, self.stage)
 
@@ -51,21 +51,21 @@ class ReplayOptions:
 
 def count_dead_letters(path: Path, options: QueueOptions) -> list[dict[str, Any]]:
     """Dead letters per run, stage, kind and check, newest run first."""
-    from etl_cli.runtime.dlq import counts
+    from etl_cli.runtime.safeguards.dlq import counts
 
     return _read_queue(path, options, lambda spec, letters: counts(letters))
 
 
 def show_dead_letters(path: Path, options: QueueOptions, limit: int, reveal: bool) -> list[dict[str, Any]]:
     """Up to ``limit`` dead letters, oldest first; the stage's sensitive columns masked unless ``reveal``."""
-    from etl_cli.runtime.dlq import letters
+    from etl_cli.runtime.safeguards.dlq import letters
 
     return _read_queue(path, options, lambda spec, queue: letters(queue, spec, limit, reveal))
 
 
 def _read_queue(path: Path, options: QueueOptions, action: Callable[[PipelineSpec, DataFrame | None], T]) -> T:
     """Load the pipeline, start Spark, read the selected dead letters, apply ``action``, stop Spark."""
-    from etl_cli.runtime.dlq import open_queue, read_queue
+    from etl_cli.runtime.safeguards.dlq import open_queue, read_queue
 
     _, spec = load_spec(path, options.env, options.sets)
     with open_queue(spec, registry(), options.master) as workspace:
@@ -74,7 +74,7 @@ def _read_queue(path: Path, options: QueueOptions, action: Callable[[PipelineSpe
 
 def replay_dead_letters(path: Path, queue: QueueOptions, options: ReplayOptions, reporter: Reporter) -> ExitCode:
     """Run the selected dead letters (or corrected rows) through the pipeline again from the stage they left."""
-    from etl_cli.runtime.replay import replay
+    from etl_cli.runtime.safeguards.replay import replay
 
     _, spec = load_spec(path, queue.env, queue.sets)
     code, _ = replay(

@@ -147,7 +147,7 @@ from pathlib import Path
 from etl_cli.plugins.api import RunContext, StageSpec
 from etl_cli.plugins.jdbc.dialects import MARIADB_PACKAGE
 from etl_cli.plugins.sinks.jdbc import JdbcSink
-from etl_cli.runtime.session import build_session
+from etl_cli.runtime.spark.session import build_session
 
 given = json.loads(sys.argv[1])
 spark = build_session("recover-test", master="local[1]", packages=[MARIADB_PACKAGE])

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from pyspark.sql import SparkSession
 
-from etl_cli.runtime.spark_errors import explain
+from etl_cli.runtime.execution.spark_errors import explain
 from tests.clihelp import etl_cli
 from tests.unit.helpers import make_project, write
 

@@ -21,10 +21,10 @@ from etl_cli.errors import ConfigError, ExitCode, Location
 from etl_cli.events import Reporter
 from etl_cli.plugins.api import PendingWrite, RunContext, Sink, StageSpec
 from etl_cli.plugins.registry import REGISTRY
-from etl_cli.runtime.dryrun import DryRun
-from etl_cli.runtime.executor import StageFailed
-from etl_cli.runtime.run import execute_run
-from etl_cli.runtime.workspace import Workspace
+from etl_cli.runtime.execution.dryrun import DryRun
+from etl_cli.runtime.execution.executor import StageFailed
+from etl_cli.runtime.execution.run import execute_run
+from etl_cli.runtime.execution.workspace import Workspace
 from etl_cli.secrets.redaction import Redactor
 
 SCHEMA = "id INT, country STRING"

@@ -18,8 +18,8 @@ from etl_cli.model.quality import check_from_item
 from etl_cli.plugins.api import StageSpec
 from etl_cli.plugins.quality.base import Check
 from etl_cli.plugins.registry import REGISTRY
-from etl_cli.runtime.quality.evaluate import CheckedStage, quality_job_group, quality_samples_job_group
-from etl_cli.runtime.quality.report import CheckResult, StageQuality
+from etl_cli.runtime.safeguards.quality.evaluate import CheckedStage, quality_job_group, quality_samples_job_group
+from etl_cli.runtime.safeguards.quality.report import CheckResult, StageQuality
 
 SCHEMA = "id INT, email STRING, amount DOUBLE, status STRING, customer_id INT"
 ROWS = [

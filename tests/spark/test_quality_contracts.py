@@ -14,7 +14,7 @@ from etl_cli.errors import QualityGateError
 from etl_cli.events import Reporter
 from etl_cli.plan.dag import compile_plan
 from etl_cli.plugins.api import RunContext
-from etl_cli.runtime.executor import Executor, StageFailed
+from etl_cli.runtime.execution.executor import Executor, StageFailed
 from tests.support import RecordingReporter
 from tests.unit.helpers import make_project
 

@@ -16,9 +16,9 @@ from pyspark.sql import SparkSession
 from etl_cli import app
 from etl_cli.errors import UsageError
 from etl_cli.events import Reporter
-from etl_cli.runtime.dlq import Selection
-from etl_cli.runtime.replay import replay
-from etl_cli.runtime.run import execute_run
+from etl_cli.runtime.execution.run import execute_run
+from etl_cli.runtime.safeguards.dlq import Selection
+from etl_cli.runtime.safeguards.replay import replay
 
 CSV = "id,amount\n1,1.5\n2,2.5\n3,abc\n4,4.5,extra\n"
 PIPELINE = """\

@@ -20,7 +20,7 @@ from etl_cli.plan.dag import compile_plan
 from etl_cli.plugins.api import PLUGIN_KINDS, PendingWrite, RunContext, Sink, StageSpec
 from etl_cli.plugins.registry import Registry
 from etl_cli.plugins.sources.files import CsvSource
-from etl_cli.runtime.executor import Executor, StageFailed
+from etl_cli.runtime.execution.executor import Executor, StageFailed
 from tests.support import RecordingReporter
 from tests.unit.helpers import make_project
 

@@ -15,7 +15,7 @@ import pytest
 
 from etl_cli import app
 from etl_cli.events import Reporter
-from etl_cli.runtime.run import execute_run
+from etl_cli.runtime.execution.run import execute_run
 
 # six orders: four paid (one of them with amount 0), one cancelled, one shipped
 ORDERS = """order_id,customer_id,status,amount,tags

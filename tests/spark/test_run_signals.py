@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from etl_cli.runtime.lock import run_lock
+from etl_cli.runtime.bookkeeping.lock import run_lock
 from tests.clihelp import REPO
 from tests.unit.helpers import PROJECT, write
 
@@ -115,7 +115,7 @@ def test_a_signal_stops_the_run_cleanly(tmp_path: Path, signum: int, code: int, 
 
 SECOND_SIGNAL = """
 import os, signal, sys, threading, time
-from etl_cli.runtime.signals import RunSignals
+from etl_cli.runtime.execution.signals import RunSignals
 
 with RunSignals() as signals:
     signals.attach(lambda: time.sleep(60))  # a cancel that hangs, as a dying JVM may

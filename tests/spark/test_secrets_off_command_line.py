@@ -22,8 +22,8 @@ import psutil
 import pyarrow.parquet as pq
 import pytest
 
-from etl_cli.runtime.gateway import java_argument_file, properties_text
-from etl_cli.runtime.java import find_java
+from etl_cli.runtime.spark.gateway import java_argument_file, properties_text
+from etl_cli.runtime.spark.java import find_java
 from tests.clihelp import REPO
 
 CONF_SECRET = "conf-" + secrets.token_hex(8)

@@ -9,8 +9,8 @@ from pathlib import Path
 from etl_cli.app import registry
 from etl_cli.events import Reporter
 from etl_cli.model.metrics import MetricsSpec
-from etl_cli.runtime.metrics import StreamingPusher
-from etl_cli.runtime.results import RunResults
+from etl_cli.runtime.bookkeeping.metrics import StreamingPusher
+from etl_cli.runtime.bookkeeping.results import RunResults
 
 
 def test_a_running_query_exports_its_last_micro_batch(spark, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

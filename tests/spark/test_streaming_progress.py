@@ -10,7 +10,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from etl_cli.plugins.api import StageSpec
-from etl_cli.runtime.streaming import SinkQuery
+from etl_cli.runtime.streams.streaming import SinkQuery
 from tests.support import RecordingReporter
 
 

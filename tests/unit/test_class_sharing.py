@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from etl_cli.runtime.class_sharing import ClassArchive, class_archive
+from etl_cli.runtime.spark.class_sharing import ClassArchive, class_archive
 
 FINISHED = bytes.fromhex("a8ab0bf0") + b"rest of the archive"
 

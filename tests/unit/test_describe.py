@@ -7,8 +7,8 @@ from decimal import Decimal
 
 from etl_cli.cli.reporters import spark_progress_text
 from etl_cli.events import SparkProgress
-from etl_cli.runtime.coercions import family
-from etl_cli.runtime.describe import Masker, cell_text
+from etl_cli.runtime.execution.coercions import family
+from etl_cli.runtime.execution.describe import Masker, cell_text
 
 
 def test_values_are_shown_as_plain_text() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from etl_cli.errors import ConfigError
-from etl_cli.runtime.gateway import java_argument_file, launch_files
+from etl_cli.runtime.spark.gateway import java_argument_file, launch_files
 
 SETTINGS = {"spark.hadoop.fs.s3a.secret.key": "s3cr3t-value", "spark.driver.extraJavaOptions": "-Da=1 -Db=2"}
 

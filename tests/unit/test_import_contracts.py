@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-PROBE = "import etl_cli.runtime.executor"
+PROBE = "import etl_cli.runtime.execution.executor"
 LAYERS = "Layers point downward"
 PLUGINS_RULE = "Plug-ins never import the runtime, the use cases or the CLI"
 SECRETS_RULE = "Secrets never import the runtime, the use cases or the CLI"
@@ -50,7 +50,7 @@ def add_probe(root: Path, module: str) -> str:
     path = root / (module.replace(".", "/") + ".py")
     lines = path.read_text().splitlines()
     path.write_text("\n".join([*lines, PROBE]) + "\n")
-    return f"{module} -> etl_cli.runtime.executor (l.{len(lines) + 1})"
+    return f"{module} -> etl_cli.runtime.execution.executor (l.{len(lines) + 1})"
 
 
 def broken_contracts(output: str) -> dict[str, str]:

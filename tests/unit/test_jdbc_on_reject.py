@@ -10,7 +10,7 @@ from etl_cli.config.loader import load_pipeline
 from etl_cli.model.check import check_pipeline
 from etl_cli.plugins.jdbc.dialects import MARIADB, POSTGRESQL
 from etl_cli.plugins.registry import REGISTRY
-from etl_cli.runtime.replay import dead_letter_stages
+from etl_cli.runtime.safeguards.replay import dead_letter_stages
 
 from .helpers import make_project
 

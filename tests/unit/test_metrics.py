@@ -11,8 +11,8 @@ from etl_cli.config.loader import load_pipeline
 from etl_cli.events import StageResult
 from etl_cli.model.check import check_pipeline
 from etl_cli.model.metrics import MetricsSpec
-from etl_cli.runtime.metrics import RunMetrics, export_run_metrics
-from etl_cli.runtime.results import RunResults
+from etl_cli.runtime.bookkeeping.metrics import RunMetrics, export_run_metrics
+from etl_cli.runtime.bookkeeping.results import RunResults
 from tests.support import RecordingReporter
 
 from .helpers import make_project

@@ -7,8 +7,8 @@ import pytest
 from etl_cli.errors import QualityGateError
 from etl_cli.model.quality import check_from_item, default_severity
 from etl_cli.plugins.checks import CheckSpec, Threshold, parse_duration
-from etl_cli.runtime.quality.evaluate import _outcome
-from etl_cli.runtime.quality.report import CheckResult, QualityReport
+from etl_cli.runtime.safeguards.quality.evaluate import _outcome
+from etl_cli.runtime.safeguards.quality.report import CheckResult, QualityReport
 
 
 @pytest.mark.parametrize(

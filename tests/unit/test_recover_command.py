@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from etl_cli.runtime.lock import run_lock
+from etl_cli.runtime.bookkeeping.lock import run_lock
 from tests.clihelp import etl_cli
 
 from .helpers import make_project

@@ -10,8 +10,8 @@ from etl_cli import app
 from etl_cli.errors import UsageError
 from etl_cli.events import Reporter
 from etl_cli.model.pipeline import PipelineSpec
-from etl_cli.runtime.dlq import Selection
-from etl_cli.runtime.replay import choose_stage, plan_replay, record_replay, replay
+from etl_cli.runtime.safeguards.dlq import Selection
+from etl_cli.runtime.safeguards.replay import choose_stage, plan_replay, record_replay, replay
 
 from .helpers import write
 

@@ -8,7 +8,7 @@ import pytest
 
 from etl_cli.errors import ConfigError, RunError
 from etl_cli.plugins.api import StageSpec
-from etl_cli.runtime.resilience import (
+from etl_cli.runtime.safeguards.resilience import (
     BreakerSettings,
     CircuitBreaker,
     CircuitOpenError,

@@ -10,8 +10,8 @@ import time
 import pytest
 
 from etl_cli.errors import ExitCode, RunInterrupted
-from etl_cli.runtime.resilience import Resilience, RetryPolicy
-from etl_cli.runtime.signals import RunSignals
+from etl_cli.runtime.execution.signals import RunSignals
+from etl_cli.runtime.safeguards.resilience import Resilience, RetryPolicy
 
 
 def test_run_interrupted_maps_each_signal_to_its_exit_code_and_status() -> None:

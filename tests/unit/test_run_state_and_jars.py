@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from etl_cli.runtime.jars import resolve_local_jars
-from etl_cli.runtime.state import RunState, state_folder
+from etl_cli.runtime.bookkeeping.state import RunState, state_folder
+from etl_cli.runtime.spark.jars import resolve_local_jars
 
 
 def test_a_value_is_written_only_at_commit_and_read_by_the_next_run(tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from etl_cli.runtime.session import session_settings
+from etl_cli.runtime.spark.session import session_settings
 
 DRIVER = "spark.driver.extraJavaOptions"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from etl_cli.errors import RunError
 from etl_cli.plugins.api import StageSpec
-from etl_cli.runtime.spark_errors import MAX_CHARS, SparkFailure, clean, explain, source_reading, summarize
+from etl_cli.runtime.execution.spark_errors import MAX_CHARS, SparkFailure, clean, explain, source_reading, summarize
 
 MALFORMED_CSV = [
     (

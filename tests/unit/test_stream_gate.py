@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from etl_cli.runtime.quality.streaming import gate_error
+from etl_cli.runtime.safeguards.quality.streaming import gate_error
 
 
 @pytest.mark.parametrize(

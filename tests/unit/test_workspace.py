@@ -1,4 +1,4 @@
-"""Every command reaches Spark one way (``runtime/workspace.py``): the same packages, secrets and run context."""
+"""Every command reaches Spark one way (``execution/workspace.py``): the same packages, secrets and run context."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from etl_cli.events import Reporter
 from etl_cli.model.check import check_pipeline
 from etl_cli.model.pipeline import PipelineSpec
 from etl_cli.plan.dag import compile_plan
-from etl_cli.runtime.workspace import open_workspace, plugin_packages
+from etl_cli.runtime.execution.workspace import open_workspace, plugin_packages
 
 from .helpers import make_project
 

@@ -10,7 +10,7 @@ A connection that fails because the server cannot be reached (SQLSTATE class 08,
 or timed-out sockets, unknown hosts) raises :class:`ServerUnreachable`, a
 ``ConnectionError``: the run retries the stage's operation with the stage's ``retry:``
 policy (exponential backoff with jitter, tenacity) behind the endpoint's circuit breaker
-(:mod:`etl_cli.runtime.resilience`). A refused login (SQLSTATE 28000/28P01, MySQL error
+(:mod:`etl_cli.runtime.safeguards.resilience`). A refused login (SQLSTATE 28000/28P01, MySQL error
 1045) raises :class:`LoginRefused`, a RunError, which is never retried.
 """
 

@@ -1,7 +1,7 @@
 """Options the JDBC source and sink share: connection and driver properties; and their checks.
 
 Retries are the run's (the ``retry:`` block every source and sink takes, see
-:mod:`etl_cli.runtime.resilience`): a server that cannot be reached raises
+:mod:`etl_cli.runtime.safeguards.resilience`): a server that cannot be reached raises
 :class:`~etl_cli.plugins.jdbc.connection.ServerUnreachable`, which the run retries.
 """
 

@@ -3,7 +3,7 @@
 A staging table is named ``etl_stg_<owner>_<run>_<write>_<target>``:
 
 - ``owner``: 8 hex digits of the SHA-256 of the pipeline's name and environment (what the run
-  lock is taken for, :mod:`etl_cli.runtime.lock`);
+  lock is taken for, :mod:`etl_cli.runtime.bookkeeping.lock`);
 - ``run``: 12 hex digits of the SHA-256 of the run id;
 - ``write``: 6 hex digits telling apart the writes of one run (its sinks, micro-batches, retries);
 - ``target``: the target table's name in lower-case letters, digits and ``_``, cut so that the

@@ -36,7 +36,7 @@ The target and the keys reach the statements only as the catalog spells them, qu
 dialect; ``table`` and ``keys`` are checked against the rule of
 :mod:`etl_cli.plugins.jdbc.identifiers` before anything connects. Staging tables left by
 killed runs of the same pipeline are dropped by :meth:`JdbcSink.recover`, which every run calls
-before its first stage and ``etl-cli recover`` calls (:mod:`etl_cli.runtime.recover`).
+before its first stage and ``etl-cli recover`` calls (:mod:`etl_cli.runtime.bookkeeping.recover`).
 """
 
 from __future__ import annotations

@@ -18,10 +18,10 @@ from etl_cli.model.pipeline import option_location
 from etl_cli.plan.dag import Plan
 from etl_cli.plugins.api import PendingWrite, RunContext, Sink, Source, StageSpec, Transform
 from etl_cli.plugins.registry import Registry
-from etl_cli.runtime.guards import RunExtras, StageGuards
-from etl_cli.runtime.observe import RowCounter
-from etl_cli.runtime.signals import RunSignals
-from etl_cli.runtime.spark_errors import SparkFailure, explain, sentence, source_reading
+from etl_cli.runtime.execution.observe import RowCounter
+from etl_cli.runtime.execution.signals import RunSignals
+from etl_cli.runtime.execution.spark_errors import SparkFailure, explain, sentence, source_reading
+from etl_cli.runtime.safeguards.guards import RunExtras, StageGuards
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame

@@ -27,12 +27,12 @@ from etl_cli.plugins.checks import CheckSpec, ContractSpec
 from etl_cli.plugins.quality.base import Check
 from etl_cli.plugins.registry import Registry
 from etl_cli.plugins.sources.malformed import CORRUPT_COLUMN
-from etl_cli.runtime.dead_letters import DeadLetterQueue, split_malformed
-from etl_cli.runtime.quality import contracts
-from etl_cli.runtime.quality.evaluate import CheckedStage
-from etl_cli.runtime.quality.report import CheckResult, QualityReport
-from etl_cli.runtime.resilience import Resilience, endpoint_of, first_line
-from etl_cli.runtime.signals import RunSignals
+from etl_cli.runtime.execution.signals import RunSignals
+from etl_cli.runtime.safeguards.dead_letters import DeadLetterQueue, split_malformed
+from etl_cli.runtime.safeguards.quality import contracts
+from etl_cli.runtime.safeguards.quality.evaluate import CheckedStage
+from etl_cli.runtime.safeguards.quality.report import CheckResult, QualityReport
+from etl_cli.runtime.safeguards.resilience import Resilience, endpoint_of, first_line
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame

@@ -22,12 +22,12 @@ from etl_cli.events import Reporter, StageResult
 from etl_cli.plugins.api import Effect, PendingWrite, Sink, StageSpec
 from etl_cli.plugins.registry import Registry
 from etl_cli.plugins.spark_types import first_line, quote
-from etl_cli.runtime.describe import Masker, SchemaField, first_rows, rows_and_nulls, schema_fields
-from etl_cli.runtime.executor import Executor
-from etl_cli.runtime.guards import RunExtras
-from etl_cli.runtime.progress import watch_spark_progress
-from etl_cli.runtime.quality.report import CheckResult
-from etl_cli.runtime.workspace import Workspace
+from etl_cli.runtime.bookkeeping.progress import watch_spark_progress
+from etl_cli.runtime.execution.describe import Masker, SchemaField, first_rows, rows_and_nulls, schema_fields
+from etl_cli.runtime.execution.executor import Executor
+from etl_cli.runtime.execution.workspace import Workspace
+from etl_cli.runtime.safeguards.guards import RunExtras
+from etl_cli.runtime.safeguards.quality.report import CheckResult
 from etl_cli.secrets.redaction import MASK
 
 if TYPE_CHECKING:

@@ -32,7 +32,7 @@ from etl_cli.plugins.checks import CheckSpec
 from etl_cli.plugins.observed import observed_metrics
 from etl_cli.plugins.quality.base import Check, DatasetCheck, RowCheck
 from etl_cli.plugins.spark_types import first_line, quote
-from etl_cli.runtime.quality.report import CheckResult, Outcome, StageQuality
+from etl_cli.runtime.safeguards.quality.report import CheckResult, Outcome, StageQuality
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, Observation, SparkSession

@@ -15,20 +15,20 @@ from etl_cli.events import Reporter
 from etl_cli.model.pipeline import PipelineSpec
 from etl_cli.plan.dag import Plan, compile_plan
 from etl_cli.plugins.registry import Registry
-from etl_cli.runtime.executor import Executor, StageFailed
-from etl_cli.runtime.guards import RunExtras
-from etl_cli.runtime.lock import run_lock
-from etl_cli.runtime.metrics import StreamingPusher, export_run_metrics
-from etl_cli.runtime.progress import watch_spark_progress
-from etl_cli.runtime.quality.report import write_quality
-from etl_cli.runtime.recover import recover_before_run
-from etl_cli.runtime.results import RunResults, write_results
-from etl_cli.runtime.results import results_dir as default_results_dir
-from etl_cli.runtime.session import DEFAULT_MASTER
-from etl_cli.runtime.signals import RunSignals
-from etl_cli.runtime.state import RunState, state_folder
-from etl_cli.runtime.streaming import StreamingExecutor
-from etl_cli.runtime.workspace import Workspace, open_secrets, open_workspace
+from etl_cli.runtime.bookkeeping.lock import run_lock
+from etl_cli.runtime.bookkeeping.metrics import StreamingPusher, export_run_metrics
+from etl_cli.runtime.bookkeeping.progress import watch_spark_progress
+from etl_cli.runtime.bookkeeping.recover import recover_before_run
+from etl_cli.runtime.bookkeeping.results import RunResults, write_results
+from etl_cli.runtime.bookkeeping.results import results_dir as default_results_dir
+from etl_cli.runtime.bookkeeping.state import RunState, state_folder
+from etl_cli.runtime.execution.executor import Executor, StageFailed
+from etl_cli.runtime.execution.signals import RunSignals
+from etl_cli.runtime.execution.workspace import Workspace, open_secrets, open_workspace
+from etl_cli.runtime.safeguards.guards import RunExtras
+from etl_cli.runtime.safeguards.quality.report import write_quality
+from etl_cli.runtime.spark.session import DEFAULT_MASTER
+from etl_cli.runtime.streams.streaming import StreamingExecutor
 from etl_cli.secrets.resolver import SecretResolver
 
 if TYPE_CHECKING:

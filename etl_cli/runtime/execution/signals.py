@@ -28,7 +28,7 @@ from types import FrameType, TracebackType
 from typing import Any
 
 from etl_cli.errors import RunInterrupted
-from etl_cli.runtime.resilience import Classification, classify
+from etl_cli.runtime.safeguards.resilience import Classification, classify
 
 #: the signals a batch run turns into a clean stop
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -97,7 +97,7 @@ class RunSignals:
             raise RunInterrupted(self.received)
 
     def classify(self, exc: BaseException) -> Classification:
-        """:func:`~etl_cli.runtime.resilience.classify`, except that after a signal nothing is worth retrying."""
+        """Resilience's :func:`classify`, except that after a signal nothing is worth retrying."""
         return "permanent" if self.received is not None else classify(exc)
 
     def sleep(self, seconds: float) -> None:

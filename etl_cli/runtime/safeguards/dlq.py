@@ -20,8 +20,8 @@ from etl_cli.plugins.api import RunContext, Source, StageSpec
 from etl_cli.plugins.checks import DeadLetterSpec
 from etl_cli.plugins.registry import Registry
 from etl_cli.plugins.sources.files import FileSource
-from etl_cli.runtime.dead_letters import COLUMNS, DEAD_LETTER_DDL
-from etl_cli.runtime.workspace import Workspace, open_workspace
+from etl_cli.runtime.execution.workspace import Workspace, open_workspace
+from etl_cli.runtime.safeguards.dead_letters import COLUMNS, DEAD_LETTER_DDL
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame

@@ -26,8 +26,8 @@ from etl_cli.plugins.api import StageSpec
 from etl_cli.plugins.checks import CheckSpec
 from etl_cli.plugins.quality.base import RowCheck
 from etl_cli.plugins.spark_types import quote
-from etl_cli.runtime.quality.evaluate import FLAGS, any_flag, failed_check_names, flag
-from etl_cli.runtime.quality.report import CheckResult, Outcome
+from etl_cli.runtime.safeguards.quality.evaluate import FLAGS, any_flag, failed_check_names, flag
+from etl_cli.runtime.safeguards.quality.report import CheckResult, Outcome
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame

@@ -16,7 +16,7 @@ once, final) or, for sinks that can take them, update (the windows each micro-ba
   mode a micro-batch holds each changed window once, with its values so far;
 - the Kafka sink produces natively, at least once (in update mode, one record per change).
 
-Row-level checks apply to every micro-batch as it flows (runtime/quality/streaming.py):
+Row-level checks apply to every micro-batch as it flows (runtime/safeguards/quality/streaming.py):
 ``quarantine`` checks get a query of their own that appends the rows they remove to the
 dead-letter queue, at least once; a ``fail`` check fails its micro-batch before the sink
 commits it and ends the run with exit 3. A stage's contract is checked when its query
@@ -49,12 +49,12 @@ from etl_cli.plan.dag import Plan
 from etl_cli.plugins.api import RunContext, Sink, Source, StageSpec, Transform
 from etl_cli.plugins.quality.base import RowCheck
 from etl_cli.plugins.registry import Registry
-from etl_cli.runtime.dead_letters import DeadLetterQueue
-from etl_cli.runtime.executor import StageFailed
-from etl_cli.runtime.guards import StageGuards
-from etl_cli.runtime.quality import contracts
-from etl_cli.runtime.quality.report import QualityReport, StageQuality
-from etl_cli.runtime.quality.streaming import StreamChecks, gate_error
+from etl_cli.runtime.execution.executor import StageFailed
+from etl_cli.runtime.safeguards.dead_letters import DeadLetterQueue
+from etl_cli.runtime.safeguards.guards import StageGuards
+from etl_cli.runtime.safeguards.quality import contracts
+from etl_cli.runtime.safeguards.quality.report import QualityReport, StageQuality
+from etl_cli.runtime.safeguards.quality.streaming import StreamChecks, gate_error
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame

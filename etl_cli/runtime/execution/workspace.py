@@ -19,8 +19,8 @@ from etl_cli.model.pipeline import PipelineSpec
 from etl_cli.plan.dag import Plan
 from etl_cli.plugins.api import RunContext, StateStore
 from etl_cli.plugins.registry import Registry
-from etl_cli.runtime.session import DEFAULT_MASTER, build_session
-from etl_cli.runtime.state import journal_folder
+from etl_cli.runtime.bookkeeping.state import journal_folder
+from etl_cli.runtime.spark.session import DEFAULT_MASTER, build_session
 from etl_cli.secrets.redaction import Redactor
 from etl_cli.secrets.resolver import SecretResolver
 

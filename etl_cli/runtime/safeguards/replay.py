@@ -39,8 +39,8 @@ from etl_cli.plugins.api import RunContext, Sink, StageSpec
 from etl_cli.plugins.registry import Registry
 from etl_cli.plugins.sources.malformed import CORRUPT_COLUMN
 from etl_cli.plugins.spark_types import quote
-from etl_cli.runtime.dlq import Selection, dead_letter_spec, read_queue
-from etl_cli.runtime.guards import Replacement, RunExtras
+from etl_cli.runtime.safeguards.dlq import Selection, dead_letter_spec, read_queue
+from etl_cli.runtime.safeguards.guards import Replacement, RunExtras
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -263,7 +263,7 @@ def replay(
     results_dir: Path | None = None,
 ) -> tuple[ExitCode, Path]:
     """Replay the selected dead letters (or the corrected ``rows_file``) from their stage; see the module doc."""
-    from etl_cli.runtime.run import execute_run
+    from etl_cli.runtime.execution.run import execute_run
 
     dead_letter_spec(spec)
     if not selection.runs and rows_file is None:

@@ -18,8 +18,8 @@ from etl_cli.events import Reporter
 from etl_cli.model.metrics import MetricsSpec
 from etl_cli.plugins.api import MetricsExporter
 from etl_cli.plugins.registry import Registry
-from etl_cli.runtime.resilience import RetryPolicy, first_line, retry_call
-from etl_cli.runtime.results import RunResults
+from etl_cli.runtime.bookkeeping.results import RunResults
+from etl_cli.runtime.safeguards.resilience import RetryPolicy, first_line, retry_call
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry

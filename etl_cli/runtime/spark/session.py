@@ -8,10 +8,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from etl_cli.runtime.class_sharing import ClassArchive, class_archive
-from etl_cli.runtime.gateway import launch_gateway
-from etl_cli.runtime.jars import resolve_local_jars
-from etl_cli.runtime.java import ensure_java
+from etl_cli.runtime.spark.class_sharing import ClassArchive, class_archive
+from etl_cli.runtime.spark.gateway import launch_gateway
+from etl_cli.runtime.spark.jars import resolve_local_jars
+from etl_cli.runtime.spark.java import ensure_java
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -99,7 +99,7 @@ def build_session(
     """Start (or join) a Spark session configured for etl-cli.
 
     A JVM started here gets its settings through private files removed once it runs, never on
-    its command line, where any local user could read them (see :mod:`etl_cli.runtime.gateway`).
+    its command line, where any local user could read them (see :mod:`etl_cli.runtime.spark.gateway`).
     Unless ``verbose``, the JVM's own console output (log4j lines, launcher notices)
     goes to ``jvm_log`` instead of the user's terminal, and log4j keeps errors only.
     ``analysis``: a short-lived session that analyses plans and counts samples (dry-run),

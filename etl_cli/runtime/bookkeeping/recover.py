@@ -29,9 +29,9 @@ from etl_cli.plugins.registry import Registry
 from etl_cli.plugins.sinks.filetree import FileTree, LocalFiles
 from etl_cli.plugins.sinks.journal import read_journal, recover_journals
 from etl_cli.plugins.sinks.targets import local_path
-from etl_cli.runtime.lock import lock_path, run_lock
-from etl_cli.runtime.state import journal_folder
-from etl_cli.runtime.workspace import open_workspace
+from etl_cli.runtime.bookkeeping.lock import lock_path, run_lock
+from etl_cli.runtime.bookkeeping.state import journal_folder
+from etl_cli.runtime.execution.workspace import open_workspace
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession

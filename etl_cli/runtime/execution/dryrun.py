@@ -19,13 +19,13 @@ from etl_cli.events import Reporter, StageResult
 from etl_cli.plugins.api import Effect, Sink, Source, StageSpec, resolve_path
 from etl_cli.plugins.registry import Registry
 from etl_cli.plugins.spark_types import first_line, quote
-from etl_cli.runtime.coercions import silent_casts
-from etl_cli.runtime.describe import SchemaField, cell_text, schema_fields
-from etl_cli.runtime.executor import Executor
-from etl_cli.runtime.guards import RunExtras
-from etl_cli.runtime.progress import watch_spark_progress
-from etl_cli.runtime.quality.contracts import ContractViolation
-from etl_cli.runtime.workspace import Workspace
+from etl_cli.runtime.bookkeeping.progress import watch_spark_progress
+from etl_cli.runtime.execution.coercions import silent_casts
+from etl_cli.runtime.execution.describe import SchemaField, cell_text, schema_fields
+from etl_cli.runtime.execution.executor import Executor
+from etl_cli.runtime.execution.workspace import Workspace
+from etl_cli.runtime.safeguards.guards import RunExtras
+from etl_cli.runtime.safeguards.quality.contracts import ContractViolation
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame

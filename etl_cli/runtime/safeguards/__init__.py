@@ -1,0 +1,1 @@
+"""What guards the stages: retries and breakers, contracts and checks, dead letters and replay."""

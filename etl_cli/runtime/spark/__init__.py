@@ -1,0 +1,1 @@
+"""Starting Spark: the session, its JVM settings, jars, Java and class sharing."""

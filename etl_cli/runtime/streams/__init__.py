@@ -1,0 +1,1 @@
+"""Streaming runs: the queries, their progress and their stop."""
