@@ -15,6 +15,7 @@ import subprocess
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,22 @@ def pg_tables(schema: str) -> list[str]:
     )
 
 
+@dataclass(frozen=True)
+class JdbcLogin:
+    """How a JDBC stage reaches a test service: its url, user and password."""
+
+    url: str
+    user: str
+    password: str
+
+
+def pg_jdbc() -> JdbcLogin:
+    """The PostgreSQL service as a JDBC stage names it."""
+    env = require(PG_VARS, "pg")
+    url = f"jdbc:postgresql://{env['ETL_TEST_PG_HOST']}:{env['ETL_TEST_PG_PORT']}/{env['ETL_TEST_PG_DB']}"
+    return JdbcLogin(url, env["ETL_TEST_PG_USER"], env["ETL_TEST_PG_PASSWORD"])
+
+
 def pg_env() -> dict[str, str]:
     """The environment the example pipelines read their PostgreSQL settings from."""
     env = require(PG_VARS, "pg")
@@ -162,6 +179,24 @@ def mysql_rows(database: str, sql: str) -> list[tuple[Any, ...]]:
             return [tuple(row) for row in cursor.fetchall()]
     finally:
         conn.close()
+
+
+def mysql_execute(database: str, statements: Sequence[str]) -> None:
+    """Run ``statements`` in ``database``, in order."""
+    conn = mysql_connect(database)
+    try:
+        with conn.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+    finally:
+        conn.close()
+
+
+def mysql_jdbc(database: str) -> JdbcLogin:
+    """The MariaDB service, database ``database``, as a JDBC stage names it."""
+    env = require(MYSQL_VARS, "mysql")
+    url = f"jdbc:mariadb://{env['ETL_TEST_MYSQL_HOST']}:{env['ETL_TEST_MYSQL_PORT']}/{database}"
+    return JdbcLogin(url, env["ETL_TEST_MYSQL_USER"], env["ETL_TEST_MYSQL_PASSWORD"])
 
 
 def mysql_run_file(database: str, sql_file: Path) -> None:

@@ -20,18 +20,9 @@ from typing import Any
 import pytest
 
 from tests.clihelp import etl_cli
-from tests.integration.dbhelp import (
-    MYSQL_VARS,
-    PG_VARS,
-    mysql_connect,
-    mysql_database,
-    mysql_rows,
-    pg_execute,
-    pg_rows,
-    pg_schema,
-    require,
-)
+from tests.integration import dbhelp
 
+ORDERS_TABLES = ("orders", "orders_copy")
 VICTIM_ROWS = [(1, "keep me"), (2, "and me")]
 PIPELINE = """\
 name: injection
@@ -72,46 +63,45 @@ class Database:
 
 @contextmanager
 def postgres() -> Iterator[Database]:
-    env = require(PG_VARS, "pg")
-    with pg_schema() as schema:
-        for table in ("orders", "orders_copy"):
-            pg_execute(f"CREATE TABLE {schema}.{table} (order_id BIGINT PRIMARY KEY, updated_at TIMESTAMP)")
-        pg_execute(f"INSERT INTO {schema}.orders VALUES (1, '2024-03-01 09:00'), (2, '2024-03-02 09:00')")
+    login = dbhelp.pg_jdbc()
+    with dbhelp.pg_schema() as schema:
+        for table in ORDERS_TABLES:
+            dbhelp.pg_execute(f"CREATE TABLE {schema}.{table} (order_id BIGINT PRIMARY KEY, updated_at TIMESTAMP)")
+        dbhelp.pg_execute(f"INSERT INTO {schema}.orders VALUES (1, '2024-03-01 09:00'), (2, '2024-03-02 09:00')")
         for table in ('"Orders 2024"', '"Copy 2024"'):
-            pg_execute(f'CREATE TABLE {schema}.{table} ("Order Id" BIGINT PRIMARY KEY, "Updated At" TIMESTAMP)')
-        pg_execute(f"""INSERT INTO {schema}."Orders 2024" VALUES (7, '2024-03-01 09:00'), (8, '2024-03-02 09:00')""")
-        pg_execute(f"CREATE TABLE {schema}.victim (id INT PRIMARY KEY, note TEXT)")
-        pg_execute(f"INSERT INTO {schema}.victim VALUES (1, 'keep me'), (2, 'and me')")
-        url = f"jdbc:postgresql://{env['ETL_TEST_PG_HOST']}:{env['ETL_TEST_PG_PORT']}/{env['ETL_TEST_PG_DB']}"
+            dbhelp.pg_execute(f'CREATE TABLE {schema}.{table} ("Order Id" BIGINT PRIMARY KEY, "Updated At" TIMESTAMP)')
+        dbhelp.pg_execute(
+            f"""INSERT INTO {schema}."Orders 2024" VALUES (7, '2024-03-01 09:00'), (8, '2024-03-02 09:00')"""
+        )
+        dbhelp.pg_execute(f"CREATE TABLE {schema}.victim (id INT PRIMARY KEY, note TEXT)")
+        dbhelp.pg_execute(f"INSERT INTO {schema}.victim VALUES (1, 'keep me'), (2, 'and me')")
         yield Database(
-            url, env["ETL_TEST_PG_USER"], env["ETL_TEST_PG_PASSWORD"], schema,
-            lambda: victim_rows(lambda sql: pg_rows(sql), schema),
-            lambda: pg_rows(f'SELECT "Order Id", "Updated At" FROM {schema}."Copy 2024" ORDER BY 1'),
+            login.url, login.user, login.password, schema,
+            lambda: victim_rows(lambda sql: dbhelp.pg_rows(sql), schema),
+            lambda: dbhelp.pg_rows(f'SELECT "Order Id", "Updated At" FROM {schema}."Copy 2024" ORDER BY 1'),
         )  # fmt: skip
 
 
 @contextmanager
 def mariadb() -> Iterator[Database]:
-    env = require(MYSQL_VARS, "mysql")
-    with mysql_database() as database:
-        conn = mysql_connect(database)
-        try:
-            with conn.cursor() as cursor:
-                for table in ("orders", "orders_copy"):
-                    cursor.execute(f"CREATE TABLE {table} (order_id BIGINT PRIMARY KEY, updated_at DATETIME)")
-                cursor.execute("INSERT INTO orders VALUES (1, '2024-03-01 09:00'), (2, '2024-03-02 09:00')")
-                for table in ("`Orders 2024`", "`Copy 2024`"):
-                    cursor.execute(f"CREATE TABLE {table} (`Order Id` BIGINT PRIMARY KEY, `Updated At` DATETIME)")
-                cursor.execute("INSERT INTO `Orders 2024` VALUES (7, '2024-03-01 09:00'), (8, '2024-03-02 09:00')")
-                cursor.execute("CREATE TABLE victim (id INT PRIMARY KEY, note TEXT)")
-                cursor.execute("INSERT INTO victim VALUES (1, 'keep me'), (2, 'and me')")
-        finally:
-            conn.close()
-        url = f"jdbc:mariadb://{env['ETL_TEST_MYSQL_HOST']}:{env['ETL_TEST_MYSQL_PORT']}/{database}"
+    quoted = ("`Orders 2024`", "`Copy 2024`")
+    with dbhelp.mysql_database() as database:
+        dbhelp.mysql_execute(
+            database,
+            [
+                *(f"CREATE TABLE {t} (order_id BIGINT PRIMARY KEY, updated_at DATETIME)" for t in ORDERS_TABLES),
+                "INSERT INTO orders VALUES (1, '2024-03-01 09:00'), (2, '2024-03-02 09:00')",
+                *(f"CREATE TABLE {t} (`Order Id` BIGINT PRIMARY KEY, `Updated At` DATETIME)" for t in quoted),
+                "INSERT INTO `Orders 2024` VALUES (7, '2024-03-01 09:00'), (8, '2024-03-02 09:00')",
+                "CREATE TABLE victim (id INT PRIMARY KEY, note TEXT)",
+                "INSERT INTO victim VALUES (1, 'keep me'), (2, 'and me')",
+            ],
+        )
+        login = dbhelp.mysql_jdbc(database)
         yield Database(
-            url, env["ETL_TEST_MYSQL_USER"], env["ETL_TEST_MYSQL_PASSWORD"], database,
-            lambda: victim_rows(lambda sql: mysql_rows(database, sql), database),
-            lambda: mysql_rows(database, "SELECT `Order Id`, `Updated At` FROM `Copy 2024` ORDER BY 1"),
+            login.url, login.user, login.password, database,
+            lambda: victim_rows(lambda sql: dbhelp.mysql_rows(database, sql), database),
+            lambda: dbhelp.mysql_rows(database, "SELECT `Order Id`, `Updated At` FROM `Copy 2024` ORDER BY 1"),
         )  # fmt: skip
 
 

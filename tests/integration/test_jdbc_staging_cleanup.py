@@ -25,16 +25,15 @@ from etl_cli.plugins.jdbc.dialects import MARIADB, POSTGRESQL
 from etl_cli.plugins.jdbc.staging import StagingName, owner_tag, staging_name
 from tests.clihelp import REPO, etl_cli
 from tests.integration.dbhelp import (
-    MYSQL_VARS,
-    PG_VARS,
-    mysql_connect,
     mysql_database,
+    mysql_execute,
+    mysql_jdbc,
     mysql_rows,
     pg_execute,
+    pg_jdbc,
     pg_rows,
     pg_schema,
     pg_tables,
-    require,
 )
 
 PIPELINE = "stale_staging"
@@ -65,14 +64,13 @@ sinks:
 
 
 def project(root: Path, schema: str) -> Path:
-    env = require(PG_VARS, "pg")
-    url = f"jdbc:postgresql://{env['ETL_TEST_PG_HOST']}:{env['ETL_TEST_PG_PORT']}/{env['ETL_TEST_PG_DB']}"
+    login = pg_jdbc()
     (root / "etl-project.yaml").write_text("name: staging\n", encoding="utf-8")
     (root / "big.csv").write_text(
         "order_id,amount\n" + "".join(f"{i},{i % 97}\n" for i in range(ROWS)), encoding="utf-8"
     )
     (root / "small.csv").write_text("order_id,amount\n1,10\n2,20\n", encoding="utf-8")
-    text = PIPELINE_YAML.format(url=url, user=env["ETL_TEST_PG_USER"], schema=schema)
+    text = PIPELINE_YAML.format(url=login.url, user=login.user, schema=schema)
     (root / "pipeline.yaml").write_text(text, encoding="utf-8")
     return root / "pipeline.yaml"
 
@@ -84,7 +82,7 @@ def staging_tables(schema: str) -> list[str]:
 def run_env(root: Path) -> dict[str, str]:
     """The environment of a run in the default environment (ETL_ENV empty), its state under ``root``."""
     return {**os.environ, "NO_COLOR": "1", "ETL_ENV": "", "ETL_STATE_DIR": str(root / "state"),
-            "DB_PASSWORD": require(PG_VARS, "pg")["ETL_TEST_PG_PASSWORD"]}  # fmt: skip
+            "DB_PASSWORD": pg_jdbc().password}  # fmt: skip
 
 
 def kill_while_staging(pipeline: Path, schema: str, tries: int = 3) -> str:
@@ -162,7 +160,6 @@ def mysql_tables(database: str) -> list[str]:
 
 
 def test_recovery_drops_the_dead_runs_tables_of_the_pipeline_and_keeps_the_live_runs(tmp_path: Path) -> None:
-    env = require(MYSQL_VARS, "mysql")
     with mysql_database() as database:
         made = {
             "dead": staging_name(PIPELINE, "dev", "run-killed", "out/None/1", "orders"),
@@ -171,27 +168,26 @@ def test_recovery_drops_the_dead_runs_tables_of_the_pipeline_and_keeps_the_live_
             "other_env": staging_name(PIPELINE, "prod", "run-killed", "out/None/1", "orders"),
             "other_pipeline": staging_name("another_pipeline", "dev", "run-killed", "out/None/1", "orders"),
         }
-        conn = mysql_connect(database)
-        try:
-            with conn.cursor() as cursor:
-                cursor.execute("CREATE TABLE orders (order_id BIGINT PRIMARY KEY, amount INT)")
-                cursor.execute("CREATE TABLE etl_stg_orders_backup (order_id BIGINT)")
-                for name in made.values():
-                    cursor.execute(MARIADB.create_like(f"`{database}`.`{name}`", "orders", ["order_id", "amount"]))
-        finally:
-            conn.close()
-        url = f"jdbc:mariadb://{env['ETL_TEST_MYSQL_HOST']}:{env['ETL_TEST_MYSQL_PORT']}/{database}"
+        mysql_execute(
+            database,
+            [
+                "CREATE TABLE orders (order_id BIGINT PRIMARY KEY, amount INT)",
+                "CREATE TABLE etl_stg_orders_backup (order_id BIGINT)",
+                *(MARIADB.create_like(f"`{database}`.`{n}`", "orders", ["order_id", "amount"]) for n in made.values()),
+            ],
+        )
+        login = mysql_jdbc(database)
         given: dict[str, Any] = {
             "pipeline": PIPELINE,
             "env": "dev",
             "live": ["run-live"],
-            "options": {"url": url, "user": env["ETL_TEST_MYSQL_USER"], "table": "orders", "mode": "upsert"},
+            "options": {"url": login.url, "user": login.user, "table": "orders", "mode": "upsert"},
         }
 
         result = subprocess.run(
             [sys.executable, "-c", RECOVER, json.dumps(given)],
             cwd=REPO, capture_output=True, text=True, timeout=300,
-            env={**os.environ, "DB_PASSWORD": env["ETL_TEST_MYSQL_PASSWORD"]},
+            env={**os.environ, "DB_PASSWORD": login.password},
         )  # fmt: skip
 
         assert result.returncode == 0, result.stderr

@@ -7,6 +7,7 @@ The first tests raise real Spark errors in the shared session and read them back
 from __future__ import annotations
 
 import json
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -69,11 +70,25 @@ def run(tmp_path: Path, pipeline: str) -> tuple[int, str, dict[str, Any]]:
     return result.returncode, result.stderr, results
 
 
+def run_failing(tmp_path: Path, pipeline_yaml: str) -> tuple[str, dict[str, Any]]:
+    """Write ``pipeline.yaml`` and run it, expecting the run to fail with exit 4; its stderr and results."""
+    write(tmp_path, "pipeline.yaml", pipeline_yaml)
+    code, stderr, results = run(tmp_path, "pipeline.yaml")
+    assert code == 4, stderr
+    return stderr, results
+
+
+def run_failing_on_orders(tmp_path: Path, stages_yaml: str) -> tuple[str, dict[str, Any]]:
+    """:func:`run_failing` of ``stages_yaml`` after a csv source ``orders`` (lines 1-2 of pipeline.yaml)."""
+    write(tmp_path, "data/in.csv", "id,amount\n1,10\n")
+    orders = "sources:\n  - {name: orders, type: csv, path: data/in.csv}\n"
+    return run_failing(tmp_path, orders + textwrap.dedent(stages_yaml).lstrip("\n"))
+
+
 def test_a_malformed_csv_row_names_the_record_the_source_and_its_path_line(tmp_path: Path) -> None:
     write(tmp_path, "data/bad.csv", BAD_CSV)
-    write(
+    stderr, results = run_failing(
         tmp_path,
-        "pipeline.yaml",
         """
         sources:
           - name: orders
@@ -88,8 +103,6 @@ def test_a_malformed_csv_row_names_the_record_the_source_and_its_path_line(tmp_p
             path: out
         """,
     )
-    code, stderr, results = run(tmp_path, "pipeline.yaml")
-    assert code == 4, stderr
     assert "sink 'out' (parquet) failed (defined at pipeline.yaml:8:5)" in stderr
     assert "Malformed records are detected in record parsing: [2,null]" in stderr
     assert "Malformed CSV record: 2,abc,extra" in stderr
@@ -101,9 +114,8 @@ def test_a_malformed_csv_row_names_the_record_the_source_and_its_path_line(tmp_p
 
 def test_a_bad_json_line_names_the_parse_error_and_the_source(tmp_path: Path) -> None:
     write(tmp_path, "data/bad.json", BAD_JSON)
-    write(
+    stderr, _ = run_failing(
         tmp_path,
-        "pipeline.yaml",
         """
         sources:
           - {name: events, type: json, path: data/bad.json, schema: "id INT"}
@@ -111,8 +123,6 @@ def test_a_bad_json_line_names_the_parse_error_and_the_source(tmp_path: Path) ->
           - {name: out, type: parquet, input: events, path: out}
         """,
     )
-    code, stderr, _ = run(tmp_path, "pipeline.yaml")
-    assert code == 4, stderr
     assert "sink 'out' (parquet) failed (defined at pipeline.yaml:4:5)" in stderr
     assert "Malformed records are detected in record parsing: [null]" in stderr
     assert "Unexpected end-of-input within/between Object entries" in stderr
@@ -140,42 +150,30 @@ def test_a_missing_file_given_as_a_template_parameter_points_at_the_parameter(tm
 
 
 def test_an_unknown_column_fails_the_run_with_exit_4(tmp_path: Path) -> None:
-    write(tmp_path, "data/in.csv", "id,amount\n1,10\n")
-    write(
+    stderr, results = run_failing_on_orders(
         tmp_path,
-        "pipeline.yaml",
         """
-        sources:
-          - {name: orders, type: csv, path: data/in.csv}
         transforms:
           - {name: picked, type: select, inputs: [orders], columns: [id, nosuch]}
         sinks:
           - {name: out, type: parquet, input: picked, path: out}
         """,
     )
-    code, stderr, results = run(tmp_path, "pipeline.yaml")
-    assert code == 4, stderr
     assert "transform 'picked' (select) failed (defined at pipeline.yaml:4:5)" in stderr
     assert "`nosuch` cannot be resolved" in stderr
     assert (results["exit_code"], results["error"]["type"], results["error"]["stage"]) == (4, "StageFailed", "picked")
 
 
 def test_a_check_on_an_unknown_column_fails_the_run_with_exit_4(tmp_path: Path) -> None:
-    write(tmp_path, "data/in.csv", "id,amount\n1,10\n")
-    write(
+    stderr, results = run_failing_on_orders(
         tmp_path,
-        "pipeline.yaml",
         """
-        sources:
-          - {name: orders, type: csv, path: data/in.csv}
         checks:
           - {name: one_per_id, stage: orders, type: unique, columns: [nosuch], action: fail}
         sinks:
           - {name: out, type: parquet, input: orders, path: out}
         """,
     )
-    code, stderr, results = run(tmp_path, "pipeline.yaml")
-    assert code == 4, stderr
     assert "pipeline.yaml:2:5: the checks on stage 'orders' cannot be evaluated" in stderr
     assert "`nosuch` cannot be resolved" in stderr
     assert (results["exit_code"], results["error"]["type"]) == (4, "RunError")

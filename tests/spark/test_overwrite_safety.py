@@ -19,6 +19,7 @@ import etl_cli.plugins.builtin  # noqa: F401 - registers the built-in plug-ins
 from etl_cli import app
 from etl_cli.errors import ConfigError, ExitCode, Location
 from etl_cli.events import Reporter
+from etl_cli.model.pipeline import PipelineSpec
 from etl_cli.plugins.api import PendingWrite, RunContext, Sink, StageSpec
 from etl_cli.plugins.registry import REGISTRY
 from etl_cli.runtime.execution.dryrun import DryRun
@@ -186,21 +187,24 @@ sinks:
 """
 
 
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def project_onto_foreign_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, dict[str, bytes], PipelineSpec]:
+    """A project whose overwrite sink targets a folder of someone else's files: root, those files, the spec."""
     monkeypatch.setenv("ETL_STATE_DIR", str(tmp_path / "state"))
     (tmp_path / "etl-project.yaml").write_text("name: t\n")
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "orders.csv").write_text("3,DE\n4,US\n")
     (tmp_path / "pipeline.yaml").write_text(PIPELINE)
-    return tmp_path
+    files = foreign_folder(tmp_path)
+    _, spec = app.load_spec(tmp_path / "pipeline.yaml", None)
+    return tmp_path, files, spec
 
 
 def test_a_run_onto_foreign_files_fails_naming_the_sink_line_and_deletes_nothing(
     spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root = project(tmp_path, monkeypatch)
-    files = foreign_folder(root)
-    _, spec = app.load_spec(root / "pipeline.yaml", None)
+    root, files, spec = project_onto_foreign_files(tmp_path, monkeypatch)
     with pytest.raises(StageFailed) as failed:
         execute_run(spec, app.registry(), Reporter(), "run-1", session=spark)
     assert failed.value.exit_code == ExitCode.RUN_FAILED
@@ -212,9 +216,7 @@ def test_a_run_onto_foreign_files_fails_naming_the_sink_line_and_deletes_nothing
 def test_dry_run_reports_foreign_files_at_the_target_as_an_error_not_an_effect(
     spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root = project(tmp_path, monkeypatch)
-    files = foreign_folder(root)
-    _, spec = app.load_spec(root / "pipeline.yaml", None)
+    root, files, spec = project_onto_foreign_files(tmp_path, monkeypatch)
     from etl_cli.plan.dag import compile_plan
 
     ctx = RunContext(spark=spark, project_root=root, run_id="dry-1")

@@ -1,10 +1,15 @@
-"""Write small pipeline projects into a temporary folder for tests."""
+"""Shared test helpers: write small pipeline projects into a temporary folder, and capture YAML load errors."""
 
 from __future__ import annotations
 
 import textwrap
 from collections.abc import Mapping
 from pathlib import Path
+
+import pytest
+
+from etl_cli.config.yaml_loader import YamlFileError, load_yaml_text
+from etl_cli.diagnostics import Diagnostic
 
 
 def write(root: Path, relative: str, text: str) -> Path:
@@ -33,3 +38,14 @@ PROJECT = """
       dev: {}
       prod: {protected: true}
 """
+
+
+def yaml_error(text: str) -> Diagnostic:
+    """The one diagnostic that loading YAML ``text`` (as file ``f.yaml``) fails with.
+
+    Shared so the YAML tests state only their input and the expected code and place, not the capture ritual.
+    """
+    with pytest.raises(YamlFileError) as caught:
+        load_yaml_text(text, "f.yaml")
+    (diag,) = caught.value.diagnostics
+    return diag

@@ -25,9 +25,8 @@ from hypothesis import strategies as st
 
 from etl_cli.app import registry
 from etl_cli.cli.main import main
-from etl_cli.config.yaml_loader import YamlFileError, load_yaml_text
 
-from .helpers import PROJECT, write
+from .helpers import PROJECT, write, yaml_error
 
 FUZZ = settings(
     max_examples=80,
@@ -303,9 +302,7 @@ def test_any_values_of_a_valid_pipeline_render_or_fail_at_their_place(pipeline: 
 
 
 def test_an_impossible_date_is_an_invalid_value_at_its_place() -> None:
-    with pytest.raises(YamlFileError) as caught:
-        load_yaml_text("name: p\nstarted: 2024-13-45\n", "f.yaml")
-    (diag,) = caught.value.diagnostics
+    diag = yaml_error("name: p\nstarted: 2024-13-45\n")
     assert diag.code == "yaml-value"
     assert (diag.location.line, diag.location.column) == (2, 10)
     assert "2024-13-45" in diag.message
@@ -313,26 +310,20 @@ def test_an_impossible_date_is_an_invalid_value_at_its_place() -> None:
 
 @pytest.mark.parametrize("tag", ["!!int", "!!float", "!!bool", "!!timestamp"])
 def test_a_scalar_its_tag_cannot_read_is_an_invalid_value_at_its_place(tag: str) -> None:
-    with pytest.raises(YamlFileError) as caught:
-        load_yaml_text(f"a: {tag} x\n", "f.yaml")
-    (diag,) = caught.value.diagnostics
+    diag = yaml_error(f"a: {tag} x\n")
     assert diag.code == "yaml-value"
     assert (diag.location.line, diag.location.column) == (1, 4)
 
 
 def test_an_anchor_defined_twice_names_both_lines() -> None:
-    with pytest.raises(YamlFileError) as caught:
-        load_yaml_text("a: &x 1\nb: &x 2\n", "f.yaml")
-    (diag,) = caught.value.diagnostics
+    diag = yaml_error("a: &x 1\nb: &x 2\n")
     assert diag.code == "yaml-anchor"
     assert (diag.location.line, diag.location.column) == (2, 4)
     assert diag.message == "anchor &x is defined twice (first on line 1)"
 
 
 def test_an_alias_without_its_anchor_is_named() -> None:
-    with pytest.raises(YamlFileError) as caught:
-        load_yaml_text("a: *x\n", "f.yaml")
-    (diag,) = caught.value.diagnostics
+    diag = yaml_error("a: *x\n")
     assert diag.code == "yaml-anchor"
     assert (diag.location.line, diag.location.column) == (1, 4)
     assert diag.message == "alias *x has no anchor &x before it"

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from etl_cli.cli.main import main
-from etl_cli.config.yaml_loader import YamlFileError, load_yaml_text
+from etl_cli.config.yaml_loader import load_yaml_text
 
-from .helpers import PROJECT, write
+from .helpers import PROJECT, write, yaml_error
 
 STAGES = """
 sources:
@@ -109,18 +109,14 @@ def test_an_anchor_shared_a_few_times_is_copied_each_time() -> None:
 
 
 def test_an_alias_inside_its_own_anchor_is_refused_at_the_alias() -> None:
-    with pytest.raises(YamlFileError) as caught:
-        load_yaml_text("a: &x [1, *x]\n", "f.yaml")
-    (diag,) = caught.value.diagnostics
+    diag = yaml_error("a: &x [1, *x]\n")
     assert diag.code == "yaml-alias"
     assert (diag.location.line, diag.location.column) == (1, 11)
 
 
 def test_nesting_past_100_levels_is_refused_where_level_101_starts() -> None:
     # the root mapping is level 1, so the 100th '[' (column 4 + 99) opens level 101
-    with pytest.raises(YamlFileError) as caught:
-        load_yaml_text("x: " + "[" * 100 + "]" * 100 + "\n", "f.yaml")
-    (diag,) = caught.value.diagnostics
+    diag = yaml_error("x: " + "[" * 100 + "]" * 100 + "\n")
     assert diag.code == "yaml-depth"
     assert (diag.location.line, diag.location.column) == (1, 103)
 
@@ -134,9 +130,7 @@ def test_aliases_nesting_past_100_levels_are_refused_at_the_outer_alias() -> Non
     # a_k expands to k + 2 nested lists plus the scalar: a98 is the first to reach level 101,
     # and "a98: &a98 [" is 11 characters long.
     text = "a0: &a0 [x]\n" + "".join(f"a{i}: &a{i} [*a{i - 1}]\n" for i in range(1, 600))
-    with pytest.raises(YamlFileError) as caught:
-        load_yaml_text(text, "f.yaml")
-    (diag,) = caught.value.diagnostics
+    diag = yaml_error(text)
     assert diag.code == "yaml-depth"
     assert (diag.location.line, diag.location.column) == (99, 12)
 
@@ -280,17 +274,18 @@ def test_a_template_linking_outside_its_folder_is_refused(tmp_path: Path, capsys
     assert "outside" in out
 
 
-def test_a_template_in_a_subfolder_of_templates_is_found(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    write(tmp_path, "templates/files/base.yaml", STAGES)
-    path = write(tmp_path, "p/pipeline.yaml", "extends: files/base\nname: p\n")
-    write(tmp_path, "etl-project.yaml", PROJECT)
-    code, out = etl(["validate", str(path)], capsys)
-    assert code == 0, out
-
-
-def test_a_template_named_with_its_extension_is_found(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    write(tmp_path, "templates/base.yaml", STAGES)
-    path = write(tmp_path, "p/pipeline.yaml", "extends: base.yaml\nname: p\n")
+@pytest.mark.parametrize(
+    ("template", "extends"),
+    [
+        pytest.param("templates/files/base.yaml", "files/base", id="in-a-subfolder-of-templates"),
+        pytest.param("templates/base.yaml", "base.yaml", id="named-with-its-extension"),
+    ],
+)
+def test_a_template_is_found(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], template: str, extends: str
+) -> None:
+    write(tmp_path, template, STAGES)
+    path = write(tmp_path, "p/pipeline.yaml", f"extends: {extends}\nname: p\n")
     write(tmp_path, "etl-project.yaml", PROJECT)
     code, out = etl(["validate", str(path)], capsys)
     assert code == 0, out

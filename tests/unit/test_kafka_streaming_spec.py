@@ -43,6 +43,13 @@ def problems(tmp_path: Path, pipeline: str) -> list[tuple[str, str]]:
     return [(d.code, d.message) for d in report.diagnostics if d.severity == "error"]
 
 
+def streaming_problems(tmp_path: Path, after_stream: str) -> list[tuple[str, str]]:
+    """:func:`problems` of a streaming pipeline with a checkpoint whose sources start with the streaming source;
+    ``after_stream`` (dedented) follows that source: more sources, then the rest of the pipeline."""
+    head = "streaming: {checkpoint_location: ck}\nsources:\n<<stream>>\n"
+    return problems(tmp_path, head + textwrap.dedent(after_stream).lstrip("\n"))
+
+
 def spec_of(tmp_path: Path, pipeline: str) -> Any:
     make_project(tmp_path, {"p/pipeline.yaml": expand(pipeline)})
     return app.load_spec(tmp_path / "p", None, environ={})[1]
@@ -100,12 +107,9 @@ def test_streaming_sinks_append_by_default_and_refuse_overwrite(tmp_path: Path) 
 
 
 def test_transforms_that_cannot_run_on_a_stream_are_refused(tmp_path: Path) -> None:
-    found = problems(
+    found = streaming_problems(
         tmp_path,
         """
-        streaming: {checkpoint_location: ck}
-        sources:
-        <<stream>>
         transforms:
           - {name: totals, type: aggregate, inputs: [events], aggregations: {n: {function: count}}}
           - {name: ranked, type: window, inputs: [events], order_by: [id], columns: {r: {function: rank}}}
@@ -145,12 +149,9 @@ def test_a_windowed_aggregate_needs_a_watermark_on_its_stream(tmp_path: Path) ->
 
 
 def test_a_sink_fed_only_by_batch_sources_is_refused_in_a_streaming_pipeline(tmp_path: Path) -> None:
-    found = problems(
+    found = streaming_problems(
         tmp_path,
         """
-        streaming: {checkpoint_location: ck}
-        sources:
-        <<stream>>
           - {name: pages, type: csv, path: pages.csv}
         sinks:
           - {name: live, type: json, input: events, path: live}

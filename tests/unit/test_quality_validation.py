@@ -71,24 +71,62 @@ checks:
     assert diagnose(tmp_path, tail) == []
 
 
-def test_a_check_on_an_unknown_stage_points_at_the_stage_and_suggests_the_name(tmp_path: Path) -> None:
-    item = "  - {name: c, type: not_null, stage: order, columns: [id]}"
-    d = only(diagnose(tmp_path, f"checks:\n{item}\n"), "unknown-stage")
-    assert where(d) == at(FIRST, item, "order,")
-    assert d.hint == "did you mean 'orders'?"
+@pytest.mark.parametrize(
+    ("item", "code", "token"),
+    [
+        pytest.param("{name: c, type: not_null, stage: order, columns: [id]}", "unknown-stage", "order,", id="typo"),
+        pytest.param("{name: c, type: not_null, stage: out, columns: [id]}", "check-on-sink", "out,", id="on-a-sink"),
+        pytest.param(
+            "{name: c, type: relationships, stage: orders, column: cid, to: customer}",
+            "unknown-stage",
+            "customer}",
+            id="unknown-relationships-target",
+        ),
+        pytest.param(
+            "{name: c, type: unique, stage: orders, columns: [id], action: drop}",
+            "invalid-value",
+            "drop",
+            id="dataset-level-check-that-drops",
+        ),
+        pytest.param(
+            "{name: c, type: not_null, stage: orders, columns: [a], threshold: {max_ratio: 0.1, max_count: 3}}",
+            "threshold",
+            "{max_ratio",
+            id="threshold-with-a-ratio-and-a-count",
+        ),
+        pytest.param(
+            "{name: c, type: not_null, stage: orders, columns: [a], threshold: {max_ratio: 5}}",
+            "schema",
+            "5}",
+            id="ratio-above-one",
+        ),
+        pytest.param(
+            "{name: c, type: not_null, stage: orders, columns: [a], action: fail, severity: warning}",
+            "contradictory-severity",
+            "warning",
+            id="fail-with-severity-warning",
+        ),
+    ],
+)
+def test_a_check_problem_is_reported_at_the_offending_value(tmp_path: Path, item: str, code: str, token: str) -> None:
+    d = only(diagnose(tmp_path, f"checks:\n  - {item}\n"), code)
+    assert where(d) == at(FIRST, f"  - {item}", token)
 
 
-def test_a_check_on_a_sink_is_refused(tmp_path: Path) -> None:
-    item = "  - {name: c, type: not_null, stage: out, columns: [id]}"
-    d = only(diagnose(tmp_path, f"checks:\n{item}\n"), "check-on-sink")
-    assert where(d) == at(FIRST, item, "out,")
+@pytest.mark.parametrize(
+    ("item", "hint"),
+    [
+        ("{name: c, type: not_null, stage: order, columns: [id]}", "did you mean 'orders'?"),
+        ("{name: c, type: relationships, stage: orders, column: cid, to: customer}", "did you mean 'customers'?"),
+    ],
+)
+def test_an_unknown_stage_suggests_the_nearest_name(tmp_path: Path, item: str, hint: str) -> None:
+    assert only(diagnose(tmp_path, f"checks:\n  - {item}\n"), "unknown-stage").hint == hint
 
 
-def test_a_relationships_target_must_exist(tmp_path: Path) -> None:
-    item = "  - {name: c, type: relationships, stage: orders, column: cid, to: customer}"
-    d = only(diagnose(tmp_path, f"checks:\n{item}\n"), "unknown-stage")
-    assert where(d) == at(FIRST, item, "customer}")
-    assert "customers" in (d.hint or "")
+def test_dataset_level_checks_can_only_warn_or_fail(tmp_path: Path) -> None:
+    tail = "checks:\n  - {name: c, type: unique, stage: orders, columns: [id], action: drop}\n"
+    assert only(diagnose(tmp_path, tail), "invalid-value").message.endswith("expected one of: warn, fail")
 
 
 def test_a_relationships_target_read_by_nothing_else_is_not_unused(tmp_path: Path) -> None:
@@ -122,29 +160,10 @@ def test_type_specific_option_rules(tmp_path: Path, item: str, token: str, text:
     assert text in d.message
 
 
-def test_dataset_level_checks_can_only_warn_or_fail(tmp_path: Path) -> None:
-    item = "  - {name: c, type: unique, stage: orders, columns: [id], action: drop}"
-    d = only(diagnose(tmp_path, f"checks:\n{item}\n"), "invalid-value")
-    assert where(d) == at(FIRST, item, "drop")
-    assert d.message.endswith("expected one of: warn, fail")
-
-
 def test_row_count_takes_no_threshold(tmp_path: Path) -> None:
     tail = "checks:\n  - {name: c, type: row_count, stage: paid, min: 1, threshold: {max_count: 2}}\n"
     d = only(diagnose(tmp_path, tail), "unknown-key")
     assert d.message == "unknown key 'threshold' in checks.c"
-
-
-def test_a_threshold_is_a_ratio_or_a_count_not_both(tmp_path: Path) -> None:
-    item = "  - {name: c, type: not_null, stage: orders, columns: [a], threshold: {max_ratio: 0.1, max_count: 3}}"
-    d = only(diagnose(tmp_path, f"checks:\n{item}\n"), "threshold")
-    assert where(d) == at(FIRST, item, "{max_ratio")
-
-
-def test_a_ratio_above_one_is_refused(tmp_path: Path) -> None:
-    item = "  - {name: c, type: not_null, stage: orders, columns: [a], threshold: {max_ratio: 5}}"
-    d = only(diagnose(tmp_path, f"checks:\n{item}\n"), "schema")
-    assert where(d) == at(FIRST, item, "5}")
 
 
 def test_quarantine_needs_a_dead_letter_queue(tmp_path: Path) -> None:
@@ -154,12 +173,6 @@ def test_quarantine_needs_a_dead_letter_queue(tmp_path: Path) -> None:
     assert "dead_letter:" in (d.hint or "")
     fixed = diagnose(tmp_path, tail + "dead_letter: {type: parquet, path: dlq}\n")
     assert [d for d in fixed if d.severity == "error"] == []
-
-
-def test_fail_with_severity_warning_contradicts_itself(tmp_path: Path) -> None:
-    item = "  - {name: c, type: not_null, stage: orders, columns: [a], action: fail, severity: warning}"
-    d = only(diagnose(tmp_path, f"checks:\n{item}\n"), "contradictory-severity")
-    assert where(d) == at(FIRST, item, "warning")
 
 
 def test_check_names_are_unique(tmp_path: Path) -> None:

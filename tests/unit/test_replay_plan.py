@@ -24,6 +24,15 @@ dead_letter: {type: parquet, path: dlq}
 """
 
 
+# an aggregate between the replayed source and its sink: rows no longer map one-to-one (used by two tests)
+AGGREGATE_ON_THE_WAY = """\
+transforms:
+  - {name: daily, type: aggregate, inputs: [orders], group_by: [day], aggregations: {n: {function: count}}}
+sinks:
+  - {name: out, type: parquet, input: daily, path: out}
+"""
+
+
 def spec(tmp_path: Path, body: str) -> PipelineSpec:
     write(tmp_path, "etl-project.yaml", "name: t\n")
     (tmp_path / "pipeline.yaml").write_text(HEAD + body, encoding="utf-8")
@@ -51,13 +60,7 @@ sinks:
 
 
 def test_an_aggregate_on_the_way_is_refused(tmp_path: Path) -> None:
-    body = """\
-transforms:
-  - {name: daily, type: aggregate, inputs: [orders], group_by: [day], aggregations: {n: {function: count}}}
-sinks:
-  - {name: out, type: parquet, input: daily, path: out}
-"""
-    (problem,) = plan_replay(spec(tmp_path, body), app.registry(), "orders").problems
+    (problem,) = plan_replay(spec(tmp_path, AGGREGATE_ON_THE_WAY), app.registry(), "orders").problems
     assert problem.startswith("transform 'daily' (aggregate) combines rows")
 
 
@@ -130,12 +133,7 @@ def test_replaying_the_same_letters_twice_is_refused_before_spark_starts(tmp_pat
 
 
 def test_an_aggregate_on_the_way_stops_the_replay_unless_forced(tmp_path: Path) -> None:
-    body = """\
-transforms:
-  - {name: daily, type: aggregate, inputs: [orders], group_by: [day], aggregations: {n: {function: count}}}
-sinks:
-  - {name: out, type: parquet, input: daily, path: out}
-"""
     with pytest.raises(UsageError, match="not row-for-row") as caught:
-        replay(spec(tmp_path, body), app.registry(), Reporter(), "r2", selection=Selection(runs=("run-a",)))
+        loaded = spec(tmp_path, AGGREGATE_ON_THE_WAY)
+        replay(loaded, app.registry(), Reporter(), "r2", selection=Selection(runs=("run-a",)))
     assert "transform 'daily' (aggregate)" in caught.value.message

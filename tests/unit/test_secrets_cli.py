@@ -171,20 +171,10 @@ def _prompting_set(project: Path) -> tuple[pexpect.spawn, io.BytesIO]:
     return child, screen
 
 
-def test_ctrl_c_at_the_set_prompt_ends_as_interrupted(project: Path) -> None:
+@pytest.mark.parametrize("stop", ["sendintr", "sendeof"], ids=["ctrl-c", "end-of-input"])
+def test_stopping_at_the_set_prompt_ends_as_interrupted(project: Path, stop: str) -> None:
     child, screen = _prompting_set(project)
-    child.sendintr()
-    child.expect(pexpect.EOF)
-    child.close()
-    shown = screen.getvalue().decode()
-    assert child.exitstatus == 130, shown
-    assert "interrupted" in shown
-    assert "internal error" not in shown
-
-
-def test_end_of_input_at_the_set_prompt_ends_as_interrupted(project: Path) -> None:
-    child, screen = _prompting_set(project)
-    child.sendeof()
+    getattr(child, stop)()
     child.expect(pexpect.EOF)
     child.close()
     shown = screen.getvalue().decode()

@@ -63,30 +63,23 @@ def test_an_empty_variable_that_makes_the_path_the_project_root_is_refused(proje
     assert "variable" in (found[0].hint or "")
 
 
-def test_the_project_root_written_plainly_is_refused(project: Path) -> None:
-    assert_refused_at_path_line(refusals(project, pipeline(".")), project, "the project root")
-
-
-def test_a_folder_above_the_project_root_is_refused(project: Path) -> None:
-    assert_refused_at_path_line(refusals(project, pipeline("..")), project, "the project root")
-
-
-def test_the_filesystem_root_is_refused(project: Path) -> None:
-    assert_refused_at_path_line(refusals(project, pipeline("/")), project, "/")
-
-
-def test_the_home_folder_is_refused(project: Path) -> None:
-    found = refusals(project, pipeline(str(Path.home())))
-    assert_refused_at_path_line(found, project, "home folder")
-
-
-def test_the_folder_holding_the_pipeline_is_refused(project: Path) -> None:
-    found = refusals(project, pipeline("pipelines/p"))
-    assert_refused_at_path_line(found, project, "pipeline")
-
-
-def test_a_folder_above_the_pipeline_is_refused(project: Path) -> None:
-    assert_refused_at_path_line(refusals(project, pipeline("pipelines")), project, "pipeline")
+@pytest.mark.parametrize(
+    ("path", "words"),
+    [
+        pytest.param(".", "the project root", id="the project root written plainly"),
+        pytest.param("..", "the project root", id="a folder above the project root"),
+        pytest.param("/", "/", id="the filesystem root"),
+        pytest.param(str(Path.home()), "home folder", id="the home folder"),
+        pytest.param("pipelines/p", "pipeline", id="the folder holding the pipeline"),
+        pytest.param("pipelines", "pipeline", id="a folder above the pipeline"),
+        pytest.param(".etl", "state", id="the state folder"),
+        pytest.param("data", "source 'orders'", id="a folder above an input"),
+        pytest.param("data/raw", "source 'orders'", id="the folder holding an input file"),
+        pytest.param("data/raw/orders.csv", "source 'orders'", id="an input itself"),
+    ],
+)
+def test_an_overwrite_of_a_protected_folder_is_refused(project: Path, path: str, words: str) -> None:
+    assert_refused_at_path_line(refusals(project, pipeline(path)), project, words)
 
 
 def test_the_folder_of_the_environment_overlays_is_refused(project: Path) -> None:
@@ -100,23 +93,6 @@ def test_the_folder_of_a_template_the_pipeline_extends_is_refused(tmp_path: Path
     write(tmp_path, "shared/templates/base.yaml", "description: shared base\n")
     text = pipeline(str(tmp_path / "shared"), extra="extends: {template: base}\n")
     assert_refused_at_path_line(refusals(root, text), root, "template")
-
-
-def test_the_state_folder_is_refused(project: Path) -> None:
-    assert_refused_at_path_line(refusals(project, pipeline(".etl")), project, "state")
-
-
-def test_a_folder_above_an_input_is_refused(project: Path) -> None:
-    found = refusals(project, pipeline("data"))
-    assert_refused_at_path_line(found, project, "source 'orders'")
-
-
-def test_the_folder_holding_an_input_file_is_refused(project: Path) -> None:
-    assert_refused_at_path_line(refusals(project, pipeline("data/raw")), project, "source 'orders'")
-
-
-def test_an_input_itself_is_refused(project: Path) -> None:
-    assert_refused_at_path_line(refusals(project, pipeline("data/raw/orders.csv")), project, "source 'orders'")
 
 
 def test_a_folder_that_a_glob_input_reads_from_is_refused(project: Path) -> None:

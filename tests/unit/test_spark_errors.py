@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from etl_cli.errors import RunError
 from etl_cli.plugins.api import StageSpec
 from etl_cli.runtime.execution.spark_errors import MAX_CHARS, SparkFailure, clean, explain, source_reading, summarize
@@ -77,22 +79,28 @@ PYTHON_WORKER = [
 ]
 
 
-def test_a_malformed_csv_record_names_the_parse_failure_and_the_record_not_the_read_wrapper() -> None:
-    assert summarize(MALFORMED_CSV) == SparkFailure(
-        "[MALFORMED_RECORD_IN_PARSING.WITHOUT_SUGGESTION] Malformed records are detected in record parsing: "
-        "[2,null]. Cause: [MALFORMED_CSV_RECORD] Malformed CSV record: 2,abc,extra",
-        "MALFORMED_RECORD_IN_PARSING.WITHOUT_SUGGESTION",
-        "file:///data/in/bad.csv",
-    )
-
-
-def test_a_malformed_json_line_names_the_parse_failure_and_the_parser_error() -> None:
-    assert summarize(MALFORMED_JSON) == SparkFailure(
-        "[MALFORMED_RECORD_IN_PARSING.WITHOUT_SUGGESTION] Malformed records are detected in record parsing: "
-        "[null]. Cause: JsonParseException: Unexpected end-of-input within/between Object entries",
-        "MALFORMED_RECORD_IN_PARSING.WITHOUT_SUGGESTION",
-        "file:///data/in/bad.json",
-    )
+@pytest.mark.parametrize(
+    ("chain", "message", "file"),
+    [
+        (
+            MALFORMED_CSV,
+            "[MALFORMED_RECORD_IN_PARSING.WITHOUT_SUGGESTION] Malformed records are detected in record parsing: "
+            "[2,null]. Cause: [MALFORMED_CSV_RECORD] Malformed CSV record: 2,abc,extra",
+            "file:///data/in/bad.csv",
+        ),
+        (
+            MALFORMED_JSON,
+            "[MALFORMED_RECORD_IN_PARSING.WITHOUT_SUGGESTION] Malformed records are detected in record parsing: "
+            "[null]. Cause: JsonParseException: Unexpected end-of-input within/between Object entries",
+            "file:///data/in/bad.json",
+        ),
+    ],
+    ids=["csv record names the record", "json line names the parser error"],
+)
+def test_a_malformed_record_names_the_parse_failure_and_its_cause_not_the_read_wrapper(
+    chain: list[tuple[str, str]], message: str, file: str
+) -> None:
+    assert summarize(chain) == SparkFailure(message, "MALFORMED_RECORD_IN_PARSING.WITHOUT_SUGGESTION", file)
 
 
 def test_a_missing_path_keeps_the_path_as_the_file() -> None:

@@ -40,6 +40,16 @@ def load(root: Path, pipeline: str, env: str | None = None) -> PipelineSpec:
     return spec
 
 
+def overriding_input(line: str) -> str:
+    """A pipeline extending the template that sets one option of its source (the option on line 4)."""
+    return (
+        "extends: {template: files, params: {input_path: in.csv}}\n"
+        "sources:\n"
+        "  - name: input\n"
+        f"    {line}\n"
+    )
+
+
 def at(root: Path, relative: str, line: int, column: int) -> Location:
     return Location(str(root / relative), line, column)
 
@@ -50,15 +60,7 @@ def test_a_stage_wholly_from_the_template_points_at_the_template(tmp_path: Path)
 
 
 def test_a_stage_the_pipeline_changes_points_at_the_pipeline(tmp_path: Path) -> None:
-    spec = load(
-        tmp_path,
-        """
-        extends: {template: files, params: {input_path: in.csv}}
-        sources:
-          - name: input
-            schema: "id INT"
-        """,
-    )
+    spec = load(tmp_path, overriding_input('schema: "id INT"'))
     assert spec.stage("input").location == at(tmp_path, "p/pipeline.yaml", 3, 5)
     assert spec.stage("output").location == at(tmp_path, "templates/files.yaml", 10, 5)
 
@@ -75,15 +77,7 @@ def test_an_option_set_through_a_template_parameter_points_at_the_parameter(tmp_
 
 
 def test_an_option_the_pipeline_overrides_points_at_its_key(tmp_path: Path) -> None:
-    spec = load(
-        tmp_path,
-        """
-        extends: {template: files, params: {input_path: in.csv}}
-        sources:
-          - name: input
-            path: other.csv
-        """,
-    )
+    spec = load(tmp_path, overriding_input("path: other.csv"))
     assert option_location(spec, spec.stage("input"), "path") == at(tmp_path, "p/pipeline.yaml", 4, 5)
 
 

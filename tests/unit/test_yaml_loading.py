@@ -6,6 +6,8 @@ import pytest
 
 from etl_cli.config.yaml_loader import YamlFileError, load_yaml_text
 
+from .helpers import yaml_error
+
 
 def test_every_value_knows_its_line_and_column() -> None:
     tree = load_yaml_text("a: 1\nb:\n  c: hello\n", "f.yaml")
@@ -22,27 +24,21 @@ def test_plain_scalars_keep_their_source_text() -> None:
 
 
 def test_duplicate_key_is_reported_at_the_second_occurrence() -> None:
-    with pytest.raises(YamlFileError) as caught:
-        load_yaml_text("a:\n  b: 1\n  b: 2\n", "f.yaml")
-    (diag,) = caught.value.diagnostics
+    diag = yaml_error("a:\n  b: 1\n  b: 2\n")
     assert diag.code == "duplicate-key"
     assert (diag.location.line, diag.location.column) == (3, 3)
     assert "first defined at line 2" in diag.message
 
 
 def test_tab_indentation_names_the_problem_and_the_fix() -> None:
-    with pytest.raises(YamlFileError) as caught:
-        load_yaml_text("a: 1\n\tb: 2\n", "f.yaml")
-    (diag,) = caught.value.diagnostics
+    diag = yaml_error("a: 1\n\tb: 2\n")
     assert diag.location.line == 2
     assert "tab" in diag.message
     assert "spaces" in (diag.hint or "")
 
 
 def test_unclosed_bracket_is_a_syntax_error_with_a_place() -> None:
-    with pytest.raises(YamlFileError) as caught:
-        load_yaml_text("a: [1, 2\nb: 3\n", "f.yaml")
-    (diag,) = caught.value.diagnostics
+    diag = yaml_error("a: [1, 2\nb: 3\n")
     assert diag.code == "yaml-syntax"
     assert diag.location.file == "f.yaml"
     assert diag.location.line >= 1
