@@ -91,15 +91,27 @@ start_bg() {
   echo "$!" >"$pidfile"
 }
 
-# wait_ready NAME PIDFILE PATTERN CHECK...: poll CHECK until it succeeds, the
-# process dies, or TIMEOUT passes.
+# pid_running PID: the process exists and is not a zombie. Used while waiting
+# for a process this script has just started: right after the fork its command
+# line is still this script's (the exec has not happened yet), so the PATTERN
+# guard of pid_alive would report a healthy start as a dead one.
+pid_running() {
+  local pid="$1" stat
+  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 1
+  stat="$(cat "/proc/$pid/stat" 2>/dev/null)" || return 1
+  stat="${stat##*) }"
+  [[ "${stat:0:1}" != Z ]]
+}
+
+# wait_ready NAME PIDFILE CHECK...: poll CHECK until it succeeds, the process
+# dies, or TIMEOUT passes.
 wait_ready() {
-  local name="$1" pidfile="$2" pattern="$3"
-  shift 3
+  local name="$1" pidfile="$2"
+  shift 2
   local deadline=$((SECONDS + TIMEOUT))
   while ((SECONDS < deadline)); do
     if "$@"; then return 0; fi
-    if ! pid_alive "$(read_pid "$pidfile")" "$pattern"; then
+    if ! pid_running "$(read_pid "$pidfile")"; then
       log "$name: process exited during startup"
       return 1
     fi
@@ -266,7 +278,7 @@ EOF
   pg_as_owner "$bin/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t "$TIMEOUT" \
     -o "-p $PG_PORT -k $sockdir -c listen_addresses=$HOST" start >/dev/null 9>&- ||
     fail pg "$(pg_pidfile)" "$PG_PATTERN" "$PG_LOG"
-  wait_ready pg "$(pg_pidfile)" "$PG_PATTERN" pg_tcp_ready ||
+  wait_ready pg "$(pg_pidfile)" pg_tcp_ready ||
     fail pg "$(pg_pidfile)" "$PG_PATTERN" "$PG_LOG"
   # Role and database (idempotent; also resets the password on every start).
   pg_as_owner "$bin/psql" -X -q -v ON_ERROR_STOP=1 -h "$sockdir" -p "$PG_PORT" -U postgres -d postgres \
@@ -348,7 +360,7 @@ mysql_start() {
     --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
     --innodb-buffer-pool-size=64M --innodb-flush-log-at-trx-commit=2 --sync-binlog=0 \
     --max-connections=200
-  wait_ready mysql "$MYSQL_PIDFILE" "$MYSQL_PATTERN" mysql_admin_ping ||
+  wait_ready mysql "$MYSQL_PIDFILE" mysql_admin_ping ||
     fail mysql "$MYSQL_PIDFILE" "$MYSQL_PATTERN" "$MYSQL_LOG"
   # User and database (idempotent; resets the password on every start).
   local u p d
@@ -539,7 +551,7 @@ kafka_start() {
   log "kafka: starting $KAFKA_VERSION on $HOST:$KAFKA_PORT (controller $KAFKA_CONTROLLER_PORT)"
   kafka_java_cmd "$KAFKA_LOG" kafka.Kafka "$KAFKA_DIR/server.properties"
   start_bg "$KAFKA_PIDFILE" "$KAFKA_OUT" "${KAFKA_CMD[@]}"
-  wait_ready kafka "$KAFKA_PIDFILE" "$KAFKA_PATTERN" kafka_ready ||
+  wait_ready kafka "$KAFKA_PIDFILE" kafka_ready ||
     fail kafka "$KAFKA_PIDFILE" "$KAFKA_PATTERN" "$KAFKA_OUT" "$KAFKA_LOG"
 }
 
@@ -571,7 +583,7 @@ s3_start() {
   log "s3: starting moto server on $HOST:$S3_PORT"
   start_bg "$S3_PIDFILE" "$S3_LOG" env AWS_ACCESS_KEY_ID="$AWS_KEY_ID" AWS_SECRET_ACCESS_KEY="$AWS_SECRET" \
     AWS_DEFAULT_REGION="$AWS_REGION" "$PYTHON" -m moto.server -H "$HOST" -p "$S3_PORT"
-  wait_ready s3 "$S3_PIDFILE" "$S3_PATTERN" s3_ready || fail s3 "$S3_PIDFILE" "$S3_PATTERN" "$S3_LOG"
+  wait_ready s3 "$S3_PIDFILE" s3_ready || fail s3 "$S3_PIDFILE" "$S3_PATTERN" "$S3_LOG"
 }
 
 s3_stop() { stop_pid s3 "$S3_PIDFILE" "$S3_PATTERN"; }
@@ -619,7 +631,7 @@ vault_start() {
   # HOME points into the services dir so the dev server's token file lands there.
   start_bg "$VAULT_PIDFILE" "$VAULT_LOG" env HOME="$VAULT_DIR" "$(bao_bin)" server -dev \
     -dev-root-token-id="$VAULT_TOKEN" -dev-listen-address="$HOST:$VAULT_PORT"
-  wait_ready vault "$VAULT_PIDFILE" "$VAULT_PATTERN" vault_ready ||
+  wait_ready vault "$VAULT_PIDFILE" vault_ready ||
     fail vault "$VAULT_PIDFILE" "$VAULT_PATTERN" "$VAULT_LOG"
 }
 
@@ -655,7 +667,7 @@ pushgateway_start() {
   log "pushgateway: starting on $HOST:$PUSHGATEWAY_PORT"
   start_bg "$PUSHGATEWAY_PIDFILE" "$PUSHGATEWAY_LOG" "$PUSHGATEWAY_BIN" \
     --web.listen-address="$HOST:$PUSHGATEWAY_PORT"
-  wait_ready pushgateway "$PUSHGATEWAY_PIDFILE" "$PUSHGATEWAY_PATTERN" pushgateway_ready ||
+  wait_ready pushgateway "$PUSHGATEWAY_PIDFILE" pushgateway_ready ||
     fail pushgateway "$PUSHGATEWAY_PIDFILE" "$PUSHGATEWAY_PATTERN" "$PUSHGATEWAY_LOG"
 }
 
