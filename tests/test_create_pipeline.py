@@ -268,7 +268,8 @@ def test_a_typed_password_becomes_an_env_reference_and_is_never_written(project:
 def test_a_typed_password_can_be_stored_in_the_keyring(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (project / "templates").mkdir()
     (project / "templates" / "secured.yaml").write_text(SECURED_TEMPLATE)
-    keyring_env = {"PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring", "XDG_DATA_HOME": str(project)}
+    keyring_env = {"PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring", "XDG_DATA_HOME": str(project),
+                   "ETL_KEYRING_ALLOW_PLAINTEXT": "1"}  # fmt: skip
     (project / "answers.yaml").write_text(
         "name: kept\ntemplate: secured\nparams: {input_path: data/orders.csv, db_password: hunter2-kept}\n"
         "secrets: {store: keyring, save: true}\n"

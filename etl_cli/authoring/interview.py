@@ -4,15 +4,21 @@ name → template (or source type and its fields) → transformations → data-q
 → sink (type, fields, mode, upsert keys). Only the chosen parts are asked about.
 Credentials are never kept as typed: the draft holds a reference (keyring or environment
 variable) and remembers the value only to store it in the keyring when asked.
+
+Path questions say which folder relative paths start at (the loader's rule, :mod:`.paths`)
+and warn when an input is not there; column questions offer the columns of the stage they
+are about (:mod:`.columns`).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from etl_cli.authoring.columns import Columns, columns_after, source_columns
+from etl_cli.authoring.paths import PathRoot
 from etl_cli.authoring.questions import Answers, Choice, Question, option_question
 from etl_cli.authoring.recipes import RECIPES, recipe
 from etl_cli.authoring.templates import TemplateInfo, TemplateParam, option_schema
@@ -30,6 +36,8 @@ PLAIN_MODES = {"overwrite", "append", "error", "ignore"}
 CONNECTION_KEYS = ("table", "topic", "user", "username")
 #: options that say where data goes: the production overlay reads them from the environment
 TARGET_KEYS = ("path", "url", "table", "dbtable", "topic", "bootstrap_servers", "bucket")
+#: options that name columns of the stage they apply to: their questions offer its columns
+COLUMN_KEYS = ("column", "columns", "keys", "partition_by", "expression")
 
 
 @dataclass(frozen=True)
@@ -73,9 +81,14 @@ class Interview:
     checks_available: bool = False
     draft: Draft = field(default_factory=lambda: Draft(""))
     _secret_store: str | None = None
+    #: where the pipeline's relative paths will start, known once it has a name
+    _root: PathRoot | None = None
+    #: the columns of each stage so far, by stage name (empty: unknown)
+    _columns: dict[str, Columns] = field(default_factory=dict)
 
     def run(self) -> Draft:
         self.draft.name = self.ask(Question("name", "Pipeline name", check=self._name_problem)) or "pipeline"
+        self._root = PathRoot.of(self.pipelines_dir / self.draft.name)
         self.draft.description = self.ask(Question("description", "What does it do? (one line)", required=False))
         chosen = self._template()
         previous = self._from_template(chosen) if chosen else self._source("source", "input")
@@ -96,6 +109,22 @@ class Interview:
 
     def ask(self, question: Question) -> Any:
         return self.answers.ask(question)
+
+    @property
+    def root(self) -> PathRoot:
+        assert self._root is not None, "the name is asked first"
+        return self._root
+
+    def _placed(self, question: Question, kind: str, option: str) -> Question:
+        """A path question says where relative paths start; an input's warns when it is not there."""
+        if option != "path":
+            return question
+        more = "; ".join(filter(None, [question.help, self.root.describe()]))
+        return replace(question, help=more, warning=self.root.missing_input if kind == "source" else None)
+
+    def _about_columns(self, question: Question, option: str, stage: str) -> Question:
+        """A question naming columns of ``stage`` offers them for completion."""
+        return replace(question, suggestions=self._columns.get(stage, ())) if option in COLUMN_KEYS else question
 
     def _name_problem(self, value: Any) -> str | None:
         if not isinstance(value, str) or not NAME_PATTERN.match(value):
@@ -120,6 +149,8 @@ class Interview:
             if value is not None:
                 self.draft.params[param.name] = value
         (source,) = template.stage_names["sources"][:1] or ("input",)
+        item = template.bound_source(source, self.draft.params)
+        self._columns[source] = source_columns(str(item.get("type")), item, self.root.folder)
         return source
 
     def _param(self, param: TemplateParam) -> Any:
@@ -132,7 +163,8 @@ class Interview:
         if default is None and param.use and param.use.kind == "sink" and param.use.key == "path":
             default = f"output/{self.draft.name}"
         question = option_question(key, param.name, schema, param.required and default is None, default)
-        value = self.ask(question)
+        question = replace(question, example=param.example)
+        value = self.ask(self._placed(question, param.use.kind, param.use.key) if param.use else question)
         if param.use and param.use.kind == "sink" and param.use.key in TARGET_KEYS and value is not None:
             self.draft.targets[("vars", None, param.name)] = value
         return value
@@ -144,6 +176,7 @@ class Interview:
         stage: dict[str, Any] = {"name": name, "type": type_name or default}
         stage.update(self._options(prefix, "source", stage["type"], name))
         self.draft.sources.append(stage)
+        self._columns[name] = source_columns(stage["type"], stage, self.root.folder)
         return name
 
     def _options(self, prefix: str, kind: Kind, type_name: str, stage_name: str) -> dict[str, Any]:
@@ -160,7 +193,7 @@ class Interview:
                 value = self._secret(key, field_name, option, optional=not required)
             else:
                 default = f"output/{self.draft.name}" if kind == "sink" and option == "path" else None
-                value = self.ask(option_question(key, option, schema, required, default))
+                value = self.ask(self._placed(option_question(key, option, schema, required, default), kind, option))
             if value not in (None, "", []):
                 found[option] = value
         return {**found, **self._more_options(prefix, kind, type_name, set(found) | set(optional))}
@@ -221,11 +254,14 @@ class Interview:
             )
         )
         for type_name in [r.type for r in offered if r.type in (chosen or [])]:
+            columns = self._columns.get(previous, ())
             if type_name == "join":
-                self._source("join.source", "lookup")
+                lookup = self._columns.get(self._source("join.source", "lookup"), ())
+                columns = tuple(c for c in columns if c in lookup)
             step = recipe(type_name)
-            stage = {"name": step.stage_name, **step.build(self.ask, previous)}
+            stage = {"name": step.stage_name, **step.build(self.ask, previous, columns)}
             self.draft.transforms.append(stage)
+            self._columns[step.stage_name] = columns_after(stage, self._columns)
             previous = step.stage_name
         return previous
 
@@ -243,9 +279,8 @@ class Interview:
             )
             item: dict[str, Any] = {"name": f"{type_name}_{stage}", "type": type_name, "stage": stage}
             for option in plugin.required_options:
-                item[option] = self.ask(
-                    option_question(f"{prefix}.{option}", option, plugin.options_schema[option], True)
-                )
+                question = option_question(f"{prefix}.{option}", option, plugin.options_schema[option], True)
+                item[option] = self.ask(self._about_columns(question, option, stage))
             actions = [str(a) for a in plugin.actions]
             item["action"] = self.ask(
                 Question(f"{prefix}.action", "On failing rows", "select", _choices(actions), "warn")
@@ -267,9 +302,10 @@ class Interview:
         if stage["mode"] not in PLAIN_MODES:
             for option, schema in plugin.options_schema.items():
                 if "key" in option and option not in stage and not is_credential_key(option):
-                    value = self.ask(option_question(f"sink.{option}", option, schema, False))
+                    question = option_question(f"sink.{option}", option, schema, False)
+                    value = self.ask(self._about_columns(question, option, previous))
                     stage.update({option: value} if value else {})
-        stage.update(self._partition_by("sink", plugin.options_schema))
+        stage.update(self._partition_by("sink", plugin.options_schema, previous))
         for key in TARGET_KEYS:
             if isinstance(stage.get(key), str) and not stage[key].startswith("${"):
                 self.draft.targets[("sinks", "output", key)] = stage[key]
@@ -284,15 +320,15 @@ class Interview:
             override["input"] = previous
         sink_type = next((t for k, t in template.stage_types if k == "sink"), None)
         if sink_type in self.registry.types("sink"):
-            override.update(self._partition_by("sink", self.registry.get("sink", sink_type).options_schema))
+            override.update(self._partition_by("sink", self.registry.get("sink", sink_type).options_schema, previous))
         if len(override) > 1:
             self.draft.sinks.append(override)
 
-    def _partition_by(self, prefix: str, options: dict[str, Any]) -> dict[str, Any]:
+    def _partition_by(self, prefix: str, options: dict[str, Any], previous: str) -> dict[str, Any]:
         if "partition_by" not in options:
             return {}
         question = option_question(f"{prefix}.partition_by", "partition_by", options["partition_by"], False)
-        value = self.ask(question)
+        value = self.ask(self._about_columns(question, "partition_by", previous))
         return {"partition_by": value} if value else {}
 
 

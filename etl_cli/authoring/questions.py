@@ -3,15 +3,16 @@
 Every question has a dotted key (``params.input_path``, ``filter.condition``): the key in
 an answers file (nested mappings are flattened) and in ``--answer KEY=VALUE``. Answers given
 in advance are checked like typed ones; an unknown key is an error, so a typo never goes
-unnoticed.
+unnoticed. A person may go back a step (:attr:`Question.back`); every answer but a secret is
+recorded in the answers file format, so a session that ends invalid can be saved and re-run.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar, Literal, Protocol, TypeVar
 
 import yaml
 from jsonschema import Draft202012Validator
@@ -23,6 +24,7 @@ from etl_cli.model.credentials import is_credential_key
 
 QuestionKind = Literal["text", "select", "checkbox", "confirm", "secret", "list"]
 Check = Callable[[Any], str | None]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,15 @@ class Question:
     check: Check | None = None
     #: turns typed text into the answer's value (lists, numbers, mappings)
     parse: Callable[[str], Any] | None = None
+    #: an answer that shows the form, never taken as one: a person has to type their own
+    example: str | None = None
+    #: values to offer for completion (the columns of the stage read); other answers are allowed
+    suggestions: tuple[str, ...] = ()
+    #: what may be wrong with an accepted answer (an input not there yet): said, never refused
+    warning: Check | None = None
+
+    #: the answer a person gives to go back to the question before
+    back: ClassVar[str] = "<"
 
     def value_of(self, raw: Any) -> Any:
         """The answer's value from what was typed or given (text is parsed, structures are kept)."""
@@ -60,7 +71,10 @@ class Question:
     def problem(self, value: Any) -> str | None:
         """Why ``value`` is not an acceptable answer, or None."""
         if value in (None, "", [], {}):
-            return "an answer is needed" if self.required else None
+            if not self.required:
+                return None
+            example = f" ({self.example} is an example, not a default)" if self.example else ""
+            return f"an answer is needed{example}"
         if self.kind == "select" and self.choices and value not in {c.value for c in self.choices}:
             return f"choose one of: {', '.join(c.value for c in self.choices)}"
         if self.kind == "checkbox" and self.choices:
@@ -71,40 +85,113 @@ class Question:
 
 
 class Asker(Protocol):
-    """Asks a person one question (a terminal UI implements it)."""
+    """Asks a person (a terminal UI implements it)."""
 
     def ask(self, question: Question) -> Any:
-        """The parsed, checked answer."""
+        """What the person answered, as typed (text) or chosen; :attr:`Question.back` to go back a step."""
+
+    def warn(self, text: str) -> None:
+        """Tell the person about a refused given answer or an accepted answer's warning."""
+
+
+class GoBack(Exception):
+    """The person asked to go back a step; the interview is replayed up to the question before."""
 
 
 @dataclass
 class Answers:
-    """Answers in advance (``given``), else from ``asker``, else the default; records what is missing."""
+    """Answers in advance (``given``), else from ``asker``, else the default; records what is missing.
+
+    ``recorded`` keeps every answer the interview used, as given or typed (secrets excepted), in the
+    answers file format; ``typed`` the person's answers, replayed when they go back a step.
+    """
 
     given: dict[str, Any]
     asker: Asker | None = None
     missing: list[Question] = field(default_factory=list)
     used: set[str] = field(default_factory=set)
+    recorded: dict[str, Any] = field(default_factory=dict)
+    typed: dict[str, Any] = field(default_factory=dict)
+    #: warnings of accepted answers when nobody is asked (a person is told at once)
+    warnings: list[str] = field(default_factory=list)
+    _revisit: tuple[str, Any] | None = None
+    #: the warnings said so far: a replay after going back does not say them again
+    _said: set[str] = field(default_factory=set)
+
+    def interview(self, conversation: Callable[[], T]) -> T:
+        """Run ``conversation`` (which asks through :meth:`ask`), replaying it each time the person goes back."""
+        while True:
+            try:
+                return conversation()
+            except GoBack:
+                self._step_back()
 
     def ask(self, question: Question) -> Any:
         if question.key in self.given:
             self.used.add(question.key)
-            value = _parse_given(question, self.given[question.key])
-            if problem := question.problem(value):
+        if question.key in self.typed:
+            return self._accept(question, self.typed[question.key])
+        if question.key in self.given:
+            raw = self.given[question.key]
+            problem = _problem(question, raw)
+            if problem is None:
+                return self._accept(question, raw)
+            if self.asker is None:
                 raise UsageError(f"answer {question.key}: {problem}", hint=question.help)
-            return value
+            self.asker.warn(f"answer {question.key}: {problem}")
         if self.asker is not None:
-            return self.asker.ask(question)
+            return self._ask_person(self.asker, question)
         if question.default is not None or not question.required:
             return question.default
         self.missing.append(question)
         return None
 
+    def _ask_person(self, asker: Asker, question: Question) -> Any:
+        """Ask until the answer is accepted, with the earlier answer filled in when the person came back to it."""
+        if self._revisit is not None and self._revisit[0] == question.key:
+            question = replace(question, default=self._revisit[1])
+            self._revisit = None
+        while True:
+            raw = asker.ask(question)
+            if raw == Question.back:
+                raise GoBack
+            problem = _problem(question, raw)
+            if problem is None:
+                self.typed[question.key] = raw
+                return self._accept(question, raw)
+            asker.warn(f"{question.key}: {problem}")
+
+    def _accept(self, question: Question, raw: Any) -> Any:
+        """The value of an accepted answer, recorded (unless secret), its warning said once."""
+        value = question.value_of(raw)
+        if question.kind != "secret":
+            self.recorded[question.key] = raw
+        warning = question.warning(value) if question.warning is not None and value not in (None, "") else None
+        if warning and f"{question.key}: {warning}" not in self._said:
+            self._said.add(f"{question.key}: {warning}")
+            if self.asker is not None:
+                self.asker.warn(f"warning: {question.key}: {warning}")
+            else:
+                self.warnings.append(f"{question.key}: {warning}")
+        return value
+
+    def _step_back(self) -> None:
+        """Forget the person's last answer, to ask that question again with it filled in."""
+        self.recorded.clear()
+        self.used.clear()
+        if not self.typed:
+            if self.asker is not None:
+                self.asker.warn("nothing to go back to: no question was asked before this one")
+            return
+        self._revisit = self.typed.popitem()
+
     def finish(self) -> None:
         """Fail (exit 2) on missing answers without a terminal, and on answers no question asked for."""
         if self.missing:
             keys = ", ".join(q.key for q in self.missing)
-            lines = "; ".join(f"{q.key}: {q.prompt}" for q in self.missing)
+            lines = "; ".join(
+                f"{q.key}: {q.prompt}" + (f", e.g. {q.example}" if q.example else "") for q in self.missing
+            )
             raise UsageError(
                 f"missing answers (stdin is not a terminal, so nothing is asked): {keys}",
                 hint=f"pass --answer KEY=VALUE or put them in --answers FILE ({lines})",
@@ -117,11 +204,13 @@ class Answers:
             )
 
 
-def _parse_given(question: Question, raw: Any) -> Any:
+def _problem(question: Question, raw: Any) -> str | None:
+    """Why ``raw`` is not an acceptable answer to ``question`` (it does not parse, or its value is refused)."""
     try:
-        return question.value_of(raw)
+        value = question.value_of(raw)
     except ValueError as exc:
-        raise UsageError(f"answer {question.key}: {exc}", hint=question.help) from None
+        return str(exc)
+    return question.problem(value)
 
 
 def flatten(answers: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -152,6 +241,23 @@ def load_answers_file(text: str, source: str) -> dict[str, Any]:
     if not isinstance(data, Mapping):
         raise UsageError(f"{source} must be a mapping of answers (key: value)")
     return flatten(data)
+
+
+def answers_text(answers: Mapping[str, Any]) -> str:
+    """``answers`` (dotted keys) as an answers file: nested mappings, read back by :func:`load_answers_file`."""
+    nested: dict[str, Any] = {}
+    for key, value in answers.items():
+        *parents, leaf = key.split(".")
+        node = nested
+        for part in parents:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                node = nested
+                leaf = key  # a dotted key at the top reads back the same
+                break
+            node = child
+        node[leaf] = value
+    return yaml.safe_dump(nested, sort_keys=False, allow_unicode=True, width=100)
 
 
 def parse_assignments(assignments: Sequence[str]) -> dict[str, Any]:

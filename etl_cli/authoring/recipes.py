@@ -2,7 +2,7 @@
 
 Each recipe asks only what its transform requires (a filter's condition, an aggregate's
 groups and aggregations...) and builds the stage. Stages are chained: each reads the one
-before it.
+before it, and its column questions offer that stage's columns when they are known.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from etl_cli.authoring.columns import Columns
 from etl_cli.authoring.questions import Choice, Question
 from etl_cli.plugins.spark_types import split_top_level
 from etl_cli.plugins.transforms.aggregate import AGGREGATE_FUNCTIONS
@@ -31,7 +32,7 @@ class Recipe:
     type: str
     title: str
     stage_name: str
-    build: Callable[[Ask, str], dict[str, Any]]
+    build: Callable[[Ask, str, Columns], dict[str, Any]]
 
 
 def function_calls(functions: tuple[str, ...], what: str) -> Callable[[str], dict[str, dict[str, str]]]:
@@ -67,64 +68,90 @@ def _needs_entries(value: Any) -> str | None:
     return None if isinstance(value, Mapping) and value else "give at least one"
 
 
-def _ask_calls(ask: Ask, key: str, label: str, example: str, functions: tuple[str, ...]) -> dict[str, dict[str, str]]:
+def _ask_calls(
+    ask: Ask, key: str, label: str, example: str, functions: tuple[str, ...], columns: Columns
+) -> dict[str, dict[str, str]]:
     """Ask for ``name=function(column), ...`` entries of ``key`` (``type.option``), one at least, each a known
     function of the transform ``type``."""
     question = Question(
         key,
         f"{label} (name=function(column), comma-separated)",
-        help=f"e.g. {example}; functions: {', '.join(functions)}",
+        help=f"functions: {', '.join(functions)}",
         check=_needs_entries,
         parse=function_calls(functions, key.split(".")[0]),
+        example=example,
+        suggestions=columns,
     )
     return ask(question)
 
 
-def _filter(ask: Ask, previous: str) -> dict[str, Any]:
-    condition = ask(Question("filter.condition", "Keep rows where (Spark SQL condition)", help="e.g. amount > 0"))
+def _filter(ask: Ask, previous: str, columns: Columns) -> dict[str, Any]:
+    condition = ask(
+        Question("filter.condition", "Keep rows where (Spark SQL condition)", example="amount > 0", suggestions=columns)
+    )
     return {"type": "filter", "inputs": [previous], "condition": condition}
 
 
-def _select(ask: Ask, previous: str) -> dict[str, Any]:
-    columns = ask(Question("select.columns", "Columns to keep (comma-separated)", "list", help="e.g. id, amount"))
-    return {"type": "select", "inputs": [previous], "columns": columns}
+def _select(ask: Ask, previous: str, columns: Columns) -> dict[str, Any]:
+    kept = ask(
+        Question(
+            "select.columns", "Columns to keep (comma-separated)", "list", example="id, amount", suggestions=columns
+        )
+    )
+    return {"type": "select", "inputs": [previous], "columns": kept}
 
 
-def _derive(ask: Ask, previous: str) -> dict[str, Any]:
-    columns = ask(
+def _derive(ask: Ask, previous: str, columns: Columns) -> dict[str, Any]:
+    derived = ask(
         Question(
             "derive.columns",
             "New columns (name = SQL expression; separate them with ;)",
-            help="e.g. total = price * quantity; day = to_date(ordered_at)",
             check=_needs_entries,
             parse=assignments,
+            example="total = price * quantity; day = to_date(ordered_at)",
+            suggestions=columns,
         )
     )
-    return {"type": "derive", "inputs": [previous], "columns": columns}
+    return {"type": "derive", "inputs": [previous], "columns": derived}
 
 
-def _deduplicate(ask: Ask, previous: str) -> dict[str, Any]:
-    keys = ask(Question("deduplicate.keys", "Columns identifying a row (comma-separated)", "list", help="e.g. id"))
+def _deduplicate(ask: Ask, previous: str, columns: Columns) -> dict[str, Any]:
+    keys = ask(
+        Question(
+            "deduplicate.keys", "Columns identifying a row (comma-separated)", "list", example="id", suggestions=columns
+        )
+    )
     order_by = ask(
         Question(
             "deduplicate.order_by",
             "Which row to keep: order (comma-separated; empty: any)",
             "list",
             required=False,
-            help="e.g. updated_at desc keeps the latest",
+            help="the first row in this order is kept",
+            example="updated_at desc",
+            suggestions=columns,
         )
     )
     return {"type": "deduplicate", "inputs": [previous], "keys": keys, **({"order_by": order_by} if order_by else {})}
 
 
-def _aggregate(ask: Ask, previous: str) -> dict[str, Any]:
+def _aggregate(ask: Ask, previous: str, columns: Columns) -> dict[str, Any]:
     group_by = ask(
         Question(
-            "aggregate.group_by", "Group by columns (comma-separated; empty: one total row)", "list", required=False
+            "aggregate.group_by",
+            "Group by columns (comma-separated; empty: one total row)",
+            "list",
+            required=False,
+            suggestions=columns,
         )
     )
     aggregations = _ask_calls(
-        ask, "aggregate.aggregations", "Aggregations", "revenue=sum(amount), orders=count()", AGGREGATE_FUNCTIONS
+        ask,
+        "aggregate.aggregations",
+        "Aggregations",
+        "revenue=sum(amount), orders=count()",
+        AGGREGATE_FUNCTIONS,
+        columns,
     )
     stage: dict[str, Any] = {"type": "aggregate", "inputs": [previous]}
     if group_by:
@@ -133,21 +160,26 @@ def _aggregate(ask: Ask, previous: str) -> dict[str, Any]:
     return stage
 
 
-def _window(ask: Ask, previous: str) -> dict[str, Any]:
+def _window(ask: Ask, previous: str, columns: Columns) -> dict[str, Any]:
     partition_by = ask(
-        Question("window.partition_by", "Partition by columns (comma-separated)", "list", required=False)
+        Question(
+            "window.partition_by", "Partition by columns (comma-separated)", "list", required=False, suggestions=columns
+        )
     )
-    order_by = ask(Question("window.order_by", "Order rows by (comma-separated)", "list", required=False))
-    columns = _ask_calls(
-        ask, "window.columns", "Window columns", "rank_in_day=rank(), running=sum(amount)", WINDOW_FUNCTIONS
+    order_by = ask(
+        Question("window.order_by", "Order rows by (comma-separated)", "list", required=False, suggestions=columns)
+    )
+    calls = _ask_calls(
+        ask, "window.columns", "Window columns", "rank_in_day=rank(), running=sum(amount)", WINDOW_FUNCTIONS, columns
     )
     stage: dict[str, Any] = {"type": "window", "inputs": [previous]}
     stage.update({k: v for k, v in (("partition_by", partition_by), ("order_by", order_by)) if v})
-    stage["columns"] = columns
+    stage["columns"] = calls
     return stage
 
 
-def _join(ask: Ask, previous: str) -> dict[str, Any]:
+def _join(ask: Ask, previous: str, columns: Columns) -> dict[str, Any]:
+    """``columns``: the ones both sides have, the only ones a join ``on`` can name."""
     how = ask(
         Question(
             "join.how",
@@ -157,16 +189,25 @@ def _join(ask: Ask, previous: str) -> dict[str, Any]:
             default="left",
         )
     )
-    on = ask(Question("join.on", "Join on columns both sides have (comma-separated)", "list", help="e.g. customer_id"))
+    on = ask(
+        Question(
+            "join.on",
+            "Join on columns both sides have (comma-separated)",
+            "list",
+            example="customer_id",
+            suggestions=columns,
+        )
+    )
     return {"type": "join", "inputs": [previous, "lookup"], "how": how, "on": on}
 
 
-def _sql(ask: Ask, previous: str) -> dict[str, Any]:
+def _sql(ask: Ask, previous: str, columns: Columns) -> dict[str, Any]:
     query = ask(
         Question(
             "sql.query",
             f"Spark SQL query (the previous stage is the table {previous})",
             default=f"SELECT * FROM {previous}",
+            suggestions=columns,
         )
     )
     return {"type": "sql", "inputs": [previous], "query": query}

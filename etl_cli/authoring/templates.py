@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from etl_cli.config.templates import available_templates, find_template
+from etl_cli.model.schema import build_schema
 from etl_cli.plugins.api import KINDS, SECTION_OF_KIND, Kind, Sink
 from etl_cli.plugins.registry import Registry
 
@@ -28,6 +29,8 @@ class ParamUse:
     kind: Kind
     stage_type: str | None
     key: str
+    #: every key the template writes in that stage: a parameter filling ``type`` may only name a type taking them
+    stage_keys: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,8 @@ class TemplateParam:
     default: Any = None
     required: bool = True
     use: ParamUse | None = None
+    #: what an answer looks like (``example:``), shown as an example and never taken as the answer
+    example: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,17 @@ class TemplateInfo:
     stage_names: dict[str, tuple[str, ...]]
     #: the stage each sink reads, by sink name
     sink_inputs: dict[str, str]
+    #: each source's keys as written (``${var:p}`` left in), by source name: where the wizard looks for columns
+    source_items: dict[str, dict[str, Any]]
+
+    def bound_source(self, name: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Source ``name`` as written, each whole ``${var:p}`` replaced by the answer to p (else its default)."""
+        values = {p.name: p.default for p in self.params} | params
+        bound: dict[str, Any] = {}
+        for key, value in self.source_items.get(name, {}).items():
+            match = _WHOLE_VAR.match(value) if isinstance(value, str) else None
+            bound[key] = values.get(match.group(1)) if match else value
+        return bound
 
     def usable_with(self, registry: Registry) -> bool:
         """Every stage type it names is registered (a connector that is not installed hides its templates)."""
@@ -76,14 +92,16 @@ def load_template(path: Path, registry: Registry) -> TemplateInfo | None:
     stage_types = tuple((kind, _resolved_type(item, defaults)) for kind, item in _stages(data))
     names = {SECTION_OF_KIND[k]: tuple(str(i.get("name")) for kk, i in _stages(data) if kk == k) for k in KINDS}
     sink_inputs = {str(i.get("name")): str(i.get("input")) for k, i in _stages(data) if k == "sink"}
+    sources = {str(i.get("name")): dict(i) for k, i in _stages(data) if k == "source"}
     return TemplateInfo(
         path.stem,
         path,
-        str(data.get("description") or _first_comment(path) or path.stem),
+        " ".join(str(data.get("description") or _first_comment(path) or path.stem).split()),
         params,
         stage_types,
         names,
         sink_inputs,
+        sources,
     )
 
 
@@ -124,7 +142,7 @@ def _param_uses(data: dict[str, Any], registry: Registry) -> dict[str, ParamUse]
         for key, value in item.items():
             match = _WHOLE_VAR.match(value) if isinstance(value, str) else None
             if match and match.group(1) not in uses:
-                uses[match.group(1)] = ParamUse(kind, literal_type, str(key))
+                uses[match.group(1)] = ParamUse(kind, literal_type, str(key), frozenset(map(str, item)))
     return uses
 
 
@@ -132,25 +150,42 @@ def _param(name: str, spec: Any, use: ParamUse | None) -> TemplateParam:
     spec = spec if isinstance(spec, dict) else {}
     default = spec.get("default")
     required = bool(spec.get("required", default is None))
-    return TemplateParam(name, str(spec.get("description") or name), default, required, use)
+    example = str(spec["example"]) if spec.get("example") is not None else None
+    return TemplateParam(name, str(spec.get("description") or name), default, required, use, example)
 
 
 def _first_comment(path: Path) -> str | None:
+    """The template's first comment paragraph (up to an empty ``#`` line), whole: a description is never cut."""
+    lines: list[str] = []
     for line in path.read_text(encoding="utf-8").splitlines():
-        if line.startswith("#"):
-            return line.lstrip("# ").strip() or None
-        if line.strip():
-            return None
-    return None
+        text = line.lstrip("#").strip()
+        if not line.startswith("#") or (lines and not text):
+            break
+        lines.extend([text] if text else [])
+    return " ".join(lines) or None
 
 
 def option_schema(registry: Registry, use: ParamUse) -> dict[str, Any]:
     """The JSON Schema of the option a parameter fills ({} when unknown)."""
     if use.key == "type":
-        return {"enum": registry.types(use.kind)}
+        return {"enum": fitting_types(registry, use)}
     if use.stage_type is None or use.stage_type not in registry.types(use.kind):
         return {}
     plugin = registry.get(use.kind, use.stage_type)
     if use.key == "mode" and issubclass(plugin, Sink):
         return {"enum": list(plugin.modes), "description": "What to do when the target exists."}
     return dict(plugin.options_schema.get(use.key, {}))
+
+
+def fitting_types(registry: Registry, use: ParamUse) -> list[str]:
+    """The types of ``use.kind`` the template's stage can be: each key it writes is an option of the type, and
+    each option the type requires is written (a files template's source is never offered as jdbc or kafka)."""
+    schemas = build_schema(registry)["$defs"]
+    written = use.stage_keys - {"type"}
+    fitting = []
+    for type_name in registry.types(use.kind):
+        schema = schemas.get(f"{use.kind}.{type_name}", {})
+        allowed, required = set(schema.get("properties", ())), set(schema.get("required", ())) - {"type"}
+        if written <= allowed and required <= written:
+            fitting.append(type_name)
+    return fitting

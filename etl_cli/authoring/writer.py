@@ -37,6 +37,8 @@ class CreatedPipeline:
     files: tuple[Path, ...]
     next_commands: tuple[str, ...]
     notes: tuple[str, ...]
+    #: what may be wrong with the answers given (an input that is not there yet), for the person to check
+    warnings: tuple[str, ...] = ()
 
 
 def render_files(draft: Draft, project: Project) -> dict[str, str]:

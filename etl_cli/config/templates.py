@@ -1,7 +1,7 @@
 """``extends:``: a pipeline (or template) builds on a template from ``templates/``.
 
 A template is a pipeline fragment with an optional ``params:`` block declaring the
-parameters it takes (description, default, required). Parameters become ``vars``
+parameters it takes (description, default, required, example). Parameters become ``vars``
 of the lowest layer; the pipeline passes them with ``extends.params`` and may still
 override any var in its own ``vars:``.
 
@@ -24,7 +24,7 @@ from etl_cli.config.overlay import merge
 from etl_cli.config.yaml_loader import YamlFileError, load_yaml_file
 from etl_cli.diagnostics import Diagnostic, did_you_mean, error
 
-_PARAM_KEYS = {"description", "default", "required"}
+_PARAM_KEYS = ("description", "default", "required", "example")
 
 
 def find_template(name: str, template_dirs: list[Path]) -> Path | None:
@@ -160,6 +160,19 @@ class TemplateResolver:
         )
         return None, None
 
+    def _check_param_keys(self, name: str, param: str, spec: Node) -> None:
+        """A misspelt ``defualt:`` would silently make the parameter required: report it in the template."""
+        for key, node in spec.value.items() if spec.is_mapping else ():
+            if key not in _PARAM_KEYS:
+                self.diagnostics.append(
+                    error(
+                        "template-param",
+                        f"parameter '{param}' of template '{name}' has no key '{key}'",
+                        node.key_loc,
+                        did_you_mean(key, _PARAM_KEYS) or f"a parameter takes: {', '.join(_PARAM_KEYS)}",
+                    )
+                )
+
     def _bind_params(self, name: str, declared: Node | None, given: Node | None, extends: Node) -> Node | None:
         decl = declared.value if declared is not None and declared.is_mapping else {}
         given_items = given.value if given is not None and given.is_mapping else {}
@@ -167,6 +180,7 @@ class TemplateResolver:
             self.diagnostics.append(error("extends-invalid", "extends.params must be a mapping", given.loc))
         bound: dict[str, Node] = {}
         for param, spec in decl.items():
+            self._check_param_keys(name, param, spec)
             if param in given_items:
                 bound[param] = given_items[param]
             elif spec.is_mapping and spec.get("default") is not None:

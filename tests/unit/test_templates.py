@@ -72,6 +72,21 @@ def test_unknown_param_suggests_the_right_one(tmp_path: Path) -> None:
     assert (diag.location.line, diag.location.column) == (5, 5)
 
 
+def test_a_misspelt_key_of_a_declared_parameter_is_reported_in_the_template(tmp_path: Path) -> None:
+    base = BASE.replace("{default: /tmp/out}", "{defualt: /tmp/out, example: /data/out}")
+    pipeline = "extends: {template: base, params: {input_path: a, out_dir: b}}\n"
+    make_project(tmp_path, {"templates/base.yaml": base, "p/pipeline.yaml": pipeline})
+    loaded = load_pipeline(tmp_path / "p", None, environ={})
+    (diag,) = loaded.diagnostics
+    assert (diag.code, diag.message) == (
+        "template-param",
+        "parameter 'out_dir' of template 'base' has no key 'defualt'",
+    )
+    assert diag.hint == "did you mean 'default'?"
+    assert diag.location.file.endswith("templates/base.yaml")
+    assert (diag.location.line, diag.location.column) == (3, 13)
+
+
 def test_missing_template_lists_what_exists(tmp_path: Path) -> None:
     make_project(tmp_path, {"templates/base.yaml": BASE, "p/pipeline.yaml": "extends: bsae\n"})
     loaded = load_pipeline(tmp_path / "p", None, environ={})
