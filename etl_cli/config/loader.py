@@ -18,7 +18,7 @@ from etl_cli.config.interpolate import Interpolator
 from etl_cli.config.limits import LimitExceeded, inside
 from etl_cli.config.nodes import Node, Provenance, to_plain
 from etl_cli.config.overlay import merge, strip_tags
-from etl_cli.config.project import OVERLAY_DIR, PIPELINE_FILE, Project, load_project
+from etl_cli.config.project import OVERLAY_DIR, PIPELINE_FILE, Project, read_project
 from etl_cli.config.templates import TemplateResolver
 from etl_cli.config.yaml_loader import YamlFileError, display_path, load_yaml_file, load_yaml_text
 from etl_cli.diagnostics import Diagnostic, error
@@ -76,7 +76,9 @@ def load_pipeline(
     """Load, merge and interpolate one pipeline for one environment."""
     environ = os.environ if environ is None else environ
     pipeline_file = resolve_pipeline_file(path)
-    project = load_project(pipeline_file.parent)
+    project, problems = read_project(pipeline_file.parent)
+    if problems:  # the environment, templates and paths all come from the project: fix it first
+        return LoadedConfig(pipeline_file, project, None, {}, Provenance(), problems, [pipeline_file])
     chosen = project.choose_env(env or environ.get("ETL_ENV") or None, overlay_envs(pipeline_file))
     diagnostics: list[Diagnostic] = []
     files = [pipeline_file]

@@ -87,6 +87,21 @@ class Provenance:
                 return None
             path = path[:-1]
 
+    def user_location(self, path: Path) -> Location | None:
+        """Where the user set the value at ``path``: the var it was built from, or the key's own line.
+
+        A value a template writes as ``${var:NAME}`` is the user's when they gave NAME (a parameter,
+        ``vars:``, an overlay, ``--set``). None when only a template set it: a message then points at
+        something else the user wrote rather than a template line they never saw.
+        """
+        info = self.info(path)
+        if info is None:
+            return None
+        for location in (info.origin, info.key_loc or info.loc):
+            if location is not None and location.file not in self.templates:
+                return location
+        return None
+
     def key_location(self, path: Path) -> Location | None:
         """Where the key at ``path`` was written (falls back to the value, then ancestors)."""
         info = self.entries.get(tuple(path))

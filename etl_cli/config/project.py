@@ -7,22 +7,23 @@ the project root, so a pipeline behaves the same whatever directory cron starts 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from etl_cli.config.limits import NAME_RULE, is_name
 from etl_cli.config.nodes import Node, to_plain
-from etl_cli.config.yaml_loader import load_yaml_file
-from etl_cli.diagnostics import did_you_mean
-from etl_cli.errors import ConfigError, Location, UsageError
+from etl_cli.config.yaml_loader import YamlFileError, load_yaml_file
+from etl_cli.diagnostics import Diagnostic, did_you_mean, error, sorted_diagnostics
+from etl_cli.errors import InvalidPipeline, Location, UsageError
 
 PROJECT_FILE = "etl-project.yaml"
 PIPELINE_FILE = "pipeline.yaml"
 OVERLAY_DIR = "env"
 DEFAULT_ENVIRONMENTS = ("dev", "staging", "prod")
 _KNOWN_KEYS = {"name", "default_env", "environments", "templates_dir", "state_dir", "secrets"}
+_ENVIRONMENT_KEYS = {"protected", "secrets"}
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,11 @@ class Project:
             raise UsageError(f"unknown environment '{env}' (project {self.config_file or self.root})", hint=hint)
         return env
 
+    def relative_paths_rule(self) -> str:
+        """What a pipeline's relative paths are relative to, for messages about a path that is not there."""
+        where = f"the folder of {PROJECT_FILE}" if self.config_file else f"no {PROJECT_FILE} was found there or above"
+        return f"relative paths are relative to the project root {self.root} ({where})"
+
     def is_protected(self, env: str | None) -> bool:
         return bool(env and env in self.environments and self.environments[env].protected)
 
@@ -113,84 +119,168 @@ def find_project_root(start: Path) -> Path | None:
 
 
 def load_project(start: Path) -> Project:
-    """Load the project around ``start``; without a project file, ``start`` is the root."""
+    """Load the project around ``start``; without a project file, ``start`` is the root.
+
+    Raises :class:`InvalidProject` with every problem of the file, not only the first.
+    """
+    project, problems = read_project(start)
+    if problems:
+        raise InvalidProject(problems)
+    return project
+
+
+def read_project(start: Path) -> tuple[Project, list[Diagnostic]]:
+    """The project around ``start`` and every problem of its file, each at its ``file:line:col``.
+
+    With problems, the project holds only the settings that were right; callers report the
+    problems rather than go on with it (``validate`` lists them with the pipeline's).
+    """
     root = find_project_root(start)
     if root is None:
-        return Project(
-            root=start.resolve(), environments={n: Environment(n, n == "prod") for n in DEFAULT_ENVIRONMENTS}
-        )
+        return Project(root=start.resolve(), environments=_default_environments()), []
     config_file = root / PROJECT_FILE
-    tree = load_yaml_file(config_file)
-    if not tree.is_mapping:
-        raise ConfigError(f"{PROJECT_FILE} must be a mapping", location=tree.loc)
-    data = {k: v for k, v in tree.value.items()}
-    for key, node in data.items():
-        if key not in _KNOWN_KEYS:
-            raise ConfigError(
-                f"unknown key '{key}' in {PROJECT_FILE}",
-                location=node.key_loc,
-                hint=did_you_mean(key, _KNOWN_KEYS) or f"known keys: {', '.join(sorted(_KNOWN_KEYS))}",
+    try:
+        tree = load_yaml_file(config_file)
+    except YamlFileError as exc:
+        return Project(root=root, environments=_default_environments(), config_file=config_file), exc.diagnostics
+    reader = _ProjectReader()
+    project = reader.project(tree, root, config_file)
+    return project, sorted_diagnostics(reader.problems)
+
+
+class InvalidProject(InvalidPipeline):
+    """``etl-project.yaml`` has problems (exit 1): every one of them, each at its ``file:line:col``.
+
+    An :class:`InvalidPipeline`, so that every command lists them as it lists a pipeline's.
+    """
+
+    def __init__(self, problems: list[Diagnostic]):
+        super().__init__(problems, f"{PROJECT_FILE} is invalid")
+
+    def __str__(self) -> str:
+        return "\n".join([self.message, *(str(d) for d in self.diagnostics)])
+
+
+def _default_environments() -> dict[str, Environment]:
+    return {n: Environment(n, n == "prod") for n in DEFAULT_ENVIRONMENTS}
+
+
+class _ProjectReader:
+    """Reads the located tree of ``etl-project.yaml``, keeping what is right and noting every problem."""
+
+    def __init__(self) -> None:
+        self.problems: list[Diagnostic] = []
+
+    def project(self, tree: Node, root: Path, config_file: Path) -> Project:
+        if not tree.is_mapping:
+            self._problem("not-a-mapping", f"{PROJECT_FILE} must be a mapping (key: value)", tree.loc)
+            return Project(root=root, environments=_default_environments(), config_file=config_file)
+        data: dict[str, Node] = dict(tree.value)
+        self._unknown_keys(data, _KNOWN_KEYS, PROJECT_FILE)
+        environments = self._environments(data.get("environments"))
+        return Project(
+            root=root,
+            name=self._text(data, "name") or root.name,
+            default_env=self._default_env(data, environments),
+            environments=environments,
+            templates_dir=_folder(root, self._text(data, "templates_dir")),
+            state_dir=_folder(root, self._text(data, "state_dir")),
+            config_file=config_file,
+            secrets=self._secrets(data.get("secrets"), "secrets"),
+        )
+
+    def _problem(self, code: str, message: str, where: Location | None, hint: str | None = None) -> None:
+        self.problems.append(error(code, message, where, hint))
+
+    def _unknown_keys(self, data: dict[str, Node], known: Collection[str], within: str) -> None:
+        for key, node in data.items():
+            if key not in known:
+                hint = did_you_mean(key, known) or f"known keys: {', '.join(sorted(known))}"
+                self._problem("unknown-key", f"unknown key '{key}' in {within}", node.key_loc, hint)
+
+    def _text(self, data: dict[str, Node], key: str) -> str | None:
+        node = data.get(key)
+        if node is None or node.value is None:
+            return None
+        if not isinstance(node.value, str):
+            self._problem("wrong-type", f"{key} must be a string, got {_show(node)}", node.loc)
+            return None
+        return node.value
+
+    def _default_env(self, data: dict[str, Node], environments: dict[str, Environment]) -> str | None:
+        """``default_env``: a name (it names overlay files), and one of the environments when they are listed."""
+        name = self._text(data, "default_env")
+        if not name:
+            return None
+        where = data["default_env"].loc
+        if not is_name(name):
+            self._problem("invalid-name", f"environment '{name}' is not a name: use {NAME_RULE}", where)
+            return None
+        if environments and name not in environments:
+            message = f"default_env '{name}' is not one of the environments: {', '.join(environments)}"
+            self._problem(
+                "unknown-environment", message, where, f"add '{name}' under environments:, or name one of them"
             )
-    return Project(
-        root=root,
-        name=_text(data, "name") or root.name,
-        default_env=_default_env(data),
-        environments=_environments(data.get("environments")),
-        templates_dir=_folder(root, _text(data, "templates_dir")),
-        state_dir=_folder(root, _text(data, "state_dir")),
-        config_file=config_file,
-        secrets=_secrets(data.get("secrets"), "secrets"),
-    )
+            return None
+        return name
 
+    def _environments(self, node: Node | None) -> dict[str, Environment]:
+        if node is None:
+            return _default_environments()
+        if not node.is_mapping:
+            message = f"environments must map each environment name to its settings, got {_show(node)}"
+            self._problem(
+                "wrong-type", message, node.loc, "for example: environments: {dev: {}, prod: {protected: true}}"
+            )
+            return {}
+        envs = {}
+        for name, settings in node.value.items():
+            env = self._environment(name, settings)
+            if env is not None:
+                envs[name] = env
+        return envs
 
-def _text(data: dict[str, Node], key: str) -> str | None:
-    node = data.get(key)
-    if node is None or node.value is None:
-        return None
-    if not isinstance(node.value, str):
-        raise ConfigError(f"'{key}' must be a string", location=node.loc)
-    return node.value
+    def _environment(self, name: str, settings: Node) -> Environment | None:
+        """One entry of ``environments``: a name (it names overlay files) and its settings (or nothing)."""
+        if not is_name(name):
+            self._problem("invalid-name", f"environment '{name}' is not a name: use {NAME_RULE}", settings.key_loc)
+            return None
+        if settings.value is None:
+            return Environment(name)
+        if not settings.is_mapping:
+            message = f"environments.{name} must be a mapping of settings, got {_show(settings)}"
+            self._problem("wrong-type", message, settings.loc, "for example: {protected: true}")
+            return None
+        self._unknown_keys(settings.value, _ENVIRONMENT_KEYS, f"environments.{name}")
+        protected = settings.get("protected")
+        if protected is not None and not isinstance(protected.value, bool):
+            message = f"environments.{name}.protected must be true or false, got {_show(protected)}"
+            self._problem("wrong-type", message, protected.loc)
+        is_protected = protected is not None and protected.value is True
+        return Environment(name, is_protected, self._secrets(settings.get("secrets"), f"environments.{name}.secrets"))
 
-
-def _default_env(data: dict[str, Node]) -> str | None:
-    name = _text(data, "default_env")
-    if name:
-        _check_env_name(name, data["default_env"].loc)
-    return name
-
-
-def _check_env_name(name: str, where: Location | None) -> None:
-    """An environment names overlay files (``env/<name>.yaml``): it must not lead out of that folder."""
-    if not is_name(name):
-        raise ConfigError(f"environment '{name}' is not a name: use {NAME_RULE}", location=where)
+    def _secrets(self, node: Node | None, where: str) -> dict[str, dict[str, Any]]:
+        """``secrets:`` maps each provider name to its settings (values stay unresolved here)."""
+        if node is None or node.value is None:
+            return {}
+        if not node.is_mapping:
+            self._problem("wrong-type", f"'{where}' must map provider names to their settings", node.loc)
+            return {}
+        found = {}
+        for name, settings in node.value.items():
+            if settings.value is not None and not settings.is_mapping:
+                self._problem("wrong-type", f"'{where}.{name}' must be a mapping of settings", settings.loc)
+                continue
+            found[name] = to_plain(settings)[0] or {}
+        return found
 
 
 def _folder(root: Path, value: str | None) -> Path | None:
     return (root / value).resolve() if value else None
 
 
-def _environments(node: Node | None) -> dict[str, Environment]:
-    if node is None:
-        return {n: Environment(n, n == "prod") for n in DEFAULT_ENVIRONMENTS}
-    if not node.is_mapping:
-        raise ConfigError("'environments' must map each environment name to its settings", location=node.loc)
-    envs = {}
-    for name, settings in node.value.items():
-        _check_env_name(name, settings.key_loc)
-        protected = False
-        if settings.is_mapping and settings.get("protected") is not None:
-            protected = bool(settings.value["protected"].value)
-        envs[name] = Environment(name, protected, _secrets(settings.get("secrets"), f"environments.{name}.secrets"))
-    return envs
-
-
-def _secrets(node: Node | None, where: str) -> dict[str, dict[str, Any]]:
-    """``secrets:`` maps each provider name to its settings (values stay unresolved here)."""
-    if node is None or node.value is None:
-        return {}
-    if not node.is_mapping:
-        raise ConfigError(f"'{where}' must map provider names to their settings", location=node.loc)
-    for name, settings in node.value.items():
-        if settings.value is not None and not settings.is_mapping:
-            raise ConfigError(f"'{where}.{name}' must be a mapping of settings", location=settings.loc)
-    return {name: to_plain(settings)[0] or {} for name, settings in node.value.items()}
+def _show(node: Node) -> str:
+    """A value as the message shows it: text quoted, at most 60 characters."""
+    value = to_plain(node)[0]
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -13,6 +13,7 @@ from etl_cli.config.loader import LoadedConfig
 from etl_cli.diagnostics import Diagnostic, error, has_errors
 from etl_cli.model.coerce import coerce_document
 from etl_cli.model.credentials import check_literal_credentials, check_secret_placement
+from etl_cli.model.input_paths import check_input_paths
 from etl_cli.model.metrics import metrics_of
 from etl_cli.model.pipeline import PipelineSpec, SparkSettings, build_stages
 from etl_cli.model.quality import checks_of, contracts_of, dead_letter_of
@@ -51,6 +52,7 @@ def check_document(loaded: LoadedConfig, registry: Registry) -> tuple[dict[str, 
     diagnostics += checker.check(document, loaded.provenance)
     diagnostics += check_semantics(document, loaded.provenance)
     diagnostics += check_sink_targets(document, loaded, registry)
+    diagnostics += check_input_paths(document, loaded, registry)
     diagnostics += check_literal_credentials(document, loaded.provenance, loaded.project.is_protected(loaded.env))
     diagnostics += check_secret_placement(document, loaded.provenance)
     diagnostics += _plugin_rules(document, loaded, registry)

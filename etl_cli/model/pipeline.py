@@ -152,13 +152,7 @@ def option_location(pipeline: PipelineSpec, stage: StageSpec, key: str) -> Locat
     same_kind = [s.name for s in pipeline.stages if s.kind == stage.kind]
     if stage.name not in same_kind:
         return None
-    info = pipeline.provenance.info((*stage_path(stage.kind, same_kind.index(stage.name)), key))
-    if info is None:
-        return None
-    for location in (info.origin, info.key_loc or info.loc):
-        if location is not None and location.file not in pipeline.provenance.templates:
-            return location
-    return None
+    return pipeline.provenance.user_location((*stage_path(stage.kind, same_kind.index(stage.name)), key))
 
 
 def stage_location(provenance: Provenance, kind: Kind, index: int, key: str | None = None) -> Location | None:

@@ -157,7 +157,7 @@ def validate(tmp_path: Path, metrics: str) -> list[str]:
     head = (
         "sources:\n  - {name: a, type: csv, path: a.csv}\nsinks:\n  - {name: out, type: parquet, input: a, path: out}\n"
     )
-    make_project(tmp_path, {"p/pipeline.yaml": head + metrics})
+    make_project(tmp_path, {"p/pipeline.yaml": head + metrics, "a.csv": "id\n1\n"})
     _, diagnostics = check_pipeline(load_pipeline(tmp_path / "p", None, environ={}), registry())
     return [f"{d.location.line}:{d.location.column} {d.code} {d.message}" for d in diagnostics if d.location]
 

@@ -34,7 +34,7 @@ FIRST = HEAD.count("\n") + 2
 
 
 def diagnose(tmp_path: Path, tail: str, head: str = HEAD) -> list[Diagnostic]:
-    make_project(tmp_path, {"p/pipeline.yaml": head + tail})
+    make_project(tmp_path, {"p/pipeline.yaml": head + tail, "orders.csv": "id\n1\n", "customers.csv": "id\n1\n"})
     _, diagnostics = check_pipeline(load_pipeline(tmp_path / "p", None, environ={}), registry())
     return diagnostics
 

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 from etl_cli.diagnostics import Diagnostic, error
 from etl_cli.errors import ConfigError, EtlError, QualityGateError
 from etl_cli.events import Reporter, StageResult
+from etl_cli.model.input_paths import INPUT_NOT_FOUND
+from etl_cli.model.pipeline import option_location
 from etl_cli.plugins.api import Effect, Sink, Source, StageSpec, resolve_path
 from etl_cli.plugins.registry import Registry
 from etl_cli.plugins.spark_types import first_line, quote
@@ -23,6 +25,7 @@ from etl_cli.runtime.bookkeeping.progress import watch_spark_progress
 from etl_cli.runtime.execution.coercions import silent_casts
 from etl_cli.runtime.execution.describe import SchemaField, cell_text, schema_fields
 from etl_cli.runtime.execution.executor import Executor
+from etl_cli.runtime.execution.spark_errors import explain, missing_input_hint
 from etl_cli.runtime.execution.workspace import Workspace
 from etl_cli.runtime.safeguards.guards import RunExtras
 from etl_cli.runtime.safeguards.quality.contracts import ContractViolation
@@ -36,7 +39,9 @@ MAX_PARTITIONS = 20
 READ_KEYS = ("path", "url", "table", "dbtable", "query", "topic", "topics", "subscribe", "subscribePattern", "bucket")
 _SPARK_NOISE = re.compile(r"\s*SQLSTATE: \w+;?|;?\s*line \d+ pos \d+;?")
 #: diagnostics that mean the pipeline is wrong (exit 1); any other means the dry-run could not finish (exit 4)
-CONFIG_CODES = frozenset({"spark-analysis", "invalid-stage", "join-key-types", "non-numeric-aggregate"})
+CONFIG_CODES = frozenset(
+    {"spark-analysis", "invalid-stage", "join-key-types", "non-numeric-aggregate", INPUT_NOT_FOUND}
+)
 
 
 @dataclass
@@ -305,9 +310,18 @@ class DryRun:
             code = "contract" if isinstance(exc, ContractViolation) else code
             return error(code, tidy(message), exc.location or stage.location, exc.hint)
         if analysis:
-            hint = "check the columns and types of the stage's inputs (shown above)"
-            return error("spark-analysis", tidy(f"{stage.label}: {first_line(exc)}"), stage.location, hint)
+            return self._analysis_problem(stage, exc)
         return error("dry-run", tidy(f"{stage.label}: {type(exc).__name__}: {first_line(exc)}"), stage.location)
+
+    def _analysis_problem(self, stage: StageSpec, exc: BaseException) -> Diagnostic:
+        """What Spark's analyser refused: an input that is not there (at the line that set its path), or a column."""
+        message = tidy(f"{stage.label}: {first_line(exc)}")
+        spec = self.workspace.plan.pipeline
+        missing = missing_input_hint(explain(exc), spec.project)
+        if missing is not None:
+            return error(INPUT_NOT_FOUND, message, option_location(spec, stage, "path") or stage.location, missing)
+        hint = "check the columns and types of the stage's inputs (shown above)"
+        return error("spark-analysis", message, stage.location, hint)
 
     def _mask(self, text: str) -> str:
         return self.workspace.redactor.mask(text)

@@ -17,9 +17,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from etl_cli.config.project import Project
 from etl_cli.errors import EtlError
 from etl_cli.plugins.api import StageSpec, resolve_path
 
+#: Spark's error condition for an input path that names nothing (a file, folder or glob)
+MISSING_PATH = "PATH_NOT_FOUND"
 #: the longest message :func:`explain` gives (Spark's can hold a whole record or query plan)
 MAX_CHARS = 800
 #: how many causes are read at most (each is a call into the JVM)
@@ -132,6 +135,20 @@ def source_reading(file: str, stages: Iterable[StageSpec], project_root: Path) -
             if _covers(_local(resolve_path(path, project_root)), target):
                 return stage
     return None
+
+
+def missing_input_hint(failure: SparkFailure, project: Project) -> str | None:
+    """What to do about an input Spark did not find (None for other failures).
+
+    Spark names the absolute path it looked for; saying what relative paths are relative to
+    explains a path that looks right from the folder the command was started in.
+    """
+    if failure.condition != MISSING_PATH or failure.file is None:
+        return None
+    return (
+        f"no file or folder at {_local(failure.file)}: fix the path, or create the input before the run; "
+        f"{project.relative_paths_rule()}"
+    )
 
 
 def _labelled(name: str, text: str) -> str:
