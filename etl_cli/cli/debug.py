@@ -20,8 +20,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from etl_cli import app
-from etl_cli.cli.options import EnvOpt, MasterOpt, PipelineArg, SetOpt, TakesDebug, VerboseOpt
-from etl_cli.cli.output import stderr_console
+from etl_cli.cli.completion import complete_stage
+from etl_cli.cli.options import EnvOpt, MasterOpt, PipelineArg, SetOpt, TakesVersion, VerboseOpt
+from etl_cli.cli.output import stderr_console, stdout_console
 from etl_cli.cli.progress import StatusReporter
 from etl_cli.cli.quality_table import print_quality_report
 from etl_cli.cli.show import null_counts_text, rows_table, schema_tree
@@ -46,9 +47,18 @@ def debug_command(
     sets: SetOpt = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="Rows to show per stage (and per 'more').")] = 10,
     break_at: Annotated[
-        str | None, typer.Option("--break-at", help="Run without stopping until this stage, then step.")
+        str | None,
+        typer.Option(
+            "--break-at",
+            help="Run without stopping until this stage, then step.",
+            metavar="STAGE",
+            autocompletion=complete_stage,
+        ),
     ] = None,
-    stage: Annotated[str | None, typer.Option("--stage", help="Only this stage and the stages it reads.")] = None,
+    stage: Annotated[
+        str | None,
+        typer.Option("--stage", help="Only this stage and the stages it reads.", autocompletion=complete_stage),
+    ] = None,
     non_interactive: Annotated[
         bool, typer.Option("--non-interactive", help="Print every stage, never prompt (automatic without a TTY).")
     ] = False,
@@ -58,7 +68,7 @@ def debug_command(
     verbose: VerboseOpt = False,
 ) -> None:
     """Run a pipeline stage by stage and look at each stage's output; sinks are written only with --write."""
-    console = Console(highlight=False, soft_wrap=False)
+    console = stdout_console()
     interactive = not non_interactive and sys.stdin.isatty()
     reporter = StatusReporter(stderr_console())
     options = app.DebugOptions(env, tuple(sets or []), master, stage, break_at, limit, sample, write, verbose)
@@ -256,11 +266,11 @@ class DebugSession:
 
 
 def main() -> None:
-    """``etl-debug``: the same command and error handling as ``etl-cli debug``."""
+    """``etl-debug``: the same command and error handling as ``etl-cli debug``, with ``--version`` and completion."""
     from etl_cli.cli.main import main as etl_cli_main
 
-    debug_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
-    debug_app.command(help=debug_command.__doc__, cls=TakesDebug)(debug_command)
+    debug_app = typer.Typer(add_completion=True, pretty_exceptions_enable=False, rich_markup_mode=None)
+    debug_app.command(help=debug_command.__doc__, cls=TakesVersion)(debug_command)
     etl_cli_main(cli_app=debug_app, prog_name="etl-debug")
 
 

@@ -10,6 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from etl_cli.cli.completion import complete_stage
 from etl_cli.cli.options import (
     EnvOpt,
     FormatOpt,
@@ -24,6 +25,7 @@ from etl_cli.cli.options import (
 )
 from etl_cli.cli.output import stdout_console
 from etl_cli.cli.reporters import run_reporter
+from etl_cli.cli.tables import FittedTable
 from etl_cli.usecases.dlq import QueueOptions, ReplayOptions, count_dead_letters, replay_dead_letters, show_dead_letters
 
 dlq_app = typer.Typer(
@@ -35,7 +37,9 @@ dlq_app = typer.Typer(
 
 RunOpt = Annotated[list[str] | None, typer.Option("--run", help="Only dead letters of this run id (repeatable).")]
 CheckOpt = Annotated[str | None, typer.Option("--check", help="Only rows quarantined by this check.")]
-StageOpt = Annotated[str | None, typer.Option("--stage", help="Only dead letters of this stage.")]
+StageOpt = Annotated[
+    str | None, typer.Option("--stage", help="Only dead letters of this stage.", autocompletion=complete_stage)
+]
 
 
 @dlq_app.command("count", cls=TakesDebug)
@@ -65,7 +69,7 @@ def count(
         table.add_row(
             escape(r["run_id"] or ""), escape(r["stage"] or ""), r["kind"], escape(r["check"] or "—"), f"{r['rows']:,}"
         )
-    console.print(table)
+    console.print(FittedTable(table))
 
 
 @dlq_app.command("show", cls=TakesDebug)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
-from typing import TYPE_CHECKING, Any
+import os
+import sys
+from typing import IO, TYPE_CHECKING, Any, TextIO, cast
 
 import yaml
 from rich.console import Console
@@ -17,15 +20,54 @@ if TYPE_CHECKING:
 
 _STYLE = {"error": "bold red", "warning": "yellow"}
 
+#: how ASCII-only output spells the few symbols etl-cli prints; any other character is escaped (``\xe9``)
+_ASCII_SPELLING = str.maketrans({"·": "-", "—": "-", "…": "...", "→": "->", "✗": "x"})
+
 
 def stdout_console() -> Console:
     """Where a command's result goes: no guessed highlighting, long lines left whole for pipes."""
-    return Console(highlight=False, soft_wrap=True)
+    return Console(file=_console_stream(sys.stdout), highlight=False, soft_wrap=True)
 
 
 def stderr_console() -> Console:
     """Where progress, errors and hints go, so stdout stays the result alone."""
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    return Console(file=_console_stream(sys.stderr), stderr=True, highlight=False, soft_wrap=True)
+
+
+def ascii_only() -> bool:
+    """``ETL_ASCII=1``: logs that must hold ASCII alone (old log shippers, mail gateways, code pages)."""
+    return os.environ.get("ETL_ASCII", "") not in ("", "0", "false")
+
+
+def _console_stream(stream: TextIO) -> IO[str] | None:
+    """``stream`` as is (None: rich follows sys.stdout/stderr), or behind :class:`AsciiStream` when ASCII is asked."""
+    return cast("IO[str]", AsciiStream(stream)) if ascii_only() else None
+
+
+class AsciiStream(io.TextIOBase):
+    """Writes only ASCII to ``stream``: etl-cli's symbols spelt out, any other character escaped.
+
+    Its ``encoding`` is ``ascii``, which makes rich draw tables, trees and rules with ``+``, ``-`` and ``|``.
+    """
+
+    encoding = "ascii"
+
+    def __init__(self, stream: TextIO):
+        super().__init__()
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(text.translate(_ASCII_SPELLING).encode("ascii", "backslashreplace").decode("ascii"))
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
 
 
 def print_diagnostic(console: Console, diagnostic: Diagnostic) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from etl_cli.cli.reporters import spark_progress_text
+from etl_cli.cli.reporters import spark_progress_text, spinner
 from etl_cli.events import Reporter, SparkProgress, StageResult
 
 
@@ -30,7 +30,7 @@ class StatusReporter(Reporter):
         if not self.console.is_terminal:
             return
         if self._status is None:
-            self._status = self.console.status(escape(text))
+            self._status = self.console.status(escape(text), spinner=spinner(self.console))
             self._status.start()
         else:
             self._status.update(escape(text))

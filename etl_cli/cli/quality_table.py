@@ -9,6 +9,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from etl_cli.cli.tables import FittedTable
+
 _STYLE = {"passed": "green", "tolerated": "cyan", "warned": "yellow", "failed": "bold red", "skipped": "dim"}
 _SAMPLE_WIDTH = 160
 
@@ -21,7 +23,8 @@ def _rate(value: float | None) -> str:
     return "—" if value is None else f"{value:.2%}"
 
 
-def quality_table(report: dict[str, Any]) -> Table:
+def quality_table(report: dict[str, Any]) -> FittedTable:
+    """One row per check (boxed on a terminal, plain aligned text elsewhere)."""
     table = Table(title=f"data quality: {report.get('status', '?')}", title_justify="left")
     for column in ("check", "stage", "type", "action", "evaluated", "failed", "rate", "outcome"):
         numeric = column in ("evaluated", "failed", "rate")
@@ -42,7 +45,7 @@ def quality_table(report: dict[str, Any]) -> Table:
             _rate(check.get("failure_rate")),
             f"[{_STYLE.get(outcome, '')}]{outcome}[/]",
         )
-    return table
+    return FittedTable(table)
 
 
 def print_quality_report(console: Console, report: dict[str, Any]) -> None:

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from etl_cli.cli.options import TextOrJson
 from etl_cli.cli.output import stderr_console
+from etl_cli.cli.tables import FittedTable
 from etl_cli.events import Reporter, SparkProgress, StageResult
 
 
@@ -33,7 +34,13 @@ def spark_progress_text(progress: SparkProgress | None) -> str:
     return text
 
 
-def summary_table(results: list[StageResult], status: str, duration_s: float) -> Table:
+def spinner(console: Console) -> str:
+    """The status line's spinner: braille dots, or ``-\\|/`` where the console writes ASCII only."""
+    return "line" if console.options.ascii_only else "dots"
+
+
+def summary_table(results: list[StageResult], status: str, duration_s: float) -> FittedTable:
+    """One row per stage: status, rows in and out, time (boxed on a terminal, plain aligned text elsewhere)."""
     table = Table(title=f"run {status} in {duration_s:.1f}s", title_justify="left")
     for column in ("stage", "kind", "type", "status", "rows in", "rows out", "time"):
         table.add_column(column, justify="right" if column in ("rows in", "rows out", "time") else "left")
@@ -41,7 +48,37 @@ def summary_table(results: list[StageResult], status: str, duration_s: float) ->
         table.add_row(
             r.name, r.kind, r.type, r.status, _fmt_rows(r.rows_in), _fmt_rows(r.rows_out), f"{r.duration_s:.2f}s"
         )
-    return table
+    return FittedTable(table)
+
+
+def output_lines(results: list[StageResult]) -> list[str]:
+    """Where each sink wrote and how many rows: ``  orders_out  1,204 rows written to /srv/out/orders (overwrite)``.
+
+    A batch sink that failed or never ran published nothing; a streaming sink's micro-batches are written
+    as they go, so one that stopped or failed still says how many rows it wrote.
+    """
+    sinks = [r for r in results if r.kind == "sink"]
+    width = max((len(r.name) for r in sinks), default=0)
+    return [f"  {r.name:<{width}}  {_written(r)}" for r in sinks]
+
+
+def _written(result: StageResult) -> str:
+    target = _target(result.details)
+    if result.rows_out is not None:
+        notes = [str(n) for n in (result.details.get("mode"), None if result.status == "ok" else result.status) if n]
+        where = f" to {target}" if target else ""
+        return f"{result.rows_out:,} rows written{where}" + (f" ({', '.join(notes)})" if notes else "")
+    if result.status == "skipped" and target:
+        return f"nothing written: {target} exists (mode {result.details.get('mode', 'ignore')})"
+    return f"nothing written ({result.status})"
+
+
+def _target(details: dict[str, Any]) -> str:
+    """The sink's resolved target as its plug-in reported it: a path or URI, a topic, a table and its database."""
+    target = details.get("target")
+    if target is None:
+        return ""
+    return f"{target} at {details['database']}" if details.get("database") else str(target)
 
 
 class ConsoleReporter(Reporter):
@@ -62,7 +99,7 @@ class ConsoleReporter(Reporter):
 
     def session_starting(self, master: str) -> None:
         if self.console.is_terminal:
-            self._status = self.console.status(f"starting Spark ({master})…")
+            self._status = self.console.status(f"starting Spark ({master})…", spinner=spinner(self.console))
             self._status.start()
         else:
             self.console.print(f"starting Spark ({master})")
@@ -93,6 +130,17 @@ class ConsoleReporter(Reporter):
 
         print_quality_report(self.console, report)
 
+    #: Spark's start-up, a line of the run summary (None until Spark is up)
+    startup_s: float | None = None
+
+    def session_started(self, master: str, startup_s: float) -> None:
+        self.startup_s = startup_s
+
+    def profile_report(self, profile: dict[str, Any]) -> None:
+        from etl_cli.cli.profile_view import print_profile
+
+        print_profile(self.console, profile)
+
     def retrying(self, operation: str, endpoint: str, attempt: int, attempts: int, delay_s: float, error: str) -> None:
         self.console.print(
             f"  [yellow]retry[/] {escape(operation)}: attempt {attempt}/{attempts} failed ({escape(error)}); "
@@ -113,7 +161,19 @@ class ConsoleReporter(Reporter):
             self._status = None
         if results:
             self.console.print(summary_table(results, status, duration_s))
-        self.console.print(f"run results: {results_file}")
+            if self.startup_s is not None:
+                from etl_cli.cli.profile_view import startup_line
+
+                self.console.print(startup_line(self.startup_s), markup=False, highlight=False)
+            self._print_outputs(results)
+        self.console.print(f"run results: {results_file}", markup=False, highlight=False)
+
+    def _print_outputs(self, results: list[StageResult]) -> None:
+        lines = output_lines(results)
+        if lines:
+            self.console.print("outputs:")
+            for line in lines:
+                self.console.print(line, markup=False, highlight=False)
 
 
 class JsonLinesReporter(Reporter):
@@ -135,6 +195,12 @@ class JsonLinesReporter(Reporter):
 
     def session_starting(self, master: str) -> None:
         self._emit("session_starting", master=master)
+
+    def session_started(self, master: str, startup_s: float) -> None:
+        self._emit("session_started", master=master, startup_s=startup_s)
+
+    def profile_report(self, profile: dict[str, Any]) -> None:
+        self._emit("profile", **profile)
 
     def stage_started(self, name: str, kind: str, type_: str, index: int, total: int) -> None:
         self._emit("stage_started", stage=name, kind=kind, type=type_, index=index, total=total)
@@ -177,8 +243,16 @@ class JsonLinesReporter(Reporter):
             status=status,
             duration_s=duration_s,
             results_file=results_file,
-            stages=[{"stage": r.name, "status": r.status, "rows_out": r.rows_out} for r in results],
+            stages=[_stage_summary(r) for r in results],
         )
+
+
+def _stage_summary(result: StageResult) -> dict[str, Any]:
+    """A stage in ``run_finished``: a sink adds where it wrote (``target``, and ``database`` for a table)."""
+    summary: dict[str, Any] = {"stage": result.name, "status": result.status, "rows_out": result.rows_out}
+    if result.kind == "sink":
+        summary.update({key: result.details[key] for key in ("target", "database") if key in result.details})
+    return summary
 
 
 def run_reporter(log_format: TextOrJson) -> Reporter:

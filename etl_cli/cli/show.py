@@ -11,16 +11,21 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from etl_cli.cli.tables import FittedTable, WholeLines, natural_width
+
 if TYPE_CHECKING:
     from etl_cli.runtime.execution.describe import SchemaField
 
 
-def schema_tree(label: str, fields: Sequence[SchemaField]) -> Tree:
-    """The columns as a tree: ``name: type`` (``not null`` when not nullable), nested fields below."""
+def schema_tree(label: str, fields: Sequence[SchemaField]) -> WholeLines:
+    """The columns as a tree: ``name: type`` (``not null`` when not nullable), nested fields below.
+
+    Off a terminal no line of it is wrapped or cut, however long a nested type is.
+    """
     tree = Tree(escape(label), guide_style="dim")
     for item in fields:
         _add(tree, item)
-    return tree
+    return WholeLines(tree)
 
 
 def _add(parent: Tree, item: SchemaField) -> None:
@@ -30,14 +35,14 @@ def _add(parent: Tree, item: SchemaField) -> None:
         _add(branch, child)
 
 
-def rows_table(columns: Sequence[str], rows: Sequence[Sequence[str]], title: str | None = None) -> Table:
-    """Rows as a table, every value already display text (masked where needed)."""
+def rows_table(columns: Sequence[str], rows: Sequence[Sequence[str]], title: str | None = None) -> FittedTable:
+    """Rows as a table, every value already display text (masked where needed); whole values off a terminal."""
     table = Table(title=escape(title) if title else None, title_justify="left", show_lines=False)
     for column in columns:
         table.add_column(escape(column), overflow="fold")
     for row in rows:
         table.add_row(*[escape(cell) for cell in row])
-    return table
+    return FittedTable(table)
 
 
 def null_counts_text(columns: Sequence[str], nulls: Mapping[str, int]) -> str:
@@ -51,8 +56,14 @@ def null_counts_text(columns: Sequence[str], nulls: Mapping[str, int]) -> str:
 
 
 def print_indented(console: Console, renderable: RenderableType, indent: int = 2) -> None:
-    """Print ``renderable`` shifted right, without the trailing blanks rich's Padding would add."""
-    with console.capture() as capture:
-        console.print(renderable, width=max(console.width - indent, 20))
-    for line in capture.get().splitlines():
-        console.print(Text(" " * indent) + Text.from_ansi(line.rstrip()), soft_wrap=True)
+    """Print ``renderable`` shifted right, without the trailing blanks rich's Padding would add.
+
+    On a terminal it fits the terminal's width; elsewhere lines stay whole (a pipe has no width to fit).
+    """
+    width = max(console.width - indent, 20) if console.is_terminal else natural_width(console, renderable)
+    for segments in console.render_lines(renderable, console.options.update_width(width), pad=False):
+        line = Text(" " * indent)
+        for segment in segments:
+            line.append(segment.text, segment.style)
+        line.rstrip()
+        console.print(line, soft_wrap=True)

@@ -128,6 +128,14 @@ def test_warn_drop_quarantine_and_malformed_rows_through_a_run(project: Path) ->
         ],
     }
 
+    # off a terminal (piped here) the text table prints every value whole: the run id is not cut
+    text = cli(project, "dlq", "count", "orders")
+    assert text.returncode == 0, text.stderr
+    assert [line.split() for line in text.stdout.splitlines() if run_id in line] == [
+        [run_id, "orders", "quarantined", "positive_amount", "2"],
+        [run_id, "orders", "malformed", "—", "3"],
+    ]
+
     show = cli(project, "dlq", "show", "orders", "--check", "positive_amount", "--run", run_id, "--format", "json")
     assert show.returncode == 0, show.stderr
     shown = [json.loads(line) for line in show.stdout.splitlines()]
