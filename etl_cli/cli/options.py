@@ -5,16 +5,27 @@ argv, because the error boundary around the whole command line needs it, whichev
 ran and however far it got. :class:`TakesDebug` adds it to a command's options, so
 ``--debug`` is accepted after the command and listed in its ``--help``, without a parameter
 nobody would read.
+
+Every command is an :class:`EtlCommand` (``TakesDebug`` is one), whose help names values
+as people read them (``PIPELINE``, ``PATH...``, ``FILE``, ``N``) instead of Python types.
+Options a cron job or a shell profile would rather set once read an ``ETL_*`` environment
+variable (``envvar=``); docs/environment.md lists them all.
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
+import typing
+from collections.abc import Callable
+from enum import Enum, StrEnum
 from pathlib import Path
+from types import NoneType, UnionType
 from typing import Annotated, Any
 
 import typer
 from typer.core import TyperCommand
+
+from etl_cli import __version__
+from etl_cli.cli.completion import complete_env, complete_pipeline
 
 
 class TextOrJson(StrEnum):
@@ -27,13 +38,14 @@ class RenderFormat(StrEnum):
     json = "json"
 
 
-PipelineArg = Annotated[Path, typer.Argument(help="Pipeline file or folder.")]
+PipelineArg = Annotated[Path, typer.Argument(help="Pipeline file or folder.", autocompletion=complete_pipeline)]
 EnvOpt = Annotated[
     str | None,
     typer.Option(
         "--env",
         "-e",
         help="Environment whose overlay and settings apply (default: $ETL_ENV, then the project default).",
+        autocompletion=complete_env,
     ),
 ]
 SetOpt = Annotated[
@@ -41,34 +53,181 @@ SetOpt = Annotated[
     typer.Option("--set", help="Override a key: --set sinks.out.mode=append (repeatable).", metavar="KEY.PATH=VALUE"),
 ]
 MasterOpt = Annotated[
-    str | None, typer.Option("--master", help="Spark master, overriding the pipeline's spark.master.")
+    str | None,
+    typer.Option(
+        "--master", help="Spark master, overriding the pipeline's spark.master.", metavar="URL", envvar="ETL_MASTER"
+    ),
 ]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Show Spark's own log output.")]
 FormatOpt = Annotated[TextOrJson, typer.Option("--format", "-f", help="text for people, json for scripts.")]
-LogFormatOpt = Annotated[TextOrJson, typer.Option("--log-format", help="text for people, json for log collectors.")]
-ResultsDirOpt = Annotated[
-    Path | None, typer.Option("--results-dir", help="Where to write the run-results JSON (default .etl/runs/...).")
+LogFormatOpt = Annotated[
+    TextOrJson,
+    typer.Option("--log-format", help="text for people, json for log collectors.", envvar="ETL_LOG_FORMAT"),
 ]
+ResultsDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--results-dir", help="Where to write the run-results JSON (default .etl/runs/...).", envvar="ETL_RESULTS_DIR"
+    ),
+]
+
+#: Path options whose value is a folder (``--project``, ``--dir``, ``--results-dir``); other Path options take a file
+_FOLDER_WORDS = ("dir", "project")
+
+
+class EtlCommand(TyperCommand):
+    """What every etl-cli command shares: help that names values by what they are, and completion of a value
+    that sees the arguments before it.
+
+    Help: Typer's plain help (``rich_markup_mode=None``, which etl-cli uses so
+    help stays plain text in pipes and logs) prints each parameter's Python type after every
+    option that has no metavar and after every argument (``--env <str>``, ``--limit <int range>``,
+    ``PATH... <list[Path]>``), and writes arguments in the usage line as ``{pipeline}`` or
+    ``{PATH...}...``. Here every parameter without a metavar gets one made from its annotation
+    and name (:func:`readable_metavar`), and the usage line and the argument list are written
+    from the metavars, for every command at once.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        annotations = _annotations(self.callback)
+        for param in self.params:
+            if param.metavar is None and not _is_flag(param):
+                param.metavar = readable_metavar(param, annotations.get(param.name or ""))
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        """Completion: an option still waiting for its value (``--stage`` Tab) ends the words, and click's parser
+        stops there and drops the arguments before it, the pipeline whose stages ``--stage`` offers."""
+        if ctx.resilient_parsing and args and self._takes_value(ctx, args[-1]):
+            args = args[:-1]
+        return super().parse_args(ctx, args)
+
+    def _takes_value(self, ctx: Any, word: str) -> bool:
+        return any(
+            word in (*getattr(p, "opts", ()), *getattr(p, "secondary_opts", ())) and not _is_flag(p)
+            for p in self.get_params(ctx)
+            if p.param_type_name == "option"
+        )
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        arguments = [p for p in self.get_params(ctx) if p.param_type_name == "argument"]
+        return [*([self.options_metavar] if self.options_metavar else []), *map(_usage_piece, arguments)]
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        arguments, options = [], []
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            if param.param_type_name == "argument":
+                arguments.append((_value_name(param), record[1]))
+            else:
+                options.append(record)
+        for title, records in (("Arguments", arguments), ("Options", options)):
+            if records:
+                with formatter.section(title):
+                    formatter.write_dl(records)
+
+
+def readable_metavar(param: Any, annotation: Any) -> str:
+    """What ``--help`` calls a parameter's value: its choices, ``N``, ``FILE``/``DIR``, else its name in capitals."""
+    base = _base_type(annotation)
+    if isinstance(base, type) and issubclass(base, Enum):
+        return "|".join(str(member.value) for member in base)
+    if base in (int, float):
+        return "N"
+    name = _long_name(param)
+    if base is Path and param.param_type_name == "option":
+        return "DIR" if any(name == w or name.endswith(f"_{w}") for w in _FOLDER_WORDS) else "FILE"
+    return name.upper()
+
+
+def _annotations(callback: Callable[..., Any] | None) -> dict[str, Any]:
+    if callback is None:
+        return {}
+    try:
+        return typing.get_type_hints(callback)
+    except (NameError, TypeError):  # an annotation that cannot be evaluated here: names alone decide
+        return {}
+
+
+def _base_type(annotation: Any) -> Any:
+    """``Path`` of ``Path | None``, ``str`` of ``list[str] | None``: the type one value has."""
+    if typing.get_origin(annotation) in (typing.Union, UnionType):
+        members = [a for a in typing.get_args(annotation) if a is not NoneType]
+        annotation = members[0] if len(members) == 1 else annotation
+    if typing.get_origin(annotation) in (list, tuple):
+        annotation = typing.get_args(annotation)[0]
+    return annotation
+
+
+def _long_name(param: Any) -> str:
+    """``break_at`` for ``--break-at``, ``run`` for ``--run`` (whatever the Python parameter is called)."""
+    longs = [o for o in getattr(param, "opts", ()) if o.startswith("--")]
+    return longs[0][2:].replace("-", "_") if longs else str(param.name)
+
+
+def _is_flag(param: Any) -> bool:
+    return bool(getattr(param, "is_flag", False) or getattr(param, "count", False))
+
+
+def _value_name(param: Any) -> str:
+    name = str(param.metavar or str(param.name).upper())
+    return name if param.nargs == 1 or name.endswith("...") else f"{name}..."
+
+
+def _usage_piece(param: Any) -> str:
+    return _value_name(param) if param.required else f"[{_value_name(param)}]"
+
+
+def _carried_option(carrier: Callable[..., None]) -> Any:
+    """The click option Typer makes of ``carrier``'s one parameter, to add to commands that do not declare it."""
+    holder = typer.Typer()
+    holder.command()(carrier)
+    return typer.main.get_command(holder).params[0]
 
 
 def _debug_carrier(
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.", expose_value=False)] = False,
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", help="Show tracebacks on errors. ETL_DEBUG=1 does the same.", expose_value=False),
+    ] = False,
 ) -> None:
     """Never called: Typer turns its one parameter into the click option :class:`TakesDebug` adds."""
 
 
-def _debug_option() -> Any:
-    carrier = typer.Typer()
-    carrier.command()(_debug_carrier)
-    return typer.main.get_command(carrier).params[0]
+def _print_version(ctx: typer.Context, value: bool) -> None:
+    if value:
+        print(f"{ctx.find_root().info_name} {__version__}")
+        raise typer.Exit()
 
 
-_DEBUG = _debug_option()
+def _version_carrier(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, expose_value=False, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Never called: Typer turns its one parameter into the click option :class:`TakesVersion` adds."""
 
 
-class TakesDebug(TyperCommand):
+_DEBUG = _carried_option(_debug_carrier)
+_VERSION = _carried_option(_version_carrier)
+
+
+class TakesDebug(EtlCommand):
     """A command that accepts ``--debug`` (main() acts on it) as its last option: ``cli.command(cls=TakesDebug)``."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.params = [*self.params, _DEBUG]
+
+
+class TakesVersion(TakesDebug):
+    """The command of a program that is one command (``etl-debug``): ``--version`` too, as ``etl-cli`` has."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params = [*self.params, _VERSION]

@@ -24,7 +24,7 @@ PROVIDER_SETTINGS = {
     },
     "env": {"prefix"},
     "file": {"path", "key_source", "key_file", "key_service", "key_entry", "key_env", "allow_env_key"},
-    "keyring": {"service", "backend"},
+    "keyring": {"service", "backend", "allow_plaintext"},
     "vault": {
         "url", "auth", "token", "role_id", "secret_id", "approle_mount", "namespace", "mount", "kv_version",
         "verify", "ca_cert", "client_cert", "client_key", "timeout",

@@ -25,7 +25,7 @@ PROJECT = """
     default_env: dev
     secrets:
       file: {key_file: keys/store.key}
-      keyring: {backend: keyrings.alt.file.PlaintextKeyring, service: etl-cli-tests}
+      keyring: {backend: keyrings.alt.file.PlaintextKeyring, service: etl-cli-tests, allow_plaintext: true}
     environments:
       dev: {}
       prod: {protected: true}
