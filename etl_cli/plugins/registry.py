@@ -6,7 +6,8 @@ Third parties come in by entry points. Code that reads what a kind's base class 
 
 from __future__ import annotations
 
-from importlib.metadata import entry_points
+from dataclasses import dataclass, replace
+from importlib.metadata import EntryPoint, entry_points
 from typing import TypeVar
 
 from etl_cli.diagnostics import did_you_mean
@@ -72,9 +73,72 @@ def register(plugin: type[Plugin]) -> type[Plugin]:
     return REGISTRY.register(plugin)
 
 
-def load_entry_points(registry: Registry = REGISTRY) -> None:
-    """Register third-party plug-ins declared in the ``etl_cli.plugins`` entry-point group."""
-    for entry in entry_points(group=ENTRY_POINT_GROUP):
+@dataclass(frozen=True)
+class EntryPointPlugins:
+    """What one entry point gave: its plug-in classes, or why it gave none (one broken package hides no other)."""
+
+    group: str
+    name: str
+    #: what it names, ``module:attribute``
+    value: str
+    #: the distribution that declares it, and its version (None when it comes from no distribution)
+    package: str | None
+    version: str | None
+    plugins: tuple[type[Plugin], ...] = ()
+    error: str | None = None
+
+    @property
+    def entry_point(self) -> str:
+        return f"{self.group}:{self.name}"
+
+    @property
+    def label(self) -> str:
+        """How messages name it: ``etl_cli.plugins:name = module:attribute (package version)``."""
+        where = f" ({self.package} {self.version})" if self.package else ""
+        return f"{self.entry_point} = {self.value}{where}"
+
+
+def installed_plugins(group: str = ENTRY_POINT_GROUP) -> list[EntryPointPlugins]:
+    """Every entry point of ``group`` loaded, in a stable order; one that fails carries its error instead of raising."""
+    found = [_load(entry, group) for entry in entry_points(group=group)]
+    return sorted(found, key=lambda f: (f.name, f.package or ""))
+
+
+def _load(entry: EntryPoint, group: str) -> EntryPointPlugins:
+    dist = entry.dist
+    found = EntryPointPlugins(
+        group, entry.name, entry.value, dist.name if dist else None, dist.version if dist else None
+    )
+    try:
         loaded = entry.load()
-        for plugin in loaded if isinstance(loaded, (list, tuple)) else [loaded]:
+    except Exception as exc:  # whatever importing a third-party module raises, it must not hide the other plug-ins
+        return replace(found, error=f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+    plugins = tuple(loaded) if isinstance(loaded, (list, tuple)) else (loaded,)
+    problem = next(filter(None, map(_plugin_problem, plugins)), None)
+    return replace(found, error=problem) if problem else replace(found, plugins=plugins)
+
+
+def _plugin_problem(value: object) -> str | None:
+    """Why ``value`` cannot be registered (None when it can)."""
+    if not (isinstance(value, type) and issubclass(value, Plugin)):
+        return f"it gives {value!r}, which is not a plug-in class (a subclass of {Plugin.__module__}.Plugin)"
+    if getattr(value, "kind", None) not in PLUGIN_KINDS or not isinstance(getattr(value, "type", None), str):
+        return (
+            f"{value.__module__}.{value.__qualname__} has no kind or no type name: subclass Source, Transform, "
+            "Sink, Check, MetricsExporter or SecretProvider and set type"
+        )
+    return None
+
+
+def load_entry_points(registry: Registry = REGISTRY, group: str = ENTRY_POINT_GROUP) -> None:
+    """Register the plug-ins of an entry-point group (``etl_cli.plugins`` by default); one that fails to load is a
+    ConfigError naming it and its package."""
+    for found in installed_plugins(group):
+        if found.error:
+            raise ConfigError(
+                f"plug-in {found.label} failed to load: {found.error}",
+                hint=f"fix or uninstall {found.package or 'the package that declares it'}; "
+                "`etl-cli plugins list` shows every plug-in and whether it loads",
+            )
+        for plugin in found.plugins:
             registry.register(plugin)

@@ -3,16 +3,16 @@
 Providers are plug-ins of kind ``secret_provider`` in :data:`etl_cli.plugins.registry.REGISTRY`
 (their base class is :class:`etl_cli.secrets.provider.SecretProvider`). Built-ins register on
 import of :mod:`etl_cli.secrets.providers`; third-party providers come in through the
-``etl_cli.secret_providers`` entry-point group. A type registered twice is an error.
+``etl_cli.secret_providers`` entry-point group. A type registered twice, or a provider package that fails
+to load, is an error naming the package.
 """
 
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import entry_points
 
 from etl_cli.diagnostics import did_you_mean
-from etl_cli.plugins.registry import REGISTRY, Registry
+from etl_cli.plugins.registry import REGISTRY, Registry, load_entry_points
 from etl_cli.secrets.errors import SecretSettingsError
 from etl_cli.secrets.provider import SecretProvider
 from etl_cli.secrets.settings import ProviderContext, ProviderSettings
@@ -54,7 +54,6 @@ def default_registry() -> ProviderRegistry:
     global _LOADED
     if not _LOADED:
         importlib.import_module("etl_cli.secrets.providers")
-        for entry in entry_points(group=ENTRY_POINT_GROUP):
-            PROVIDERS.register(entry.load())
+        load_entry_points(PROVIDERS.plugins, ENTRY_POINT_GROUP)
         _LOADED = True
     return PROVIDERS
