@@ -50,6 +50,12 @@ class Reporter:
     def session_starting(self, master: str) -> None:
         """Spark is starting: the slow part before the first stage."""
 
+    def session_started(self, master: str, startup_s: float) -> None:
+        """Spark is up after ``startup_s`` seconds (a run's start-up, in no stage's time)."""
+
+    def profile_report(self, profile: dict[str, Any]) -> None:
+        """``run --profile``: where the time went (the ``profile`` of the run results, see docs/run.md)."""
+
     def stage_started(self, name: str, kind: str, type_: str, index: int, total: int) -> None:
         """A stage begins."""
 

@@ -51,6 +51,27 @@ class FlakySink(Sink):
         return Done(df.count())
 
 
+class RefusedAtCommit(PendingWrite):
+    def __init__(self, rows: int):
+        self.rows = rows
+
+    def commit(self) -> None:
+        raise PermissionError(13, "Permission denied", "/srv/out")
+
+    def abort(self) -> None:
+        CALLS["abort"] += 1
+
+
+class CommitFailsSink(Sink):
+    """Stages its rows, then fails to publish them."""
+
+    type = "commit_fails"
+    options_schema: ClassVar[dict[str, Any]] = {}
+
+    def stage_write(self, ctx: RunContext, stage: StageSpec, df: DataFrame) -> PendingWrite:
+        return RefusedAtCommit(df.count())
+
+
 class FlakyCsv(CsvSource):
     """A csv source whose first listing times out."""
 
@@ -71,6 +92,7 @@ def registry() -> Registry:
             own.register(plugin)
     own.register(FlakySink)
     own.register(FlakyCsv)
+    own.register(CommitFailsSink)
     return own
 
 
@@ -167,3 +189,26 @@ def test_a_permanent_error_is_not_retried(spark: SparkSession, tmp_path: Path, r
     with pytest.raises(StageFailed, match="PATH_NOT_FOUND"):
         run(spark, tmp_path, registry, text, reporter)
     assert reporter.retries == []
+
+
+def test_a_sink_whose_commit_fails_is_recorded_as_failed_not_as_never_run(
+    spark: SparkSession, tmp_path: Path, registry: Registry
+) -> None:
+    make_project(
+        tmp_path,
+        {
+            "in.csv": "id,amount\n1,2.5\n",
+            "pipeline.yaml": pipeline("  - {name: out, type: commit_fails, input: src}\n"),
+        },
+    )
+    spec, diagnostics = check_pipeline(load_pipeline(tmp_path / "pipeline.yaml", None, environ={}), registry)
+    assert spec is not None, diagnostics
+    reporter = RecordingReporter()
+    executor = Executor(compile_plan(spec), RunContext(spark, tmp_path, "r1"), registry, reporter)
+    with pytest.raises(StageFailed, match="Permission denied"):
+        executor.run()
+    statuses = {r.name: r.status for r in executor.partial_results}
+    assert statuses == {"src": "ok", "out": "failed"}
+    (failed,) = [r for r in executor.partial_results if r.name == "out"]
+    assert failed.error is not None and "Permission denied" in str(failed.error)
+    assert CALLS["abort"] == 1

@@ -28,6 +28,8 @@ class RunResults:
     exit_code: int | None = None
     master: str | None = None
     spark_version: str | None = None
+    #: seconds from asking for a Spark session to having one (JVM launch, packages): in no stage's duration
+    spark_startup_s: float | None = None
     stages: list[StageResult] = field(default_factory=list)
     error: dict[str, Any] | None = None
     #: the quality report (also in ``<run_id>.quality.json``), when the pipeline has checks or contracts
@@ -40,6 +42,8 @@ class RunResults:
     replay: dict[str, Any] | None = None
     #: where the run's metrics went (the pipeline's ``metrics:``): exporter, exported, target or error
     metrics: dict[str, Any] | None = None
+    #: ``run --profile``: each stage's share of the operator time Spark measured (execution/profiling.py)
+    profile: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -19,8 +20,15 @@ from etl_cli.plan.dag import Plan
 from etl_cli.plugins.api import PendingWrite, RunContext, Sink, Source, StageSpec, Transform
 from etl_cli.plugins.registry import Registry
 from etl_cli.runtime.execution.observe import RowCounter
+from etl_cli.runtime.execution.profiling import RunProfiler
 from etl_cli.runtime.execution.signals import RunSignals
-from etl_cli.runtime.execution.spark_errors import SparkFailure, explain, sentence, source_reading
+from etl_cli.runtime.execution.spark_errors import (
+    SparkFailure,
+    explain,
+    missing_input_hint,
+    sentence,
+    source_reading,
+)
 from etl_cli.runtime.safeguards.guards import RunExtras, StageGuards
 
 if TYPE_CHECKING:
@@ -45,6 +53,8 @@ class StageFailed(RunError):
             read_by = f"{reader.kind} '{reader.name}'{_within(read_where)}"
             self.detail = f"{sentence(failure.message)} File: {failure.file}, read by {read_by}."
         hint = cause.hint if isinstance(cause, EtlError) else _hint(failure, reader)
+        if hint is None and plan is not None:
+            hint = missing_input_hint(failure, plan.pipeline.project)
         super().__init__(f"{stage.label} failed{_within(where)}: {self.detail}", hint=hint)
         self.stage = stage
 
@@ -99,6 +109,7 @@ class Executor:
         reporter: Reporter,
         extras: RunExtras | None = None,
         signals: RunSignals | None = None,
+        profiler: RunProfiler | None = None,
     ):
         self.plan = plan
         self.ctx = ctx
@@ -108,6 +119,10 @@ class Executor:
         self.signals = signals
         #: retries, contracts, quality checks and dead letters around the stages
         self.guards = StageGuards(plan, ctx, registry, reporter, extras, signals)
+        #: ``run --profile``: tags the Spark queries of each step, to attribute their time afterwards
+        self.profiler = profiler
+        #: the stages whose rows are counted (observed): their count marks where their operators end in a plan
+        self.counted: set[str] = set()
 
     def run(self) -> list[StageResult]:
         """Run every stage; return one result per stage (raises StageFailed on the first failure)."""
@@ -121,33 +136,27 @@ class Executor:
             for index, stage in enumerate(ordered, start=1):
                 self._stop_if_signalled()
                 if stage.kind == "sink" and not gated:
-                    self._gate(computed)
+                    with self._step("quality gate"):
+                        self._gate(computed)
                     gated = True
                 self.reporter.stage_started(stage.name, stage.kind, stage.type, index, total)
                 started = time.perf_counter()
                 try:
-                    if stage.kind == "sink":
-                        pending.append((stage, self._stage_sink(stage, computed), started))
-                    else:
-                        self._compute(stage, computed)
+                    with self._step(stage.label, stage.name):
+                        if stage.kind == "sink":
+                            pending.append((stage, self._stage_sink(stage, computed), started))
+                        else:
+                            self._compute(stage, computed)
                 except Exception as exc:
                     stopped = self.signals is not None and self.signals.received is not None
                     failure = StageFailed(stage, exc, self.plan)
-                    failed = StageResult(
-                        stage.name,
-                        stage.kind,
-                        stage.type,
-                        "interrupted" if stopped else "failed",
-                        duration_s=time.perf_counter() - started,
-                        error=None if stopped else failure.detail,
-                    )
-                    computed.results[stage.name] = failed
-                    self.reporter.stage_finished(failed, index, total)
+                    self._finish_failed(failure, started, computed, index, total, stopped=stopped)
                     self._stop_if_signalled()
                     raise failure from exc
                 if stage.kind != "sink":
                     self._finish_lazy(stage, computed, started, index, total)
-            self.guards.stage_dead_letters()
+            with self._step("dead letters"):
+                self.guards.stage_dead_letters()
             self._stop_if_signalled()  # the last point where stopping leaves every target as it was
             self._commit(pending, computed, total)
             self.guards.commit_dead_letters()
@@ -162,6 +171,10 @@ class Executor:
             self.guards.release()
         self._collect_counts(computed)
         return [computed.results[s.name] for s in self.plan.stages]
+
+    def _step(self, label: str, stage: str | None = None) -> AbstractContextManager[None]:
+        """Spark queries run in the block are the step's, for the profile (nothing without ``--profile``)."""
+        return nullcontext() if self.profiler is None else self.profiler.step(label, stage)
 
     def _stop_if_signalled(self) -> None:
         if self.signals is not None:
@@ -193,6 +206,7 @@ class Executor:
             return
         counter = RowCounter(stage.name)
         computed.counters[stage.name] = counter
+        self.counted.add(stage.name)
         computed.frames[stage.name] = counter.attach(df)
 
     def _counted_by(self, stage: StageSpec) -> str | None:
@@ -220,6 +234,22 @@ class Executor:
         assert isinstance(plugin, Sink)
         return self.guards.write(stage, lambda: plugin.stage_write(self.ctx, stage, computed.frames[stage.inputs[0]]))
 
+    def _finish_failed(
+        self, failure: StageFailed, started: float, computed: _Computed, index: int, total: int, stopped: bool = False
+    ) -> None:
+        """Record and report the failed stage (``interrupted`` when a signal stopped it: no error of its own)."""
+        stage = failure.stage
+        result = StageResult(
+            stage.name,
+            stage.kind,
+            stage.type,
+            "interrupted" if stopped else "failed",
+            duration_s=time.perf_counter() - started,
+            error=None if stopped else failure.detail,
+        )
+        computed.results[stage.name] = result
+        self.reporter.stage_finished(result, index, total)
+
     def _finish_lazy(self, stage: StageSpec, computed: _Computed, started: float, index: int, total: int) -> None:
         result = StageResult(stage.name, stage.kind, stage.type, "ok", duration_s=time.perf_counter() - started)
         computed.results[stage.name] = result
@@ -232,9 +262,12 @@ class Executor:
         ordered = sorted(pending, key=lambda entry: entry[1].irreversible)
         for stage, write, started in ordered:
             try:
-                self.guards.commit(stage, write.commit)
+                with self._step(stage.label, stage.name):
+                    self.guards.commit(stage, write.commit)
             except Exception as exc:
-                raise StageFailed(stage, exc, self.plan) from exc
+                failure = StageFailed(stage, exc, self.plan)
+                self._finish_failed(failure, started, computed, position[stage.name], total)
+                raise failure from exc
             status = "ok" if write.rows is not None else "skipped"
             given = _rows_given(write)
             computed.sink_rows[stage.name] = given

@@ -23,10 +23,12 @@ from etl_cli.runtime.bookkeeping.results import RunResults, write_results
 from etl_cli.runtime.bookkeeping.results import results_dir as default_results_dir
 from etl_cli.runtime.bookkeeping.state import RunState, state_folder
 from etl_cli.runtime.execution.executor import Executor, StageFailed
+from etl_cli.runtime.execution.profiling import RunProfiler
 from etl_cli.runtime.execution.signals import RunSignals
 from etl_cli.runtime.execution.workspace import Workspace, open_secrets, open_workspace
 from etl_cli.runtime.safeguards.guards import RunExtras
 from etl_cli.runtime.safeguards.quality.report import write_quality
+from etl_cli.runtime.safeguards.resilience import first_line
 from etl_cli.runtime.spark.session import DEFAULT_MASTER
 from etl_cli.runtime.streams.streaming import StreamingExecutor
 from etl_cli.secrets.resolver import SecretResolver
@@ -51,13 +53,16 @@ def execute_run(
     plan: Plan | None = None,
     extras: RunExtras | None = None,
     session: SparkSession | None = None,
+    profile: bool = False,
 ) -> tuple[ExitCode, Path]:
     """Run ``spec`` once (or ``plan``, a part of it). Errors are recorded in the run results, then re-raised.
 
     ``session``: run on this already started Spark session, as it is configured, instead of
     starting one (benchmarks and notebooks keep one warm session across runs).
+    ``profile``: add where the time went, Spark's operator time per stage (execution/profiling.py).
     """
     run = _Run.start(spec, plan or compile_plan(spec), registry, reporter, run_id, results_dir, master)
+    run.profiling = profile
     secrets = open_secrets(spec, run_id)
     with run_lock(spec.state_dir, spec.name, spec.env, run_id), secrets.redactor.guard(), run.signals:
         try:
@@ -86,6 +91,11 @@ class _Run:
         self.run_id = results.run_id
         self.signals = RunSignals()
         self.started = time.perf_counter()
+        #: when the session was asked for (its start-up is measured from there)
+        self.session_asked = self.started
+        #: ``run --profile``: the profiler of a batch run, once its session is up
+        self.profiling = False
+        self.profiler: RunProfiler | None = None
 
     @classmethod
     def start(
@@ -115,6 +125,7 @@ class _Run:
         state: RunState,
     ) -> AbstractContextManager[Workspace]:
         """The run's workspace, under the lock: its state, its journals, its session left running afterwards."""
+        self.session_asked = time.perf_counter()
         return open_workspace(
             self.plan,
             self.registry,
@@ -130,17 +141,32 @@ class _Run:
         )
 
     def session_started(self, workspace: Workspace) -> None:
-        """Let a signal cancel Spark's jobs; record the master and Spark version the run got."""
+        """Let a signal cancel Spark's jobs; record the master, Spark version and start-up time the run got."""
         if self.spec.streaming is None:  # a streaming run stops its queries on signals itself
             self.signals.attach(workspace.session.sparkContext.cancelAllJobs)
         self.results.master = workspace.master
         self.results.spark_version = workspace.spark_version
+        self.results.spark_startup_s = round(time.perf_counter() - self.session_asked, 3)
+        self.reporter.session_started(workspace.master, self.results.spark_startup_s)
+        if self.profiling:
+            self.profiler = self._profiler(workspace.session)
+
+    def _profiler(self, session: SparkSession) -> RunProfiler | None:
+        """The profiler of ``--profile``, or None (and a warning) where Spark cannot show what it measured."""
+        if self.spec.streaming is not None:
+            why = "a streaming run has no profile"
+        elif not hasattr(session, "_jsparkSession"):
+            why = "a Spark Connect session does not show its SQL metrics"
+        else:
+            return RunProfiler(self.plan, session, self.run_id)
+        self.reporter.message("warning", f"--profile: {why}")
+        return None
 
     def choose_executor(self, workspace: Workspace, extras: RunExtras | None) -> Executor | StreamingExecutor:
         """Streaming queries when a source reads a stream, else the batch executor with its guards."""
         if self.spec.streaming is not None:
             return StreamingExecutor(self.plan, workspace.ctx, self.registry, self.reporter, self.spec.streaming)
-        return Executor(self.plan, workspace.ctx, self.registry, self.reporter, extras, self.signals)
+        return Executor(self.plan, workspace.ctx, self.registry, self.reporter, extras, self.signals, self.profiler)
 
     def execute(self, executor: Executor | StreamingExecutor, workspace: Workspace, secrets: SecretResolver) -> None:
         """Run every stage; what the stages and their guards did is recorded even when one fails."""
@@ -160,6 +186,18 @@ class _Run:
             raise
         finally:
             self._record_guards(executor)
+        self._record_profile(executor)
+
+    def _record_profile(self, executor: Executor | StreamingExecutor) -> None:
+        """Where the time went, once every stage ran; a profile Spark cannot give is a warning, not a failure."""
+        if self.profiler is None or not isinstance(executor, Executor):
+            return
+        try:
+            self.results.profile = self.profiler.profile(executor.counted).to_json()
+        except Exception as exc:
+            self.reporter.message("warning", f"no profile: Spark's SQL metrics could not be read ({first_line(exc)})")
+            return
+        self.reporter.profile_report(self.results.profile)
 
     def _record_guards(self, executor: Executor | StreamingExecutor) -> None:
         results = self.results
