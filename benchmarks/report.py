@@ -15,6 +15,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from benchmarks import cli_latency
+
 JSON_NAME, MARKDOWN_NAME, CHART_NAME = "latest.json", "latest.md", "latest.png"
 
 
@@ -219,6 +221,14 @@ def _cli_table(benchmarks: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _cli_latency_table(benchmarks: list[dict[str, Any]]) -> list[str]:
+    latency = next((b for b in benchmarks if b.get("kind") == "cli_latency" and b["status"] == "ok"), None)
+    if latency is None:
+        return []
+    title = f"## {latency['title']} (a fresh process per run, nothing else measured meanwhile)"
+    return ["", title, "", *cli_latency.table(latency)]
+
+
 def _jdbc_table(benchmarks: list[dict[str, Any]]) -> list[str]:
     jdbc = next((b for b in benchmarks if b.get("kind") == "jdbc" and b["status"] == "ok"), None)
     if jdbc is None:
@@ -345,7 +355,8 @@ def _other_sections(benchmarks: list[dict[str, Any]]) -> list[str]:
 
 def markdown(results: dict[str, Any]) -> str:
     benchmarks = results["benchmarks"]
-    lines = _header(results) + _batch_tables(benchmarks) + _cli_table(benchmarks) + _jdbc_table(benchmarks)
+    lines = _header(results) + _batch_tables(benchmarks) + _cli_table(benchmarks) + _cli_latency_table(benchmarks)
+    lines += _jdbc_table(benchmarks)
     lines += _streaming_table(benchmarks)
     lines += _other_sections(benchmarks)
     if results.get("chart"):

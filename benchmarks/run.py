@@ -22,7 +22,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from benchmarks import batch_complex, batch_simple, jdbc_upsert, kafka_streaming
+from benchmarks import batch_complex, batch_simple, cli_latency, jdbc_upsert, kafka_streaming
 from benchmarks.batch import BatchBenchmark, run_batch
 from benchmarks.cli_responsiveness import run_cli
 from benchmarks.datagen import DATA_DIR, DEFAULT_SEED, ensure_dataset
@@ -57,7 +57,7 @@ PROFILES = {
 #: rounds of benchmark 4 at most (a 1M-row upsert round takes minutes on a small machine)
 JDBC_MAX_REPEAT = 3
 BATCH: dict[str, BatchBenchmark] = {b.name: b for b in (batch_simple.BENCHMARK, batch_complex.BENCHMARK)}
-NAMES = (*BATCH, jdbc_upsert.NAME, kafka_streaming.NAME, "cli", "quality_cost")
+NAMES = (*BATCH, jdbc_upsert.NAME, kafka_streaming.NAME, "cli", cli_latency.NAME, "quality_cost")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -143,6 +143,11 @@ def run_suite(args: argparse.Namespace, argv: Sequence[str]) -> dict[str, Any]:
         _log("cli: cold starts")
         cli_repeat = args.repeat or profile.cli_repeat
         benchmarks.append(_guarded("cli", "CLI responsiveness", lambda: run_cli(work, cli_repeat, _log)))
+    if cli_latency.NAME in selected:  # before Spark too: a JVM on the other core would slow the cold starts
+        _log("cli_latency: --help and validate against their goals")
+        latency_repeat = args.repeat or profile.cli_repeat
+        run = partial(cli_latency.run_cli_latency, latency_repeat, _log)
+        benchmarks.append(_guarded(cli_latency.NAME, cli_latency.TITLE, run))
     spark_results, session = _spark_benchmarks(selected, profile, repeat, args, work)
     benchmarks += spark_results
     if kafka_streaming.NAME in selected:
@@ -175,7 +180,7 @@ def broken(results: dict[str, Any]) -> list[str]:
                 problems.append(f"{bench['name']} {case['label']}: the variants wrote different data")
             if bench.get("kind") == "batch" and not case.get("counts_match", True):
                 problems.append(f"{bench['name']} {case['label']}: etl-cli reported other row counts than observed")
-            if bench.get("kind") == "cli" and not case["ok"]:
+            if bench.get("kind") in ("cli", "cli_latency") and not case["ok"]:
                 problems.append(f"cli {case['label']}: unexpected exit codes {case['exit_codes']}")
             if bench.get("kind") == "jdbc" and not case["ok"]:
                 problems.append(f"{bench['name']} {case['label']}: wrong table contents {case['checks']}")

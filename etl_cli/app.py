@@ -120,8 +120,20 @@ def render(path: Path, env: str | None, sets: Sequence[str] = ()) -> LoadedConfi
     document, diagnostics = check_document(loaded, registry())
     if document is None:
         raise _invalid(loaded, diagnostics)
-    loaded.document = document
+    loaded.document = _in_section_order(document)
     return loaded
+
+
+def _in_section_order(document: dict[str, Any]) -> dict[str, Any]:
+    """The top-level sections in the pipeline format's order: name, description, vars, spark, sources, transforms...
+
+    Merging puts a template's sections first, which showed its sinks before the transforms a pipeline adds;
+    below the top level the merged order stays (a template's keys first, then those the layers above add).
+    """
+    from etl_cli.model.schema import build_schema
+
+    sections = [key for key in build_schema(registry())["properties"] if key in document]
+    return {key: document[key] for key in [*sections, *(k for k in document if k not in sections)]}
 
 
 @dataclass(frozen=True)
@@ -135,6 +147,8 @@ class RunOptions:
     results_dir: Path | None = None
     #: ignore what stages kept from earlier runs (incremental watermarks) and read everything
     full_refresh: bool = False
+    #: ``--profile``: add where the time went (each stage's share of Spark's operator time) to the results
+    profile: bool = False
 
 
 def new_run_id() -> str:
@@ -155,6 +169,7 @@ def run(path: Path, options: RunOptions, reporter: Reporter) -> tuple[ExitCode, 
         verbose=options.verbose,
         results_dir=options.results_dir,
         full_refresh=options.full_refresh,
+        profile=options.profile,
     )
 
 

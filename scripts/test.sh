@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Install etl-cli with its dev tools from the lock, check the locks and the declared dependencies, lint and
-# type-check, install etl-cli into a fresh environment and run the quickstart there, start the test services,
-# run every test.
+# type-check, install etl-cli into a fresh environment and run the quickstart there, run every test.
 #   scripts/test.sh                 -> everything
 #   scripts/test.sh -m "not spark"  -> extra arguments go to pytest
-# ETL_SKIP_SMOKE=1 leaves out the fresh install (it starts Spark once); ETL_SKIP_SERVICES, ETL_SKIP_JARS as below.
+# The tests start the services of scripts/services.sh they need, when they first need them, and stop them at
+# the end (tests/integration/serviceshelp.py): unit tests alone start none. ETL_KEEP_SERVICES=1 leaves them
+# running for the next run, ETL_SKIP_SERVICES=1 starts none (tests that need one skip, or fail under CI).
+# ETL_SKIP_SMOKE=1 leaves out the fresh install (it starts Spark once); ETL_SKIP_JARS as below.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,20 +29,6 @@ if [ "${ETL_SKIP_SMOKE:-0}" != "1" ]; then
     echo "== smoke install (fresh environment, no extras)"
     scripts/smoke-install.sh
 fi
-
-services_started=0
-if [ -x scripts/services.sh ] && [ -d tests/integration ] && [ "${ETL_SKIP_SERVICES:-0}" != "1" ]; then
-    echo "== test services"
-    scripts/services.sh up
-    services_started=1
-    eval "$(scripts/services.sh env)"
-fi
-cleanup() {
-    if [ "$services_started" = 1 ] && [ "${ETL_KEEP_SERVICES:-0}" != "1" ]; then
-        scripts/services.sh down || true
-    fi
-}
-trap cleanup EXIT
 
 if [ -x scripts/fetch-jars.sh ] && [ "${ETL_SKIP_JARS:-0}" != "1" ]; then
     # Connector jars (JDBC drivers, S3A, Kafka) once, into ~/.cache/etl-cli/jars: runs then put them on

@@ -1,15 +1,72 @@
-"""Shared fixtures: one local Spark session per test session, project paths."""
+"""Shared fixtures: one local Spark session per test session, project paths, the test services.
+
+Test services (scripts/services.sh) start when a selected test first needs one and stop at the end
+of the session: see tests/integration/serviceshelp.py.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
 
+from tests.integration import serviceshelp
+
 REPO = Path(__file__).resolve().parents[1]
+#: why ``scripts/services.sh down`` failed at the end of the session, shown in the summary
+_STOP_PROBLEM = pytest.StashKey[str | None]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "services(*names): the test needs these services of scripts/services.sh (started when first needed)",
+    )
+    serviceshelp.SESSION.say = lambda line: _say(config, line)
+
+
+def _say(config: pytest.Config, line: str) -> None:
+    """Show ``line`` now, between the test progress dots (a service starting takes seconds; silence looks stuck)."""
+    reporter = config.pluginmanager.getplugin("terminalreporter")
+    if reporter is None:
+        return
+    capture = config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled() if capture else nullcontext():
+        reporter.ensure_newline()
+        reporter.write_line(line)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test marked ``services(...)`` gets them before any of its fixtures runs, or skips (fails under CI)."""
+    marker = item.get_closest_marker("services")
+    if marker is None:
+        return
+    problem = serviceshelp.ensure(*marker.args)
+    if problem:
+        message = f"needs the test services {' '.join(marker.args)}: {problem}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stop the services this session started (ETL_KEEP_SERVICES=1 keeps them for the next run)."""
+    session.config.stash[_STOP_PROBLEM] = serviceshelp.SESSION.stop_started()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    lines = serviceshelp.SESSION.summary()
+    if problem := config.stash.get(_STOP_PROBLEM, None):
+        lines.append(problem)
+    if lines:
+        terminalreporter.write_sep("-", "test services (scripts/services.sh)")
+        for line in lines:
+            terminalreporter.write_line(line)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import traceback
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from etl_cli import __version__, app
-from etl_cli.cli.debug import debug_command
-from etl_cli.cli.dlq_cmd import dlq_app
-from etl_cli.cli.dryrun_cmd import dry_run_command
+from etl_cli import __version__
+from etl_cli.cli.completion import complete_pipeline
+from etl_cli.cli.lazy import LazyGroup, LazySpec
 from etl_cli.cli.options import (
     EnvOpt,
+    EtlCommand,
     FormatOpt,
     LogFormatOpt,
     MasterOpt,
@@ -28,20 +27,63 @@ from etl_cli.cli.options import (
     TextOrJson,
     VerboseOpt,
 )
-from etl_cli.cli.output import stderr_console, stdout_console
-from etl_cli.cli.secrets_cmd import secrets_app
-from etl_cli.cli.wizard import create_pipeline_command
 from etl_cli.errors import EtlError, ExitCode, InvalidPipeline, RunInterrupted, UsageError
+
+if TYPE_CHECKING:
+    from etl_cli import app
 
 # The base of the usage errors Typer raises (click's ClickException in older Typer, its own copy in newer ones),
 # found through the public typer.BadParameter: click is not a dependency of newer Typer, typer._click is private.
 CLICK_EXCEPTION: type[Any] = next(base for base in typer.BadParameter.__mro__ if base.__name__ == "ClickException")
 
+
+class _Commands(LazyGroup):
+    """The commands defined below, then these, imported only when used (a summary is the first paragraph of the
+    command's help: tests/unit/test_cli_lazy.py fails when one differs)."""
+
+    lazy_commands = (
+        LazySpec(
+            "dry-run",
+            "etl_cli.cli.dryrun_cmd:dry_run_command",
+            "Let Spark analyse every stage and list every effect, without writing anything.",
+            TakesDebug,
+        ),
+        LazySpec(
+            "debug",
+            "etl_cli.cli.debug:debug_command",
+            "Run a pipeline stage by stage and look at each stage's output; sinks are written only with --write.",
+            TakesDebug,
+        ),
+        LazySpec(
+            "create-pipeline",
+            "etl_cli.cli.wizard:create_pipeline_command",
+            "Create a pipeline from templates by answering questions; it is validated before anything is written.",
+            TakesDebug,
+        ),
+        LazySpec(
+            "secrets",
+            "etl_cli.cli.secrets_cmd:secrets_app",
+            "Store, inspect, test and audit the secrets pipelines use (values are never printed unasked).",
+        ),
+        LazySpec(
+            "dlq",
+            "etl_cli.cli.dlq_cmd:dlq_app",
+            "Inspect a pipeline's dead-letter queue and replay fixed rows (see docs/dead-letter.md).",
+        ),
+        LazySpec(
+            "plugins",
+            "etl_cli.cli.plugins_cmd:plugins_app",
+            "List the plug-ins etl-cli knows: built-in and installed ones (see docs/plugins.md).",
+        ),
+    )
+
+
 cli = typer.Typer(
+    cls=_Commands,
     name="etl-cli",
     help="YAML pipelines (sources, transforms, sinks) compiled to Apache Spark jobs.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
@@ -69,7 +111,12 @@ def root(
 @cli.command(cls=TakesDebug)
 def validate(
     paths: Annotated[
-        list[Path], typer.Argument(help="Pipeline files, pipeline folders, or folders of pipelines.", metavar="PATH...")
+        list[Path],
+        typer.Argument(
+            help="Pipeline files, pipeline folders, or folders of pipelines.",
+            metavar="PATH...",
+            autocompletion=complete_pipeline,
+        ),
     ],
     env: EnvOpt = None,
     all_envs: Annotated[bool, typer.Option("--all-envs", help="Validate every environment of each pipeline.")] = False,
@@ -80,6 +127,8 @@ def validate(
     """Check pipelines offline (no JVM, no network) and report every problem with file:line:col."""
     if env and all_envs:
         raise UsageError("--env and --all-envs cannot be used together")
+    from etl_cli import app
+
     reports = app.validate(paths, env=env, all_envs=all_envs, sets=sets or [])
     if output_format is TextOrJson.json:
         print(_json_validation(reports))
@@ -96,7 +145,7 @@ def _json_validation(reports: list[app.ValidationReport]) -> str:
 
 
 def _print_validation(reports: list[app.ValidationReport]) -> None:
-    from etl_cli.cli.output import print_validation_text
+    from etl_cli.cli.output import print_validation_text, stdout_console
 
     print_validation_text(stdout_console(), reports)
 
@@ -110,6 +159,9 @@ def render(
     output_format: Annotated[RenderFormat, typer.Option("--format", "-f", help="Output format.")] = RenderFormat.yaml,
 ) -> None:
     """Print the fully merged, interpolated pipeline (secret references stay references)."""
+    import json
+
+    from etl_cli import app
     from etl_cli.cli.output import document_yaml, explain_lines
 
     loaded = app.render(pipeline, env, sets or [])
@@ -141,8 +193,13 @@ def run(
     ] = False,
     log_format: LogFormatOpt = TextOrJson.text,
     verbose: VerboseOpt = False,
+    profile: Annotated[
+        bool,
+        typer.Option("--profile", help="Show where the time went: each stage's share of Spark's operator time."),
+    ] = False,
 ) -> None:
     """Run a pipeline on Spark, once, without prompts (safe for cron)."""
+    from etl_cli import app
     from etl_cli.cli.reporters import run_reporter
 
     reporter = run_reporter(log_format)
@@ -153,6 +210,7 @@ def run(
         verbose=verbose,
         results_dir=results_dir,
         full_refresh=full_refresh,
+        profile=profile,
     )
     code, _ = app.run(pipeline, options, reporter)
     raise typer.Exit(int(code))
@@ -164,6 +222,8 @@ def recover(pipeline: PipelineArg, env: EnvOpt = None, sets: SetOpt = None) -> N
 
     Every run does this first; exits 0 (with nothing to do too), 5 while a run holds the lock.
     """
+    from etl_cli import app
+    from etl_cli.cli.output import stderr_console
     from etl_cli.cli.reporters import ConsoleReporter
 
     done = app.recover(pipeline, env, tuple(sets or []), ConsoleReporter(stderr_console()))
@@ -173,23 +233,18 @@ def recover(pipeline: PipelineArg, env: EnvOpt = None, sets: SetOpt = None) -> N
         print("nothing to recover")
 
 
-@cli.command()
+@cli.command(cls=EtlCommand)
 def schema(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
 ) -> None:
     """Print the pipeline JSON Schema (for editors and the YAML language server)."""
+    from etl_cli import app
+
     text = app.schema_text()
     if output:
         output.write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
-
-
-cli.add_typer(secrets_app, name="secrets")
-cli.add_typer(dlq_app, name="dlq")
-cli.command("dry-run", cls=TakesDebug)(dry_run_command)
-cli.command("debug", cls=TakesDebug)(debug_command)
-cli.command("create-pipeline", cls=TakesDebug)(create_pipeline_command)
 
 
 def _wants_debug(argv: list[str]) -> bool:
@@ -198,10 +253,10 @@ def _wants_debug(argv: list[str]) -> bool:
 
 
 def _report_error(exc: EtlError, debug: bool) -> None:
+    from etl_cli.cli.output import print_diagnostic, stderr_console
+
     console = stderr_console()
     if isinstance(exc, InvalidPipeline):
-        from etl_cli.cli.output import print_diagnostic
-
         console.print(f"[red]error[/]: {exc.message}", highlight=False)
         for diagnostic in exc.diagnostics:
             print_diagnostic(console, diagnostic)
@@ -232,6 +287,8 @@ def main(argv: list[str] | None = None, *, cli_app: typer.Typer | None = None, p
         print("interrupted", file=sys.stderr)
         sys.exit(int(ExitCode.INTERRUPTED))
     except Exception as exc:  # the one boundary: an unexpected error is still a message and an exit code
+        from etl_cli.cli.output import stderr_console
+
         stderr_console().print(f"error: internal error: {type(exc).__name__}: {exc}", markup=False, highlight=False)
         if debug:
             stderr_console().print("".join(traceback.format_exception(exc)), markup=False, highlight=False)

@@ -2,9 +2,9 @@
 and check them independently of etl-cli (psycopg, PyMySQL, boto3), scratch schemas, databases and
 buckets no other test run uses, and ``etl-cli run`` of an example pipeline in a subprocess.
 
-Start the services with ``scripts/services.sh up pg mysql s3`` and export their settings with
-``eval "$(scripts/services.sh env pg mysql s3)"``. Without them the tests skip, except under CI
-(``CI`` set), where a missing service is a failure.
+A test asking for a service starts it (tests/integration/serviceshelp.py); with services of your own,
+export their settings (``eval "$(scripts/services.sh env pg mysql s3)"`` shows the names). When a service
+cannot be had the tests skip, except under CI (``CI`` set), where a missing service is a failure.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from tests.clihelp import REPO, etl_cli
+from tests.integration.serviceshelp import ensure
 
 PG_VARS = ("ETL_TEST_PG_HOST", "ETL_TEST_PG_PORT", "ETL_TEST_PG_USER", "ETL_TEST_PG_PASSWORD", "ETL_TEST_PG_DB")
 MYSQL_VARS = (
@@ -41,12 +42,13 @@ PIPELINES = REPO / "pipelines"
 
 
 def require(names: Sequence[str], services: str) -> dict[str, str]:
-    """The services' settings; a failure under CI, a skip (saying how to start them) elsewhere."""
+    """The services' settings, once they are up (serviceshelp starts them); a failure under CI, a skip elsewhere."""
+    problem = ensure(*services.split()) if not all(os.environ.get(n) for n in names) else None
     missing = [n for n in names if not os.environ.get(n)]
     if missing:
         message = (
-            f"test services not configured ({', '.join(missing)} unset): run scripts/services.sh up {services} "
-            f'and eval "$(scripts/services.sh env {services})"'
+            f"test services not available ({', '.join(missing)} unset): run scripts/services.sh up {services} "
+            f'and eval "$(scripts/services.sh env {services})"' + (f"\n{problem}" if problem else "")
         )
         if os.environ.get("CI"):
             pytest.fail(message)

@@ -1,8 +1,8 @@
 """What the Kafka tests share: the broker from scripts/services.sh, a real Kafka client (confluent-kafka)
 to produce and read records, a reader of Spark's file-sink log, and ``etl-cli run`` as a background process.
 
-Start the broker with ``scripts/services.sh up kafka`` and export its address with
-``eval "$(scripts/services.sh env kafka)"``. Without it the tests skip, except under CI
+A test asking for the broker starts it (tests/integration/serviceshelp.py); with a broker of your own,
+export its address (ETL_TEST_KAFKA_BOOTSTRAP). When there is no broker the tests skip, except under CI
 (``CI`` set), where a missing broker is a failure.
 """
 
@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from tests.clihelp import REPO
+from tests.integration.serviceshelp import ensure
 
 
 def require(condition: bool, message: str) -> None:
@@ -37,11 +38,12 @@ def require(condition: bool, message: str) -> None:
 
 def kafka_bootstrap() -> str:
     """The test broker's address (ETL_TEST_KAFKA_BOOTSTRAP)."""
+    problem = None if os.environ.get("ETL_TEST_KAFKA_BOOTSTRAP") else ensure("kafka")
     value = os.environ.get("ETL_TEST_KAFKA_BOOTSTRAP", "")
     require(
         bool(value),
-        "Kafka not configured (ETL_TEST_KAFKA_BOOTSTRAP unset): run scripts/services.sh up kafka and "
-        'eval "$(scripts/services.sh env kafka)"',
+        "Kafka not available (ETL_TEST_KAFKA_BOOTSTRAP unset): run scripts/services.sh up kafka and "
+        'eval "$(scripts/services.sh env kafka)"' + (f"\n{problem}" if problem else ""),
     )
     try:
         import confluent_kafka  # noqa: F401

@@ -37,6 +37,7 @@ AWS_VARS = (
 #: a value unique to this test session, so finding it anywhere is never a coincidence
 SECRET = f"s3cr3t-{uuid.uuid4().hex}"
 SUFFIX = uuid.uuid4().hex[:8]
+pytestmark = pytest.mark.services("vault", "s3")  # started when first needed (tests/integration/serviceshelp.py)
 
 
 def require_services(names: tuple[str, ...]) -> dict[str, str]:
