@@ -175,7 +175,7 @@ def test_streaming_settings_without_a_stream_are_only_a_warning(tmp_path: Path) 
         "streaming: {checkpoint_location: ck}\nsources:\n  - {name: s, type: csv, path: a.csv}\n"
         "sinks:\n  - {name: o, type: json, input: s, path: o}\n"
     )
-    make_project(tmp_path, {"p/pipeline.yaml": pipeline})
+    make_project(tmp_path, {"p/pipeline.yaml": pipeline, "a.csv": "id\n1\n"})
     [report] = app.validate([tmp_path / "p"])
     assert report.ok and [d.code for d in report.diagnostics] == ["streaming-unused"]
 
