@@ -37,5 +37,8 @@ if [ -x scripts/fetch-jars.sh ] && [ "${ETL_SKIP_JARS:-0}" != "1" ]; then
     scripts/fetch-jars.sh >/dev/null
 fi
 
+echo "== test tools (Chromium and Graphviz, for the lineage pictures' tests)"
+scripts/test-tools.sh
+
 echo "== pytest"
 python -m pytest "$@"

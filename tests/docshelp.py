@@ -244,7 +244,8 @@ _ANSWERED_BEFORE_SPARK = frozenset({"--help", "--version", "--show-completion", 
 
 
 def starts_spark(command: Command) -> bool:
-    """Whether the command starts a JVM: ``etl-cli run``, ``dry-run``, ``debug``, ``dlq``, and ``etl-debug``."""
+    """Whether the command starts a JVM: ``etl-cli run``, ``dry-run``, ``debug``, ``dlq``, ``lineage --analyze``, and
+    ``etl-debug``."""
     try:
         words = shlex.split(command.text, comments=True)
     except ValueError:
@@ -256,7 +257,8 @@ def starts_spark(command: Command) -> bool:
     if program == "etl-debug":
         return True
     subcommand = next((word for word in words[1:] if not word.startswith("-")), "")
-    return program == "etl-cli" and subcommand in {"run", "dry-run", "debug", "dlq"}
+    analyzes = subcommand == "lineage" and "--analyze" in words
+    return program == "etl-cli" and (subcommand in {"run", "dry-run", "debug", "dlq"} or analyzes)
 
 
 def make_sandbox(target: Path, root: Path = REPO) -> Path:

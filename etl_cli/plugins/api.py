@@ -8,7 +8,7 @@ pyspark at module level: ``validate`` loads them to build the schema without a J
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -185,11 +185,44 @@ class Source(Plugin):
         raise NotImplementedError
 
 
+@dataclass(frozen=True)
+class Influence:
+    """Input columns that decide which rows reach a transform's output (or their order), not their values."""
+
+    #: Spark SQL over the inputs' columns (``status = 'paid'``, a key, ``updated_at DESC``)
+    expression: str
+    #: ``filter``, ``join_key``, ``group_by`` or ``order``
+    how: str
+
+
+@dataclass(frozen=True)
+class StageLineage:
+    """What a transform does to columns, for offline column-level lineage (``etl-cli lineage``, docs/lineage.md).
+
+    ``query`` is a Spark SQL ``SELECT`` over the inputs, each a table named after its stage, that reads
+    the same input columns to make the same output columns, in the same order, as the transform does:
+    the lineage engine parses it (sqlglot, dialect spark) instead of running anything.
+    """
+
+    query: str
+    #: row influences the query does not show (a deduplication's keys and order)
+    rows: tuple[Influence, ...] = ()
+
+
 class Transform(Plugin):
     kind: ClassVar[Kind] = "transform"
     #: the number of inputs the transform takes: exactly one, or at least ``min_inputs``
     single_input: ClassVar[bool] = True
     min_inputs: ClassVar[int] = 1
+
+    @classmethod
+    def column_lineage(cls, stage: StageSpec, inputs: Mapping[str, Sequence[str] | None]) -> StageLineage | None:
+        """How the output columns derive from the inputs' columns, given those (None: not known offline).
+
+        None (the default): unknown, and ``etl-cli lineage`` says so; a transform whose output
+        columns cannot be told without Spark may also return a query over ``*``.
+        """
+        return None
 
     @classmethod
     def keeps_row_count(cls, options: Mapping[str, Any]) -> bool:

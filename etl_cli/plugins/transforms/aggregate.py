@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from etl_cli.plugins.api import OptionProblem, RunContext, StageSpec, Transform
+from etl_cli.plugins.api import OptionProblem, RunContext, StageLineage, StageSpec, Transform
 from etl_cli.plugins.registry import register
 from etl_cli.plugins.spark_types import quote, single, string_list, user_sql
 
@@ -89,6 +89,14 @@ def aggregation_problems(output: str, spec: Any) -> list[OptionProblem]:
     return []
 
 
+def aggregate_sql(spec: Mapping[str, Any]) -> str:
+    """One aggregation as Spark SQL (``count_distinct`` is SQL's ``count(DISTINCT ...)``)."""
+    if "expr" in spec:
+        return str(spec["expr"])
+    function, column = spec["function"], spec.get("column", "1")
+    return f"count(DISTINCT {column})" if function == "count_distinct" else f"{function}({column})"
+
+
 def aggregate_column(output: str, spec: Mapping[str, Any]) -> Column:
     """The Spark column computing one aggregation, named ``output``."""
     from pyspark.sql import functions as F
@@ -135,6 +143,25 @@ class AggregateTransform(Transform):
                 'add window: {column: event_time, duration: "1 minute"} (and a watermark on the streaming source)',
             )
         ]
+
+    @classmethod
+    def column_lineage(cls, stage: StageSpec, inputs: Mapping[str, Sequence[str] | None]) -> StageLineage:
+        """A GROUP BY query with the output's columns in its order: window bounds, groups, aggregations.
+
+        The time window is written ```window`(column, duration)``: sqlglot reads ``window`` unquoted
+        as the WINDOW clause.
+        """
+        (name,) = inputs
+        keys = list(stage.option("group_by") or ())
+        if (window := stage.option("window")) is not None:
+            bounds = ", ".join(f"'{part}'" for part in (window["duration"], window.get("slide")) if part)
+            time_window = f"`window`({quote(window['column'])}, {bounds})"
+            keys = [f"{time_window}.start AS window_start", f"{time_window}.end AS window_end", *keys]
+        aggregations = [
+            f"{aggregate_sql(spec)} AS {quote(output)}" for output, spec in stage.options["aggregations"].items()
+        ]
+        group_by = f" GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))}" if keys else ""
+        return StageLineage(f"SELECT {', '.join(keys + aggregations)} FROM {quote(name)}{group_by}")
 
     def apply(self, ctx: RunContext, stage: StageSpec, inputs: Mapping[str, DataFrame]) -> DataFrame:
         from pyspark.sql import functions as F

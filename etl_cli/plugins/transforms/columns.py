@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from etl_cli.diagnostics import did_you_mean
 from etl_cli.errors import ConfigError
-from etl_cli.plugins.api import OptionProblem, RunContext, StageSpec, Transform
+from etl_cli.plugins.api import OptionProblem, RunContext, StageLineage, StageSpec, Transform
 from etl_cli.plugins.registry import register
 from etl_cli.plugins.spark_types import quote, single, string_list, string_map, type_problem, user_sql
 
@@ -60,6 +60,21 @@ class SelectTransform(Transform):
             if isinstance(type_text, str) and (problem := type_problem(type_text))
         ]
 
+    @classmethod
+    def column_lineage(cls, stage: StageSpec, inputs: Mapping[str, Sequence[str] | None]) -> StageLineage:
+        """The four steps as nested queries: columns, then ``* EXCEPT``, ``* RENAME``, ``* REPLACE`` (casts)."""
+        (name,) = inputs
+        query = f"SELECT {', '.join(stage.option('columns') or ['*'])} FROM {quote(name)}"
+        if drop := stage.option("drop"):
+            query = f"SELECT * EXCEPT ({', '.join(quote(c) for c in drop)}) FROM ({query}) AS {quote(name)}"
+        if rename := stage.option("rename"):
+            renamed = ", ".join(f"{quote(old)} AS {quote(new)}" for old, new in rename.items())
+            query = f"SELECT * RENAME ({renamed}) FROM ({query}) AS {quote(name)}"
+        if cast := stage.option("cast"):
+            casts = ", ".join(f"CAST({quote(c)} AS {kind}) AS {quote(c)}" for c, kind in cast.items())
+            query = f"SELECT * REPLACE ({casts}) FROM ({query}) AS {quote(name)}"
+        return StageLineage(query)
+
     def apply(self, ctx: RunContext, stage: StageSpec, inputs: Mapping[str, DataFrame]) -> DataFrame:
         from pyspark.sql import functions as F
 
@@ -92,6 +107,11 @@ class FilterTransform(Transform):
         },
     }
 
+    @classmethod
+    def column_lineage(cls, stage: StageSpec, inputs: Mapping[str, Sequence[str] | None]) -> StageLineage:
+        (name,) = inputs
+        return StageLineage(f"SELECT * FROM {quote(name)} WHERE {stage.options['condition']}")
+
     def apply(self, ctx: RunContext, stage: StageSpec, inputs: Mapping[str, DataFrame]) -> DataFrame:
         from pyspark.sql import functions as F
 
@@ -115,6 +135,20 @@ class DeriveTransform(Transform):
     def keeps_row_count(cls, options: Mapping[str, Any]) -> bool:
         columns = options.get("columns")
         return isinstance(columns, Mapping) and not any(_GENERATOR.search(str(e)) for e in columns.values())
+
+    @classmethod
+    def column_lineage(cls, stage: StageSpec, inputs: Mapping[str, Sequence[str] | None]) -> StageLineage:
+        """One query per column, each over the one before: a column sees the columns derived before it."""
+        ((name, columns),) = inputs.items()
+        known = {c.lower() for c in columns} if columns is not None else set()
+        query = f"SELECT * FROM {quote(name)}"
+        for output, expression in stage.options["columns"].items():
+            if output.lower() in known:
+                query = f"SELECT * REPLACE ({expression} AS {quote(output)}) FROM ({query}) AS {quote(name)}"
+            else:
+                query = f"SELECT *, {expression} AS {quote(output)} FROM ({query}) AS {quote(name)}"
+                known.add(output.lower())
+        return StageLineage(query)
 
     def apply(self, ctx: RunContext, stage: StageSpec, inputs: Mapping[str, DataFrame]) -> DataFrame:
         from pyspark.sql import functions as F

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from etl_cli.plugins.api import OptionProblem, RunContext, StageSpec, Transform
+from etl_cli.plugins.api import Influence, OptionProblem, RunContext, StageLineage, StageSpec, Transform
 from etl_cli.plugins.registry import register
 from etl_cli.plugins.spark_types import (
     order_by_schema,
@@ -50,6 +50,14 @@ class DeduplicateTransform(Transform):
                 "leave out order_by to keep the first row seen per key",
             )
         ]
+
+    @classmethod
+    def column_lineage(cls, stage: StageSpec, inputs: Mapping[str, Sequence[str] | None]) -> StageLineage:
+        """Every column as it is; the keys group the rows, order_by chooses the one kept."""
+        (name,) = inputs
+        keys = [Influence(key, "group_by") for key in stage.options["keys"]]
+        order = [Influence(entry, "order") for entry in stage.option("order_by") or ()]
+        return StageLineage(f"SELECT * FROM {quote(name)}", rows=(*keys, *order))
 
     def apply(self, ctx: RunContext, stage: StageSpec, inputs: Mapping[str, DataFrame]) -> DataFrame:
         df = single(inputs)

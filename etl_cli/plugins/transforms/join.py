@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from etl_cli.errors import ConfigError
-from etl_cli.plugins.api import OptionProblem, RunContext, StageSpec, Transform
+from etl_cli.plugins.api import OptionProblem, RunContext, StageLineage, StageSpec, Transform
 from etl_cli.plugins.registry import register
 from etl_cli.plugins.spark_types import quote, string_list, user_sql
 from etl_cli.plugins.transforms.sql import register_views
@@ -146,6 +146,21 @@ class JoinTransform(Transform):
                 problems.append(OptionProblem(path, problem, _HINT))
         return problems
 
+    @classmethod
+    def column_lineage(cls, stage: StageSpec, inputs: Mapping[str, Sequence[str] | None]) -> StageLineage | None:
+        """The join's own FROM clause, selecting each output column from the input Spark takes it from."""
+        steps = join_steps(stage.options, len(stage.inputs) - 1)
+        columns = [inputs[name] for name in stage.inputs]
+        if len(steps) != len(stage.inputs) - 1:
+            return None  # validate refuses this stage: there is no join to describe
+        if any(c is None for c in columns):
+            return StageLineage(join_query(stage.inputs, steps))
+        output = [(c, f"{quote(stage.inputs[0])}.{quote(c)}") for c in columns[0] or ()]
+        for step, right, right_columns in zip(steps, stage.inputs[1:], columns[1:], strict=True):
+            output = joined_columns(output, step, [(c, f"{quote(right)}.{quote(c)}") for c in right_columns or ()])
+        items = ", ".join(f"{source} AS {quote(name)}" for name, source in output)
+        return StageLineage(f"SELECT {items} {join_from(stage.inputs, steps)}")
+
     def apply(self, ctx: RunContext, stage: StageSpec, inputs: Mapping[str, DataFrame]) -> DataFrame:
         steps = join_steps(stage.options, len(stage.inputs) - 1)
         if len(steps) != len(stage.inputs) - 1:
@@ -165,5 +180,36 @@ class JoinTransform(Transform):
 
 def join_query(names: Sequence[str], steps: Sequence[JoinStep]) -> str:
     """``SELECT *`` over the first input joined with each next one by its step."""
+    return f"SELECT * {join_from(names, steps)}"
+
+
+def join_from(names: Sequence[str], steps: Sequence[JoinStep]) -> str:
+    """The FROM clause joining the first input with each next one by its step."""
     joins = " ".join(step.sql(right) for step, right in zip(steps, names[1:], strict=True))
-    return f"SELECT * FROM {quote(names[0])} {joins}"
+    return f"FROM {quote(names[0])} {joins}"
+
+
+Selected = list[tuple[str, str]]
+
+
+def joined_columns(left: Selected, step: JoinStep, right: Selected) -> Selected:
+    """The columns after one step, each (name, where Spark takes it from): a USING join's keys first, once.
+
+    A key comes from the left side, the right one in a right join, either in a full join; semi and
+    anti joins keep the left side's columns only.
+    """
+    keep_right = step.how not in ("left_semi", "left_anti")
+    if not step.on:
+        return left + (right if keep_right else [])
+    keys = {key.lower() for key in step.on}
+    left_of, right_of = ({n.lower(): s for n, s in side} for side in (left, right))
+    first = []
+    for key in step.on:
+        source = left_of.get(key.lower(), right_of.get(key.lower(), quote(key)))
+        if step.how == "right":
+            source = right_of.get(key.lower(), source)
+        elif step.how == "full":
+            source = f"coalesce({source}, {right_of.get(key.lower(), source)})"
+        first.append((key, source))
+    others = [c for c in left if c[0].lower() not in keys]
+    return first + others + ([c for c in right if c[0].lower() not in keys] if keep_right else [])

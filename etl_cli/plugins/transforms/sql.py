@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from etl_cli.plugins.api import RunContext, StageSpec, Transform
+from etl_cli.plugins.api import RunContext, StageLineage, StageSpec, Transform
 from etl_cli.plugins.registry import register
 from etl_cli.plugins.spark_types import user_sql
 
@@ -37,6 +37,10 @@ class SqlTransform(Transform):
             "description": "A Spark SQL SELECT over the inputs, which are tables named after their stages.",
         },
     }
+
+    @classmethod
+    def column_lineage(cls, stage: StageSpec, inputs: Mapping[str, Sequence[str] | None]) -> StageLineage:
+        return StageLineage(stage.options["query"])
 
     def apply(self, ctx: RunContext, stage: StageSpec, inputs: Mapping[str, DataFrame]) -> DataFrame:
         register_views(inputs)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from etl_cli.plugins.api import OptionProblem, RunContext, StageSpec, Transform
+from etl_cli.plugins.api import OptionProblem, RunContext, StageLineage, StageSpec, Transform
 from etl_cli.plugins.registry import register
-from etl_cli.plugins.spark_types import user_sql
+from etl_cli.plugins.spark_types import quote, user_sql
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -42,6 +42,26 @@ class UnionTransform(Transform):
         if options.get("allow_missing_columns") is True and options.get("by_name") is False:
             return [OptionProblem(("allow_missing_columns",), "allow_missing_columns needs by_name: true")]
         return []
+
+    @classmethod
+    def column_lineage(cls, stage: StageSpec, inputs: Mapping[str, Sequence[str] | None]) -> StageLineage:
+        """A UNION of one SELECT per input; by name, each lists the output's columns (NULL where it lacks one)."""
+        operator = " UNION " if stage.option("distinct", False) else " UNION ALL "
+        known = [columns for columns in inputs.values() if columns is not None]
+        if not stage.option("by_name", True) or len(known) < len(inputs):
+            return StageLineage(operator.join(f"SELECT * FROM {quote(name)}" for name in stage.inputs))
+        output: dict[str, str] = {}
+        for columns in known:
+            for column in columns:
+                output.setdefault(column.lower(), column)
+        branches = []
+        for name in stage.inputs:
+            spelled = {c.lower(): c for c in inputs[name] or ()}
+            items = [
+                quote(spelled.get(key, c)) if key in spelled else f"NULL AS {quote(c)}" for key, c in output.items()
+            ]
+            branches.append(f"SELECT {', '.join(items)} FROM {quote(name)}")
+        return StageLineage(operator.join(branches))
 
     def apply(self, ctx: RunContext, stage: StageSpec, inputs: Mapping[str, DataFrame]) -> DataFrame:
         result, *others = [inputs[name] for name in stage.inputs]

@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from etl_cli.plugins.api import OptionProblem, RunContext, StageSpec, Transform
+from etl_cli.plugins.api import OptionProblem, RunContext, StageLineage, StageSpec, Transform
 from etl_cli.plugins.registry import register
 from etl_cli.plugins.spark_types import (
     SCALAR_TYPES,
     order_by_schema,
+    quote,
     single,
     sort_columns,
     sort_key_problems,
@@ -119,6 +120,18 @@ def function_column(spec: Mapping[str, Any]) -> Column:
     return getattr(F, function)(target)
 
 
+def function_sql(spec: Mapping[str, Any]) -> str:
+    """The window function of one ``columns`` entry as Spark SQL, before ``OVER`` (lag's default left out)."""
+    function = spec["function"]
+    if function == "ntile":
+        return f"ntile({spec['n']})"
+    if function in RANKING_FUNCTIONS:
+        return f"{function}()"
+    if function in OFFSET_FUNCTIONS:
+        return f"{function}({spec['column']}, {spec.get('offset', 1)})"
+    return f"{function}({spec.get('column', '1')})"
+
+
 def window_for(spec: Mapping[str, Any], partition_by: Sequence[str], order_by: Sequence[str]) -> WindowSpec:
     """The window one column is computed over: partition, order and, for aggregates, the frame."""
     from pyspark.sql import Window
@@ -191,6 +204,22 @@ class WindowTransform(Transform):
                 "source in mode batch",
             )
         ]
+
+    @classmethod
+    def column_lineage(cls, stage: StageSpec, inputs: Mapping[str, Sequence[str] | None]) -> StageLineage:
+        """The input's columns, those named again replaced, then the new ones: each ``f(...) OVER (...)``."""
+        ((name, columns),) = inputs.items()
+        clauses = [f"PARTITION BY {', '.join(p)}" if (p := stage.option("partition_by")) else "",
+                   f"ORDER BY {', '.join(o)}" if (o := stage.option("order_by")) else ""]  # fmt: skip
+        over = " ".join(clause for clause in clauses if clause)
+        known = {c.lower() for c in columns or ()}
+        replaced: list[str] = []
+        added: list[str] = []
+        for output, spec in stage.options["columns"].items():
+            item = f"{function_sql(spec)} OVER ({over}) AS {quote(output)}"
+            (replaced if output.lower() in known else added).append(item)
+        star = f"* REPLACE ({', '.join(replaced)})" if replaced else "*"
+        return StageLineage(f"SELECT {', '.join([star, *added])} FROM {quote(name)}")
 
     def apply(self, ctx: RunContext, stage: StageSpec, inputs: Mapping[str, DataFrame]) -> DataFrame:
         partition_by = stage.option("partition_by") or ()

@@ -1,0 +1,1 @@
+"""Column-level lineage computed offline from the typed pipeline model (docs/lineage.md)."""
