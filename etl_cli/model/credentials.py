@@ -47,6 +47,7 @@ SECRET_SETTINGS: dict[str, dict[str, tuple[tuple[str, ...], ...]]] = {
         **{files: (("s3", "*"),) for files in ("csv", "json", "orc", "parquet")},
     },
     "metrics": {"pushgateway": (("url",), ("username",), ("password",))},
+    "lineage": {"http": (("url",), ("auth", "*"), ("custom_headers", "*")), "kafka": (("config", "*"),)},
 }
 #: Spark settings whose values Spark puts on a command line (``java -cp``, ``-Xmx``, executors' JVM options)
 COMMAND_LINE_CONF = frozenset({
@@ -55,7 +56,8 @@ COMMAND_LINE_CONF = frozenset({
 })  # fmt: skip
 ALLOWED_PLACES = (
     "JDBC url, user, password and properties; Kafka bootstrap_servers and options; a file stage's s3 settings; "
-    "the Pushgateway's url, username and password; spark.conf values (except executor JVM options, class paths "
+    "the Pushgateway's url, username and password; the lineage transport's http url, auth and custom_headers "
+    "and kafka config; spark.conf values (except executor JVM options, class paths "
     "and spark.driver.memory, which Spark puts on command lines); vars used in those places"
 )
 _CREDENTIAL_ENDINGS: tuple[tuple[str, ...], ...] = (
@@ -117,7 +119,7 @@ def _candidates(document: dict[str, Any]) -> Iterator[tuple[Path, Any]]:
         if isinstance(section, list):
             for index, stage in enumerate(section):
                 yield from _credential_leaves(stage, (SECTION_OF_KIND[kind], index))
-    for block in ("metrics", "dead_letter"):
+    for block in ("metrics", "dead_letter", "lineage"):
         if isinstance(document.get(block), dict):
             yield from _credential_leaves(document[block], (block,))
     variables = document.get("vars")
@@ -177,6 +179,8 @@ def secret_allowed(document: dict[str, Any], path: Path) -> bool:
         item, kind = document[section], "connector"
     elif section == "metrics":
         item, kind = document[section], "metrics"
+    elif section == "lineage" and rest[:1] == ("transport",):
+        item, kind, rest = document[section]["transport"], "lineage", rest[1:]
     else:
         return False
     kind_type = item.get("type") if isinstance(item, dict) else None
