@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
@@ -17,6 +18,7 @@ from etl_cli.diagnostics import Diagnostic, has_errors, sorted_diagnostics
 from etl_cli.errors import EtlError, ExitCode, InvalidPipeline, UsageError
 from etl_cli.events import Reporter
 from etl_cli.model.check import check_document, check_pipeline
+from etl_cli.model.lineage import parent_run
 from etl_cli.model.pipeline import PipelineSpec
 from etl_cli.plugins.registry import REGISTRY, Registry, load_entry_points
 
@@ -149,6 +151,8 @@ class RunOptions:
     full_refresh: bool = False
     #: ``--profile``: add where the time went (each stage's share of Spark's operator time) to the results
     profile: bool = False
+    #: ``--parent-run NAMESPACE/JOB/RUN_ID``: the run that started this one, for the OpenLineage events
+    parent_run: str | None = None
 
 
 def new_run_id() -> str:
@@ -160,6 +164,8 @@ def run(path: Path, options: RunOptions, reporter: Reporter) -> tuple[ExitCode, 
     from etl_cli.runtime.execution.run import execute_run
 
     _, spec = load_spec(path, options.env, options.sets)
+    # OPENLINEAGE_PARENT_ID is read only for events that go out; a wrong --parent-run is an error either way
+    parent = parent_run(options.parent_run, os.environ if spec.lineage is not None else {})
     return execute_run(
         spec,
         registry(),
@@ -170,6 +176,7 @@ def run(path: Path, options: RunOptions, reporter: Reporter) -> tuple[ExitCode, 
         results_dir=options.results_dir,
         full_refresh=options.full_refresh,
         profile=options.profile,
+        lineage_parent=parent,
     )
 
 

@@ -180,8 +180,9 @@ def test_every_command_but_schema_takes_debug_and_lists_it_in_its_help(capsys: p
         assert code == 0, name
         with_debug += [name] if "--debug  " in out and "Show tracebacks on errors." in out else []
     assert sorted(with_debug) == [
-        "create-pipeline", "debug", "dlq count", "dlq replay", "dlq show", "dry-run", "plugins list", "recover",
-        "render", "run", "secrets audit", "secrets get", "secrets list", "secrets set", "secrets test", "validate",
+        "catalog list", "catalog search", "catalog show", "create-pipeline", "debug", "dlq count", "dlq replay",
+        "dlq show", "dry-run", "lineage", "plugins list", "recover", "render", "run", "secrets audit", "secrets get",
+        "secrets list", "secrets set", "secrets test", "validate",
     ]  # fmt: skip
 
 

@@ -75,6 +75,17 @@ class _Commands(LazyGroup):
             "etl_cli.cli.plugins_cmd:plugins_app",
             "List the plug-ins etl-cli knows: built-in and installed ones (see docs/plugins.md).",
         ),
+        LazySpec(
+            "catalog",
+            "etl_cli.cli.catalog_cmd:catalog_app",
+            "List, show and search the tables the project's sinks registered in its catalogs (see docs/catalog.md).",
+        ),
+        LazySpec(
+            "lineage",
+            "etl_cli.cli.lineage_cmd:lineage_command",
+            "Show which input columns make each output column, and how, without running anything.",
+            TakesDebug,
+        ),
     )
 
 
@@ -197,6 +208,14 @@ def run(
         bool,
         typer.Option("--profile", help="Show where the time went: each stage's share of Spark's operator time."),
     ] = False,
+    parent_run: Annotated[
+        str | None,
+        typer.Option(
+            "--parent-run",
+            metavar="NAMESPACE/JOB/RUN_ID",
+            help="The run that started this one, for the OpenLineage events (else $OPENLINEAGE_PARENT_ID).",
+        ),
+    ] = None,
 ) -> None:
     """Run a pipeline on Spark, once, without prompts (safe for cron)."""
     from etl_cli import app
@@ -211,6 +230,7 @@ def run(
         results_dir=results_dir,
         full_refresh=full_refresh,
         profile=profile,
+        parent_run=parent_run,
     )
     code, _ = app.run(pipeline, options, reporter)
     raise typer.Exit(int(code))

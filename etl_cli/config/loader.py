@@ -93,7 +93,7 @@ def load_pipeline(
         return empty
     resolver = TemplateResolver(project.template_dirs(), diagnostics)
     try:
-        tree = resolver.expand(tree)
+        tree = project.lineage_under(resolver.expand(tree), chosen, diagnostics)
         files.extend(resolver.files)
         if chosen:
             tree = _apply_overlay(tree, overlay_file(pipeline_file, chosen), diagnostics, files)

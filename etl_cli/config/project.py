@@ -6,6 +6,7 @@ the project root, so a pipeline behaves the same whatever directory cron starts 
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from typing import Any
 
 from etl_cli.config.limits import NAME_RULE, is_name
 from etl_cli.config.nodes import Node, to_plain
+from etl_cli.config.overlay import merge
 from etl_cli.config.yaml_loader import YamlFileError, load_yaml_file
 from etl_cli.diagnostics import Diagnostic, did_you_mean, error, sorted_diagnostics
 from etl_cli.errors import InvalidPipeline, Location, UsageError
@@ -22,8 +24,8 @@ PROJECT_FILE = "etl-project.yaml"
 PIPELINE_FILE = "pipeline.yaml"
 OVERLAY_DIR = "env"
 DEFAULT_ENVIRONMENTS = ("dev", "staging", "prod")
-_KNOWN_KEYS = {"name", "default_env", "environments", "templates_dir", "state_dir", "secrets"}
-_ENVIRONMENT_KEYS = {"protected", "secrets"}
+_KNOWN_KEYS = {"name", "default_env", "environments", "templates_dir", "state_dir", "secrets", "lineage", "catalogs"}
+_ENVIRONMENT_KEYS = {"protected", "secrets", "lineage"}
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,8 @@ class Environment:
     protected: bool = False
     #: secret provider settings for this environment, over the project's ``secrets:``
     secrets: dict[str, dict[str, Any]] = field(default_factory=dict, hash=False)
+    #: the ``lineage:`` settings of this environment, over the project's (as written: validated with the pipeline)
+    lineage: Node | None = field(default=None, hash=False, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,28 @@ class Project:
     config_file: Path | None = None
     #: secret provider settings by provider name (``secrets:``; see docs/secrets.md)
     secrets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: the ``lineage:`` settings every pipeline starts from (as written: validated with the pipeline; docs/lineage.md)
+    lineage: Node | None = field(default=None, compare=False, repr=False)
+    #: the ``catalogs:`` sinks register their tables in, by name (as written: etl_cli.model.catalog reads them)
+    catalogs: Node | None = field(default=None, compare=False, repr=False)
+
+    def lineage_under(self, tree: Node, env: str | None, diagnostics: list[Diagnostic]) -> Node:
+        """``tree`` (a pipeline) with the project's ``lineage:`` and then ``env``'s merged beneath its own.
+
+        The blocks become the lowest layers of the pipeline's ``lineage:``, so one JSON Schema checks
+        them, errors point at ``etl-project.yaml``, ``render --explain`` names their lines, and a
+        pipeline, its overlay or ``--set`` override them key by key.
+        """
+        environment = self.environments.get(env) if env else None
+        layers = [block for block in (self.lineage, environment and environment.lineage) if block is not None]
+        if not layers or not tree.is_mapping:
+            return tree
+        merged = Node({}, tree.loc)
+        for block in [*layers, tree.value.get("lineage")]:
+            if block is not None:
+                merged = merge(merged, Node({"lineage": copy.deepcopy(block)}, tree.loc), diagnostics)
+        own = {key: node for key, node in tree.value.items() if key != "lineage"}
+        return Node({**own, **merged.value}, tree.loc, tree.key_loc, tree.raw, tree.tag, tree.interpolated)
 
     def template_dirs(self) -> list[Path]:
         """Where ``extends:`` looks, in order: the project's templates, then the bundled ones."""
@@ -187,6 +213,8 @@ class _ProjectReader:
             state_dir=_folder(root, self._text(data, "state_dir")),
             config_file=config_file,
             secrets=self._secrets(data.get("secrets"), "secrets"),
+            lineage=self._block(data.get("lineage"), "lineage"),
+            catalogs=self._block(data.get("catalogs"), "catalogs"),
         )
 
     def _problem(self, code: str, message: str, where: Location | None, hint: str | None = None) -> None:
@@ -257,7 +285,18 @@ class _ProjectReader:
             message = f"environments.{name}.protected must be true or false, got {_show(protected)}"
             self._problem("wrong-type", message, protected.loc)
         is_protected = protected is not None and protected.value is True
-        return Environment(name, is_protected, self._secrets(settings.get("secrets"), f"environments.{name}.secrets"))
+        secrets = self._secrets(settings.get("secrets"), f"environments.{name}.secrets")
+        lineage = self._block(settings.get("lineage"), f"environments.{name}.lineage")
+        return Environment(name, is_protected, secrets, lineage)
+
+    def _block(self, node: Node | None, where: str) -> Node | None:
+        """A block of pipeline settings (``lineage:``): a mapping, kept as written for the pipeline's checks."""
+        if node is None or node.value is None:
+            return None
+        if not node.is_mapping:
+            self._problem("wrong-type", f"'{where}' must be a mapping of settings, got {_show(node)}", node.loc)
+            return None
+        return node
 
     def _secrets(self, node: Node | None, where: str) -> dict[str, dict[str, Any]]:
         """``secrets:`` maps each provider name to its settings (values stay unresolved here)."""

@@ -11,9 +11,11 @@ from typing import Any
 
 from etl_cli.config.loader import LoadedConfig
 from etl_cli.diagnostics import Diagnostic, error, has_errors
+from etl_cli.model.catalog import check_registrations, registrations_of
 from etl_cli.model.coerce import coerce_document
 from etl_cli.model.credentials import check_literal_credentials, check_secret_placement
 from etl_cli.model.input_paths import check_input_paths
+from etl_cli.model.lineage import check_lineage, lineage_of
 from etl_cli.model.metrics import metrics_of
 from etl_cli.model.pipeline import PipelineSpec, SparkSettings, build_stages
 from etl_cli.model.quality import checks_of, contracts_of, dead_letter_of
@@ -58,6 +60,8 @@ def check_document(loaded: LoadedConfig, registry: Registry) -> tuple[dict[str, 
     diagnostics += _plugin_rules(document, loaded, registry)
     diagnostics += check_quality(document, loaded.provenance, registry)
     diagnostics += check_streaming(document, loaded.provenance, registry)
+    diagnostics += check_registrations(document, loaded.project, loaded.provenance, registry)
+    diagnostics += check_lineage(document, loaded.provenance)
     if has_errors(diagnostics):
         return None, diagnostics
     fill_streaming_defaults(document, registry)
@@ -94,6 +98,8 @@ def build_pipeline(document: dict[str, Any], loaded: LoadedConfig, registry: Reg
         retry=RetryPolicy.layered(document.get("retry")),
         circuit_breaker=BreakerSettings.from_options(document.get("circuit_breaker")),
         metrics=metrics_of(document, provenance, loaded.project.root),
+        registrations=registrations_of(document, loaded.project, stages, registry),
+        lineage=lineage_of(document, provenance, loaded.project),
     )
 
 

@@ -18,6 +18,8 @@ from etl_cli.config.nodes import Path as DocPath
 from etl_cli.config.nodes import Provenance
 from etl_cli.config.project import Project
 from etl_cli.errors import Location
+from etl_cli.model.catalog import Registration
+from etl_cli.model.lineage import LineageSpec
 from etl_cli.model.metrics import MetricsSpec
 from etl_cli.model.resilience import BreakerSettings, RetryPolicy
 from etl_cli.model.streaming import StreamingSettings
@@ -68,6 +70,10 @@ class PipelineSpec:
     circuit_breaker: BreakerSettings = field(default_factory=BreakerSettings)
     #: the ``metrics:`` exporter; None: no metrics
     metrics: MetricsSpec | None = None
+    #: what each sink with a ``catalog:`` registers after it has committed, by sink name (docs/catalog.md)
+    registrations: Mapping[str, Registration] = field(default_factory=dict)
+    #: the ``lineage:`` settings (the project's, its environment's and the pipeline's); None: no OpenLineage events
+    lineage: LineageSpec | None = None
 
     @property
     def project_root(self) -> Path:

@@ -69,7 +69,8 @@ def contract_of(stage: StageSpec, location: Location | None = None) -> ContractS
             columns.append(ContractColumn(name, declared))
         else:
             declared = declared or {}
-            columns.append(ContractColumn(name, declared.get("type"), bool(declared.get("nullable", True))))
+            nullable, pii, tags = declared.get("nullable", True), declared.get("pii", False), declared.get("tags")
+            columns.append(ContractColumn(name, declared.get("type"), bool(nullable), bool(pii), tuple(tags or ())))
     return ContractSpec(stage.name, tuple(columns), raw.get("policy", "strict"), location or stage.location)
 
 

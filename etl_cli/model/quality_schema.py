@@ -71,6 +71,19 @@ _CONTRACT_COLUMN = {
                     "default": True,
                     "description": "false: a null in this column fails the run (checked with the stage's checks).",
                 },
+                "pii": {
+                    "type": "boolean",
+                    "default": False,
+                    "description": "The column holds personal data: a sink registering in a catalog tags it pii "
+                    "there (docs/catalog.md).",
+                },
+                "tags": {
+                    "type": "array",
+                    "items": {"type": "string", "pattern": "^[A-Za-z0-9_][A-Za-z0-9_.:-]*$"},
+                    "uniqueItems": True,
+                    "description": "Tags of the column (e.g. [contact, gdpr]), carried to the catalog entries of the "
+                    "sinks that write it.",
+                },
             },
         },
     ],

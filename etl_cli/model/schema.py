@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from etl_cli.model.catalog import REGISTRATION_SCHEMA, registrable
+from etl_cli.model.lineage import LINEAGE_SCHEMA
 from etl_cli.model.metrics import metrics_schema
 from etl_cli.model.quality_schema import stage_properties, top_level_properties
 from etl_cli.model.streaming import STREAMING_SCHEMA
@@ -98,6 +100,8 @@ def _kind_properties(kind: Kind, plugin: type[Plugin]) -> dict[str, Any]:
             "default": plugin.default_mode,
             "description": f"What to do when the target exists: {', '.join(plugin.modes)}.",
         }
+        if registrable(plugin):
+            props["catalog"] = REGISTRATION_SCHEMA
     props.update(stage_properties(kind))
     props.update(plugin.options_schema)
     return props
@@ -165,6 +169,7 @@ def build_schema(registry: Registry) -> dict[str, Any]:
         }
     properties.update(top_level_properties(registry, defs))
     properties["metrics"] = metrics_schema(registry, defs)
+    properties["lineage"] = LINEAGE_SCHEMA
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "urn:etl-cli:pipeline",

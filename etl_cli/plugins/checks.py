@@ -76,11 +76,17 @@ class CheckSpec:
 
 @dataclass(frozen=True)
 class ContractColumn:
-    """A column a stage promises: its Spark SQL type (None: any) and whether nulls are allowed."""
+    """A column a stage promises: its Spark SQL type (None: any), whether nulls are allowed, and its tags.
+
+    The tags (``pii`` among them) describe the data; sinks that register in a catalog carry them there.
+    """
 
     name: str
     type: str | None = None
     nullable: bool = True
+    #: the column holds personal data (``pii: true``)
+    pii: bool = False
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

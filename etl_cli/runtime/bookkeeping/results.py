@@ -44,6 +44,8 @@ class RunResults:
     metrics: dict[str, Any] | None = None
     #: ``run --profile``: each stage's share of the operator time Spark measured (execution/profiling.py)
     profile: dict[str, Any] | None = None
+    #: with ``lineage:``: the OpenLineage run id and job, and whether each event was sent (docs/lineage.md)
+    lineage: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -260,6 +260,8 @@ class DryRun:
             self.report.effects.append(self._effect(stage, effect, df))
         if checkpoint := self._checkpoint(stage):
             self.report.effects.append(EffectReport(checkpoint))
+        if registration := self.workspace.plan.pipeline.registrations.get(stage.name):
+            self.report.effects.append(EffectReport(registration.effect(self.workspace.ctx.project_root)))
         if self.explain:
             analysis.plan = explain_string(df)
 

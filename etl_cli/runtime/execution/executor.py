@@ -123,6 +123,10 @@ class Executor:
         self.profiler = profiler
         #: the stages whose rows are counted (observed): their count marks where their operators end in a plan
         self.counted: set[str] = set()
+        #: the frame each sink was given to write, by sink name (catalog registration reads its schema)
+        self.written: dict[str, DataFrame] = {}
+        #: when given (lineage): each source's and transform's columns and Spark types, read from the analysed frame
+        self.schemas: dict[str, list[tuple[str, str]]] | None = None
 
     def run(self) -> list[StageResult]:
         """Run every stage; return one result per stage (raises StageFailed on the first failure)."""
@@ -201,6 +205,8 @@ class Executor:
         df = self.guards.after_compute(stage, built)
         if df is not built:
             computed.reshaped.add(stage.name)
+        if self.schemas is not None:  # the frame is analysed already: reading its schema starts no Spark job
+            self.schemas[stage.name] = [(f.name, f.dataType.simpleString()) for f in df.schema.fields]
         if self._counted_by(stage) is not None or stage.option("count_rows") is False:
             computed.frames[stage.name] = df  # its reader counts the same rows, or nobody (count_rows: false)
             return
@@ -232,7 +238,8 @@ class Executor:
     def _stage_sink(self, stage: StageSpec, computed: _Computed) -> PendingWrite:
         plugin = self.registry.get("sink", stage.type)()
         assert isinstance(plugin, Sink)
-        return self.guards.write(stage, lambda: plugin.stage_write(self.ctx, stage, computed.frames[stage.inputs[0]]))
+        self.written[stage.name] = computed.frames[stage.inputs[0]]
+        return self.guards.write(stage, lambda: plugin.stage_write(self.ctx, stage, self.written[stage.name]))
 
     def _finish_failed(
         self, failure: StageFailed, started: float, computed: _Computed, index: int, total: int, stopped: bool = False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +22,7 @@ from etl_cli.runtime.bookkeeping.recover import recover_before_run
 from etl_cli.runtime.bookkeeping.results import RunResults, write_results
 from etl_cli.runtime.bookkeeping.results import results_dir as default_results_dir
 from etl_cli.runtime.bookkeeping.state import RunState, state_folder
+from etl_cli.runtime.catalog.register import register_written
 from etl_cli.runtime.execution.executor import Executor, StageFailed
 from etl_cli.runtime.execution.profiling import RunProfiler
 from etl_cli.runtime.execution.signals import RunSignals
@@ -34,7 +35,10 @@ from etl_cli.runtime.streams.streaming import StreamingExecutor
 from etl_cli.secrets.resolver import SecretResolver
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
+    from pyspark.sql import DataFrame, SparkSession
+
+    from etl_cli.model.lineage import ParentRun
+    from etl_cli.runtime.bookkeeping.openlineage import RunLineage
 
 
 def _now() -> str:
@@ -54,24 +58,28 @@ def execute_run(
     extras: RunExtras | None = None,
     session: SparkSession | None = None,
     profile: bool = False,
+    lineage_parent: ParentRun | None = None,
 ) -> tuple[ExitCode, Path]:
     """Run ``spec`` once (or ``plan``, a part of it). Errors are recorded in the run results, then re-raised.
 
     ``session``: run on this already started Spark session, as it is configured, instead of
     starting one (benchmarks and notebooks keep one warm session across runs).
     ``profile``: add where the time went, Spark's operator time per stage (execution/profiling.py).
+    ``lineage_parent``: the run that started this one, for its OpenLineage events (docs/lineage.md).
     """
     run = _Run.start(spec, plan or compile_plan(spec), registry, reporter, run_id, results_dir, master)
     run.profiling = profile
     secrets = open_secrets(spec, run_id)
     with run_lock(spec.state_dir, spec.name, spec.env, run_id), secrets.redactor.guard(), run.signals:
         try:
+            run.start_lineage(secrets, lineage_parent)
             state = RunState(state_folder(spec.state_dir, spec.name, spec.env), run_id, full_refresh=full_refresh)
             with run.open_workspace(secrets, master, verbose, session, state) as workspace:
                 run.session_started(workspace)
                 recover_before_run(spec, registry, workspace.ctx, reporter)  # what killed runs left, before any write
                 run.execute(run.choose_executor(workspace, extras), workspace, secrets)
             state.commit()  # only now: every sink has committed
+            run.register_in_catalogs(workspace)  # after the commit: a failure here takes nothing back
             run.succeeded()
         except BaseException as exc:
             run.record_outcome(exc, secrets.redactor.mask)
@@ -96,6 +104,10 @@ class _Run:
         #: ``run --profile``: the profiler of a batch run, once its session is up
         self.profiling = False
         self.profiler: RunProfiler | None = None
+        #: the frame each sink of a batch run was given to write, by sink name (for catalog registration)
+        self.written: Mapping[str, DataFrame] = {}
+        #: the OpenLineage events of a pipeline with ``lineage:``
+        self.lineage: RunLineage | None = None
 
     @classmethod
     def start(
@@ -166,7 +178,20 @@ class _Run:
         """Streaming queries when a source reads a stream, else the batch executor with its guards."""
         if self.spec.streaming is not None:
             return StreamingExecutor(self.plan, workspace.ctx, self.registry, self.reporter, self.spec.streaming)
-        return Executor(self.plan, workspace.ctx, self.registry, self.reporter, extras, self.signals, self.profiler)
+        executor = Executor(self.plan, workspace.ctx, self.registry, self.reporter, extras, self.signals, self.profiler)
+        if self.lineage is not None:
+            executor.schemas = self.lineage.schemas  # the events' schemas: Spark's, read as each stage is built
+        return executor
+
+    def start_lineage(self, secrets: SecretResolver, parent: ParentRun | None) -> None:
+        """Send the START event of a pipeline with ``lineage:`` (the client is imported only then)."""
+        if self.spec.lineage is None:
+            return
+        from etl_cli.runtime.bookkeeping.openlineage import RunLineage
+
+        spec, resolve, mask = self.spec, secrets.resolve_value, secrets.redactor.mask
+        self.lineage = RunLineage(spec, self.plan, self.registry, self.results, self.reporter, parent, resolve, mask)
+        self.lineage.started()
 
     def execute(self, executor: Executor | StreamingExecutor, workspace: Workspace, secrets: SecretResolver) -> None:
         """Run every stage; what the stages and their guards did is recorded even when one fails."""
@@ -181,12 +206,18 @@ class _Run:
         try:
             with watch_spark_progress(workspace.session, self.reporter), pusher:
                 results.stages = executor.run()
+                self.written = executor.written if isinstance(executor, Executor) else {}
         except BaseException:
             results.stages = getattr(executor, "partial_results", [])
             raise
         finally:
             self._record_guards(executor)
         self._record_profile(executor)
+
+    def register_in_catalogs(self, workspace: Workspace) -> None:
+        """Register what each committed sink with a ``catalog:`` wrote (docs/catalog.md)."""
+        if self.spec.registrations:
+            register_written(self.spec, workspace.ctx, self.written, self.results.stages, self.reporter)
 
     def _record_profile(self, executor: Executor | StreamingExecutor) -> None:
         """Where the time went, once every stage ran; a profile Spark cannot give is a warning, not a failure."""
@@ -238,6 +269,7 @@ class _Run:
         if results.quality is not None:
             write_quality(results.quality, self.folder / f"{self.run_id}.json")
         results.metrics = export_run_metrics(self.spec.metrics, results, self.registry, self.reporter, resolve)
+        results.lineage = self.lineage.finished(results) if self.lineage is not None else None
         path = write_results(results, self.folder)
         self.reporter.run_finished(results.stages, results.status, results.duration_s, str(path))
         return path

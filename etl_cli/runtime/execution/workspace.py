@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from etl_cli.events import Reporter
 from etl_cli.model.pipeline import PipelineSpec
@@ -20,6 +20,7 @@ from etl_cli.plan.dag import Plan
 from etl_cli.plugins.api import RunContext, StateStore
 from etl_cli.plugins.registry import Registry
 from etl_cli.runtime.bookkeeping.state import journal_folder
+from etl_cli.runtime.catalog.hive import with_hive_support
 from etl_cli.runtime.spark.session import DEFAULT_MASTER, build_session
 from etl_cli.secrets.redaction import Redactor
 from etl_cli.secrets.resolver import SecretResolver
@@ -131,7 +132,7 @@ def _start_session(
     return build_session(
         app_name=spec.spark.app_name or f"etl-cli:{spec.name}",
         master=master,
-        conf=secrets.resolve_value(dict(spec.spark.conf)),
+        conf=_conf(spec, secrets.resolve_value(dict(spec.spark.conf)), analysis),
         packages=spec.spark.packages + plugin_packages(plan, registry),
         jars=spec.spark.jars,
         verbose=verbose,
@@ -139,6 +140,11 @@ def _start_session(
         analysis=analysis,
         streaming=spec.streaming is not None,
     )
+
+
+def _conf(spec: PipelineSpec, conf: dict[str, Any], analysis: bool) -> dict[str, Any]:
+    """The pipeline's Spark settings; a run's session reaches the Hive metastore when a sink registers there."""
+    return conf if analysis else with_hive_support(spec, conf)
 
 
 def plugin_packages(plan: Plan, registry: Registry) -> tuple[str, ...]:
