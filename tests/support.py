@@ -23,6 +23,37 @@ def frozen(value: Any) -> Any:
     return value
 
 
+#: the catalog tests' orders by path in the project: data/orders.csv two days of them, data/more.csv a third
+ORDERS_BY_DAY = {
+    "data/orders.csv": """\
+        id,email,amount,day
+        1,ann@example.com,10.50,2024-03-01
+        2,bob@example.com,7.25,2024-03-01
+        3,cy@example.com,3.00,2024-03-02
+        """,
+    "data/more.csv": """\
+        id,email,amount,day
+        4,dee@example.com,1.00,2024-03-03
+        """,
+}
+
+
+def orders_source(id_type: str) -> str:
+    """The catalog tests' ``sources:``: ``raw`` reads ``${var:data}`` (a file of :data:`ORDERS_BY_DAY`), ``id``
+    typed ``id_type``, and its contract tags ``email`` pii and contact."""
+    return f"""\
+sources:
+  - name: raw
+    type: csv
+    path: ${{var:data}}
+    schema: {{id: {id_type}, email: STRING, amount: "DECIMAL(10,2)", day: STRING}}
+    contract:
+      policy: evolve
+      columns:
+        email: {{type: string, pii: true, tags: [contact]}}
+"""
+
+
 def rows(df: DataFrame) -> list[tuple[Any, ...]]:
     """The rows of ``df`` as sorted tuples (None sorts first), for comparisons that ignore Spark's row order."""
     return sorted((tuple(r) for r in df.collect()), key=lambda r: [(v is not None, v) for v in r])

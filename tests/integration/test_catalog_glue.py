@@ -2,7 +2,8 @@
 
 ``etl-cli run`` writes orders as Parquet partitioned by day to a moto S3 bucket and registers them in the
 project's ``glue`` catalog, served by the same moto endpoint; the test reads the table and its partitions
-back with GetTable and GetPartitions. Expected values are written by hand from the CSV files below.
+back with GetTable and GetPartitions. Expected values are written by hand from the CSV files of
+:data:`tests.support.ORDERS_BY_DAY`.
 """
 
 from __future__ import annotations
@@ -20,22 +21,18 @@ import pytest
 
 from tests.clihelp import etl_cli
 from tests.integration.dbhelp import S3_VARS, require, s3_bucket, s3_env, s3_keys, unique
+from tests.support import ORDERS_BY_DAY, orders_source
 from tests.unit.helpers import make_project
 
-PIPELINE = """\
+PIPELINE = (
+    """\
 name: orders
 vars:
   data: data/orders.csv
   bucket: warehouse
-sources:
-  - name: raw
-    type: csv
-    path: ${var:data}
-    schema: {id: BIGINT, email: STRING, amount: "DECIMAL(10,2)", day: STRING}
-    contract:
-      policy: evolve
-      columns:
-        email: {type: string, pii: true, tags: [contact]}
+"""
+    + orders_source("BIGINT")
+    + """\
 sinks:
   - name: orders_out
     type: parquet
@@ -55,18 +52,10 @@ sinks:
       owner: data-team
       tags: {domain: sales, tier: 1}
 """
+)
 FILES = {
     "pipelines/orders/pipeline.yaml": PIPELINE,
-    "data/orders.csv": """\
-        id,email,amount,day
-        1,ann@example.com,10.50,2024-03-01
-        2,bob@example.com,7.25,2024-03-01
-        3,cy@example.com,3.00,2024-03-02
-        """,
-    "data/more.csv": """\
-        id,email,amount,day
-        4,dee@example.com,1.00,2024-03-03
-        """,
+    **ORDERS_BY_DAY,
 }
 PARQUET = {
     "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",

@@ -26,6 +26,17 @@ def two_stages() -> LineageGraph:
     )
 
 
+def one_edge(source_column: str, target_column: str, expression: str) -> LineageGraph:
+    """Source ``p.a``'s one column feeding sql transform ``p.b``'s one column through ``expression``."""
+    return LineageGraph(
+        nodes=(
+            Node("p.a", "source", "p", "a", "csv", (source_column,)),
+            Node("p.b", "transform", "p", "b", "sql", (target_column,)),
+        ),
+        edges=(edge(f"p.a.{source_column}", f"p.b.{target_column}", "expression", expression),),
+    )
+
+
 PAID = DatasetName("file", "/data/paid")
 
 

@@ -41,6 +41,29 @@ sources:
     path: data/customers.csv
 """
 
+#: a transform selecting every column of the undeclared source ``customers``
+EVERYONE = """
+transforms:
+  - name: everyone
+    type: sql
+    inputs: [customers]
+    query: SELECT * FROM customers
+"""
+#: each column of ``orders`` as a stage reading it unchanged sees it
+READ_FROM_ORDERS = {
+    "order_id": {"orders.order_id"},
+    "customer_id": {"orders.customer_id"},
+    "amount": {"orders.amount"},
+    "status": {"orders.status"},
+    "day": {"orders.day"},
+}
+#: each column of ``customers`` as a stage reading it unchanged sees it
+READ_FROM_CUSTOMERS = {
+    "customer_id": {"customers.customer_id"},
+    "name": {"customers.name"},
+    "country": {"customers.country"},
+}
+
 
 def analyze(tmp_path: Path, spark: object, transforms: str, saved: str = "t") -> AnalyzedPipeline:
     """Spark's analysis, in the shared session, of ``SOURCES``, ``transforms`` and a sink saving ``saved``."""
@@ -65,18 +88,7 @@ def sources_of(analyzed: AnalyzedPipeline, stage: str) -> dict[str, set[str] | N
 def test_an_undeclared_source_and_a_select_star_over_it_get_the_columns_and_types_spark_reads(
     tmp_path: Path, spark: object
 ) -> None:
-    analyzed = analyze(
-        tmp_path,
-        spark,
-        """
-transforms:
-  - name: everyone
-    type: sql
-    inputs: [customers]
-    query: SELECT * FROM customers
-""",
-        saved="everyone",
-    )
+    analyzed = analyze(tmp_path, spark, EVERYONE, saved="everyone")
     expected = [("customer_id", "int"), ("name", "string"), ("country", "string")]
     assert analyzed.schemas()["customers"] == expected
     assert analyzed.schemas()["everyone"] == expected
@@ -84,24 +96,9 @@ transforms:
 
 
 def test_a_source_column_reads_no_input_and_a_star_column_reads_the_same_column(tmp_path: Path, spark: object) -> None:
-    analyzed = analyze(
-        tmp_path,
-        spark,
-        """
-transforms:
-  - name: everyone
-    type: sql
-    inputs: [customers]
-    query: SELECT * FROM customers
-""",
-        saved="everyone",
-    )
+    analyzed = analyze(tmp_path, spark, EVERYONE, saved="everyone")
     assert sources_of(analyzed, "customers") == {"customer_id": set(), "name": set(), "country": set()}
-    assert sources_of(analyzed, "everyone") == {
-        "customer_id": {"customers.customer_id"},
-        "name": {"customers.name"},
-        "country": {"customers.country"},
-    }
+    assert sources_of(analyzed, "everyone") == READ_FROM_CUSTOMERS
 
 
 CASES = {
@@ -113,8 +110,7 @@ CASES = {
     condition: amount > 5 AND status = 'paid'
 """,
         {
-            "order_id": {"orders.order_id"}, "customer_id": {"orders.customer_id"}, "amount": {"orders.amount"},
-            "status": {"orders.status"}, "day": {"orders.day"},
+            **READ_FROM_ORDERS,
         },
     ),
     "derive reads through a column defined earlier in the same stage": (
@@ -128,8 +124,7 @@ CASES = {
       one: "1"
 """,
         {
-            "order_id": {"orders.order_id"}, "customer_id": {"orders.customer_id"}, "amount": {"orders.amount"},
-            "status": {"orders.status"}, "day": {"orders.day"}, "net": {"orders.amount"},
+            **READ_FROM_ORDERS, "net": {"orders.amount"},
             "label": {"orders.status", "orders.amount"}, "one": set(),
         },
     ),
@@ -172,8 +167,7 @@ CASES = {
       before: {function: lag, column: amount}
 """,
         {
-            "order_id": {"orders.order_id"}, "customer_id": {"orders.customer_id"}, "amount": {"orders.amount"},
-            "status": {"orders.status"}, "day": {"orders.day"},
+            **READ_FROM_ORDERS,
             "rank": {"orders.customer_id", "orders.day"},
             "before": {"orders.amount", "orders.customer_id", "orders.day"},
         },
@@ -186,8 +180,7 @@ CASES = {
     on: [customer_id]
 """,
         {
-            "customer_id": {"orders.customer_id"}, "order_id": {"orders.order_id"}, "amount": {"orders.amount"},
-            "status": {"orders.status"}, "day": {"orders.day"}, "name": {"customers.name"},
+            **READ_FROM_ORDERS, "name": {"customers.name"},
             "country": {"customers.country"},
         },
     ),
@@ -200,9 +193,8 @@ CASES = {
     how: full
 """,
         {
-            "customer_id": {"orders.customer_id", "customers.customer_id"}, "order_id": {"orders.order_id"},
-            "amount": {"orders.amount"}, "status": {"orders.status"}, "day": {"orders.day"},
-            "name": {"customers.name"}, "country": {"customers.country"},
+            **READ_FROM_ORDERS, **READ_FROM_CUSTOMERS,
+            "customer_id": {"orders.customer_id", "customers.customer_id"},
         },
     ),
     "union: each column reads the same column of every input": (
@@ -276,8 +268,7 @@ CASES = {
       id: explode(array(order_id, customer_id))
 """,
         {
-            "order_id": {"orders.order_id"}, "customer_id": {"orders.customer_id"}, "amount": {"orders.amount"},
-            "status": {"orders.status"}, "day": {"orders.day"}, "id": {"orders.order_id", "orders.customer_id"},
+            **READ_FROM_ORDERS, "id": {"orders.order_id", "orders.customer_id"},
         },
     ),
 }  # fmt: skip
@@ -350,11 +341,7 @@ transforms:
 
 def test_a_sink_column_is_its_input_column_and_nothing_is_written(tmp_path: Path, spark: object) -> None:
     analyzed = analyze(tmp_path, spark, "", saved="customers")
-    assert sources_of(analyzed, "save") == {
-        "customer_id": {"customers.customer_id"},
-        "name": {"customers.name"},
-        "country": {"customers.country"},
-    }
+    assert sources_of(analyzed, "save") == READ_FROM_CUSTOMERS
     assert not (tmp_path / "out").exists()
 
 

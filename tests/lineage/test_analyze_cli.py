@@ -45,6 +45,18 @@ def project(tmp_path: Path, logs: str | None = LOGS) -> Path:
     return make_project(tmp_path / "shop", files)
 
 
+def unknown_offline(root: Path) -> list[str]:
+    """The text lines listing the nodes whose columns offline lineage does not know (sorted, indented)."""
+    return [
+        f"  dataset:file:{root / 'data/logs.csv'}",
+        f"  dataset:file:{root / 'output/errors'}",
+        "  raw.errors",
+        "  raw.logs",
+        "  raw.out",
+        "  raw.tagged",
+    ]
+
+
 def lineage(root: Path, *args: str):  # type: ignore[no-untyped-def]
     return etl_cli("lineage", str(root / "raw"), *args, env={"ETL_STATE_DIR": str(root / "state")})
 
@@ -81,15 +93,7 @@ def test_analyze_lists_the_nodes_spark_completed_after_the_text_lineage(tmp_path
     assert result.returncode == 0, result.stderr
     assert "  message  ← errors.message" in result.stdout.splitlines()
     tail = result.stdout.splitlines()[-7:]
-    assert tail == [
-        "completed by Spark's analysis (--analyze):",
-        f"  dataset:file:{root / 'data/logs.csv'}",
-        f"  dataset:file:{root / 'output/errors'}",
-        "  raw.errors",
-        "  raw.logs",
-        "  raw.out",
-        "  raw.tagged",
-    ]
+    assert tail == ["completed by Spark's analysis (--analyze):", *unknown_offline(root)]
     assert "starting Spark" in result.stderr
 
 
@@ -123,14 +127,7 @@ def test_analyze_that_spark_cannot_finish_exits_1_naming_the_line_and_keeps_the_
     assert "not known offline:" in result.stdout
     lines = result.stdout.splitlines()
     assert "completed by Spark's analysis (--analyze): nothing" in lines
-    assert lines[lines.index("still unknown after Spark's analysis:") + 1 :] == [
-        f"  dataset:file:{root / 'data/logs.csv'}",
-        f"  dataset:file:{root / 'output/errors'}",
-        "  raw.errors",
-        "  raw.logs",
-        "  raw.out",
-        "  raw.tagged",
-    ]
+    assert lines[lines.index("still unknown after Spark's analysis:") + 1 :] == unknown_offline(root)
 
 
 def test_analyze_starts_no_spark_when_offline_lineage_knows_every_column(tmp_path: Path) -> None:

@@ -15,7 +15,18 @@ CHAIN = CORPUS / "pipeline_chain"
 WHERE = "tests/lineage/corpus/filter_declared/shop/pipeline.yaml"
 DATA = f"dataset:file:{FILTER.resolve()}"
 
-FILTER_TEXT = f"""\
+#: the text of the sink of filter_declared and the dataset it writes, the same whatever the selection
+OUT_TEXT = f"""\
+shop.out  (parquet sink)  {WHERE}:13:5
+  writes {DATA}/output/paid
+  from shop.paid
+  columns: id, status, amount
+
+{DATA}/output/paid  (dataset)
+  columns: id, status, amount
+"""
+FILTER_TEXT = (
+    f"""\
 shop.orders  (csv source)  {WHERE}:3:5
   reads {DATA}/data/orders.csv
   columns: id, status, amount
@@ -29,16 +40,12 @@ shop.paid  (filter transform)  {WHERE}:8:5
   amount  ← orders.amount
   (rows)  ← orders.status, orders.amount  filter: status = 'paid' AND amount > 10
 
-shop.out  (parquet sink)  {WHERE}:13:5
-  writes {DATA}/output/paid
-  from shop.paid
-  columns: id, status, amount
-
-{DATA}/output/paid  (dataset)
-  columns: id, status, amount
 """
+    + OUT_TEXT
+)
 
-DOWNSTREAM_OF_STATUS = f"""\
+DOWNSTREAM_OF_STATUS = (
+    f"""\
 what depends on shop.orders.status
 
 shop.orders  (csv source)  {WHERE}:3:5
@@ -51,14 +58,9 @@ shop.paid  (filter transform)  {WHERE}:8:5
   amount  ← (rows)
   (rows)  ← orders.status  filter: status = 'paid' AND amount > 10
 
-shop.out  (parquet sink)  {WHERE}:13:5
-  writes {DATA}/output/paid
-  from shop.paid
-  columns: id, status, amount
-
-{DATA}/output/paid  (dataset)
-  columns: id, status, amount
 """
+    + OUT_TEXT
+)
 
 
 def test_the_text_lists_each_stage_and_where_each_of_its_columns_comes_from() -> None:

@@ -52,11 +52,23 @@ PROJECT = """
 """
 
 
+def orders_project(root: Path, project: str, pipeline: str = PIPELINE) -> Path:
+    """``root`` as a project of ``project`` (etl-project.yaml) with ``pipeline`` as pipelines/orders."""
+    return make_project(
+        root, {"pipelines/orders/pipeline.yaml": pipeline, "data/orders.csv": "id\n1\n"}, project=project
+    )
+
+
 def load(root: Path, env: str | None, pipeline_extra: str = "", project: str = PROJECT) -> Any:
     """The typed model and the diagnostics of pipelines/orders in ``env`` (``pipeline_extra`` appended)."""
     text = textwrap.dedent(PIPELINE).lstrip("\n") + textwrap.dedent(pipeline_extra).lstrip("\n")
-    make_project(root, {"pipelines/orders/pipeline.yaml": text, "data/orders.csv": "id\n1\n"}, project=project)
+    orders_project(root, project, text)
     return check_pipeline(load_pipeline(root / "pipelines" / "orders", env, environ={}), registry())
+
+
+def load_alone(root: Path, pipeline_extra: str) -> Any:
+    """:func:`load` with ``pipeline_extra`` in a project that sets no lineage and no environment."""
+    return load(root, None, pipeline_extra, project="name: shop\n")
 
 
 def where(diagnostics: list[Diagnostic]) -> list[str]:
@@ -126,17 +138,16 @@ def test_a_problem_in_the_projects_lineage_is_reported_at_its_line_in_the_projec
 def test_a_transport_without_a_setting_it_needs_is_an_error_naming_it(
     tmp_path: Path, transport: str, column: int, missing: str
 ) -> None:
-    spec, diagnostics = load(tmp_path, None, f"lineage:\n  transport: {transport}\n", project="name: shop\n")
+    spec, diagnostics = load_alone(tmp_path, f"lineage:\n  transport: {transport}\n")
     assert spec is None
     assert where(diagnostics) == [f"pipeline.yaml:13:{column} missing-key"]
     assert f"'{missing}'" in diagnostics[0].message
 
 
 def test_a_setting_the_transport_does_not_take_is_an_error(tmp_path: Path) -> None:
-    _, diagnostics = load(
-        tmp_path, None, "lineage:\n  transport: {type: file, log_file_path: x.jsonl, url: 'http://m'}\n",
-        project="name: shop\n",
-    )  # fmt: skip
+    _, diagnostics = load_alone(
+        tmp_path, "lineage:\n  transport: {type: file, log_file_path: x.jsonl, url: 'http://m'}\n"
+    )
     assert [d.code for d in diagnostics] == ["unknown-key"]
     assert "'url'" in diagnostics[0].message
 
@@ -149,7 +160,7 @@ def test_transport_credentials_may_be_secret_references(tmp_path: Path) -> None:
             url: "http://marquez:5000"
             auth: {type: api_key, apiKey: "${secret:env:MARQUEZ_KEY}"}
     """
-    spec, diagnostics = load(tmp_path, None, lineage, project="name: shop\n")
+    spec, diagnostics = load_alone(tmp_path, lineage)
     assert diagnostics == []
     assert spec.lineage.transport["auth"] == {"type": "api_key", "apiKey": "${secret:env:MARQUEZ_KEY}"}
 
@@ -162,16 +173,13 @@ def test_a_transport_credential_written_as_plain_text_is_flagged(tmp_path: Path)
             topic: lineage
             config: {bootstrap.servers: "kafka:9092", sasl.password: hunter22}
     """
-    _, diagnostics = load(tmp_path, None, lineage, project="name: shop\n")
+    _, diagnostics = load_alone(tmp_path, lineage)
     assert [(d.severity, d.code) for d in diagnostics] == [("warning", "literal-credential")]
     assert where(diagnostics) == ["pipeline.yaml:16:62 literal-credential"]
 
 
 def test_a_secret_reference_in_the_namespace_is_refused(tmp_path: Path) -> None:
-    _, diagnostics = load(
-        tmp_path, None, "lineage:\n  namespace: ${secret:env:NS}\n  transport: {type: console}\n",
-        project="name: shop\n",
-    )  # fmt: skip
+    _, diagnostics = load_alone(tmp_path, "lineage:\n  namespace: ${secret:env:NS}\n  transport: {type: console}\n")
     assert [d.code for d in diagnostics] == ["secret-placement"]
 
 
@@ -266,7 +274,7 @@ def validate_without(root: Path, modules: str) -> subprocess.CompletedProcess[st
 
 def test_without_the_openlineage_extra_validate_fails_naming_it(tmp_path: Path) -> None:
     project = "name: shop\nlineage:\n  transport: {type: console}\n"
-    make_project(tmp_path, {"pipelines/orders/pipeline.yaml": PIPELINE, "data/orders.csv": "id\n1\n"}, project=project)
+    orders_project(tmp_path, project)
     done = validate_without(tmp_path, "openlineage")
     assert done.returncode == 1, done.stderr
     assert "etl-project.yaml:2:1: error:" in done.stdout + done.stderr
@@ -275,7 +283,7 @@ def test_without_the_openlineage_extra_validate_fails_naming_it(tmp_path: Path) 
 
 def test_the_kafka_transport_without_confluent_kafka_fails_validate_naming_the_package(tmp_path: Path) -> None:
     project = "name: shop\nlineage:\n  transport: {type: kafka, topic: t, config: {bootstrap.servers: 'k:9092'}}\n"
-    make_project(tmp_path, {"pipelines/orders/pipeline.yaml": PIPELINE, "data/orders.csv": "id\n1\n"}, project=project)
+    orders_project(tmp_path, project)
     done = validate_without(tmp_path, "confluent_kafka")
     assert done.returncode == 1, done.stderr
     assert "pip install 'etl-cli[openlineage]' (it brings confluent-kafka" in done.stdout + done.stderr
@@ -284,14 +292,14 @@ def test_the_kafka_transport_without_confluent_kafka_fails_validate_naming_the_p
 def test_a_pipeline_that_turns_lineage_off_needs_no_extra(tmp_path: Path) -> None:
     project = "name: shop\nlineage:\n  transport: {type: console}\n"
     pipeline = textwrap.dedent(PIPELINE) + "lineage: {enabled: false}\n"
-    make_project(tmp_path, {"pipelines/orders/pipeline.yaml": pipeline, "data/orders.csv": "id\n1\n"}, project=project)
+    orders_project(tmp_path, project, pipeline)
     done = validate_without(tmp_path, "openlineage")
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_run_refuses_a_parent_run_it_cannot_read_before_spark_starts(tmp_path: Path) -> None:
     project = "name: shop\nlineage:\n  transport: {type: file, log_file_path: events.jsonl, append: true}\n"
-    make_project(tmp_path, {"pipelines/orders/pipeline.yaml": PIPELINE, "data/orders.csv": "id\n1\n"}, project=project)
+    orders_project(tmp_path, project)
     done = subprocess.run(
         [sys.executable, "-m", "etl_cli", "run", "pipelines/orders", "--parent-run", "nightly"],
         cwd=tmp_path,

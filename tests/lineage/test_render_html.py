@@ -8,7 +8,7 @@ import re
 
 from etl_cli.lineage.model import HOWS, DatasetName, LineageGraph, Node
 from etl_cli.lineage.render import render
-from tests.lineage.drawings import edge, two_pipelines, two_stages
+from tests.lineage.drawings import one_edge, two_pipelines, two_stages
 
 
 def test_the_page_loads_nothing_from_anywhere() -> None:
@@ -30,14 +30,7 @@ def test_an_edge_shows_how_and_its_expression_on_hover() -> None:
 
 
 def test_names_cannot_break_out_of_the_page() -> None:
-    graph = LineageGraph(
-        nodes=(
-            Node("p.a", "source", "p", "a", "csv", ("</script><b>x</b>",)),
-            Node("p.b", "transform", "p", "b", "sql", ("y",)),
-        ),
-        edges=(edge("p.a.</script><b>x</b>", "p.b.y", "expression", "'<i>'"),),
-    )
-    page = render(graph, "html")
+    page = render(one_edge("</script><b>x</b>", "y", "'<i>'"), "html")
     assert "<b>x" not in page and "<i>" not in page
     assert page.count("</script>") == 2  # the data's and the script's own
     data = re.search(r'<script type="application/json" id="lineage-data">(.*?)</script>', page, re.S)

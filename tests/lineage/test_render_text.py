@@ -10,7 +10,7 @@ import pytest
 
 from etl_cli.lineage.model import DatasetName, LineageGraph, Node
 from etl_cli.lineage.render import render
-from tests.lineage.drawings import edge, two_pipelines, two_stages
+from tests.lineage.drawings import edge, one_edge, two_pipelines, two_stages
 from tests.lineage.programs import program
 
 MERMAID_TWO_STAGES = """\
@@ -85,14 +85,7 @@ def test_dot_draws_edges_between_column_ports_styled_by_how() -> None:
 
 
 def test_dot_escapes_markup_in_column_names_and_quotes_in_expressions() -> None:
-    graph = LineageGraph(
-        nodes=(
-            Node("p.a", "source", "p", "a", "csv", ("<x> & y",)),
-            Node("p.b", "transform", "p", "b", "sql", ("z",)),
-        ),
-        edges=(edge("p.a.<x> & y", "p.b.z", "expression", 'concat("\\", x)'),),
-    )
-    text = render(graph, "dot")
+    text = render(one_edge("<x> & y", "z", 'concat("\\", x)'), "dot")
     assert '<TD PORT="c0" ALIGN="LEFT">&lt;x&gt; &amp; y</TD>' in text
     assert 'tooltip="concat(\\"\\\\\\", x)"' in text
 

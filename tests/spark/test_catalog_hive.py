@@ -3,7 +3,8 @@
 ``etl-cli run`` (a subprocess) writes orders partitioned by day and registers them in the project's
 ``hive_metastore`` catalog; a second process, plain PySpark with Hive support on the same embedded
 metastore database, reads the table back: DESCRIBE TABLE EXTENDED, SHOW PARTITIONS, SHOW TBLPROPERTIES
-and the rows by name. Every expected value is written by hand from the CSV files below.
+and the rows by name. Every expected value is written by hand from the CSV files of
+:data:`tests.support.ORDERS_BY_DAY`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from etl_cli.runtime.catalog.hive import HiveMetastore
 from etl_cli.runtime.execution.dryrun import DryRun
 from etl_cli.runtime.execution.workspace import open_workspace
 from tests.clihelp import etl_cli
+from tests.support import ORDERS_BY_DAY, orders_source
 from tests.unit.helpers import make_project
 
 PROJECT = """\
@@ -34,19 +36,14 @@ name: shop
 catalogs:
   hive: {type: hive_metastore, database: lake}
 """
-ORDERS = """\
+ORDERS = (
+    """\
 name: orders
 vars:
   data: data/orders.csv
-sources:
-  - name: raw
-    type: csv
-    path: ${var:data}
-    schema: {id: INT, email: STRING, amount: "DECIMAL(10,2)", day: STRING}
-    contract:
-      policy: evolve
-      columns:
-        email: {type: string, pii: true, tags: [contact]}
+"""
+    + orders_source("INT")
+    + """\
 sinks:
   - name: orders_out
     type: parquet
@@ -60,6 +57,7 @@ sinks:
       owner: data-team
       tags: {domain: sales}
 """
+)
 FOREIGN = """\
 name: foreign
 sources:
@@ -70,16 +68,7 @@ sinks:
 FILES = {
     "pipelines/orders/pipeline.yaml": ORDERS,
     "pipelines/foreign/pipeline.yaml": FOREIGN,
-    "data/orders.csv": """\
-        id,email,amount,day
-        1,ann@example.com,10.50,2024-03-01
-        2,bob@example.com,7.25,2024-03-01
-        3,cy@example.com,3.00,2024-03-02
-        """,
-    "data/more.csv": """\
-        id,email,amount,day
-        4,dee@example.com,1.00,2024-03-03
-        """,
+    **ORDERS_BY_DAY,
 }
 #: a plain PySpark session with Hive support on the project's metastore, as any Spark job would open it
 READER = """\

@@ -17,6 +17,7 @@ from pyspark.sql import SparkSession
 
 from etl_cli.runtime.execution.spark_errors import explain
 from tests.clihelp import etl_cli
+from tests.spark.test_missing_input import PIPELINE, TEMPLATE
 from tests.unit.helpers import make_project, write
 
 BAD_CSV = "id,amount\n1,10\n2,abc,extra\n3,30\n"
@@ -130,16 +131,7 @@ def test_a_bad_json_line_names_the_parse_error_and_the_source(tmp_path: Path) ->
 
 
 def test_a_missing_file_given_as_a_template_parameter_points_at_the_parameter(tmp_path: Path) -> None:
-    template = """
-        params:
-          input_path: {required: true}
-        sources:
-          - {name: input, type: csv, path: "${var:input_path}"}
-        sinks:
-          - {name: output, type: parquet, input: input, path: out}
-    """
-    pipeline = "extends:\n  template: files\n  params:\n    input_path: data/nope.csv\n"
-    make_project(tmp_path, {"templates/files.yaml": template, "p/pipeline.yaml": pipeline}, project="name: errors\n")
+    make_project(tmp_path, {"templates/files.yaml": TEMPLATE, "p/pipeline.yaml": PIPELINE}, project="name: errors\n")
     code, stderr, results = run(tmp_path, "p")
     assert code == 4, stderr
     assert (

@@ -33,6 +33,17 @@ REGISTRATION = Registration(
 FIELDS = [("id", "bigint"), ("email", "string"), ("day", "date")]
 BY = {"project": "shop", "pipeline": "orders", "sink": "orders_out", "run_id": "r1"}
 
+#: the table properties of :func:`entry`: its tags, PII columns and who registered it
+PROPERTIES = {
+    "domain": "sales",
+    "pii_columns": "email",
+    "etl_cli.tags": "domain",
+    "etl_cli.project": "shop",
+    "etl_cli.pipeline": "orders",
+    "etl_cli.sink": "orders_out",
+    "etl_cli.run_id": "r1",
+}
+
 
 def entry(**changes: Any) -> TableEntry:
     written = written_entry(REGISTRATION, FIELDS, "s3://bucket/orders", ["day=2024-03-01", "day=2024-03-02"], BY)
@@ -47,15 +58,7 @@ def test_a_written_entry_splits_data_columns_from_partition_keys_and_tags_column
 
 
 def test_the_properties_hold_the_tags_the_pii_columns_and_who_registered_the_table() -> None:
-    assert entry().properties() == {
-        "domain": "sales",
-        "pii_columns": "email",
-        "etl_cli.tags": "domain",
-        "etl_cli.project": "shop",
-        "etl_cli.pipeline": "orders",
-        "etl_cli.sink": "orders_out",
-        "etl_cli.run_id": "r1",
-    }
+    assert entry().properties() == PROPERTIES
 
 
 def test_glue_gets_an_external_parquet_table_with_partition_keys_and_column_tags() -> None:
@@ -64,17 +67,7 @@ def test_glue_gets_an_external_parquet_table_with_partition_keys_and_column_tags
         "TableType": "EXTERNAL_TABLE",
         "Description": "Orders, one folder per day.",
         "Owner": "data-team",
-        "Parameters": {
-            "domain": "sales",
-            "pii_columns": "email",
-            "etl_cli.tags": "domain",
-            "etl_cli.project": "shop",
-            "etl_cli.pipeline": "orders",
-            "etl_cli.sink": "orders_out",
-            "etl_cli.run_id": "r1",
-            "classification": "parquet",
-            "EXTERNAL": "TRUE",
-        },
+        "Parameters": {**PROPERTIES, "classification": "parquet", "EXTERNAL": "TRUE"},
         "PartitionKeys": [{"Name": "day", "Type": "date"}],
         "StorageDescriptor": {
             "Columns": [
