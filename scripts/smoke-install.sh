@@ -5,7 +5,8 @@
 #   2. requirements/base.txt, the lock of an install with no extras (hashes checked)
 #   3. etl-cli as a wheel built from this clone, installed with --no-deps (not editable), then `uv pip check`:
 #      the lock satisfies every dependency the wheel declares
-#   4. in a copy of the quickstart project: etl-cli --help, etl-cli validate pipelines/quickstart, and
+#   4. in a copy of the quickstart project: etl-cli --help, etl-cli validate pipelines/quickstart, etl-cli lineage
+#      and etl-cli plugins list (offline), and
 #      etl-cli run pipelines/quickstart on local Spark (needs Java 17+), which must write Parquet
 # Any failing step fails the script (exit 1) and names the step. The temporary folder is removed at the end
 # unless ETL_KEEP_SMOKE=1. Needs uv: the one in .venv (scripts/bootstrap.sh dev) or on PATH.
@@ -67,8 +68,15 @@ begin "etl-cli --help"
 begin "etl-cli validate pipelines/quickstart"
 "$work/venv/bin/etl-cli" validate pipelines/quickstart
 
+begin "etl-cli lineage pipelines/quickstart (offline column lineage: sqlglot, no JVM)"
+"$work/venv/bin/etl-cli" lineage pipelines/quickstart --column quickstart.daily_revenue_out.revenue --upstream \
+    | grep -q "daily_revenue_out"
+
+begin "etl-cli plugins list"
+"$work/venv/bin/etl-cli" plugins list >/dev/null
+
 begin "etl-cli run pipelines/quickstart"
 "$work/venv/bin/etl-cli" run pipelines/quickstart
 compgen -G "output/quickstart/daily_revenue/*/*.parquet" >/dev/null
 
-echo "smoke-install: ok (fresh environment, no extras, wheel install: --help, validate and the quickstart run)"
+echo "smoke-install: ok (fresh environment, no extras, wheel install: --help, validate, lineage, plugins list and the quickstart run)"
