@@ -41,4 +41,11 @@ echo "== test tools (Chromium and Graphviz, for the lineage pictures' tests)"
 scripts/test-tools.sh
 
 echo "== pytest"
-python -m pytest "$@"
+# Two workers (ETL_TEST_WORKERS; 0 runs in this process): the tests that need the services run in one of them,
+# the rest file by file in both (tests/conftest.py). Each worker has its own Spark session.
+workers="${ETL_TEST_WORKERS:-2}"
+if [ "$workers" = 0 ]; then
+    python -m pytest "$@"
+else
+    python -m pytest -n "$workers" --dist loadgroup "$@"
+fi

@@ -70,7 +70,12 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests under tests/spark need Spark; tests under tests/integration need services."""
+    """Tests under tests/spark need Spark; tests under tests/integration need services.
+
+    With pytest-xdist (``scripts/test.sh`` runs ``-n 2 --dist loadgroup``) every test gets a group: the tests
+    that need services all run in one worker, the one that starts and stops them, and the rest go file by
+    file, so a module's fixtures run once and a docs page's commands run in order.
+    """
     for item in items:
         parts = Path(str(item.fspath)).parts
         if "spark" in parts:
@@ -78,6 +83,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if "integration" in parts:
             item.add_marker(pytest.mark.integration)
             item.add_marker(pytest.mark.spark)
+        if item.get_closest_marker("xdist_group") is None:
+            group = "services" if item.get_closest_marker("integration") else str(item.fspath)
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")
