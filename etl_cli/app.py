@@ -80,10 +80,19 @@ def discover_pipelines(paths: Sequence[Path]) -> list[Path]:
 
 
 def load_spec(
-    path: Path, env: str | None, sets: Sequence[str] = (), environ: Mapping[str, str] | None = None
+    path: Path,
+    env: str | None,
+    sets: Sequence[str] = (),
+    environ: Mapping[str, str] | None = None,
+    params: Sequence[str] = (),
+    require_params: bool = False,
 ) -> tuple[LoadedConfig, PipelineSpec]:
-    """Load and validate one pipeline; raise InvalidPipeline with every error if it is invalid."""
-    loaded = load_pipeline(path, env, sets, environ)
+    """Load and validate one pipeline; raise InvalidPipeline with every error if it is invalid.
+
+    ``params`` are the ``--param NAME=VALUE`` given. With ``require_params`` (what runs need) a required
+    parameter without a value is a UsageError; without it, it takes a placeholder of its type (config/params.py).
+    """
+    loaded = load_pipeline(path, env, sets, environ, params, require_params=require_params)
     spec, diagnostics = check_pipeline(loaded, registry())
     if spec is None:
         raise _invalid(loaded, diagnostics)
@@ -95,16 +104,43 @@ def _invalid(loaded: LoadedConfig, diagnostics: list[Diagnostic]) -> InvalidPipe
 
 
 def validate(
-    paths: Sequence[Path], env: str | None = None, all_envs: bool = False, sets: Sequence[str] = ()
+    paths: Sequence[Path],
+    env: str | None = None,
+    all_envs: bool = False,
+    sets: Sequence[str] = (),
+    params: Sequence[str] = (),
 ) -> list[ValidationReport]:
-    """Validate every pipeline under ``paths`` (in one env, or in every env with ``all_envs``)."""
+    """Validate every pipeline under ``paths`` (in one env, or in every env with ``all_envs``).
+
+    Without ``params`` a parameter takes its default, else a placeholder of its type (config/params.py), so
+    the whole pipeline is still checked; with them, the values given are checked too.
+    """
     reports = []
+    declared: set[str] = set()
     for pipeline_file in discover_pipelines(paths):
         for chosen in _envs_to_check(pipeline_file, env, all_envs):
-            loaded = load_pipeline(pipeline_file, chosen, sets)
+            loaded = load_pipeline(pipeline_file, chosen, sets, params=params, strict_param_names=False)
+            declared.update(loaded.params)
             _, diagnostics = check_pipeline(loaded, registry())
             reports.append(ValidationReport(display_path(pipeline_file), loaded.env, sorted_diagnostics(diagnostics)))
+    _check_param_names(params, declared)
+    folders = [path for path in paths if path.is_dir() and not (path / PIPELINE_FILE).is_file()]
+    if folders:
+        from etl_cli.usecases.dag import add_dag_diagnostics  # folders of pipelines: check them as one DAG too
+
+        add_dag_diagnostics(reports, folders, sets)
     return reports
+
+
+def _check_param_names(params: Sequence[str], declared: set[str]) -> None:
+    """A ``--param`` no pipeline validated declares is a mistake, even when each pipeline alone ignores it."""
+    from etl_cli.config.params import parse_assignments
+    from etl_cli.diagnostics import did_you_mean
+
+    for name in parse_assignments(params):
+        if name not in declared:
+            hint = did_you_mean(name, declared) or "declare it under 'params:' in the pipeline"
+            raise UsageError(f"--param {name}: no pipeline validated declares a parameter '{name}'", hint=hint)
 
 
 def _envs_to_check(pipeline_file: Path, env: str | None, all_envs: bool) -> list[str | None]:
@@ -116,9 +152,12 @@ def _envs_to_check(pipeline_file: Path, env: str | None, all_envs: bool) -> list
     return list(names) or [None]
 
 
-def render(path: Path, env: str | None, sets: Sequence[str] = ()) -> LoadedConfig:
-    """The merged, interpolated document as validated (secrets stay references); raises if it is invalid."""
-    loaded = load_pipeline(path, env, sets)
+def render(path: Path, env: str | None, sets: Sequence[str] = (), params: Sequence[str] = ()) -> LoadedConfig:
+    """The merged, interpolated document as validated (secrets stay references); raises if it is invalid.
+
+    Parameters not given take their default, else a placeholder of their type, as ``validate`` does.
+    """
+    loaded = load_pipeline(path, env, sets, params=params)
     document, diagnostics = check_document(loaded, registry())
     if document is None:
         raise _invalid(loaded, diagnostics)
@@ -153,31 +192,68 @@ class RunOptions:
     profile: bool = False
     #: ``--parent-run NAMESPACE/JOB/RUN_ID``: the run that started this one, for the OpenLineage events
     parent_run: str | None = None
+    #: ``--param NAME=VALUE``: values of the parameters the pipeline declares under ``params:``
+    params: tuple[str, ...] = ()
+    #: ``--run-id ID``: the id to run under (``dag run`` and ``backfill`` choose it), else a new one
+    run_id: str | None = None
+    #: ``--select STAGE+``...: run only these stages, reading what they need from checkpoints
+    select: tuple[str, ...] = ()
+    #: ``--resume RUN_ID``: finish that failed run from its checkpoints
+    resume: str | None = None
 
 
 def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
 
 
+#: the longest ``--run-id`` accepted: it names files (``<run_id>.json``, logs)
+MAX_RUN_ID_CHARS = 128
+
+
+def check_run_id(run_id: str) -> str:
+    """A ``--run-id`` that is safe as one file name: it names ``<run_id>.json`` and the run's log files."""
+    from etl_cli.config.limits import NAME_RULE, is_name
+
+    if not is_name(run_id) or len(run_id) > MAX_RUN_ID_CHARS or run_id == "latest":
+        raise UsageError(
+            f"--run-id '{run_id}' is not a valid run id",
+            hint=f"use {NAME_RULE}, at most {MAX_RUN_ID_CHARS} characters, and not 'latest'",
+        )
+    return run_id
+
+
 def run(path: Path, options: RunOptions, reporter: Reporter) -> tuple[ExitCode, Path | None]:
     """Run a batch pipeline under its lock; always write run results. Returns exit code and results path."""
     from etl_cli.runtime.execution.run import execute_run
 
-    _, spec = load_spec(path, options.env, options.sets)
+    run_id = check_run_id(options.run_id) if options.run_id is not None else new_run_id()
+    _, spec = load_spec(path, options.env, options.sets, params=options.params, require_params=True)
+    _refuse_used_run_id(spec, options.results_dir, run_id)
     # OPENLINEAGE_PARENT_ID is read only for events that go out; a wrong --parent-run is an error either way
     parent = parent_run(options.parent_run, os.environ if spec.lineage is not None else {})
     return execute_run(
         spec,
         registry(),
         reporter,
-        run_id=new_run_id(),
+        run_id=run_id,
         master=options.master,
         verbose=options.verbose,
         results_dir=options.results_dir,
         full_refresh=options.full_refresh,
         profile=options.profile,
         lineage_parent=parent,
+        select=options.select,
+        resume=options.resume,
     )
+
+
+def _refuse_used_run_id(spec: PipelineSpec, results_dir: Path | None, run_id: str) -> None:
+    """A ``--run-id`` given twice would overwrite the first run's results: refuse it before anything runs."""
+    from etl_cli.runtime.bookkeeping.results import results_dir as default_results_dir
+
+    used = (results_dir or default_results_dir(spec.state_dir, spec.name, spec.env)) / f"{run_id}.json"
+    if used.exists():
+        raise UsageError(f"run id '{run_id}' was already used: {used} exists", hint="choose another --run-id")
 
 
 def recover(path: Path, env: str | None, sets: Sequence[str], reporter: Reporter) -> list[str]:
@@ -198,6 +274,7 @@ class DryRunOptions:
     sample: int | None = None
     explain: bool = False
     verbose: bool = False
+    params: tuple[str, ...] = ()
 
 
 def dry_run(path: Path, options: DryRunOptions, reporter: Reporter) -> DryRunReport:
@@ -206,7 +283,7 @@ def dry_run(path: Path, options: DryRunOptions, reporter: Reporter) -> DryRunRep
     from etl_cli.runtime.execution.dryrun import DryRun
     from etl_cli.runtime.execution.workspace import open_workspace
 
-    _, spec = load_spec(path, options.env, options.sets)
+    _, spec = load_spec(path, options.env, options.sets, params=options.params, require_params=True)
     plan = compile_plan(spec)
     workspace = open_workspace(plan, registry(), reporter, new_run_id(), options.master, options.verbose, analysis=True)
     with workspace as opened:
@@ -226,6 +303,7 @@ class DebugOptions:
     sample: int | None = None
     write: bool = False
     verbose: bool = False
+    params: tuple[str, ...] = ()
 
 
 @contextmanager
@@ -237,7 +315,7 @@ def debug(path: Path, options: DebugOptions, reporter: Reporter) -> Iterator[Ste
     from etl_cli.runtime.execution.stepping import Stepper
     from etl_cli.runtime.execution.workspace import open_workspace
 
-    _, spec = load_spec(path, options.env, options.sets)
+    _, spec = load_spec(path, options.env, options.sets, params=options.params, require_params=True)
     plan = compile_plan(spec)
     plan = plan.restricted_to([options.stage]) if options.stage else plan
     if options.break_at:

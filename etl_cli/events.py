@@ -23,6 +23,8 @@ class StageResult:
     duration_s: float = 0.0
     error: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    #: the run whose checkpoint this run read the stage's rows from, instead of computing them (``run --select``)
+    from_checkpoint: str | None = None
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,13 @@ def reference_markdown() -> str:
         "",
         *_table(schema["properties"], schema.get("required", [])),
         "",
+        "### `params`",
+        "",
+        "Each key of `params:` names a parameter, used as `${param:NAME}` and set with `--param NAME=VALUE`; "
+        "its value is a mapping of these keys. See [orchestration.md](orchestration.md#parameters).",
+        "",
+        *_table(schema["properties"]["params"]["additionalProperties"]["properties"], []),
+        "",
         "### `spark`",
         "",
         *_table(schema["properties"]["spark"]["properties"], []),
@@ -67,6 +74,12 @@ def reference_markdown() -> str:
         "See [streaming.md](streaming.md).",
         "",
         *_table(schema["properties"]["streaming"]["properties"], []),
+        "",
+        "### `checkpoints`",
+        "",
+        "See [orchestration.md](orchestration.md#within-a-pipeline-stage-selection-and-checkpoints).",
+        "",
+        *_table(schema["properties"]["checkpoints"]["properties"], []),
     ]
     for kind in KINDS:
         out += ["", f"## {SECTION_OF_KIND[kind].capitalize()}", ""]

@@ -21,7 +21,7 @@ from rich.markup import escape
 
 from etl_cli import app
 from etl_cli.cli.completion import complete_stage
-from etl_cli.cli.options import EnvOpt, MasterOpt, PipelineArg, SetOpt, TakesVersion, VerboseOpt
+from etl_cli.cli.options import EnvOpt, MasterOpt, ParamOpt, PipelineArg, SetOpt, TakesVersion, VerboseOpt
 from etl_cli.cli.output import stderr_console, stdout_console
 from etl_cli.cli.progress import StatusReporter
 from etl_cli.cli.quality_table import print_quality_report
@@ -45,6 +45,7 @@ def debug_command(
     pipeline: PipelineArg,
     env: EnvOpt = None,
     sets: SetOpt = None,
+    params: ParamOpt = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="Rows to show per stage (and per 'more').")] = 10,
     break_at: Annotated[
         str | None,
@@ -71,7 +72,9 @@ def debug_command(
     console = stdout_console()
     interactive = not non_interactive and sys.stdin.isatty()
     reporter = StatusReporter(stderr_console())
-    options = app.DebugOptions(env, tuple(sets or []), master, stage, break_at, limit, sample, write, verbose)
+    options = app.DebugOptions(
+        env, tuple(sets or []), master, stage, break_at, limit, sample, write, verbose, tuple(params or [])
+    )
     with app.debug(pipeline, options, reporter) as stepper:
         session = DebugSession(console, stepper, reporter, interactive, break_at)
         code = session.run()

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.text import Text
 
 from etl_cli import app
-from etl_cli.cli.options import EnvOpt, FormatOpt, MasterOpt, PipelineArg, SetOpt, TextOrJson, VerboseOpt
+from etl_cli.cli.options import EnvOpt, FormatOpt, MasterOpt, ParamOpt, PipelineArg, SetOpt, TextOrJson, VerboseOpt
 from etl_cli.cli.output import print_diagnostic, stderr_console, stdout_console
 from etl_cli.cli.progress import StatusReporter
 from etl_cli.cli.quality_table import print_quality_report
@@ -25,6 +25,7 @@ def dry_run_command(
     pipeline: PipelineArg,
     env: EnvOpt = None,
     sets: SetOpt = None,
+    params: ParamOpt = None,
     sample: Annotated[
         int | None,
         typer.Option("--sample", min=1, help="Read at most N rows per source and count each stage's rows on them."),
@@ -40,7 +41,7 @@ def dry_run_command(
     text; each at the file:line of its stage. Exit 1 when it finds a problem.
     """
     reporter = StatusReporter(stderr_console(), verb="analysing")
-    options = app.DryRunOptions(env, tuple(sets or []), master, sample, explain, verbose)
+    options = app.DryRunOptions(env, tuple(sets or []), master, sample, explain, verbose, tuple(params or []))
     try:
         report = app.dry_run(pipeline, options, reporter)
     finally:

@@ -19,6 +19,7 @@ from etl_cli.cli.options import (
     FormatOpt,
     LogFormatOpt,
     MasterOpt,
+    ParamOpt,
     PipelineArg,
     RenderFormat,
     ResultsDirOpt,
@@ -86,6 +87,40 @@ class _Commands(LazyGroup):
             "Show which input columns make each output column, and how, without running anything.",
             TakesDebug,
         ),
+        LazySpec(
+            "runs",
+            "etl_cli.cli.runs_cmd:runs_app",
+            "List, show and compare the project's past runs: stages, rows, durations, checks, errors.",
+        ),
+        LazySpec(
+            "state",
+            "etl_cli.cli.state_cmd:state_app",
+            "Show the incremental watermarks pipelines keep between runs, or forget one source's.",
+        ),
+        LazySpec(
+            "init",
+            "etl_cli.cli.init_cmd:init_command",
+            "Create a project: etl-project.yaml (dev, staging, prod), an example pipeline that runs, templates/, "
+            ".gitignore.",
+            TakesDebug,
+        ),
+        LazySpec(
+            "dag",
+            "etl_cli.cli.dag_cmd:dag_app",
+            "Show the project's pipelines as one DAG and run them in order (see docs/orchestration.md).",
+        ),
+        LazySpec(
+            "backfill",
+            "etl_cli.cli.backfill_cmd:backfill_command",
+            "Run a pipeline once per interval of a date range, giving it each interval's start as a parameter.",
+            TakesDebug,
+        ),
+        LazySpec(
+            "schedule",
+            "etl_cli.cli.schedule_cmd:schedule_app",
+            "Show when the project's pipelines run next and export their schedules to cron, systemd, Airflow or "
+            "Kubernetes.",
+        ),
     )
 
 
@@ -134,13 +169,14 @@ def validate(
     output_format: FormatOpt = TextOrJson.text,
     strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")] = False,
     sets: SetOpt = None,
+    params: ParamOpt = None,
 ) -> None:
     """Check pipelines offline (no JVM, no network) and report every problem with file:line:col."""
     if env and all_envs:
         raise UsageError("--env and --all-envs cannot be used together")
     from etl_cli import app
 
-    reports = app.validate(paths, env=env, all_envs=all_envs, sets=sets or [])
+    reports = app.validate(paths, env=env, all_envs=all_envs, sets=sets or [], params=params or [])
     if output_format is TextOrJson.json:
         print(_json_validation(reports))
     else:
@@ -166,6 +202,7 @@ def render(
     pipeline: PipelineArg,
     env: EnvOpt = None,
     sets: SetOpt = None,
+    params: ParamOpt = None,
     explain: Annotated[bool, typer.Option("--explain", help="Show the file and line that set each key.")] = False,
     output_format: Annotated[RenderFormat, typer.Option("--format", "-f", help="Output format.")] = RenderFormat.yaml,
 ) -> None:
@@ -174,10 +211,11 @@ def render(
 
     from etl_cli import app
     from etl_cli.cli.output import document_yaml, explain_lines
+    from etl_cli.cli.params_view import param_rows, params_header
 
-    loaded = app.render(pipeline, env, sets or [])
+    loaded = app.render(pipeline, env, sets or [], params or [])
     if explain:
-        rows = explain_lines(loaded.document, loaded.provenance)
+        rows = explain_lines(loaded.document, loaded.provenance) + param_rows(loaded.params)
         if output_format is RenderFormat.json:
             print(json.dumps([{"key": k, "value": json.loads(v), "set_at": w} for k, v, w in rows], indent=2))
         else:
@@ -188,7 +226,7 @@ def render(
     if output_format is RenderFormat.json:
         print(json.dumps(loaded.document, indent=2, default=str))
     else:
-        sys.stdout.write(document_yaml(loaded.document))
+        sys.stdout.write(params_header(loaded.params) + document_yaml(loaded.document))
 
 
 @cli.command(cls=TakesDebug)
@@ -196,6 +234,7 @@ def run(
     pipeline: PipelineArg,
     env: EnvOpt = None,
     sets: SetOpt = None,
+    params: ParamOpt = None,
     master: MasterOpt = None,
     results_dir: ResultsDirOpt = None,
     full_refresh: Annotated[
@@ -216,6 +255,22 @@ def run(
             help="The run that started this one, for the OpenLineage events (else $OPENLINEAGE_PARENT_ID).",
         ),
     ] = None,
+    run_id: Annotated[
+        str | None,
+        typer.Option("--run-id", metavar="ID", help="Run under this id (names the results file) instead of a new one."),
+    ] = None,
+    select: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--select",
+            metavar="STAGE|STAGE+|+STAGE",
+            help="Run only these stages (STAGE+: and what reads them), reading their other inputs from checkpoints.",
+        ),
+    ] = None,
+    resume: Annotated[
+        str | None,
+        typer.Option("--resume", metavar="RUN_ID", help="Finish that failed run, starting from its checkpoints."),
+    ] = None,
 ) -> None:
     """Run a pipeline on Spark, once, without prompts (safe for cron)."""
     from etl_cli import app
@@ -231,6 +286,10 @@ def run(
         full_refresh=full_refresh,
         profile=profile,
         parent_run=parent_run,
+        params=tuple(params or []),
+        run_id=run_id,
+        select=tuple(select or []),
+        resume=resume,
     )
     code, _ = app.run(pipeline, options, reporter)
     raise typer.Exit(int(code))

@@ -52,6 +52,14 @@ SetOpt = Annotated[
     list[str] | None,
     typer.Option("--set", help="Override a key: --set sinks.out.mode=append (repeatable).", metavar="KEY.PATH=VALUE"),
 ]
+ParamOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--param",
+        help="Give a parameter the pipeline declares under params: --param ds=2026-01-31 (repeatable).",
+        metavar="NAME=VALUE",
+    ),
+]
 MasterOpt = Annotated[
     str | None,
     typer.Option(

@@ -1,4 +1,8 @@
-"""Interpolation of ``${env:VAR}``, ``${env:VAR:-default}`` and ``${var:name}``.
+"""Interpolation of ``${env:VAR}``, ``${env:VAR:-default}``, ``${var:name}`` and ``${param:name}``.
+
+Run-time parameters (config/params.py) are resolved in the same pass as vars, so a value
+built from one parameter remembers where that parameter's value was set (its ``--param`` or
+its default's line), as a value built from one var does.
 
 ``${secret:provider:path#key}`` references are left in place: secrets are resolved
 only at run time, never by ``validate`` or ``render``. ``$${`` escapes a literal
@@ -27,11 +31,12 @@ from etl_cli.config.limits import (
     chain_text,
 )
 from etl_cli.config.nodes import Node, from_plain
+from etl_cli.config.params import ParamValue
 from etl_cli.diagnostics import Diagnostic, did_you_mean, error
 from etl_cli.errors import ConfigError, Location
 
 _REFERENCE = re.compile(r"\$\$\{|\$\{([^}]*)\}")
-_SCHEMES = ("env", "var", "secret")
+_SCHEMES = ("env", "var", "param", "secret")
 
 
 class Interpolator:
@@ -42,11 +47,14 @@ class Interpolator:
         vars_node: Node | None,
         environ: Mapping[str, str] | None = None,
         reported: frozenset[str] = frozenset(),
+        params: Mapping[str, ParamValue] | None = None,
     ):
         #: vars whose absence was already reported (a missing template parameter): left as written
         self.reported = reported
         self.environ = os.environ if environ is None else environ
         self.vars: dict[str, Node] = dict(vars_node.value) if vars_node is not None and vars_node.is_mapping else {}
+        #: the value of each declared run-time parameter (``${param:NAME}``)
+        self.params: Mapping[str, ParamValue] = params or {}
         self.diagnostics: list[Diagnostic] = []
         self._resolved: dict[str, Any] = {}
         self._resolving: list[str] = []
@@ -58,6 +66,9 @@ class Interpolator:
         """Resolve every var first (so loops are named from the first var), then the whole tree."""
         for name, node in self.vars.items():
             self._var(name, node, _VAR_LEVEL)
+        if root.is_mapping:  # ``params:`` declarations are written as is: config/params.py reports a reference
+            root.value = {k: v if k == "params" else self.resolve_tree(v, 2) for k, v in root.value.items()}
+            return root
         return self.resolve_tree(root)
 
     def resolve_tree(self, node: Node, level: int = 1) -> Node:
@@ -80,13 +91,19 @@ class Interpolator:
         return node
 
     def _origin(self, text: str) -> Location | None:
-        """Where the one var ``text`` refers to was set, so errors point there (None: no var, or several)."""
+        """Where the one var or parameter ``text`` refers to was set, so errors point there (None: none, or several)."""
         names = {
-            body.partition(":")[2].strip()
+            (scheme, body.partition(":")[2].strip())
             for body in (m.group(1) for m in _REFERENCE.finditer(text))
-            if body is not None and body.partition(":")[0].strip() == "var"
+            if body is not None and (scheme := body.partition(":")[0].strip()) in ("var", "param")
         }
-        var = self.vars.get(names.pop()) if len(names) == 1 else None
+        if len(names) != 1:
+            return None
+        scheme, name = names.pop()
+        if scheme == "param":
+            param = self.params.get(name)
+            return None if param is None else param.origin
+        var = self.vars.get(name)
         return None if var is None else var.origin or var.key_loc or var.loc
 
     def _resolve_string(self, node: Node, level: int) -> Any:
@@ -98,6 +115,8 @@ class Interpolator:
             if isinstance(value, str):
                 self._count_text(len(value), node)
             return value
+        if whole and whole.group(1) is not None and whole.group(1).startswith("param:"):
+            return self._param(whole.group(1)[6:].strip(), node)
         pieces: list[str] = []
         size = 0
         start = 0
@@ -163,11 +182,13 @@ class Interpolator:
             if rest.strip() in self.reported and rest.strip() not in self.vars:
                 return None
             return self._var(rest.strip(), node, level)
+        if scheme == "param":
+            return self._param(rest.strip(), node)
         if scheme == "secret":
             return None
         hint = (
             did_you_mean(scheme, _SCHEMES)
-            or "write ${env:NAME}, ${var:name} or ${secret:provider:path#key}; escape a literal with $${"
+            or "write ${env:NAME}, ${var:name}, ${param:name} or ${secret:provider:path#key}; escape a literal with $${"
         )
         self.diagnostics.append(error("interpolation", f"unknown reference '${{{body}}}'", node.loc, hint))
         return ""
@@ -187,6 +208,18 @@ class Interpolator:
                 f"export {name}=... before running, or give a default: ${{env:{name}:-value}}",
             )
         )
+        return ""
+
+    def _param(self, name: str, node: Node) -> Any:
+        """The typed value of run-time parameter ``name`` (config/params.py); an undeclared one is reported here."""
+        if name in self.params:
+            return self.params[name].value
+        hint = did_you_mean(name, self.params) or (
+            f"the parameters declared: {', '.join(self.params)}"
+            if self.params
+            else f"declare it under 'params:' ({name}: {{type: string}}) and give it with --param {name}=VALUE"
+        )
+        self.diagnostics.append(error("unknown-parameter", f"parameter '{name}' is not declared", node.loc, hint))
         return ""
 
     def _var(self, name: str, node: Node, level: int) -> Any:

@@ -18,6 +18,7 @@ from etl_cli.config.interpolate import Interpolator
 from etl_cli.config.limits import LimitExceeded, inside
 from etl_cli.config.nodes import Node, Provenance, to_plain
 from etl_cli.config.overlay import merge, strip_tags
+from etl_cli.config.params import ParamValue, declared_params, parse_assignments, resolve_params
 from etl_cli.config.project import OVERLAY_DIR, PIPELINE_FILE, Project, read_project
 from etl_cli.config.templates import TemplateResolver
 from etl_cli.config.yaml_loader import YamlFileError, display_path, load_yaml_file, load_yaml_text
@@ -36,6 +37,8 @@ class LoadedConfig:
     provenance: Provenance
     diagnostics: list[Diagnostic] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
+    #: the value of each run-time parameter the pipeline declares (``params:``), by name
+    params: dict[str, ParamValue] = field(default_factory=dict)
 
     @property
     def pipeline_dir(self) -> Path:
@@ -72,9 +75,20 @@ def load_pipeline(
     env: str | None = None,
     sets: Sequence[str] = (),
     environ: Mapping[str, str] | None = None,
+    params: Sequence[str] = (),
+    *,
+    require_params: bool = False,
+    strict_param_names: bool = True,
 ) -> LoadedConfig:
-    """Load, merge and interpolate one pipeline for one environment."""
+    """Load, merge and interpolate one pipeline for one environment.
+
+    ``params`` are ``--param NAME=VALUE`` (config/params.py). ``require_params``: a required parameter
+    without a value is a UsageError (commands that run), else it takes a placeholder (validate, render).
+    ``strict_param_names``: a ``--param`` this pipeline does not declare is a UsageError (validate of
+    several pipelines turns this off and checks that some pipeline declares it).
+    """
     environ = os.environ if environ is None else environ
+    given = parse_assignments(params)
     pipeline_file = resolve_pipeline_file(path)
     project, problems = read_project(pipeline_file.parent)
     if problems:  # the environment, templates and paths all come from the project: fix it first
@@ -100,7 +114,14 @@ def load_pipeline(
         for assignment in sets:
             tree = apply_set(tree, assignment)
         tree = strip_tags(tree, diagnostics)
-        interpolator = Interpolator(tree.get("vars"), environ, frozenset(resolver.missing_params))
+        values = resolve_params(
+            declared_params(tree.get("params"), diagnostics),
+            given,
+            require=require_params,
+            pipeline=display_path(pipeline_file),
+            strict_names=strict_param_names,
+        )
+        interpolator = Interpolator(tree.get("vars"), environ, frozenset(resolver.missing_params), values)
         tree = interpolator.resolve_document(tree)
     except LimitExceeded as exc:  # what follows a limit would only repeat it: that one place is the report
         diagnostics.append(exc.diagnostic)
@@ -108,7 +129,7 @@ def load_pipeline(
     diagnostics.extend(interpolator.diagnostics)
     document, provenance = to_plain(tree)
     provenance.templates = frozenset(display_path(p) for p in resolver.files)
-    return LoadedConfig(pipeline_file, project, chosen, document, provenance, diagnostics, files)
+    return LoadedConfig(pipeline_file, project, chosen, document, provenance, diagnostics, files, values)
 
 
 def _apply_overlay(tree: Node, path: Path, diagnostics: list[Diagnostic], files: list[Path]) -> Node:

@@ -16,6 +16,7 @@ from typing import Any
 from etl_cli.config.limits import NAME_RULE, is_name
 from etl_cli.config.nodes import Node, to_plain
 from etl_cli.config.overlay import merge
+from etl_cli.config.schedules import check_schedule_block
 from etl_cli.config.yaml_loader import YamlFileError, load_yaml_file
 from etl_cli.diagnostics import Diagnostic, did_you_mean, error, sorted_diagnostics
 from etl_cli.errors import InvalidPipeline, Location, UsageError
@@ -24,7 +25,19 @@ PROJECT_FILE = "etl-project.yaml"
 PIPELINE_FILE = "pipeline.yaml"
 OVERLAY_DIR = "env"
 DEFAULT_ENVIRONMENTS = ("dev", "staging", "prod")
-_KNOWN_KEYS = {"name", "default_env", "environments", "templates_dir", "state_dir", "secrets", "lineage", "catalogs"}
+_KNOWN_KEYS = {
+    "name",
+    "default_env",
+    "environments",
+    "templates_dir",
+    "state_dir",
+    "secrets",
+    "lineage",
+    "catalogs",
+    "history",
+    "schedule",
+}
+_HISTORY_KEYS = ("keep_days", "keep_runs_per_pipeline")
 _ENVIRONMENT_KEYS = {"protected", "secrets", "lineage"}
 
 
@@ -38,6 +51,18 @@ class Environment:
     secrets: dict[str, dict[str, Any]] = field(default_factory=dict, hash=False)
     #: the ``lineage:`` settings of this environment, over the project's (as written: validated with the pipeline)
     lineage: Node | None = field(default=None, hash=False, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class HistorySettings:
+    """``history:``: how long the run history (``<state_dir>/history.sqlite``) keeps runs; None: no limit.
+
+    A run is dropped when it started more than ``keep_days`` days ago, or when its pipeline
+    has ``keep_runs_per_pipeline`` newer runs in the same environment (docs/orchestration.md).
+    """
+
+    keep_days: int | None = 90
+    keep_runs_per_pipeline: int | None = 500
 
 
 @dataclass(frozen=True)
@@ -57,6 +82,10 @@ class Project:
     lineage: Node | None = field(default=None, compare=False, repr=False)
     #: the ``catalogs:`` sinks register their tables in, by name (as written: etl_cli.model.catalog reads them)
     catalogs: Node | None = field(default=None, compare=False, repr=False)
+    #: ``history:``: the retention of the run history
+    history: HistorySettings = field(default_factory=HistorySettings)
+    #: the ``schedule:`` every pipeline starts from, key by key under its own (as written; etl_cli.model.schedule)
+    schedule: Node | None = field(default=None, compare=False, repr=False)
 
     def lineage_under(self, tree: Node, env: str | None, diagnostics: list[Diagnostic]) -> Node:
         """``tree`` (a pipeline) with the project's ``lineage:`` and then ``env``'s merged beneath its own.
@@ -215,6 +244,8 @@ class _ProjectReader:
             secrets=self._secrets(data.get("secrets"), "secrets"),
             lineage=self._block(data.get("lineage"), "lineage"),
             catalogs=self._block(data.get("catalogs"), "catalogs"),
+            history=self._history(data.get("history")),
+            schedule=self._schedule(data.get("schedule"), environments),
         )
 
     def _problem(self, code: str, message: str, where: Location | None, hint: str | None = None) -> None:
@@ -288,6 +319,35 @@ class _ProjectReader:
         secrets = self._secrets(settings.get("secrets"), f"environments.{name}.secrets")
         lineage = self._block(settings.get("lineage"), f"environments.{name}.lineage")
         return Environment(name, is_protected, secrets, lineage)
+
+    def _history(self, node: Node | None) -> HistorySettings:
+        """``history:``: each limit a whole number of at least 1, or null for no limit; unset: the default."""
+        if node is None or node.value is None:
+            return HistorySettings()
+        if not node.is_mapping:
+            message = f"history must be a mapping, got {_show(node)}"
+            self._problem("wrong-type", message, node.loc, "for example: history: {keep_days: 30}")
+            return HistorySettings()
+        self._unknown_keys(node.value, _HISTORY_KEYS, "history")
+        limits: dict[str, int | None] = {}
+        for key in _HISTORY_KEYS:
+            value = node.value.get(key)
+            if value is None:
+                continue
+            if value.value is None or (type(value.value) is int and value.value >= 1):
+                limits[key] = value.value
+                continue
+            message = f"history.{key} must be a whole number of at least 1 (or null: no limit), got {_show(value)}"
+            self._problem("wrong-type", message, value.loc)
+        return HistorySettings(**limits)
+
+    def _schedule(self, node: Node | None, environments: dict[str, Environment]) -> Node | None:
+        """``schedule:``: the default of every pipeline's schedule (docs/orchestration.md), checked here once."""
+        if node is None or node.value is None:
+            return None
+        problems = check_schedule_block(node, environments, "schedule")
+        self.problems.extend(problems)
+        return None if problems else node
 
     def _block(self, node: Node | None, where: str) -> Node | None:
         """A block of pipeline settings (``lineage:``): a mapping, kept as written for the pipeline's checks."""

@@ -9,6 +9,7 @@ should not have, is broken where it is met rather than refused, so a picture is 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -90,20 +91,31 @@ class Layout:
 
 def layout(drawn: Picture) -> Layout:
     """Boxes for ``drawn`` laid out in layers left to right."""
-    inputs, outputs = _neighbours(drawn)
-    layers = _layers([node.id for node in drawn.nodes], inputs, outputs)
+    links = ((edge.source.node, edge.target.node) for edge in drawn.edges)
+    return _place(drawn, layered([node.id for node in drawn.nodes], links))
+
+
+def layered(ids: Sequence[str], links: Iterable[tuple[str, str]]) -> list[list[str]]:
+    """``ids`` in layers left to right, each layer ordered to cross few ``links`` (from, to): any graph's layout.
+
+    The project DAG's page (etl_cli/orchestration/dag_render.py) lays its pipelines out with it too.
+    """
+    inputs, outputs = _neighbours(ids, links)
+    layers = _layers(list(ids), inputs, outputs)
     _order(layers, inputs, outputs)
-    return _place(drawn, layers)
+    return layers
 
 
-def _neighbours(drawn: Picture) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
-    """For each node, the nodes its edges come from and those they go to (each once, in edge order)."""
-    inputs: dict[str, dict[str, None]] = {node.id: {} for node in drawn.nodes}
-    outputs: dict[str, dict[str, None]] = {node.id: {} for node in drawn.nodes}
-    for edge in drawn.edges:
-        if edge.source.node != edge.target.node:
-            inputs[edge.target.node].setdefault(edge.source.node)
-            outputs[edge.source.node].setdefault(edge.target.node)
+def _neighbours(
+    ids: Sequence[str], links: Iterable[tuple[str, str]]
+) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """For each node, the nodes its links come from and those they go to (each once, in link order)."""
+    inputs: dict[str, dict[str, None]] = {node: {} for node in ids}
+    outputs: dict[str, dict[str, None]] = {node: {} for node in ids}
+    for source, target in links:
+        if source != target:
+            inputs[target].setdefault(source)
+            outputs[source].setdefault(target)
     return {k: list(v) for k, v in inputs.items()}, {k: list(v) for k, v in outputs.items()}
 
 

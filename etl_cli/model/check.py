@@ -12,6 +12,7 @@ from typing import Any
 from etl_cli.config.loader import LoadedConfig
 from etl_cli.diagnostics import Diagnostic, error, has_errors
 from etl_cli.model.catalog import check_registrations, registrations_of
+from etl_cli.model.checkpoints import CheckpointSettings
 from etl_cli.model.coerce import coerce_document
 from etl_cli.model.credentials import check_literal_credentials, check_secret_placement
 from etl_cli.model.input_paths import check_input_paths
@@ -21,6 +22,7 @@ from etl_cli.model.pipeline import PipelineSpec, SparkSettings, build_stages
 from etl_cli.model.quality import checks_of, contracts_of, dead_letter_of
 from etl_cli.model.quality_rules import check_quality
 from etl_cli.model.resilience import BreakerSettings, RetryPolicy
+from etl_cli.model.schedule import check_schedule, schedule_of
 from etl_cli.model.schema import build_schema
 from etl_cli.model.semantic import check_semantics
 from etl_cli.model.sink_targets import check_sink_targets
@@ -52,6 +54,8 @@ def check_document(loaded: LoadedConfig, registry: Registry) -> tuple[dict[str, 
     schema, checker = _checker_for(id(registry), registry)
     document = coerce_document(loaded.document, schema, loaded.provenance)
     diagnostics += checker.check(document, loaded.provenance)
+    if not _stage_sections_are_lists(document):
+        return None, diagnostics  # the schema's errors say what the sections should be; the checks below walk them
     diagnostics += check_semantics(document, loaded.provenance)
     diagnostics += check_sink_targets(document, loaded, registry)
     diagnostics += check_input_paths(document, loaded, registry)
@@ -62,6 +66,7 @@ def check_document(loaded: LoadedConfig, registry: Registry) -> tuple[dict[str, 
     diagnostics += check_streaming(document, loaded.provenance, registry)
     diagnostics += check_registrations(document, loaded.project, loaded.provenance, registry)
     diagnostics += check_lineage(document, loaded.provenance)
+    diagnostics += check_schedule(document, loaded.provenance, loaded.project)
     if has_errors(diagnostics):
         return None, diagnostics
     fill_streaming_defaults(document, registry)
@@ -100,7 +105,17 @@ def build_pipeline(document: dict[str, Any], loaded: LoadedConfig, registry: Reg
         metrics=metrics_of(document, provenance, loaded.project.root),
         registrations=registrations_of(document, loaded.project, stages, registry),
         lineage=lineage_of(document, provenance, loaded.project),
+        schedule=schedule_of(document, provenance, loaded.project),
+        depends_on=tuple(document.get("depends_on") or ()),
+        tags=tuple(document.get("tags") or ()),
+        params=dict(loaded.params),
+        checkpoints=CheckpointSettings.from_document(document),
     )
+
+
+def _stage_sections_are_lists(document: dict[str, Any]) -> bool:
+    sections = [*(SECTION_OF_KIND[kind] for kind in KINDS), "checks"]
+    return all(isinstance(document.get(section) or [], list) for section in sections)
 
 
 def _plugin_rules(document: dict[str, Any], loaded: LoadedConfig, registry: Registry) -> list[Diagnostic]:

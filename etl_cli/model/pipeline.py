@@ -16,12 +16,15 @@ from typing import Any
 
 from etl_cli.config.nodes import Path as DocPath
 from etl_cli.config.nodes import Provenance
+from etl_cli.config.params import ParamValue
 from etl_cli.config.project import Project
 from etl_cli.errors import Location
 from etl_cli.model.catalog import Registration
+from etl_cli.model.checkpoints import CheckpointSettings
 from etl_cli.model.lineage import LineageSpec
 from etl_cli.model.metrics import MetricsSpec
 from etl_cli.model.resilience import BreakerSettings, RetryPolicy
+from etl_cli.model.schedule import ScheduleSpec
 from etl_cli.model.streaming import StreamingSettings
 from etl_cli.plugins.api import KINDS, SECTION_OF_KIND, Kind, StageSpec
 from etl_cli.plugins.checks import CheckSpec, ContractSpec, DeadLetterSpec
@@ -74,6 +77,16 @@ class PipelineSpec:
     registrations: Mapping[str, Registration] = field(default_factory=dict)
     #: the ``lineage:`` settings (the project's, its environment's and the pipeline's); None: no OpenLineage events
     lineage: LineageSpec | None = None
+    #: ``schedule:`` (the project's under the pipeline's); None: the pipeline is not scheduled
+    schedule: ScheduleSpec | None = None
+    #: ``depends_on:``: pipelines of the project this one runs after (besides those inferred from datasets)
+    depends_on: tuple[str, ...] = ()
+    #: ``tags:``: names ``--select tag:NAME`` picks the pipeline by
+    tags: tuple[str, ...] = ()
+    #: ``params:``: each run-time parameter's declaration and the value it has in this load (config/params.py)
+    params: Mapping[str, ParamValue] = field(default_factory=dict)
+    #: ``checkpoints:``: how long the checkpoints of stages with ``checkpoint: true`` are kept
+    checkpoints: CheckpointSettings = field(default_factory=CheckpointSettings)
 
     @property
     def project_root(self) -> Path:

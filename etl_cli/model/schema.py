@@ -11,9 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from etl_cli.model.catalog import REGISTRATION_SCHEMA, registrable
+from etl_cli.model.checkpoints import CHECKPOINT_KEY, CHECKPOINT_SCHEMA, CHECKPOINTS_SCHEMA
+from etl_cli.model.dependencies import DEPENDS_ON_SCHEMA, TAGS_SCHEMA
 from etl_cli.model.lineage import LINEAGE_SCHEMA
 from etl_cli.model.metrics import metrics_schema
+from etl_cli.model.params import PARAMS_SCHEMA
 from etl_cli.model.quality_schema import stage_properties, top_level_properties
+from etl_cli.model.schedule import SCHEDULE_SCHEMA
 from etl_cli.model.streaming import STREAMING_SCHEMA
 from etl_cli.plugins.api import KINDS, SECTION_OF_KIND, Kind, Plugin, Sink, Transform
 from etl_cli.plugins.registry import Registry
@@ -81,6 +85,7 @@ def _kind_properties(kind: Kind, plugin: type[Plugin]) -> dict[str, Any]:
     props: dict[str, Any] = {"name": _NAME, "type": {"const": plugin.type}, "description": _DESCRIPTION}
     if kind != "sink":
         props["sensitive"] = _SENSITIVE
+        props[CHECKPOINT_KEY] = CHECKPOINT_SCHEMA
     if kind == "transform":
         assert issubclass(plugin, Transform)
         inputs: dict[str, Any] = {
@@ -155,8 +160,11 @@ def build_schema(registry: Registry) -> dict[str, Any]:
             "description": "Pipeline name (default: its folder name).",
         },
         "description": _DESCRIPTION,
+        "depends_on": DEPENDS_ON_SCHEMA,
+        "tags": TAGS_SCHEMA,
         "extends": _EXTENDS,
         "vars": {"type": "object", "description": "Variables, used as ${var:name} anywhere in the pipeline."},
+        "params": PARAMS_SCHEMA,
         "spark": _SPARK,
         "streaming": STREAMING_SCHEMA,
     }
@@ -170,6 +178,8 @@ def build_schema(registry: Registry) -> dict[str, Any]:
     properties.update(top_level_properties(registry, defs))
     properties["metrics"] = metrics_schema(registry, defs)
     properties["lineage"] = LINEAGE_SCHEMA
+    properties["checkpoints"] = CHECKPOINTS_SCHEMA
+    properties["schedule"] = SCHEDULE_SCHEMA
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "urn:etl-cli:pipeline",

@@ -46,6 +46,11 @@ class Plan:
         stages = tuple(s for s in self.stages if s.name in keep)
         return _with_stages(self.pipeline, stages)
 
+    def only(self, names: Iterable[str]) -> Plan:
+        """The plan of just ``names``: an input outside them is cut (``run --select`` reads it from a checkpoint)."""
+        keep = set(names)
+        return _with_stages(self.pipeline, tuple(s for s in self.stages if s.name in keep))
+
     @property
     def sinks(self) -> tuple[StageSpec, ...]:
         return tuple(s for s in self.stages if s.kind == "sink")

@@ -327,3 +327,8 @@ def test_an_alias_without_its_anchor_is_named() -> None:
     assert diag.code == "yaml-anchor"
     assert (diag.location.line, diag.location.column) == (1, 4)
     assert diag.message == "alias *x has no anchor &x before it"
+
+
+@pytest.mark.parametrize("section", ["sources", "transforms", "sinks", "checks"])
+def test_a_stage_section_that_is_not_a_list_is_a_located_error(section: str) -> None:
+    check_project(f"name: p\n{section}: 3\n")

@@ -46,6 +46,14 @@ class RunResults:
     profile: dict[str, Any] | None = None
     #: with ``lineage:``: the OpenLineage run id and job, and whether each event was sent (docs/lineage.md)
     lineage: dict[str, Any] | None = None
+    #: ``run --select``/``--resume``: what was asked, the stages computed and those read from checkpoints
+    selection: dict[str, Any] | None = None
+    #: with ``checkpoint: true`` stages: the checkpoints written, read, and removed by retention
+    checkpoints: dict[str, Any] | None = None
+    #: the run-time parameters (``params:``) by name: value, type and source (--param, default or unset)
+    params: dict[str, Any] | None = None
+    #: the run history (``<state_dir>/history.sqlite``): recorded or the warning, what retention removed
+    history: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -57,11 +65,16 @@ def results_dir(state_dir: Path, pipeline: str, env: str | None) -> Path:
     return state_dir / "runs" / pipeline / (env or "default")
 
 
+def results_file(folder: Path, run_id: str) -> Path:
+    """Where the results of run ``run_id`` go in ``folder``."""
+    return folder / f"{run_id}.json"
+
+
 def write_results(results: RunResults, folder: Path) -> Path:
     """Write ``<run_id>.json`` and ``latest.json`` atomically (write, then rename)."""
     folder.mkdir(parents=True, exist_ok=True)
     text = json.dumps(results.to_json(), indent=2, default=str) + "\n"
-    target = folder / f"{results.run_id}.json"
+    target = results_file(folder, results.run_id)
     for path in (target, folder / "latest.json"):
         tmp = path.with_name(f".{path.name}.tmp")
         tmp.write_text(text, encoding="utf-8")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,54 @@ def state_folder(state_dir: Path, pipeline: str, env: str | None) -> Path:
 def journal_folder(state_dir: Path, pipeline: str, env: str | None) -> Path:
     """Where the publishes of ``pipeline`` in ``env`` keep their journals."""
     return state_dir / "journal" / pipeline / (env or "default")
+
+
+@dataclass(frozen=True)
+class SavedState:
+    """What one stage of a pipeline kept after its last successful run (``etl-cli state show``)."""
+
+    pipeline: str
+    env: str
+    stage: str
+    file: Path
+    value: Mapping[str, Any] | None
+    run_id: str | None = None
+    saved_at: str | None = None
+    #: why the file could not be read (the value is then None)
+    problem: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "pipeline": self.pipeline,
+            "env": self.env,
+            "source": self.stage,
+            "value": None if self.value is None else dict(self.value),
+            "run_id": self.run_id,
+            "saved_at": self.saved_at,
+            "file": str(self.file),
+            "problem": self.problem,
+        }
+
+
+def saved_states(state_dir: Path, pipeline: str | None = None, env: str | None = None) -> list[SavedState]:
+    """Every stage's kept value under ``state_dir`` (of one pipeline, of one environment folder when given)."""
+    found = []
+    for path in sorted((state_dir / "state").glob(f"{pipeline or '*'}/{env or '*'}/*.json")):
+        if not path.name.startswith("."):  # a write in progress
+            found.append(read_saved_state(path))
+    return found
+
+
+def read_saved_state(path: Path) -> SavedState:
+    """The state file at ``path`` (``<pipeline>/<env>/<stage>.json``), or what is wrong with it."""
+    pipeline, env, stage = path.parent.parent.name, path.parent.name, path.stem
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return SavedState(pipeline, env, stage, path, None, problem=f"unreadable: {exc}")
+    if not isinstance(data, dict) or not isinstance(data.get("value"), dict):
+        return SavedState(pipeline, env, stage, path, None, problem="not a state file of etl-cli")
+    return SavedState(pipeline, env, stage, path, data["value"], data.get("run_id"), data.get("saved_at"))
 
 
 class RunState:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from etl_cli.errors import ConfigError, EtlError, RunError
@@ -19,6 +19,7 @@ from etl_cli.model.pipeline import option_location
 from etl_cli.plan.dag import Plan
 from etl_cli.plugins.api import PendingWrite, RunContext, Sink, Source, StageSpec, Transform
 from etl_cli.plugins.registry import Registry
+from etl_cli.runtime.execution.checkpointing import RunCheckpoints
 from etl_cli.runtime.execution.observe import RowCounter
 from etl_cli.runtime.execution.profiling import RunProfiler
 from etl_cli.runtime.execution.signals import RunSignals
@@ -96,6 +97,8 @@ class _Computed:
     sink_rows: dict[str, int | None] = field(default_factory=dict)
     #: stages whose frame the guards changed after the plug-in built it
     reshaped: set[str] = field(default_factory=set)
+    #: rows of the stages a checkpoint holds (written by this run, or read): counted when it was written
+    checkpointed_rows: dict[str, int | None] = field(default_factory=dict)
 
 
 class Executor:
@@ -110,6 +113,7 @@ class Executor:
         extras: RunExtras | None = None,
         signals: RunSignals | None = None,
         profiler: RunProfiler | None = None,
+        checkpoints: RunCheckpoints | None = None,
     ):
         self.plan = plan
         self.ctx = ctx
@@ -127,6 +131,8 @@ class Executor:
         self.written: dict[str, DataFrame] = {}
         #: when given (lineage): each source's and transform's columns and Spark types, read from the analysed frame
         self.schemas: dict[str, list[tuple[str, str]]] | None = None
+        #: the checkpoints the run starts from and those it writes (``checkpoint: true``); None: neither
+        self.checkpoints = checkpoints
 
     def run(self) -> list[StageResult]:
         """Run every stage; return one result per stage (raises StageFailed on the first failure)."""
@@ -201,12 +207,23 @@ class Executor:
         raise RunError(f"{stage.label}: plug-in {type(plugin).__name__} is neither a source nor a transform")
 
     def _compute(self, stage: StageSpec, computed: _Computed) -> None:
+        checkpoints = self.checkpoints
+        if checkpoints is not None and self._read_from_checkpoint(stage.name):  # computed by an earlier run
+            df = checkpoints.read(self.ctx.spark, stage.name)
+            self._note_schema(stage, df)
+            computed.frames[stage.name] = df
+            computed.checkpointed_rows[stage.name] = checkpoints.reading[stage.name].rows
+            return
         built = self.guards.read(stage, lambda: self.compute_stage(stage, computed.frames))
         df = self.guards.after_compute(stage, built)
         if df is not built:
             computed.reshaped.add(stage.name)
-        if self.schemas is not None:  # the frame is analysed already: reading its schema starts no Spark job
-            self.schemas[stage.name] = [(f.name, f.dataType.simpleString()) for f in df.schema.fields]
+        self._note_schema(stage, df)
+        if checkpoints is not None and checkpoints.keeps(stage):
+            # one Spark job writes it and counts its rows; the stages after it read the written copy
+            self.counted.add(stage.name)
+            computed.frames[stage.name], computed.checkpointed_rows[stage.name] = checkpoints.write(stage, df)
+            return
         if self._counted_by(stage) is not None or stage.option("count_rows") is False:
             computed.frames[stage.name] = df  # its reader counts the same rows, or nobody (count_rows: false)
             return
@@ -214,6 +231,14 @@ class Executor:
         computed.counters[stage.name] = counter
         self.counted.add(stage.name)
         computed.frames[stage.name] = counter.attach(df)
+
+    def _read_from_checkpoint(self, name: str) -> bool:
+        """Whether the run reads ``name``'s rows from a checkpoint (it then reads none of its inputs)."""
+        return self.checkpoints is not None and name in self.checkpoints.reading
+
+    def _note_schema(self, stage: StageSpec, df: DataFrame) -> None:
+        if self.schemas is not None:  # the frame is analysed already: reading its schema starts no Spark job
+            self.schemas[stage.name] = [(f.name, f.dataType.simpleString()) for f in df.schema.fields]
 
     def _counted_by(self, stage: StageSpec) -> str | None:
         """The stage that counts exactly the rows ``stage`` outputs, so ``stage`` needs no count of its own.
@@ -223,7 +248,7 @@ class Executor:
         more pass over the rows and splits Spark's generated code, so a chain of such stages is
         counted once, at its end.
         """
-        readers = self.plan.downstream[stage.name]
+        readers = [r for r in self.plan.downstream[stage.name] if not self._read_from_checkpoint(r)]
         if len(readers) != 1:
             return None
         reader = self.plan.stage(readers[0])
@@ -258,7 +283,15 @@ class Executor:
         self.reporter.stage_finished(result, index, total)
 
     def _finish_lazy(self, stage: StageSpec, computed: _Computed, started: float, index: int, total: int) -> None:
-        result = StageResult(stage.name, stage.kind, stage.type, "ok", duration_s=time.perf_counter() - started)
+        read = self.checkpoints.reading.get(stage.name) if self.checkpoints is not None else None
+        result = StageResult(
+            stage.name,
+            stage.kind,
+            stage.type,
+            "ok",
+            duration_s=time.perf_counter() - started,
+            from_checkpoint=read.run_id if read is not None else None,
+        )
         computed.results[stage.name] = result
         self.reporter.stage_finished(result, index, total)
 
@@ -297,6 +330,8 @@ class Executor:
         for sink in self.plan.sinks:
             if computed.results[sink.name].status == "ok":
                 executed |= self.plan.ancestors(sink.name)
+        for name in self.checkpoints.written if self.checkpoints is not None else ():
+            executed |= self.plan.ancestors(name)  # writing the checkpoint ran the stages before it
         rows_out: dict[str, int | None] = {}
         for stage in reversed(self.plan.stages):  # readers first: a stage may take its reader's count
             if stage.kind != "sink":
@@ -304,21 +339,17 @@ class Executor:
         for stage in self.plan.stages:
             if stage.kind == "sink":
                 continue
-            old = computed.results[stage.name]
-            rows_in = _sum_known([rows_out[i] for i in stage.inputs]) if stage.inputs else None
-            computed.results[stage.name] = StageResult(
-                old.name,
-                old.kind,
-                old.type,
-                old.status,
-                rows_in=rows_in,
-                rows_out=rows_out[stage.name],
-                duration_s=old.duration_s,
+            read = self._read_from_checkpoint(stage.name)
+            rows_in = _sum_known([rows_out[i] for i in stage.inputs]) if stage.inputs and not read else None
+            computed.results[stage.name] = replace(
+                computed.results[stage.name], rows_in=rows_in, rows_out=rows_out[stage.name]
             )
 
     def _rows_out(
         self, stage: StageSpec, computed: _Computed, executed: set[str], known: dict[str, int | None]
     ) -> int | None:
+        if stage.name in computed.checkpointed_rows:
+            return computed.checkpointed_rows[stage.name]
         reader = self._counted_by(stage)
         if reader is None:
             counter = computed.counters.get(stage.name)
@@ -331,6 +362,8 @@ class Executor:
     def _fill_skipped(self, computed: _Computed) -> None:
         for stage in self.plan.stages:
             computed.results.setdefault(stage.name, StageResult(stage.name, stage.kind, stage.type, "not_run"))
+        for name, rows in computed.checkpointed_rows.items():  # counted before the failure, when written
+            computed.results[name] = replace(computed.results[name], rows_out=rows)
         self.partial_results = [computed.results[s.name] for s in self.plan.stages]
 
 

@@ -4,25 +4,28 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from etl_cli.errors import EtlError, ExitCode, RunError, RunInterrupted
-from etl_cli.events import Reporter
+from etl_cli.events import Reporter, StageResult
+from etl_cli.model.checkpoints import is_checkpointed
 from etl_cli.model.pipeline import PipelineSpec
 from etl_cli.plan.dag import Plan, compile_plan
 from etl_cli.plugins.registry import Registry
+from etl_cli.runtime.bookkeeping.history import record_run
 from etl_cli.runtime.bookkeeping.lock import run_lock
 from etl_cli.runtime.bookkeeping.metrics import StreamingPusher, export_run_metrics
 from etl_cli.runtime.bookkeeping.progress import watch_spark_progress
 from etl_cli.runtime.bookkeeping.recover import recover_before_run
-from etl_cli.runtime.bookkeeping.results import RunResults, write_results
+from etl_cli.runtime.bookkeeping.results import RunResults, results_file, write_results
 from etl_cli.runtime.bookkeeping.results import results_dir as default_results_dir
 from etl_cli.runtime.bookkeeping.state import RunState, state_folder
 from etl_cli.runtime.catalog.register import register_written
+from etl_cli.runtime.execution.checkpointing import RunCheckpoints, choose_stages
 from etl_cli.runtime.execution.executor import Executor, StageFailed
 from etl_cli.runtime.execution.profiling import RunProfiler
 from etl_cli.runtime.execution.signals import RunSignals
@@ -38,6 +41,7 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
     from etl_cli.model.lineage import ParentRun
+    from etl_cli.plan.stage_select import StageChoice
     from etl_cli.runtime.bookkeeping.openlineage import RunLineage
 
 
@@ -59,6 +63,8 @@ def execute_run(
     session: SparkSession | None = None,
     profile: bool = False,
     lineage_parent: ParentRun | None = None,
+    select: Sequence[str] = (),
+    resume: str | None = None,
 ) -> tuple[ExitCode, Path]:
     """Run ``spec`` once (or ``plan``, a part of it). Errors are recorded in the run results, then re-raised.
 
@@ -66,12 +72,19 @@ def execute_run(
     starting one (benchmarks and notebooks keep one warm session across runs).
     ``profile``: add where the time went, Spark's operator time per stage (execution/profiling.py).
     ``lineage_parent``: the run that started this one, for its OpenLineage events (docs/lineage.md).
+    ``select``/``resume``: run only these stages (``--select``), or what the failed run ``resume`` left
+    undone, starting from checkpoints (docs/orchestration.md); a UsageError before anything runs otherwise.
     """
-    run = _Run.start(spec, plan or compile_plan(spec), registry, reporter, run_id, results_dir, master)
+    plan = plan or compile_plan(spec)
+    folder = results_dir or default_results_dir(spec.state_dir, spec.name, spec.env)
+    choice = choose_stages(spec, plan, select, resume, folder)
+    run = _Run.start(spec, choice.plan if choice else plan, registry, reporter, run_id, results_dir, master)
+    run.choose(choice)
     run.profiling = profile
     secrets = open_secrets(spec, run_id)
     with run_lock(spec.state_dir, spec.name, spec.env, run_id), secrets.redactor.guard(), run.signals:
         try:
+            run.open_checkpoints(extras)
             run.start_lineage(secrets, lineage_parent)
             state = RunState(state_folder(spec.state_dir, spec.name, spec.env), run_id, full_refresh=full_refresh)
             with run.open_workspace(secrets, master, verbose, session, state) as workspace:
@@ -108,6 +121,10 @@ class _Run:
         self.written: Mapping[str, DataFrame] = {}
         #: the OpenLineage events of a pipeline with ``lineage:``
         self.lineage: RunLineage | None = None
+        #: ``--select``/``--resume``: the stages the run computes and those it reads from checkpoints
+        self.choice: StageChoice | None = None
+        #: the checkpoints the run reads and writes (``checkpoint: true``), once it holds the lock
+        self.checkpoints: RunCheckpoints | None = None
 
     @classmethod
     def start(
@@ -123,10 +140,38 @@ class _Run:
         """Start the run's results, on the master it asks for (a given session's own replaces it once known)."""
         chosen = master or spec.spark.master or DEFAULT_MASTER
         results = RunResults(run_id, spec.name, spec.env, str(spec.file), started_at=_now(), master=chosen)
+        results.params = {name: value.to_json() for name, value in spec.params.items()} or None
         folder = folder or default_results_dir(spec.state_dir, spec.name, spec.env)
         run = cls(spec, plan, registry, reporter, results, folder)
         reporter.run_started(run_id, spec.name, spec.env, len(plan.stages))
         return run
+
+    def choose(self, choice: StageChoice | None) -> None:
+        """Run only the stages ``choice`` leaves (None: all); say so when it writes no sink."""
+        self.choice = choice
+        if choice is None:
+            return
+        self.results.selection = choice.to_json()
+        for stage, source in choice.from_checkpoint.items():
+            self.reporter.message("info", f"{stage}: read from the checkpoint of run {source}")
+        if not choice.plan.sinks:
+            keeps = any(is_checkpointed(s) for s in choice.plan.stages if s.name not in choice.from_checkpoint)
+            what = "only the checkpoints of the stages it computes" if keeps else "nothing"
+            self.reporter.message("warning", f"the selection holds no sink: the run writes {what}")
+
+    def open_checkpoints(self, extras: RunExtras | None) -> None:
+        """Under the lock: the checkpoints the run starts from (still there?) and writes.
+
+        None in a replay (``extras``): its stages hold the replayed rows only, not the stages' output.
+        """
+        if extras is not None:
+            return
+        if self.spec.streaming is not None:
+            if any(is_checkpointed(s) for s in self.spec.stages):
+                self.reporter.message("warning", "checkpoint: true is ignored in a streaming run")
+            return
+        reads = self.choice.from_checkpoint if self.choice is not None else {}
+        self.checkpoints = RunCheckpoints(self.spec, self.run_id, self.results.started_at, reads)
 
     def open_workspace(
         self,
@@ -178,7 +223,8 @@ class _Run:
         """Streaming queries when a source reads a stream, else the batch executor with its guards."""
         if self.spec.streaming is not None:
             return StreamingExecutor(self.plan, workspace.ctx, self.registry, self.reporter, self.spec.streaming)
-        executor = Executor(self.plan, workspace.ctx, self.registry, self.reporter, extras, self.signals, self.profiler)
+        executor = Executor(self.plan, workspace.ctx, self.registry, self.reporter, extras, self.signals)
+        executor.profiler, executor.checkpoints = self.profiler, self.checkpoints
         if self.lineage is not None:
             executor.schemas = self.lineage.schemas  # the events' schemas: Spark's, read as each stage is built
         return executor
@@ -265,14 +311,50 @@ class _Run:
         """Write the run results (and the quality report, and the metrics), whatever the outcome."""
         results = self.results
         results.ended_at = _now()
+        results.stages = self._every_stage(results.stages)
+        self._finish_checkpoints()
         results.duration_s = round(time.perf_counter() - self.started, 3)
         if results.quality is not None:
             write_quality(results.quality, self.folder / f"{self.run_id}.json")
         results.metrics = export_run_metrics(self.spec.metrics, results, self.registry, self.reporter, resolve)
         results.lineage = self.lineage.finished(results) if self.lineage is not None else None
+        target = results_file(self.folder, self.run_id)
+        results.history = record_run(self.spec.state_dir, self.spec.project.history, results, target)
+        if not results.history["recorded"]:  # the results file below is the record; the history is an index
+            self.reporter.message("warning", f"run not recorded in the history: {results.history['warning']}")
         path = write_results(results, self.folder)
         self.reporter.run_finished(results.stages, results.status, results.duration_s, str(path))
         return path
+
+    def _every_stage(self, stages: list[StageResult]) -> list[StageResult]:
+        """One result per stage of the pipeline: those a ``--select``/``--resume`` run left out are ``not_selected``."""
+        if self.choice is None:
+            return stages
+        ran = {result.name: result for result in stages}
+        committed = self.choice.committed
+        return [
+            ran.get(s.name)
+            or StageResult(
+                s.name,
+                s.kind,
+                s.type,
+                "not_selected",
+                details={"committed_by": self.choice.resumed} if s.name in committed else {},
+            )
+            for s in compile_plan(self.spec).stages
+        ]
+
+    def _finish_checkpoints(self) -> None:
+        """Record the run's outcome beside its checkpoints; after a success, remove those beyond the retention."""
+        checkpoints = self.checkpoints
+        if checkpoints is None or not checkpoints.active:
+            return
+        removed: list[Path] = []
+        try:
+            removed = checkpoints.settle(self.results.status, self.spec.checkpoints)
+        except (OSError, EtlError) as exc:  # the run's outcome stands; the next successful run tries again
+            self.reporter.message("warning", f"checkpoints: {exc}")
+        self.results.checkpoints = checkpoints.summary(removed)
 
 
 def _interruption(exc: BaseException, signals: RunSignals) -> RunInterrupted | None:
