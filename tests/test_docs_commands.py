@@ -206,6 +206,8 @@ def test_markup_the_test_cannot_follow_is_a_problem(text: str, problem: str) -> 
         ("etl-cli run --help", False),
         ("etl-cli lineage pipelines/quickstart --analyze", True),
         ("etl-cli lineage pipelines/quickstart", False),
+        ("etl-cli dag run --select +daily_revenue --jobs 2", True),
+        ("etl-cli dag show --select run", False),
     ],
 )
 def test_commands_of_etl_cli_that_execute_a_pipeline_are_spark_commands(text: str, spark: bool) -> None:
