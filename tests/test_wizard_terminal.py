@@ -216,7 +216,9 @@ def test_path_questions_name_the_folder_relative_paths_start_at_and_warn_when_th
     term = wizard(tmp_path, "loose", leave=("params.input_path",))
     term.expect("input_path")
     pipeline_folder = tmp_path.resolve() / "pipelines" / "loose"
-    term.expect(f"relative paths are relative to the project root {pipeline_folder}")
+    term.expect("relative paths are relative to the project root")
+    term.expect(str(pipeline_folder))  # on the same line, or the next when the path is long
+    assert f"relative paths are relative to the project root {pipeline_folder}" in one_line(term.screen)
     term.line("data/orders.csv")
     term.expect("warning")
     term.expect("../../data/orders.csv")

@@ -89,5 +89,6 @@ def test_completing_a_command_name_offers_the_summaries_and_imports_no_command()
         "dry-run | Let Spark analyse every stage and list...",  # click cuts a summary at 45 characters here
         "debug | Run a pipeline stage by stage and look at...",
         "dlq | Inspect a pipeline's dead-letter queue and...",
+        "dag | Show the project's pipelines as one DAG...",
         "imported: []",
     ]
