@@ -22,6 +22,11 @@ _STOP_PROBLEM = pytest.StashKey[str | None]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # an xdist worker is given COLUMNS=80 and LINES=24; the programs tests start in a pseudo-terminal would
+        # take them over the terminal's own size
+        os.environ.pop("COLUMNS", None)
+        os.environ.pop("LINES", None)
     config.addinivalue_line(
         "markers",
         "services(*names): the test needs these services of scripts/services.sh (started when first needed)",
