@@ -17,6 +17,7 @@ from etl_cli.cli.options import (
     EnvOpt,
     EtlCommand,
     FormatOpt,
+    LogFileOpt,
     LogFormatOpt,
     MasterOpt,
     ParamOpt,
@@ -242,6 +243,7 @@ def run(
         typer.Option("--full-refresh", help="Forget incremental watermarks: read everything, then keep the new ones."),
     ] = False,
     log_format: LogFormatOpt = TextOrJson.text,
+    log_file: LogFileOpt = None,
     verbose: VerboseOpt = False,
     profile: Annotated[
         bool,
@@ -274,9 +276,8 @@ def run(
 ) -> None:
     """Run a pipeline on Spark, once, without prompts (safe for cron)."""
     from etl_cli import app
-    from etl_cli.cli.reporters import run_reporter
+    from etl_cli.cli.reporters import run_log
 
-    reporter = run_reporter(log_format)
     options = app.RunOptions(
         env=env,
         sets=tuple(sets or []),
@@ -291,7 +292,8 @@ def run(
         select=tuple(select or []),
         resume=resume,
     )
-    code, _ = app.run(pipeline, options, reporter)
+    with run_log(log_format, log_file) as reporter:
+        code, _ = app.run(pipeline, options, reporter)
     raise typer.Exit(int(code))
 
 

@@ -72,6 +72,14 @@ LogFormatOpt = Annotated[
     TextOrJson,
     typer.Option("--log-format", help="text for people, json for log collectors.", envvar="ETL_LOG_FORMAT"),
 ]
+LogFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--log-file",
+        help="Append the run's log lines (as --log-format writes them) to this file too; a new file is made "
+        "readable by its owner only.",
+    ),
+]
 ResultsDirOpt = Annotated[
     Path | None,
     typer.Option(

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from pathlib import Path
+from typing import IO, Any, TextIO, cast
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from etl_cli.cli.options import TextOrJson
-from etl_cli.cli.output import stderr_console
+from etl_cli.cli.output import AsciiStream, ascii_only, stderr_console
 from etl_cli.cli.tables import FittedTable
+from etl_cli.errors import EtlError, UsageError
 from etl_cli.events import Reporter, SparkProgress, StageResult
 
 
@@ -177,21 +182,45 @@ class ConsoleReporter(Reporter):
 
 
 class JsonLinesReporter(Reporter):
-    """One JSON object per line per event, each with the run id (``--log-format json``)."""
+    """One JSON object per line per event (``--log-format json``), the same line to each of ``streams``.
 
-    def __init__(self, stream: TextIO | None = None):
-        self.stream = stream or sys.stderr
+    Every line names the run, the pipeline, the environment, the stage that is running (null
+    between stages) and the trace id, so a log collector can filter and join lines without
+    following the run from its first line.
+    """
+
+    def __init__(self, *streams: TextIO):
+        self.streams = streams or (sys.stderr,)
         self.run_id = ""
+        self.pipeline: str | None = None
+        self.env: str | None = None
+        self.stage: str | None = None
+        #: the trace the run's spans belong to; None: the run is not traced (etl-cli has no tracing yet)
+        self.trace_id: str | None = None
 
     def _emit(self, event: str, **fields: Any) -> None:
-        record = {"ts": datetime.now(UTC).isoformat(timespec="milliseconds"), "event": event, "run_id": self.run_id}
+        text = self.line(event, **fields)
+        for stream in self.streams:
+            stream.write(text)
+            stream.flush()
+
+    def line(self, event: str, **fields: Any) -> str:
+        """The JSON line of ``event``, with the run's fields, newline included."""
+        record = {
+            "ts": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "event": event,
+            "run_id": self.run_id,
+            "pipeline": self.pipeline,
+            "env": self.env,
+            "stage": self.stage,
+            "trace_id": self.trace_id,
+        }
         record.update(fields)
-        self.stream.write(json.dumps(record, default=str) + "\n")
-        self.stream.flush()
+        return json.dumps(record, default=str) + "\n"
 
     def run_started(self, run_id: str, pipeline: str, env: str | None, stages: int) -> None:
-        self.run_id = run_id
-        self._emit("run_started", pipeline=pipeline, env=env, stages=stages)
+        self.run_id, self.pipeline, self.env = run_id, pipeline, env
+        self._emit("run_started", stages=stages)
 
     def session_starting(self, master: str) -> None:
         self._emit("session_starting", master=master)
@@ -203,7 +232,8 @@ class JsonLinesReporter(Reporter):
         self._emit("profile", **profile)
 
     def stage_started(self, name: str, kind: str, type_: str, index: int, total: int) -> None:
-        self._emit("stage_started", stage=name, kind=kind, type=type_, index=index, total=total)
+        self.stage = name
+        self._emit("stage_started", kind=kind, type=type_, index=index, total=total)
 
     def stage_finished(self, result: StageResult, index: int, total: int) -> None:
         self._emit(
@@ -216,6 +246,7 @@ class JsonLinesReporter(Reporter):
             duration_s=round(result.duration_s, 3),
             error=result.error,
         )
+        self.stage = None
 
     def message(self, level: str, text: str) -> None:
         self._emit("message", level=level, text=text)
@@ -258,3 +289,77 @@ def _stage_summary(result: StageResult) -> dict[str, Any]:
 def run_reporter(log_format: TextOrJson) -> Reporter:
     """The reporter ``--log-format`` asks for: rich text on stderr for people, JSON Lines for log collectors."""
     return JsonLinesReporter() if log_format is TextOrJson.json else ConsoleReporter(stderr_console())
+
+
+@contextmanager
+def run_log(log_format: TextOrJson, log_file: Path | None) -> Iterator[Reporter]:
+    """:func:`run_reporter`'s reporter and, with ``--log-file``, the same lines appended to that file.
+
+    The console keeps its output. The file gets the JSON lines stderr gets, or the text lines a console
+    that is not a terminal prints (no colour, no status line), and last the error that ends the run,
+    which the console gets from the CLI's error boundary. It holds nothing the console does not:
+    secret values are masked before any event is reported.
+    """
+    if log_file is None:
+        yield run_reporter(log_format)
+        return
+    with _open_log_file(log_file) as stream:
+        reporter, note_error = _teed(log_format, stream)
+        try:
+            yield reporter
+        except EtlError as exc:
+            note_error(str(exc))
+            raise
+
+
+def _teed(log_format: TextOrJson, stream: TextIO) -> tuple[Reporter, Callable[[str], None]]:
+    """The reporter writing to the console and ``stream``, and how to write an error line to ``stream`` alone."""
+    if log_format is TextOrJson.json:
+        both = JsonLinesReporter(sys.stderr, stream)
+
+        def note(text: str) -> None:
+            stream.write(both.line("message", level="error", text=text))
+
+        return both, note
+    in_file = ConsoleReporter(_file_console(stream))
+    return TeeReporter(ConsoleReporter(stderr_console()), in_file), lambda text: in_file.message("error", text)
+
+
+def _open_log_file(path: Path) -> TextIO:
+    """``path`` opened for appending; created readable by its owner only, since run logs describe systems."""
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot write the log file {path} (--log-file): {exc.strerror}",
+            hint="create its folder, or give --log-file a path you may write",
+        ) from exc
+    return os.fdopen(descriptor, "a", encoding="utf-8")
+
+
+def _file_console(stream: TextIO) -> Console:
+    """A console writing plain lines to a log file (ASCII alone under ``ETL_ASCII``, as on stderr)."""
+    target = cast("IO[str]", AsciiStream(stream)) if ascii_only() else stream
+    return Console(file=target, force_terminal=False, no_color=True, highlight=False, soft_wrap=True)
+
+
+class TeeReporter(Reporter):
+    """Hands every event to each of its reporters (the console's and the log file's)."""
+
+    def __init__(self, *reporters: Reporter):
+        self.reporters = reporters
+        self.wants_spark_progress = any(r.wants_spark_progress for r in reporters)
+
+
+def _fan_out(name: str) -> Any:
+    def forward(self: TeeReporter, *args: Any, **kwargs: Any) -> None:
+        for reporter in self.reporters:
+            getattr(reporter, name)(*args, **kwargs)
+
+    forward.__name__ = name
+    return forward
+
+
+# every event of Reporter is forwarded, so an event added there reaches the console and the log file alike
+for _event in [name for name, value in vars(Reporter).items() if callable(value) and not name.startswith("_")]:
+    setattr(TeeReporter, _event, _fan_out(_event))

@@ -1,6 +1,6 @@
 """Run metrics reach a real Prometheus Pushgateway: rows per stage, check results, the run's
-outcome, retries and the circuit breaker; a failed run keeps the last success time; a
-Pushgateway that cannot be reached costs a warning, not the run.
+outcome, retries and the circuit breaker; a failed run keeps the last success time and
+nothing else of the run before; a Pushgateway that cannot be reached costs a warning, not the run.
 
 Start it with ``scripts/services.sh up pushgateway`` and ``eval "$(scripts/services.sh env pushgateway)"``.
 Without it these tests skip, except under CI (``CI`` set), where they fail.
@@ -135,6 +135,28 @@ def test_a_failed_run_pushes_its_exit_code_and_keeps_the_last_success(tmp_path: 
     assert found[key("etl_run_last_success_timestamp_seconds")] == succeeded
     assert found[key("etl_run_finished_timestamp_seconds")] > succeeded
     assert found[key("etl_quality_check_outcome", check="enough_orders", stage="orders", outcome="failed")] == 1
+
+
+def test_a_failed_run_leaves_none_of_the_previous_runs_numbers_standing(tmp_path: Path, gateway: str) -> None:
+    job = f"etl-test-{uuid.uuid4().hex[:8]}"
+    project(tmp_path)
+    assert run(tmp_path, job)[0] == 0
+    before = scrape(gateway, job)
+    assert before[key("etl_stage_rows_out", stage="out", kind="sink")] == 5
+    code, output, results = run(tmp_path, job, "--set", "sources.orders.path=metered/missing.csv")
+    assert code == 4, output
+    assert [stage["rows_out"] for stage in results["stages"]] == [None, None, None]
+    found = scrape(gateway, job)
+    # the failed run counted no rows and evaluated no check: nothing of the kind may stand beside its status
+    counted = sorted(name for name, _ in found if name.startswith(("etl_stage_rows_", "etl_quality_")))
+    assert counted == []
+    assert found[key("etl_stage_status", stage="orders", kind="source", status="failed")] == 1
+    assert found[key("etl_stage_status", stage="out", kind="sink", status="not_run")] == 1
+    assert key("etl_stage_status", stage="out", kind="sink", status="ok") not in found
+    assert found[key("etl_run_success")] == 0
+    assert found[key("etl_run_exit_code")] == 4
+    # the one number a failed run carries over: when the pipeline last succeeded
+    assert found[key("etl_run_last_success_timestamp_seconds")] == before[key("etl_run_last_success_timestamp_seconds")]
 
 
 def closed_port() -> int:

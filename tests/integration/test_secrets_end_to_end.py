@@ -253,15 +253,16 @@ def test_a_jdbc_upsert_whose_password_comes_from_vault(tmp_path: Path, vault: Va
 # --------------------------------------------------------------------------- redaction under failures
 
 #: (case id, provider, where the failure is forced, options of `etl-cli run`). Every run shows tracebacks;
-#: with --verbose Spark's log goes to stderr, without it to the JVM log file in the state dir.
+#: with --verbose Spark's log goes to stderr, without it to the JVM log file in the state dir; --log-file
+#: writes the run's lines to run.log in the project too (checked like every other file there).
 FAILURES = [
-    ("vault-wrong-password", "vault", "wrong_password", ("--log-format", "json")),
+    ("vault-wrong-password", "vault", "wrong_password", ("--log-format", "json", "--log-file", "run.log")),
     ("vault-unreachable-host", "vault", "unreachable", ("--verbose",)),
     ("vault-failing-transform", "vault", "transform", ()),
     ("aws-wrong-password", "aws", "wrong_password", ("--verbose",)),
     ("aws-unreachable-host", "aws", "unreachable", ()),
     ("env-wrong-password", "env", "wrong_password", ()),
-    ("env-failing-transform", "env", "transform", ("--verbose",)),
+    ("env-failing-transform", "env", "transform", ("--verbose", "--log-file", "run.log")),
 ]
 
 
@@ -321,5 +322,7 @@ def test_a_failing_run_never_reveals_a_secret(
     audit = [json.loads(line) for line in (tmp_path / "state" / "audit" / "secrets.jsonl").open()]
     assert {a["outcome"] for a in audit} <= {"resolved", "cached", "refreshed"}
     assert (provider, "resolved") in {(a["provider"], a["outcome"]) for a in audit}, "the secret was really read"
+    if "--log-file" in options:
+        assert "customers_table" in (tmp_path / "run.log").read_text(), "the run's lines reached the log file"
     assert_nowhere(secret, tmp_path, result)
     assert pg_rows(f"SELECT count(*) FROM {schema}.customers") == [(0,)]

@@ -144,6 +144,19 @@ def test_textfile_keeps_the_last_success_through_a_failed_run(tmp_path: Path) ->
     assert reporter.messages[-1] == ("info", f"metrics exported to {tmp_path / 'metrics' / 'orders.prom'}")
 
 
+def test_textfile_keeps_no_rows_of_the_previous_run_after_a_failed_one(tmp_path: Path) -> None:
+    spec = MetricsSpec("textfile", {"path": "orders.prom"}, tmp_path)
+    export_run_metrics(spec, results(), registry(), RecordingReporter())
+    failed = results("failed", 4)
+    failed.stages = [StageResult("raw", "source", "csv", "failed", duration_s=1.0)]
+    failed.quality = failed.dead_letters = failed.resilience = None
+    export_run_metrics(spec, failed, registry(), RecordingReporter())
+    text = (tmp_path / "orders.prom").read_text()
+    stale = ("etl_stage_rows", "etl_quality", "etl_dead_letter", "etl_endpoint", "etl_circuit")
+    assert [line for line in text.splitlines() if line.startswith(stale)] == []
+    assert 'etl_stage_status{env="prod",kind="source",pipeline="orders",stage="raw",status="failed"} 1.0' in text
+
+
 def test_an_exporter_that_fails_costs_a_warning_not_the_run(tmp_path: Path) -> None:
     (tmp_path / "taken").write_text("a file where the folder should be")
     spec = MetricsSpec("textfile", {"path": "taken/orders.prom"}, tmp_path)

@@ -2,17 +2,22 @@
 
 Batch jobs end before Prometheus could scrape them, so they push. The metrics of a
 pipeline form one group, ``job`` + ``pipeline`` + ``env`` (+ ``labels``), and each push
-is a POST: it replaces the metrics of the same names in that group and keeps the others,
-so ``etl_run_last_success_timestamp_seconds`` (pushed only by successful runs) survives a
-failed run, which is what an alert on "no success for N hours" needs.
+is a PUT: it replaces the whole group, so no number of an earlier run (rows, checks,
+stages a failed run never reached) stands beside the new run's status. The one exception,
+``etl_run_last_success_timestamp_seconds``, which only successful runs measure, is read
+from the group before the push and pushed again (carried.py), so an alert on "no success
+for N hours" still has it after a failed run.
 """
 
 from __future__ import annotations
 
+import base64
+import urllib.request
 from collections.abc import Callable
 from typing import Any, ClassVar
 
 from etl_cli.plugins.api import LABEL_NAME, MetricsExporter, MetricsSnapshot
+from etl_cli.plugins.metrics.carried import carry_last_success
 from etl_cli.plugins.registry import register
 
 
@@ -46,8 +51,9 @@ class Pushgateway(MetricsExporter):
             "type": "number",
             "exclusiveMinimum": 0,
             "default": 5,
-            "description": "How long one push may take; a push that fails is retried twice, then reported as a "
-            "warning (the run's outcome and exit code do not depend on its metrics).",
+            "description": "How long each request of a push (reading the group's last success time, then "
+            "replacing the group) may take; a push that fails is retried twice, then reported as a warning (the "
+            "run's outcome and exit code do not depend on its metrics).",
         },
         "interval_s": {
             "type": "number",
@@ -63,11 +69,12 @@ class Pushgateway(MetricsExporter):
     }
 
     def export(self, snapshot: MetricsSnapshot) -> str:
-        from prometheus_client import pushadd_to_gateway
+        from prometheus_client import push_to_gateway
         from prometheus_client.exposition import basic_auth_handler, default_handler
 
         url = str(self.options["url"]).rstrip("/")
         user, password = self.options.get("username"), self.options.get("password")
+        timeout = float(self.options.get("timeout_s", 5))
 
         def handler(
             url: str, method: str, timeout: float | None, headers: list[tuple[str, str]], data: bytes
@@ -78,12 +85,22 @@ class Pushgateway(MetricsExporter):
 
         grouping = {**snapshot.identity, **dict(self.options.get("labels") or {})}
         job = str(self.options.get("job", "etl-cli"))
-        pushadd_to_gateway(
-            url,
-            job=job,
-            registry=snapshot.registry({}),
-            grouping_key=grouping,
-            timeout=float(self.options.get("timeout_s", 5)),
-            handler=handler,
-        )
+        registry = snapshot.registry({})
+        previous = self._exposition(url, timeout, user, password)
+        carry_last_success(registry, {}, {"job": job, **grouping}, previous)
+        push_to_gateway(url, job=job, registry=registry, grouping_key=grouping, timeout=timeout, handler=handler)
         return f"{url} (job {job}, {', '.join(f'{k}={v}' for k, v in grouping.items())})"
+
+    @staticmethod
+    def _exposition(url: str, timeout: float, user: Any, password: Any) -> str:
+        """Everything the Pushgateway holds, in Prometheus' text format (``GET /metrics``).
+
+        A failure raises, so the push is retried and, failing, reported; never a push that would
+        drop the last success time because it could not be read.
+        """
+        request = urllib.request.Request(f"{url}/metrics", headers={"Accept": "text/plain"})
+        if user is not None:
+            token = base64.b64encode(f"{user}:{password or ''}".encode()).decode()
+            request.add_header("Authorization", f"Basic {token}")
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return str(response.read().decode("utf-8"))
