@@ -184,9 +184,9 @@ class ConsoleReporter(Reporter):
 class JsonLinesReporter(Reporter):
     """One JSON object per line per event (``--log-format json``), the same line to each of ``streams``.
 
-    Every line names the run, the pipeline, the environment, the stage that is running (null
-    between stages) and the trace id, so a log collector can filter and join lines without
-    following the run from its first line.
+    Every line names the run, the pipeline, the environment and the stage that is running (null
+    between stages), so a log collector can filter and join lines without following the run from
+    its first line.
     """
 
     def __init__(self, *streams: TextIO):
@@ -195,8 +195,6 @@ class JsonLinesReporter(Reporter):
         self.pipeline: str | None = None
         self.env: str | None = None
         self.stage: str | None = None
-        #: the trace the run's spans belong to; None: the run is not traced (etl-cli has no tracing yet)
-        self.trace_id: str | None = None
 
     def _emit(self, event: str, **fields: Any) -> None:
         text = self.line(event, **fields)
@@ -213,7 +211,6 @@ class JsonLinesReporter(Reporter):
             "pipeline": self.pipeline,
             "env": self.env,
             "stage": self.stage,
-            "trace_id": self.trace_id,
         }
         record.update(fields)
         return json.dumps(record, default=str) + "\n"

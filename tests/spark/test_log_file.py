@@ -74,13 +74,13 @@ def test_the_log_file_holds_the_console_json_lines_then_the_error(
     assert error["text"].startswith("source 'accounts' (jdbc) failed") and MASKED in error["text"]
 
 
-def test_every_json_line_names_run_pipeline_env_and_trace_id(
+def test_every_json_line_names_run_pipeline_and_env(
     runs: tuple[Path, list[subprocess.CompletedProcess[str]]],
 ) -> None:
     root, _ = runs
     events = [json.loads(line) for line in json_part(root)]
     assert len({e["run_id"] for e in events}) == 1
-    assert {(e["pipeline"], e["env"], e["trace_id"]) for e in events} == {("leaky", None, None)}
+    assert {(e["pipeline"], e["env"]) for e in events} == {("leaky", None)}
     assert [e["stage"] for e in events if e["event"] == "retrying"] == ["accounts"]
 
 

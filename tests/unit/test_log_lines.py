@@ -31,11 +31,11 @@ def play(reporter: Reporter) -> None:
     reporter.run_finished([], "success", 2.0, "r1.json")
 
 
-def test_every_json_line_names_the_run_pipeline_env_and_a_trace_id() -> None:
+def test_every_json_line_names_the_run_pipeline_and_env() -> None:
     stream = io.StringIO()
     play(JsonLinesReporter(stream))
-    found = {(e["run_id"], e["pipeline"], e["env"], e["trace_id"]) for e in lines_of(stream.getvalue())}
-    assert found == {("r1", "orders", "prod", None)}
+    found = {(e["run_id"], e["pipeline"], e["env"]) for e in lines_of(stream.getvalue())}
+    assert found == {("r1", "orders", "prod")}
 
 
 def test_json_lines_name_the_stage_that_runs_and_only_while_it_runs() -> None:
