@@ -138,6 +138,19 @@ def diagnose_dag(
     return ProjectDag(root, MappingProxyType(pipelines), edges), problems
 
 
+def fed_inputs(root: Path, specs: Sequence[PipelineSpec]) -> dict[Path, set[Location]]:
+    """Where each pipeline (by file) names an input another pipeline of the project writes (the source's path).
+
+    ``validate`` does not warn that such an input is not there yet: the DAG runs its writer first.
+    """
+    by_name = _unique_names(specs, [])
+    found: dict[Path, set[Location]] = {}
+    for link in _dataset_links(root.resolve(), by_name, _writers(root.resolve(), by_name, [])):
+        if link.location is not None:
+            found.setdefault(by_name[link.edge.downstream].file.resolve(), set()).add(link.location)
+    return found
+
+
 def _pipeline(root: Path, spec: PipelineSpec) -> DagPipeline:
     folder = spec.file.resolve().parent
     try:

@@ -8,7 +8,7 @@ are skipped. Loading them is offline: no JVM starts.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from etl_cli import app
@@ -16,10 +16,11 @@ from etl_cli.app import ValidationReport
 from etl_cli.config.loader import load_pipeline
 from etl_cli.config.project import PIPELINE_FILE, load_project
 from etl_cli.diagnostics import Diagnostic, sorted_diagnostics
-from etl_cli.errors import InvalidPipeline, UsageError
+from etl_cli.errors import InvalidPipeline, Location, UsageError
 from etl_cli.model.check import check_pipeline
+from etl_cli.model.input_paths import INPUT_NOT_FOUND
 from etl_cli.model.pipeline import PipelineSpec
-from etl_cli.orchestration.dag import ProjectDag, build_dag, diagnose_dag
+from etl_cli.orchestration.dag import ProjectDag, build_dag, diagnose_dag, fed_inputs
 from etl_cli.orchestration.dag_render import DagView, LastRun
 from etl_cli.orchestration.selectors import select
 
@@ -85,24 +86,37 @@ def load_project_dag(
     return dag, {spec.name: spec for spec in loaded.specs.values()}
 
 
+@dataclass
+class DagFindings:
+    """What the project DAG adds to ``validate``'s reports, by pipeline file (resolved)."""
+
+    #: the DAG's problems (unknown dependencies, cycles, conflicts)
+    problems: dict[Path, list[Diagnostic]] = field(default_factory=dict)
+    #: where a pipeline reads what another one writes: no "input not found" there, the writer runs first
+    fed: dict[Path, set[Location]] = field(default_factory=dict)
+
+
 def dag_diagnostics(
     folders: Sequence[Path], pipeline_files: Sequence[Path], env: str | None, sets: Sequence[str] = ()
-) -> dict[Path, list[Diagnostic]]:
-    """The problems of the DAG of each project ``folders`` are in, for ``pipeline_files`` (resolved), in ``env``.
+) -> DagFindings:
+    """The findings of the DAG of each project ``folders`` are in, for ``pipeline_files`` (resolved), in ``env``.
 
     A project's DAG is made of every pipeline of it (a ``depends_on`` may name one outside the files
-    validated) and of those of ``pipeline_files`` under its root; only their problems are returned.
+    validated) and of those of ``pipeline_files`` under its root; only their findings are returned.
     """
     wanted = {file.resolve() for file in pipeline_files}
-    found: dict[Path, list[Diagnostic]] = {}
+    found = DagFindings()
     for root in dict.fromkeys(project_root(folder) for folder in folders):
         inside = sorted(file for file in wanted if file.is_relative_to(root))
         files = list(dict.fromkeys([*(file.resolve() for file in project_pipeline_files(root)), *inside]))
         loaded = _load_all(files, env, sets)
-        _, problems = diagnose_dag(root, list(loaded.specs.values()), loaded.invalid.values())
+        specs = list(loaded.specs.values())
+        _, problems = diagnose_dag(root, specs, loaded.invalid.values())
         for file, diagnostic in problems:
             if file.resolve() in wanted:
-                found.setdefault(file.resolve(), []).append(diagnostic)
+                found.problems.setdefault(file.resolve(), []).append(diagnostic)
+        for file, places in fed_inputs(root, specs).items():
+            found.fed.setdefault(file, set()).update(places)
     return found
 
 
@@ -113,9 +127,12 @@ def add_dag_diagnostics(reports: Sequence[ValidationReport], folders: Sequence[P
         chosen = [report for report in reports if report.env == env]
         found = dag_diagnostics(folders, [Path(report.pipeline) for report in chosen], env, sets)
         for report in chosen:
-            extra = found.get(Path(report.pipeline).resolve(), [])
-            if extra:
-                report.diagnostics = sorted_diagnostics([*report.diagnostics, *extra])
+            file = Path(report.pipeline).resolve()
+            fed = found.fed.get(file, set())
+            kept = [d for d in report.diagnostics if not (d.code == INPUT_NOT_FOUND and d.location in fed)]
+            extra = found.problems.get(file, [])
+            if extra or len(kept) != len(report.diagnostics):
+                report.diagnostics = sorted_diagnostics([*kept, *extra])
 
 
 @dataclass(frozen=True)

@@ -84,3 +84,24 @@ def test_a_folder_outside_any_project_is_one_dag(tmp_path: Path) -> None:
     done = etl_cli("validate", "loose", cwd=tmp_path)
     assert done.returncode == 1
     assert "loose/b/pipeline.yaml:2:14: error: depends_on: no pipeline named 'c'" in done.stdout
+
+
+def test_an_input_another_pipeline_writes_is_not_reported_missing_but_one_nobody_writes_is(tmp_path: Path) -> None:
+    project(
+        tmp_path,
+        {
+            "load": pipeline_yaml("load", reads=["data/raw.csv"], writes=["out/raw"]),
+            "report": pipeline_yaml("report", reads=["./out/raw", "data/rates.csv"]),
+        },
+    )
+    done = etl_cli("validate", "pipelines", "--format", "json", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout
+    reports = {report["pipeline"]: report for report in json.loads(done.stdout)["results"]}
+    missing = {
+        name: [d["line"] for d in report["diagnostics"] if d["code"] == "input-not-found"]
+        for name, report in reports.items()
+    }
+    assert missing == {"pipelines/load/pipeline.yaml": [5], "pipelines/report/pipeline.yaml": [8]}
+    alone = etl_cli("validate", "pipelines/report", "--format", "json", cwd=tmp_path)
+    diagnostics = json.loads(alone.stdout)["results"][0]["diagnostics"]
+    assert [d["line"] for d in diagnostics if d["code"] == "input-not-found"] == [5, 8]
