@@ -22,11 +22,6 @@ _STOP_PROBLEM = pytest.StashKey[str | None]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        # an xdist worker is given COLUMNS=80 and LINES=24; the programs tests start in a pseudo-terminal would
-        # take them over the terminal's own size
-        os.environ.pop("COLUMNS", None)
-        os.environ.pop("LINES", None)
     config.addinivalue_line(
         "markers",
         "services(*names): the test needs these services of scripts/services.sh (started when first needed)",
@@ -75,12 +70,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests under tests/spark need Spark; tests under tests/integration need services.
-
-    With pytest-xdist (``scripts/test.sh`` runs ``-n 2 --dist loadgroup``) every test gets a group: the tests
-    that need services all run in one worker, the one that starts and stops them, and the rest go file by
-    file, so a module's fixtures run once and a docs page's commands run in order.
-    """
+    """Tests under tests/spark need Spark; tests under tests/integration need services."""
     for item in items:
         parts = Path(str(item.fspath)).parts
         if "spark" in parts:
@@ -88,9 +78,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if "integration" in parts:
             item.add_marker(pytest.mark.integration)
             item.add_marker(pytest.mark.spark)
-        if item.get_closest_marker("xdist_group") is None:
-            group = "services" if item.get_closest_marker("integration") else str(item.fspath)
-            item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")

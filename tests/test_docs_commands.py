@@ -41,24 +41,18 @@ def _marks(level: int, services: list[str]) -> tuple[pytest.MarkDecorator, ...]:
 
 
 def _cases() -> Iterator[object]:
-    """One case per command, marked with the highest tier of the page's commands up to it.
-
-    A page's commands share one pytest-xdist group, so they run in order in one worker and its sandbox; a page
-    with commands that need the test services is in the group of the services' tests (tests/conftest.py).
-    """
+    """One case per command, marked with the highest tier of the page's commands up to it."""
     for page in PAGES.values():
         level = FAST
         services: list[str] = []
-        needs_services = any(isinstance(s, Command) and s.skip is None and s.services for s in page.steps)
-        group = pytest.mark.xdist_group("services" if needs_services else f"docs:{page.path}")
         for index, step in enumerate(page.steps):
             if not isinstance(step, Command):
                 continue
-            marks: tuple[pytest.MarkDecorator, ...] = (group,)
+            marks: tuple[pytest.MarkDecorator, ...] = ()
             if step.skip is None:
                 level = max(level, _tier(step))
                 services += [name for name in step.services if name not in services]
-                marks = (*_marks(level, services), group)
+                marks = _marks(level, services)
             yield pytest.param(page.path, index, id=step.where, marks=marks)
 
 
