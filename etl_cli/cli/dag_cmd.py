@@ -9,7 +9,17 @@ from typing import Annotated
 
 import typer
 
-from etl_cli.cli.options import EnvOpt, LogFormatOpt, ResultsDirOpt, SetOpt, TakesDebug, TextOrJson
+from etl_cli.cli.options import (
+    EnvOpt,
+    ExcludeOpt,
+    LogFormatOpt,
+    ProjectPathArg,
+    ResultsDirOpt,
+    SelectOpt,
+    SetOpt,
+    TakesDebug,
+    TextOrJson,
+)
 from etl_cli.errors import UsageError
 
 dag_app = typer.Typer(
@@ -18,21 +28,6 @@ dag_app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,
 )
-
-SelectOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--select",
-        "-s",
-        metavar="SELECTOR",
-        help="Only these pipelines: name, name+, +name, tag:x, path:folder (repeatable; default all).",
-    ),
-]
-ExcludeOpt = Annotated[
-    list[str] | None,
-    typer.Option("--exclude", metavar="SELECTOR", help="Leave these pipelines out (same syntax; repeatable)."),
-]
-
 
 
 class DagFormat(StrEnum):
@@ -47,9 +42,7 @@ class DagFormat(StrEnum):
 
 @dag_app.command("show", cls=TakesDebug)
 def show_command(
-    path: Annotated[
-        Path, typer.Argument(metavar="PATH", help="The project, or a folder or file in it (default: here).")
-    ] = Path("."),
+    path: ProjectPathArg = Path("."),
     select: SelectOpt = None,
     exclude: ExcludeOpt = None,
     env: EnvOpt = None,
@@ -90,9 +83,7 @@ def show_command(
 
 @dag_app.command("run", cls=TakesDebug)
 def run_command(
-    path: Annotated[
-        Path, typer.Argument(metavar="PATH", help="The project, or a folder or file in it (default: here).")
-    ] = Path("."),
+    path: ProjectPathArg = Path("."),
     select: SelectOpt = None,
     exclude: ExcludeOpt = None,
     env: EnvOpt = None,

@@ -52,6 +52,22 @@ SetOpt = Annotated[
     list[str] | None,
     typer.Option("--set", help="Override a key: --set sinks.out.mode=append (repeatable).", metavar="KEY.PATH=VALUE"),
 ]
+ProjectPathArg = Annotated[
+    Path, typer.Argument(metavar="PATH", help="The project, or a folder or file in it (default: here).")
+]
+SelectOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--select",
+        "-s",
+        metavar="SELECTOR",
+        help="Only these pipelines: name, name+, +name, tag:x, path:folder (repeatable; default all).",
+    ),
+]
+ExcludeOpt = Annotated[
+    list[str] | None,
+    typer.Option("--exclude", metavar="SELECTOR", help="Leave these pipelines out (same syntax; repeatable)."),
+]
 ParamOpt = Annotated[
     list[str] | None,
     typer.Option(

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from etl_cli.cli.options import EnvOpt, FormatOpt, TakesDebug, TextOrJson
+from etl_cli.cli.options import EnvOpt, FormatOpt, ProjectPathArg, SelectOpt, TakesDebug, TextOrJson
 from etl_cli.errors import UsageError
 from etl_cli.usecases.schedule import Exported, ExportFormat, ExportOptions, FireTimes, export, fire_times
 
@@ -22,23 +22,10 @@ schedule_app = typer.Typer(
     rich_markup_mode=None,
 )
 
-PathArg = Annotated[
-    Path, typer.Argument(metavar="PATH", help="The project, or a folder or file in it (default: here).")
-]
-SelectOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--select",
-        "-s",
-        metavar="SELECTOR",
-        help="Only these pipelines: name, name+, +name, tag:x, path:folder (repeatable; default all).",
-    ),
-]
-
 
 @schedule_app.command("next", cls=TakesDebug)
 def next_command(
-    path: PathArg = Path("."),
+    path: ProjectPathArg = Path("."),
     select: SelectOpt = None,
     env: EnvOpt = None,
     count: Annotated[int, typer.Option("-n", "--count", help="How many fire times per pipeline.")] = 5,
@@ -66,7 +53,7 @@ def next_command(
 
 @schedule_app.command("export", cls=TakesDebug)
 def export_command(
-    path: PathArg = Path("."),
+    path: ProjectPathArg = Path("."),
     output_format: Annotated[
         ExportFormat,
         typer.Option(

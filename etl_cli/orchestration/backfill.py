@@ -20,8 +20,6 @@ again only the intervals that did not succeed.
 
 from __future__ import annotations
 
-import json
-import os
 import signal
 import threading
 import time
@@ -35,7 +33,6 @@ from typing import Any, Protocol
 
 from filelock import FileLock, Timeout
 
-from etl_cli.config.limits import is_name
 from etl_cli.config.params import ParamDecl
 from etl_cli.diagnostics import Diagnostic, did_you_mean, error
 from etl_cli.errors import UsageError
@@ -43,6 +40,7 @@ from etl_cli.model.pipeline import PipelineSpec, option_location
 from etl_cli.orchestration.dag_record import worst_exit_code
 from etl_cli.orchestration.intervals import Step
 from etl_cli.orchestration.launch import LaunchRequest, LaunchResult, StopSignal, launch
+from etl_cli.orchestration.records import read_record_file, write_record_file
 from etl_cli.plugins.api import Sink
 from etl_cli.plugins.registry import Registry
 
@@ -275,26 +273,13 @@ def record_folder(state_dir: Path) -> Path:
 
 
 def write_record(record: BackfillRecord, folder: Path) -> Path:
-    """Write ``<backfill_id>.json`` atomically (write beside it, then rename over it)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{record.backfill_id}.json"
-    tmp = folder / f".{target.name}.tmp"
-    tmp.write_text(json.dumps(record.to_json(), indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, target)
-    return target
+    """Write ``<backfill_id>.json`` atomically."""
+    return write_record_file(folder, record.backfill_id, record.to_json())
 
 
 def read_record(folder: Path, backfill_id: str) -> BackfillRecord:
     """The backfill ``backfill_id`` as written; an id with no file is a usage error naming the recent ones."""
-    target = folder / f"{backfill_id}.json"
-    if not is_name(backfill_id) or not target.is_file():
-        recent = sorted((p.stem for p in folder.glob("*.json") if not p.name.startswith(".")), reverse=True)[:5]
-        hint = f"recent backfills: {', '.join(recent)}" if recent else f"no backfill has been recorded in {folder}"
-        raise UsageError(f"no backfill '{backfill_id}' in {folder}", hint=hint)
-    try:
-        return BackfillRecord.from_json(json.loads(target.read_text(encoding="utf-8")))
-    except (ValueError, KeyError, TypeError) as exc:
-        raise UsageError(f"{target} is not a backfill record: {exc}") from exc
+    return read_record_file(folder, backfill_id, BackfillRecord.from_json, "backfill", "backfills", "backfill record")
 
 
 def reopen(record: BackfillRecord) -> list[IntervalRun]:

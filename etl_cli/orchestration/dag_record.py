@@ -8,7 +8,6 @@ Documented field by field in docs/orchestration.md ("Running the DAG").
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
@@ -16,8 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from etl_cli.config.limits import is_name
-from etl_cli.errors import UsageError
+from etl_cli.orchestration.records import read_record_file, recent_records, write_record_file
 
 DAG_RUN_VERSION = 1
 #: what ``dag-runs/`` holds under the project's state folder
@@ -123,32 +121,18 @@ def names_to_resume(record: DagRunRecord) -> list[str]:
 
 
 def write_record(record: DagRunRecord, folder: Path) -> Path:
-    """Write ``<dag_run_id>.json`` atomically (write beside it, then rename over it)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{record.dag_run_id}.json"
-    tmp = folder / f".{target.name}.tmp"
-    tmp.write_text(json.dumps(record.to_json(), indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, target)
-    return target
+    """Write ``<dag_run_id>.json`` atomically."""
+    return write_record_file(folder, record.dag_run_id, record.to_json())
 
 
 def read_record(folder: Path, dag_run_id: str) -> DagRunRecord:
     """The DAG run ``dag_run_id`` as written; an id with no file is a usage error naming the recent ids."""
-    target = folder / f"{dag_run_id}.json"
-    if not is_name(dag_run_id) or not target.is_file():
-        recent = recent_dag_runs(folder)
-        hint = f"recent DAG runs: {', '.join(recent)}" if recent else f"no DAG run has been recorded in {folder}"
-        raise UsageError(f"no DAG run '{dag_run_id}' in {folder}", hint=hint)
-    try:
-        return DagRunRecord.from_json(json.loads(target.read_text(encoding="utf-8")))
-    except (ValueError, KeyError, TypeError) as exc:
-        raise UsageError(f"{target} is not a DAG-run results file: {exc}") from exc
+    return read_record_file(folder, dag_run_id, DagRunRecord.from_json, "DAG run", "DAG runs", "DAG-run results file")
 
 
 def recent_dag_runs(folder: Path, count: int = 5) -> list[str]:
-    """The ids of the last ``count`` DAG runs, newest first (ids start with their start time)."""
-    ids = sorted((p.stem for p in folder.glob("*.json") if not p.name.startswith(".")), reverse=True)
-    return ids[:count]
+    """The ids of the last ``count`` DAG runs, newest first."""
+    return recent_records(folder, count)
 
 
 def rows_written(results_file: Path | None) -> int | None:
