@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from etl_cli.orchestration.records import read_record_file, recent_records, write_record_file
+from etl_cli.orchestration.records import read_record_file, write_record_file
 
 DAG_RUN_VERSION = 1
 #: what ``dag-runs/`` holds under the project's state folder
@@ -129,10 +129,6 @@ def read_record(folder: Path, dag_run_id: str) -> DagRunRecord:
     """The DAG run ``dag_run_id`` as written; an id with no file is a usage error naming the recent ids."""
     return read_record_file(folder, dag_run_id, DagRunRecord.from_json, "DAG run", "DAG runs", "DAG-run results file")
 
-
-def recent_dag_runs(folder: Path, count: int = 5) -> list[str]:
-    """The ids of the last ``count`` DAG runs, newest first."""
-    return recent_records(folder, count)
 
 
 def rows_written(results_file: Path | None) -> int | None:

@@ -271,8 +271,14 @@ def cronjobs_of(root: Path, **options: object) -> list[dict[str, object]]:
 
 
 def test_cronjobs_are_valid_for_kubernetes_1_30(tmp_path: Path) -> None:
-    for manifest in cronjobs_of(shop(tmp_path / "p")):
+    manifests = cronjobs_of(shop(tmp_path / "p"))
+    assert len(manifests) == 2
+    for manifest in manifests:
         kubernetes_validate.validate(manifest, "1.30.0", strict=True)
+    # the same check refuses a manifest Kubernetes would refuse (a key CronJobSpec does not have)
+    broken = {**manifests[0], "spec": {**manifests[0]["spec"], "schedul": "0 2 * * *"}}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(broken, "1.30.0", strict=True)
 
 
 def test_a_cronjob_runs_the_dag_run_of_its_pipeline_in_the_image(tmp_path: Path) -> None:
