@@ -41,24 +41,6 @@ echo "== test tools (Chromium and Graphviz, for the lineage pictures' tests)"
 scripts/test-tools.sh
 
 echo "== pytest"
-if [ "$#" -gt 0 ] || [ "${ETL_TEST_SPLIT:-1}" = 0 ]; then
-    python -m pytest "$@"
-    exit 0
-fi
-# A full run is two pytest processes side by side, each with its own Spark session: the tests that need the
-# services (-m integration; they start and stop them) and all the others, whose output follows when both are done.
-# ETL_TEST_SPLIT=0 runs them in one process.
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-python -m pytest -m "not integration" --basetemp "$work/others" >"$work/others.log" 2>&1 &
-others=$!
-integration_status=0
-python -m pytest -m integration --basetemp "$work/integration" || integration_status=$?
-others_status=0
-wait "$others" || others_status=$?
-echo "== pytest -m 'not integration' (ran beside the integration tests; exit $others_status)"
-cat "$work/others.log"
-echo "== pytest: integration tests exit $integration_status, the others exit $others_status"
-if [ "$integration_status" != 0 ] || [ "$others_status" != 0 ]; then
-    exit 1
-fi
+# One process, one shared Spark session: on two cores, two pytest processes side by side (integration and the
+# others) took longer in all than one after the other, as they fought for the CPU and each started a JVM.
+python -m pytest "$@"
