@@ -6,7 +6,7 @@ import os
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -121,7 +121,11 @@ def validate(
         for chosen in _envs_to_check(pipeline_file, env, all_envs):
             loaded = load_pipeline(pipeline_file, chosen, sets, params=params, strict_param_names=False)
             declared.update(loaded.params)
-            _, diagnostics = check_pipeline(loaded, registry())
+            spec, diagnostics = check_pipeline(loaded, registry())
+            if spec is not None:  # the SQL inside its expressions, once the rest is right
+                from etl_cli.lineage.expression_check import check_expressions
+
+                diagnostics += check_expressions(spec, registry())
             reports.append(ValidationReport(display_path(pipeline_file), loaded.env, sorted_diagnostics(diagnostics)))
     _check_param_names(params, declared)
     folders = [path for path in paths if path.is_dir() and not (path / PIPELINE_FILE).is_file()]
@@ -200,6 +204,8 @@ class RunOptions:
     select: tuple[str, ...] = ()
     #: ``--resume RUN_ID``: finish that failed run from its checkpoints
     resume: str | None = None
+    #: ``--monitoring-port PORT``: serve the ``monitoring:`` endpoint on this port, batch runs too
+    monitoring_port: int | None = None
 
 
 def new_run_id() -> str:
@@ -229,6 +235,8 @@ def run(path: Path, options: RunOptions, reporter: Reporter) -> tuple[ExitCode, 
     run_id = check_run_id(options.run_id) if options.run_id is not None else new_run_id()
     _, spec = load_spec(path, options.env, options.sets, params=options.params, require_params=True)
     _refuse_used_run_id(spec, options.results_dir, run_id)
+    if options.monitoring_port is not None:
+        spec = replace(spec, monitoring=spec.monitoring.on_port(options.monitoring_port))
     # OPENLINEAGE_PARENT_ID is read only for events that go out; a wrong --parent-run is an error either way
     parent = parent_run(options.parent_run, os.environ if spec.lineage is not None else {})
     return execute_run(

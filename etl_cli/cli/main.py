@@ -91,7 +91,7 @@ class _Commands(LazyGroup):
         LazySpec(
             "runs",
             "etl_cli.cli.runs_cmd:runs_app",
-            "List, show and compare the project's past runs: stages, rows, durations, checks, errors.",
+            "List, show, compare and chart the project's past runs: stages, rows, durations, checks, errors.",
         ),
         LazySpec(
             "state",
@@ -121,6 +121,11 @@ class _Commands(LazyGroup):
             "etl_cli.cli.schedule_cmd:schedule_app",
             "Show when the project's pipelines run next and export their schedules to cron, systemd, Airflow or "
             "Kubernetes.",
+        ),
+        LazySpec(
+            "alerts",
+            "etl_cli.cli.alerts_cmd:alerts_app",
+            "Export Prometheus alerting rules for the project's pipelines (see docs/observability.md#alerts).",
         ),
     )
 
@@ -273,6 +278,16 @@ def run(
         str | None,
         typer.Option("--resume", metavar="RUN_ID", help="Finish that failed run, starting from its checkpoints."),
     ] = None,
+    monitoring_port: Annotated[
+        int | None,
+        typer.Option(
+            "--monitoring-port",
+            metavar="PORT",
+            min=0,
+            max=65535,
+            help="Serve /metrics, /healthz and /readyz on this port while the run goes on (0: any free port).",
+        ),
+    ] = None,
 ) -> None:
     """Run a pipeline on Spark, once, without prompts (safe for cron)."""
     from etl_cli import app
@@ -291,6 +306,7 @@ def run(
         run_id=run_id,
         select=tuple(select or []),
         resume=resume,
+        monitoring_port=monitoring_port,
     )
     with run_log(log_format, log_file) as reporter:
         code, _ = app.run(pipeline, options, reporter)

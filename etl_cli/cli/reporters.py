@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from etl_cli import tracing
 from etl_cli.cli.options import TextOrJson
 from etl_cli.cli.output import AsciiStream, ascii_only, stderr_console
 from etl_cli.cli.tables import FittedTable
@@ -184,9 +185,9 @@ class ConsoleReporter(Reporter):
 class JsonLinesReporter(Reporter):
     """One JSON object per line per event (``--log-format json``), the same line to each of ``streams``.
 
-    Every line names the run, the pipeline, the environment and the stage that is running (null
-    between stages), so a log collector can filter and join lines without following the run from
-    its first line.
+    Every line names the run, the pipeline, the environment, the stage that is running (null
+    between stages) and the run's trace id (null when it does not trace), so a log collector can
+    filter and join lines, and find the trace, without following the run from its first line.
     """
 
     def __init__(self, *streams: TextIO):
@@ -195,6 +196,8 @@ class JsonLinesReporter(Reporter):
         self.pipeline: str | None = None
         self.env: str | None = None
         self.stage: str | None = None
+        #: the run's trace, started before the run (kept after it ends, for the last lines)
+        self.trace_id: str | None = None
 
     def _emit(self, event: str, **fields: Any) -> None:
         text = self.line(event, **fields)
@@ -211,12 +214,13 @@ class JsonLinesReporter(Reporter):
             "pipeline": self.pipeline,
             "env": self.env,
             "stage": self.stage,
+            "trace_id": self.trace_id,
         }
         record.update(fields)
         return json.dumps(record, default=str) + "\n"
 
     def run_started(self, run_id: str, pipeline: str, env: str | None, stages: int) -> None:
-        self.run_id, self.pipeline, self.env = run_id, pipeline, env
+        self.run_id, self.pipeline, self.env, self.trace_id = run_id, pipeline, env, tracing.trace_id()
         self._emit("run_started", stages=stages)
 
     def session_starting(self, master: str) -> None:

@@ -1,4 +1,4 @@
-"""``etl-cli runs list|show|diff``: the run history of a project (use cases in :mod:`etl_cli.usecases.runs`)."""
+"""``etl-cli runs list|show|diff|report``: the run history of a project (use cases in :mod:`etl_cli.usecases.runs`)."""
 
 from __future__ import annotations
 
@@ -14,13 +14,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from etl_cli.cli.options import FormatOpt, TakesDebug, TextOrJson
-from etl_cli.cli.output import stdout_console
+from etl_cli.cli.output import stderr_console, stdout_console
 from etl_cli.cli.tables import FittedTable
+from etl_cli.errors import UsageError
 from etl_cli.usecases.runs import Change, RunDetail, RunDiff, RunQuery, diff_runs, list_runs, show_run
 
 runs_app = typer.Typer(
     name="runs",
-    help="List, show and compare the project's past runs: stages, rows, durations, checks, errors.",
+    help="List, show, compare and chart the project's past runs: stages, rows, durations, checks, errors.",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -105,6 +106,56 @@ def diff_command(
         print(json.dumps(diff.to_json(), indent=2))
         return
     _print_diff(diff)
+
+
+@runs_app.command("report", cls=TakesDebug)
+def report_command(
+    pipeline: Annotated[
+        str | None, typer.Argument(help="Only this pipeline (its name); every pipeline with runs when left out.")
+    ] = None,
+    env: Annotated[str | None, typer.Option("--env", "-e", help="Only runs in this environment.")] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            metavar="AGE|DATE",
+            help="Only runs started since then: an age (30m, 12h, 7d, 2w) or an ISO date or time (UTC unless it "
+            "says otherwise).",
+        ),
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", min=1, help="At most this many runs per pipeline and environment.")
+    ] = 100,
+    project: ProjectOpt = Path("."),
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write the page to this file, not stdout.")
+    ] = None,
+) -> None:
+    """Write an HTML page charting the run history: duration and status of each run, rows per stage, check failures.
+
+    One section per pipeline and environment, and a table of its recent runs. The page is one
+    file that loads nothing (styles, script and SVG charts inline): for people without a
+    Prometheus stack. With no matching run, the page says so (and so does the command, on stderr).
+    """
+    from etl_cli.usecases.run_report import ReportRequest, build_report
+    from etl_cli.usecases.run_report_page import empty_message, html_page, plural
+
+    report = build_report(ReportRequest(project, pipeline, env, since, limit))
+    page = html_page(report)
+    console = stderr_console()
+    if not report.sections:
+        console.print(f"warning: {escape(empty_message(report))}")
+    if output is None:
+        print(page)
+        return
+    try:
+        output.write_text(page + "\n", encoding="utf-8")
+    except OSError as error:
+        raise UsageError(
+            f"cannot write --output {output}: {error.strerror}", hint="pass a file in a folder that exists"
+        ) from error
+    sections = plural(len(report.sections), "section")
+    console.print(f"wrote {escape(str(output))}: {plural(report.run_count, 'run')} in {sections}")
 
 
 def _print_detail(detail: RunDetail) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from etl_cli.config.alerts import AlertSettings, read_alerts
 from etl_cli.config.limits import NAME_RULE, is_name
 from etl_cli.config.nodes import Node, to_plain
 from etl_cli.config.overlay import merge
@@ -36,6 +37,7 @@ _KNOWN_KEYS = {
     "catalogs",
     "history",
     "schedule",
+    "alerts",
 }
 _HISTORY_KEYS = ("keep_days", "keep_runs_per_pipeline")
 _ENVIRONMENT_KEYS = {"protected", "secrets", "lineage"}
@@ -86,6 +88,8 @@ class Project:
     history: HistorySettings = field(default_factory=HistorySettings)
     #: the ``schedule:`` every pipeline starts from, key by key under its own (as written; etl_cli.model.schedule)
     schedule: Node | None = field(default=None, compare=False, repr=False)
+    #: ``alerts:``: the thresholds of the rules ``etl-cli alerts export`` writes (etl_cli/config/alerts.py)
+    alerts: AlertSettings = field(default_factory=AlertSettings, compare=False, repr=False)
 
     def lineage_under(self, tree: Node, env: str | None, diagnostics: list[Diagnostic]) -> Node:
         """``tree`` (a pipeline) with the project's ``lineage:`` and then ``env``'s merged beneath its own.
@@ -246,6 +250,7 @@ class _ProjectReader:
             catalogs=self._block(data.get("catalogs"), "catalogs"),
             history=self._history(data.get("history")),
             schedule=self._schedule(data.get("schedule"), environments),
+            alerts=read_alerts(data.get("alerts"), self.problems),
         )
 
     def _problem(self, code: str, message: str, where: Location | None, hint: str | None = None) -> None:

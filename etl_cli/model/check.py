@@ -18,6 +18,7 @@ from etl_cli.model.credentials import check_literal_credentials, check_secret_pl
 from etl_cli.model.input_paths import check_input_paths
 from etl_cli.model.lineage import check_lineage, lineage_of
 from etl_cli.model.metrics import metrics_of
+from etl_cli.model.monitoring import monitoring_of
 from etl_cli.model.pipeline import PipelineSpec, SparkSettings, build_stages
 from etl_cli.model.quality import checks_of, contracts_of, dead_letter_of
 from etl_cli.model.quality_rules import check_quality
@@ -26,7 +27,8 @@ from etl_cli.model.schedule import check_schedule, schedule_of
 from etl_cli.model.schema import build_schema
 from etl_cli.model.semantic import check_semantics
 from etl_cli.model.sink_targets import check_sink_targets
-from etl_cli.model.streaming import check_streaming, fill_streaming_defaults, streaming_settings
+from etl_cli.model.streaming import check_streaming, fill_streaming_defaults, is_streaming, streaming_settings
+from etl_cli.model.tracing import check_tracing, tracing_of
 from etl_cli.model.validation import SchemaChecker, describe_path
 from etl_cli.plugins.api import KINDS, SECTION_OF_KIND, Sink
 from etl_cli.plugins.registry import Registry
@@ -66,6 +68,7 @@ def check_document(loaded: LoadedConfig, registry: Registry) -> tuple[dict[str, 
     diagnostics += check_streaming(document, loaded.provenance, registry)
     diagnostics += check_registrations(document, loaded.project, loaded.provenance, registry)
     diagnostics += check_lineage(document, loaded.provenance)
+    diagnostics += check_tracing(document, loaded.provenance)
     diagnostics += check_schedule(document, loaded.provenance, loaded.project)
     if has_errors(diagnostics):
         return None, diagnostics
@@ -103,8 +106,10 @@ def build_pipeline(document: dict[str, Any], loaded: LoadedConfig, registry: Reg
         retry=RetryPolicy.layered(document.get("retry")),
         circuit_breaker=BreakerSettings.from_options(document.get("circuit_breaker")),
         metrics=metrics_of(document, provenance, loaded.project.root),
+        monitoring=monitoring_of(document, provenance, streaming=is_streaming(document, registry)),
         registrations=registrations_of(document, loaded.project, stages, registry),
         lineage=lineage_of(document, provenance, loaded.project),
+        tracing=tracing_of(document, provenance),
         schedule=schedule_of(document, provenance, loaded.project),
         depends_on=tuple(document.get("depends_on") or ()),
         tags=tuple(document.get("tags") or ()),

@@ -57,7 +57,7 @@ COMMAND_LINE_CONF = frozenset({
 ALLOWED_PLACES = (
     "JDBC url, user, password and properties; Kafka bootstrap_servers and options; a file stage's s3 settings; "
     "the Pushgateway's url, username and password; the lineage transport's http url, auth and custom_headers "
-    "and kafka config; spark.conf values (except executor JVM options, class paths "
+    "and kafka config; tracing headers; spark.conf values (except executor JVM options, class paths "
     "and spark.driver.memory, which Spark puts on command lines); vars used in those places"
 )
 _CREDENTIAL_ENDINGS: tuple[tuple[str, ...], ...] = (
@@ -173,6 +173,8 @@ def secret_allowed(document: dict[str, Any], path: Path) -> bool:
         return True
     if section == "spark":
         return len(rest) == 2 and rest[0] == "conf" and rest[1] not in COMMAND_LINE_CONF
+    if section == "tracing":  # the exporter's HTTP headers, resolved when the run's trace starts
+        return len(rest) == 2 and rest[0] == "headers"
     if section in ("sources", "sinks") and rest:
         item, kind, rest = _item(document[section], rest[0]), "connector", rest[1:]
     elif section == "dead_letter":

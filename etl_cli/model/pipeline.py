@@ -23,9 +23,11 @@ from etl_cli.model.catalog import Registration
 from etl_cli.model.checkpoints import CheckpointSettings
 from etl_cli.model.lineage import LineageSpec
 from etl_cli.model.metrics import MetricsSpec
+from etl_cli.model.monitoring import MonitoringSpec
 from etl_cli.model.resilience import BreakerSettings, RetryPolicy
 from etl_cli.model.schedule import ScheduleSpec
 from etl_cli.model.streaming import StreamingSettings
+from etl_cli.model.tracing import TracingSpec
 from etl_cli.plugins.api import KINDS, SECTION_OF_KIND, Kind, StageSpec
 from etl_cli.plugins.checks import CheckSpec, ContractSpec, DeadLetterSpec
 
@@ -73,10 +75,14 @@ class PipelineSpec:
     circuit_breaker: BreakerSettings = field(default_factory=BreakerSettings)
     #: the ``metrics:`` exporter; None: no metrics
     metrics: MetricsSpec | None = None
+    #: the ``monitoring:`` endpoint (/metrics, /healthz, /readyz); on by default for streaming pipelines
+    monitoring: MonitoringSpec = field(default_factory=MonitoringSpec)
     #: what each sink with a ``catalog:`` registers after it has committed, by sink name (docs/catalog.md)
     registrations: Mapping[str, Registration] = field(default_factory=dict)
     #: the ``lineage:`` settings (the project's, its environment's and the pipeline's); None: no OpenLineage events
     lineage: LineageSpec | None = None
+    #: the ``tracing:`` block; None: none (OTEL_EXPORTER_OTLP_* may still turn tracing on)
+    tracing: TracingSpec | None = None
     #: ``schedule:`` (the project's under the pipeline's); None: the pipeline is not scheduled
     schedule: ScheduleSpec | None = None
     #: ``depends_on:``: pipelines of the project this one runs after (besides those inferred from datasets)

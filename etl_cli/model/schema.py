@@ -15,10 +15,12 @@ from etl_cli.model.checkpoints import CHECKPOINT_KEY, CHECKPOINT_SCHEMA, CHECKPO
 from etl_cli.model.dependencies import DEPENDS_ON_SCHEMA, TAGS_SCHEMA
 from etl_cli.model.lineage import LINEAGE_SCHEMA
 from etl_cli.model.metrics import metrics_schema
+from etl_cli.model.monitoring import MONITORING_SCHEMA
 from etl_cli.model.params import PARAMS_SCHEMA
 from etl_cli.model.quality_schema import stage_properties, top_level_properties
 from etl_cli.model.schedule import SCHEDULE_SCHEMA
 from etl_cli.model.streaming import STREAMING_SCHEMA
+from etl_cli.model.tracing import TRACING_SCHEMA
 from etl_cli.plugins.api import KINDS, SECTION_OF_KIND, Kind, Plugin, Sink, Transform
 from etl_cli.plugins.registry import Registry
 
@@ -67,17 +69,19 @@ _SPARK = {
     },
 }
 
+_EXTENDS_ONE: list[dict[str, Any]] = [
+    {"type": "string"},
+    {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["template"],
+        "properties": {"template": {"type": "string"}, "params": {"type": "object"}},
+    },
+]
 _EXTENDS = {
-    "description": "Template this pipeline builds on: a name, or {template: NAME, params: {...}}.",
-    "oneOf": [
-        {"type": "string"},
-        {
-            "type": "object",
-            "additionalProperties": False,
-            "required": ["template"],
-            "properties": {"template": {"type": "string"}, "params": {"type": "object"}},
-        },
-    ],
+    "description": "Template(s) this pipeline builds on: a name, {template: NAME, params: {...}}, or a list of "
+    "these merged in order (a later template wins).",
+    "oneOf": [*_EXTENDS_ONE, {"type": "array", "minItems": 1, "items": {"oneOf": _EXTENDS_ONE}}],
 }
 
 
@@ -177,7 +181,9 @@ def build_schema(registry: Registry) -> dict[str, Any]:
         }
     properties.update(top_level_properties(registry, defs))
     properties["metrics"] = metrics_schema(registry, defs)
+    properties["monitoring"] = MONITORING_SCHEMA
     properties["lineage"] = LINEAGE_SCHEMA
+    properties["tracing"] = TRACING_SCHEMA
     properties["checkpoints"] = CHECKPOINTS_SCHEMA
     properties["schedule"] = SCHEDULE_SCHEMA
     return {

@@ -303,7 +303,7 @@ class Sink(Plugin):
 #: the names of the labels the metrics carry themselves (docs/metrics.md), which ``labels:`` may not reuse
 RESERVED_LABELS = (
     "job", "instance", "pipeline", "env", "stage", "kind", "status", "check", "type", "action", "outcome",
-    "policy", "endpoint", "state",
+    "policy", "endpoint", "state", "sink", "operator", "topic", "partition",
 )  # fmt: skip
 LABEL_NAME: dict[str, Any] = {
     "pattern": "^[a-zA-Z_][a-zA-Z0-9_]*$",

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from etl_cli import tracing
 from etl_cli.config.interpolate import resolve_runtime_value
 from etl_cli.config.project import Project
 from etl_cli.diagnostics import did_you_mean
@@ -181,7 +182,9 @@ class SecretResolver:
     # -- internals
 
     def _read(self, ref: SecretRef, outcome: str) -> str:
-        with self.redactor.guard():
+        # the span names the provider and the secret, never its value (nor does any span: tracing masks them)
+        attributes = {"secret.provider": ref.provider, "secret.name": ref.name}
+        with self.redactor.guard(), tracing.span("secret.read", **attributes):
             try:
                 provider = self.provider(ref.provider)
                 try:

@@ -14,6 +14,8 @@ from etl_cli.cli.reporters import JsonLinesReporter, run_log
 from etl_cli.errors import RunError, UsageError
 from etl_cli.events import Reporter, StageResult
 
+from .tracinghelp import recording
+
 
 def lines_of(text: str) -> list[dict[str, object]]:
     return [json.loads(line) for line in text.splitlines()]
@@ -106,3 +108,20 @@ def test_a_log_file_that_cannot_be_opened_is_a_usage_error_naming_it(tmp_path: P
     with pytest.raises(UsageError) as raised, run_log(TextOrJson.json, path):
         pass
     assert f"cannot write the log file {path}" in str(raised.value)
+
+
+def test_json_lines_of_a_traced_run_carry_its_trace_id_on_every_line() -> None:
+    """The trace starts before the run does, so even ``run_started`` and ``run_finished`` (after it ended) carry it."""
+    stream = io.StringIO()
+    with recording() as rec:
+        reporter = JsonLinesReporter(stream)
+        reporter.run_started("r1", "orders", "prod", 1)
+        reporter.stage_started("raw", "source", "csv", 1, 1)
+    reporter.run_finished([], "success", 2.0, "r1.json")
+    assert [e["trace_id"] for e in lines_of(stream.getvalue())] == [rec.trace_id] * 3
+
+
+def test_json_lines_of_a_run_without_tracing_have_a_null_trace_id() -> None:
+    stream = io.StringIO()
+    play(JsonLinesReporter(stream))
+    assert {e["trace_id"] for e in lines_of(stream.getvalue())} == {None}

@@ -17,10 +17,11 @@ policy (exponential backoff with jitter, tenacity) behind the endpoint's circuit
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from etl_cli import tracing
 from etl_cli.errors import RunError
 from etl_cli.plugins.jdbc.options import ConnectionSettings
 
@@ -150,27 +151,37 @@ class JdbcConnection:
 
     def execute(self, sql: str) -> int:
         """Run one statement; return its update count (-1 when it has none)."""
-        statement = self.jconn.createStatement()
-        try:
-            if statement.execute(sql):
-                return -1
-            return int(statement.getUpdateCount())
-        finally:
-            statement.close()
+        with self._traced(sql) as span:
+            statement = self.jconn.createStatement()
+            try:
+                if statement.execute(sql):
+                    return -1
+                count = int(statement.getUpdateCount())
+                span.set("db.rows_affected", count)
+                return count
+            finally:
+                statement.close()
 
     def query(self, sql: str, max_rows: int = 0) -> list[list[Any]]:
         """Rows of a query as Python values (numbers and text; anything else as its text)."""
-        statement = self.jconn.createStatement()
-        try:
-            statement.setMaxRows(max_rows)
-            result = statement.executeQuery(sql)
-            width = int(result.getMetaData().getColumnCount())
-            rows = []
-            while result.next():
-                rows.append([_value(result, i) for i in range(1, width + 1)])
-            return rows
-        finally:
-            statement.close()
+        with self._traced(sql):
+            statement = self.jconn.createStatement()
+            try:
+                statement.setMaxRows(max_rows)
+                result = statement.executeQuery(sql)
+                width = int(result.getMetaData().getColumnCount())
+                rows = []
+                while result.next():
+                    rows.append([_value(result, i) for i in range(1, width + 1)])
+                return rows
+            finally:
+                statement.close()
+
+    def _traced(self, sql: str) -> AbstractContextManager[tracing.Span]:
+        """The trace's span of one statement: the database, its verb and server, not its text (it may hold data)."""
+        verb = sql.split(None, 1)[0].upper() if sql.strip() else ""
+        system, where = self.settings.dialect.name, self.settings.where
+        return tracing.span("jdbc.statement", **{"db.system": system, "db.operation": verb, "server.address": where})
 
     @contextmanager
     def transaction(self) -> Iterator[JdbcConnection]:
@@ -227,10 +238,11 @@ def _value(result: Any, index: int) -> Any:
 def open_connection(spark: SparkSession, settings: ConnectionSettings) -> JdbcConnection:
     """Connect once; raise LoginRefused (never retried), ServerUnreachable (retried by the run) or RunError."""
     driver = _load_driver(spark, settings)
-    try:
-        return JdbcConnection(_connect(spark, driver, settings), settings)
-    except Exception as exc:
-        raise _connection_error(exc, settings) from None
+    with tracing.span("jdbc.connect", **{"db.system": settings.dialect.name, "server.address": settings.where}):
+        try:
+            return JdbcConnection(_connect(spark, driver, settings), settings)
+        except Exception as exc:
+            raise _connection_error(exc, settings) from None
 
 
 def _connect(spark: SparkSession, driver: Any, settings: ConnectionSettings) -> Any:

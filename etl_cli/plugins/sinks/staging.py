@@ -26,8 +26,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from etl_cli import tracing
 from etl_cli.errors import ConfigError, Location, RunError
 from etl_cli.plugins.api import PendingWrite
+from etl_cli.plugins.s3 import bucket_of, is_s3a
 from etl_cli.plugins.sinks.filetree import FileTree
 from etl_cli.plugins.sinks.journal import PublishJournal
 from etl_cli.plugins.sinks.targets import foreign_target_message
@@ -133,7 +135,11 @@ class OneShotWrite(PendingWrite):
     def commit(self) -> None:
         if self.state != "pending":
             raise RunError(f"cannot commit the write to {self.target}: it was already {self.state}")
-        self._publish()
+        s3 = is_s3a(self.target)
+        attributes = {"etl.target": self.target, "etl.mode": self.mode}
+        with tracing.span("s3.commit" if s3 else "sink.commit", **attributes) as span:
+            span.set("s3.bucket", bucket_of(self.target) if s3 else None)
+            self._publish()
         self.state = "committed"
 
     def abort(self) -> None:

@@ -8,7 +8,9 @@ costs a warning, never the run's outcome or exit code.
 
 from __future__ import annotations
 
+import json
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -166,14 +168,22 @@ def endpoint_families(resilience: Mapping[str, Any] | None) -> list[Family]:
     return [*counted.values(), state, moves]
 
 
-def stream_families(progresses: Sequence[Mapping[str, Any]]) -> list[Family]:
-    """From each running query's last micro-batch: its id, rows, rates, duration and watermark."""
+def stream_families(progresses: Sequence[Mapping[str, Any]], now: float | None = None) -> list[Family]:
+    """From each running query's last progress report (its JSON, see :func:`progress_json`), as of ``now``.
+
+    Ids, rows, rates and duration of the last micro-batch; the watermark and its lag behind the
+    wall clock; the state each stateful operator keeps; rows the watermark dropped; how far each
+    Kafka partition's latest offset is ahead of what the query has processed.
+    """
+    now = time.time() if now is None else now
     batch = Family("etl_stream_batch_id", "The id of the sink's last finished micro-batch.")
     rows = Family("etl_stream_input_rows", "Rows the sink's last micro-batch read.")
     input_rate = Family("etl_stream_input_rows_per_second", "Rows per second arriving, over the last micro-batch.")
     processed = Family("etl_stream_processed_rows_per_second", "Rows per second processed in the last micro-batch.")
     duration = Family("etl_stream_batch_duration_seconds", "How long the last micro-batch took, end to end.")
-    watermark = Family("etl_stream_watermark_timestamp_seconds", "The query's event-time watermark (Unix time).")
+    active = Family("etl_stream_query_active", "1 while the sink's streaming query runs.")
+    last = Family("etl_stream_last_progress_timestamp_seconds", "When the query last reported progress (Unix time).")
+    families = [batch, rows, input_rate, processed, duration, active, last]
     for progress in progresses:
         sink = str(progress.get("name") or progress.get("id"))
         batch.add(progress.get("batchId"), sink=sink)
@@ -182,9 +192,95 @@ def stream_families(progresses: Sequence[Mapping[str, Any]]) -> list[Family]:
         processed.add(progress.get("processedRowsPerSecond"), sink=sink)
         trigger_ms = (progress.get("durationMs") or {}).get("triggerExecution")
         duration.add(None if trigger_ms is None else trigger_ms / 1000, sink=sink)
-        mark = (progress.get("eventTime") or {}).get("watermark")
-        watermark.add(None if mark is None else _unix(mark.replace("Z", "+00:00")), sink=sink)
-    return [batch, rows, input_rate, processed, duration, watermark]
+        active.add(1, sink=sink)
+        last.add(spark_time(progress.get("timestamp")), sink=sink)
+    return families + watermark_families(progresses, now) + state_families(progresses) + kafka_lag(progresses)
+
+
+def watermark_families(progresses: Sequence[Mapping[str, Any]], now: float) -> list[Family]:
+    """The event-time watermark, and how far it is behind ``now`` (none before the first event sets it)."""
+    watermark = Family("etl_stream_watermark_timestamp_seconds", "The query's event-time watermark (Unix time).")
+    lag = Family("etl_stream_watermark_lag_seconds", "Wall-clock time minus the query's event-time watermark.")
+    for progress in progresses:
+        sink = str(progress.get("name") or progress.get("id"))
+        mark = spark_time((progress.get("eventTime") or {}).get("watermark"))
+        watermark.add(mark, sink=sink)
+        if mark:  # Spark reports the epoch (0) until an event sets the watermark: no lag to speak of yet
+            lag.add(now - mark, sink=sink)
+    return [watermark, lag]
+
+
+def state_families(progresses: Sequence[Mapping[str, Any]]) -> list[Family]:
+    """Rows and memory each stateful operator keeps, and the late rows the watermark dropped in the last batch."""
+    state_rows = Family("etl_stream_state_rows", "Rows a stateful operator of the query keeps in its state store.")
+    memory = Family("etl_stream_state_memory_bytes", "Memory a stateful operator's state store uses.")
+    dropped = Family(
+        "etl_stream_late_rows_dropped",
+        "Rows the watermark dropped as too late in the last micro-batch (all stateful operators).",
+    )
+    for progress in progresses:
+        sink = str(progress.get("name") or progress.get("id"))
+        operators = list(progress.get("stateOperators") or [])
+        for name, operator in zip(_operator_names(operators), operators, strict=True):
+            state_rows.add(operator.get("numRowsTotal"), sink=sink, operator=name)
+            memory.add(operator.get("memoryUsedBytes"), sink=sink, operator=name)
+        if operators:
+            dropped.add(sum(int(op.get("numRowsDroppedByWatermark") or 0) for op in operators), sink=sink)
+    return [state_rows, memory, dropped]
+
+
+def kafka_lag(progresses: Sequence[Mapping[str, Any]]) -> list[Family]:
+    """Per Kafka topic and partition: the latest offset minus the end offset the last micro-batch processed."""
+    lag = Family(
+        "etl_stream_kafka_consumer_lag", "Records in a Kafka partition the query has not processed yet (latest - end)."
+    )
+    for progress in progresses:
+        sink = str(progress.get("name") or progress.get("id"))
+        for source in progress.get("sources") or []:
+            latest, end = _offsets(source.get("latestOffset")), _offsets(source.get("endOffset"))
+            for (topic, partition), offset in sorted(latest.items()):
+                if (topic, partition) in end:
+                    lag.add(max(offset - end[(topic, partition)], 0), sink=sink, topic=topic, partition=partition)
+    return [lag]
+
+
+def progress_json(progress: Any) -> dict[str, Any]:
+    """A ``StreamingQuery.lastProgress`` as Spark's own JSON.
+
+    PySpark 4 returns a dict subclass whose sources hold offsets as Python reprs
+    (``"{'topic': {'0': 5}}"``); its ``json`` property is Spark's JSON, offsets as objects.
+    """
+    text = getattr(progress, "json", None)
+    return dict(json.loads(text)) if isinstance(text, str) else dict(progress)
+
+
+def _offsets(value: Any) -> dict[tuple[str, str], int]:
+    """Kafka offsets, ``{"topic": {"0": 42}}`` (or its JSON text), by (topic, partition); empty for other sources."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {}
+    if not isinstance(value, Mapping):
+        return {}
+    return {
+        (str(topic), str(partition)): int(offset)
+        for topic, partitions in value.items()
+        if isinstance(partitions, Mapping)
+        for partition, offset in partitions.items()
+        if isinstance(offset, int)
+    }
+
+
+def _operator_names(operators: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Each operator's name, numbered from the second on when a query has several of one kind (two aggregates)."""
+    seen: dict[str, int] = {}
+    names = []
+    for operator in operators:
+        name = str(operator.get("operatorName") or "state")
+        seen[name] = seen.get(name, 0) + 1
+        names.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
+    return names
 
 
 class StreamingPusher:
@@ -225,7 +321,7 @@ class StreamingPusher:
 
     def push_once(self) -> None:
         try:
-            progresses = [q.lastProgress for q in self.spark.streams.active if q.lastProgress]
+            progresses = [progress_json(q.lastProgress) for q in self.spark.streams.active if q.lastProgress]
             self.exporter.export(RunMetrics(self.results(), progresses))
         except Exception as exc:
             if not self._warned:
@@ -263,6 +359,11 @@ def exporter_of(spec: MetricsSpec, registry: Registry, resolve: Any) -> MetricsE
 
 def _unix(value: str | None) -> float | None:
     return None if value is None else datetime.fromisoformat(value).timestamp()
+
+
+def spark_time(value: str | None) -> float | None:
+    """A time as Spark's progress writes it (``2026-11-25T10:00:00.000Z``), in Unix time."""
+    return None if value is None else _unix(value.replace("Z", "+00:00"))
 
 
 class _Collector:

@@ -52,6 +52,10 @@ class RunResults:
     checkpoints: dict[str, Any] | None = None
     #: the run-time parameters (``params:``) by name: value, type and source (--param, default or unset)
     params: dict[str, Any] | None = None
+    #: with the ``monitoring:`` endpoint on: its URL, host, port and paths (docs/observability.md#live-endpoint)
+    monitoring: dict[str, Any] | None = None
+    #: with tracing on: the trace id, where the spans went, exported or the error (docs/observability.md#traces)
+    tracing: dict[str, Any] | None = None
     #: the run history (``<state_dir>/history.sqlite``): recorded or the warning, what retention removed
     history: dict[str, Any] | None = None
 

@@ -19,6 +19,7 @@ from etl_cli.model.pipeline import option_location
 from etl_cli.plan.dag import Plan
 from etl_cli.plugins.api import PendingWrite, RunContext, Sink, Source, StageSpec, Transform
 from etl_cli.plugins.registry import Registry
+from etl_cli.runtime.bookkeeping.tracing_setup import StageSpans
 from etl_cli.runtime.execution.checkpointing import RunCheckpoints
 from etl_cli.runtime.execution.observe import RowCounter
 from etl_cli.runtime.execution.profiling import RunProfiler
@@ -133,6 +134,8 @@ class Executor:
         self.schemas: dict[str, list[tuple[str, str]]] | None = None
         #: the checkpoints the run starts from and those it writes (``checkpoint: true``); None: neither
         self.checkpoints = checkpoints
+        #: the stages' spans of the run's trace (nothing while tracing is off)
+        self.spans = StageSpans()
 
     def run(self) -> list[StageResult]:
         """Run every stage; return one result per stage (raises StageFailed on the first failure)."""
@@ -152,7 +155,7 @@ class Executor:
                 self.reporter.stage_started(stage.name, stage.kind, stage.type, index, total)
                 started = time.perf_counter()
                 try:
-                    with self._step(stage.label, stage.name):
+                    with self._step(stage.label, stage.name), self.spans.active(stage):
                         if stage.kind == "sink":
                             pending.append((stage, self._stage_sink(stage, computed), started))
                         else:
@@ -176,10 +179,12 @@ class Executor:
                 write.abort()
             self.guards.abort()
             self._fill_skipped(computed)
+            self.spans.finish(self.partial_results)
             raise
         finally:
             self.guards.release()
         self._collect_counts(computed)
+        self.spans.finish(computed.results.values())
         return [computed.results[s.name] for s in self.plan.stages]
 
     def _step(self, label: str, stage: str | None = None) -> AbstractContextManager[None]:
@@ -302,7 +307,7 @@ class Executor:
         ordered = sorted(pending, key=lambda entry: entry[1].irreversible)
         for stage, write, started in ordered:
             try:
-                with self._step(stage.label, stage.name):
+                with self._step(stage.label, stage.name), self.spans.active(stage):
                     self.guards.commit(stage, write.commit)
             except Exception as exc:
                 failure = StageFailed(stage, exc, self.plan)

@@ -16,6 +16,7 @@ from etl_cli.model.checkpoints import is_checkpointed
 from etl_cli.model.pipeline import PipelineSpec
 from etl_cli.plan.dag import Plan, compile_plan
 from etl_cli.plugins.registry import Registry
+from etl_cli.runtime.bookkeeping.endpoint import MonitoringEndpoint, RunView, run_view
 from etl_cli.runtime.bookkeeping.history import record_run
 from etl_cli.runtime.bookkeeping.lock import run_lock
 from etl_cli.runtime.bookkeeping.metrics import StreamingPusher, export_run_metrics
@@ -24,6 +25,7 @@ from etl_cli.runtime.bookkeeping.recover import recover_before_run
 from etl_cli.runtime.bookkeeping.results import RunResults, results_file, write_results
 from etl_cli.runtime.bookkeeping.results import results_dir as default_results_dir
 from etl_cli.runtime.bookkeeping.state import RunState, state_folder
+from etl_cli.runtime.bookkeeping.tracing_setup import RunTrace
 from etl_cli.runtime.catalog.register import register_written
 from etl_cli.runtime.execution.checkpointing import RunCheckpoints, choose_stages
 from etl_cli.runtime.execution.executor import Executor, StageFailed
@@ -78,16 +80,17 @@ def execute_run(
     plan = plan or compile_plan(spec)
     folder = results_dir or default_results_dir(spec.state_dir, spec.name, spec.env)
     choice = choose_stages(spec, plan, select, resume, folder)
+    secrets = open_secrets(spec, run_id)
+    trace = RunTrace.start(spec, run_id, secrets.resolve_value, secrets.redactor.mask)  # before run_started: its id
     run = _Run.start(spec, choice.plan if choice else plan, registry, reporter, run_id, results_dir, master)
     run.choose(choice)
-    run.profiling = profile
-    secrets = open_secrets(spec, run_id)
-    with run_lock(spec.state_dir, spec.name, spec.env, run_id), secrets.redactor.guard(), run.signals:
+    run.profiling, run.trace = profile, trace
+    with trace, run_lock(spec.state_dir, spec.name, spec.env, run_id), secrets.redactor.guard(), run.signals:
         try:
             run.open_checkpoints(extras)
             run.start_lineage(secrets, lineage_parent)
             state = RunState(state_folder(spec.state_dir, spec.name, spec.env), run_id, full_refresh=full_refresh)
-            with run.open_workspace(secrets, master, verbose, session, state) as workspace:
+            with run.serve_monitoring(), run.open_workspace(secrets, master, verbose, session, state) as workspace:
                 run.session_started(workspace)
                 recover_before_run(spec, registry, workspace.ctx, reporter)  # what killed runs left, before any write
                 run.execute(run.choose_executor(workspace, extras), workspace, secrets)
@@ -125,6 +128,10 @@ class _Run:
         self.choice: StageChoice | None = None
         #: the checkpoints the run reads and writes (``checkpoint: true``), once it holds the lock
         self.checkpoints: RunCheckpoints | None = None
+        #: the run's OpenTelemetry trace (a no-op when tracing is off)
+        self.trace = RunTrace()
+        #: what the ``monitoring:`` endpoint reads of the run, while it serves
+        self.view: RunView | None = None
 
     @classmethod
     def start(
@@ -172,6 +179,15 @@ class _Run:
             return
         reads = self.choice.from_checkpoint if self.choice is not None else {}
         self.checkpoints = RunCheckpoints(self.spec, self.run_id, self.results.started_at, reads)
+
+    def serve_monitoring(self) -> AbstractContextManager[Any]:
+        """The live endpoint (``monitoring:``), bound now, before Spark starts, so a taken port fails at once."""
+        if not self.spec.monitoring.enabled:
+            return nullcontext()
+        self.view = run_view(self.spec, self.results)
+        endpoint = MonitoringEndpoint(self.spec.monitoring, self.view, self.reporter)
+        self.results.monitoring = endpoint.summary()
+        return endpoint
 
     def open_workspace(
         self,
@@ -249,6 +265,8 @@ class _Run:
             if exporter is not None and self.spec.streaming is not None
             else nullcontext()
         )
+        if self.view is not None:
+            self.view.watch(workspace.session, executor.guards.resilience.metrics)
         try:
             with watch_spark_progress(workspace.session, self.reporter), pusher:
                 results.stages = executor.run()
@@ -318,6 +336,7 @@ class _Run:
             write_quality(results.quality, self.folder / f"{self.run_id}.json")
         results.metrics = export_run_metrics(self.spec.metrics, results, self.registry, self.reporter, resolve)
         results.lineage = self.lineage.finished(results) if self.lineage is not None else None
+        results.tracing = self.trace.finish(results, self.reporter)
         target = results_file(self.folder, self.run_id)
         results.history = record_run(self.spec.state_dir, self.spec.project.history, results, target)
         if not results.history["recorded"]:  # the results file below is the record; the history is an index

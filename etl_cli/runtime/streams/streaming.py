@@ -42,6 +42,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from etl_cli import tracing
 from etl_cli.errors import RunError
 from etl_cli.events import Reporter, StageResult
 from etl_cli.model.streaming import StreamingSettings
@@ -49,6 +50,7 @@ from etl_cli.plan.dag import Plan
 from etl_cli.plugins.api import RunContext, Sink, Source, StageSpec, Transform
 from etl_cli.plugins.quality.base import RowCheck
 from etl_cli.plugins.registry import Registry
+from etl_cli.runtime.bookkeeping.tracing_setup import StageSpans
 from etl_cli.runtime.execution.executor import StageFailed
 from etl_cli.runtime.safeguards.dead_letters import DeadLetterQueue
 from etl_cli.runtime.safeguards.guards import StageGuards
@@ -239,6 +241,8 @@ class StreamingExecutor:
         self.checks = self._stream_checks()
         #: the stages whose checks each sink's query counts (each checked stage counted by one query only)
         self._counted_by: dict[str, list[StreamChecks]] = {}
+        #: the stages' spans of the run's trace, open until the queries end (nothing while tracing is off)
+        self.spans = StageSpans(end_at_results=True)
 
     def _stream_checks(self) -> dict[str, StreamChecks]:
         found: dict[str, StreamChecks] = {}
@@ -259,8 +263,10 @@ class StreamingExecutor:
             except BaseException:
                 self._stop_all()
                 self._finish_results("failed")
+                self.spans.finish(self.partial_results)
                 raise
             self._finish_results("ok", _signal_name(stop.signal))
+            self.spans.finish(self.partial_results)
             if stop.requested and (self.settings.trigger.bounded or stop.signal == signal.SIGINT):
                 raise KeyboardInterrupt
         return self.partial_results
@@ -274,11 +280,12 @@ class StreamingExecutor:
             self.reporter.stage_started(stage.name, stage.kind, stage.type, index, total)
             started = time.perf_counter()
             try:
-                if stage.kind == "sink":
-                    self._queries.append(self._start_query(stage, frames[stage.inputs[0]], started))
-                    self.reporter.message("info", f"{stage.name}: streaming query started")
-                    continue
-                frames[stage.name] = self._frame(stage, frames)
+                with self.spans.active(stage):
+                    if stage.kind == "sink":
+                        self._queries.append(self._start_query(stage, frames[stage.inputs[0]], started))
+                        self.reporter.message("info", f"{stage.name}: streaming query started")
+                        continue
+                    frames[stage.name] = self._frame(stage, frames)
             except Exception as exc:
                 failure = StageFailed(stage, exc, self.plan)
                 self._results[stage.name] = StageResult(
@@ -382,12 +389,13 @@ class StreamingExecutor:
 
         def write(batch: DataFrame, batch_id: int) -> None:
             batch_ctx = dataclasses.replace(ctx, run_id=f"{ctx.run_id}-b{batch_id}", micro_batch=batch_id)
-            pending = plugin.stage_write(batch_ctx, stage, batch)
-            try:
-                pending.commit()
-            except BaseException:
-                pending.abort()
-                raise
+            with tracing.span("etl.micro_batch", **{"etl.stage": stage.name, "etl.batch_id": batch_id}):
+                pending = plugin.stage_write(batch_ctx, stage, batch)
+                try:
+                    pending.commit()
+                except BaseException:
+                    pending.abort()
+                    raise
 
         return df.writeStream.foreachBatch(write)
 
