@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -233,7 +234,10 @@ def run(path: Path, options: RunOptions, reporter: Reporter) -> tuple[ExitCode, 
     from etl_cli.runtime.execution.run import execute_run
 
     run_id = check_run_id(options.run_id) if options.run_id is not None else new_run_id()
-    _, spec = load_spec(path, options.env, options.sets, params=options.params, require_params=True)
+    params = options.params
+    if options.resume is not None:
+        params = _resumed_params(path, options)
+    _, spec = load_spec(path, options.env, options.sets, params=params, require_params=True)
     _refuse_used_run_id(spec, options.results_dir, run_id)
     if options.monitoring_port is not None:
         spec = replace(spec, monitoring=spec.monitoring.on_port(options.monitoring_port))
@@ -253,6 +257,45 @@ def run(path: Path, options: RunOptions, reporter: Reporter) -> tuple[ExitCode, 
         select=options.select,
         resume=options.resume,
     )
+
+
+def _resumed_params(path: Path, options: RunOptions) -> tuple[str, ...]:
+    """``--resume``: the ``--param`` values the failed run was given, so its checkpoints still match.
+
+    A ``--param`` given again must have the value the failed run had: another value computes
+    other rows, and the stages read from checkpoints would mix both. A results file that cannot
+    be read gives the ``--param`` as given (choosing the stages to resume reports it).
+    """
+    from etl_cli.config.params import GIVEN, parse_assignments
+    from etl_cli.runtime.bookkeeping.results import results_dir as default_results_dir
+    from etl_cli.runtime.bookkeeping.results import results_file
+
+    _, spec = load_spec(path, options.env, options.sets, params=options.params, require_params=False)
+    folder = options.results_dir or default_results_dir(spec.state_dir, spec.name, spec.env)
+    try:
+        recorded = json.loads(results_file(folder, str(options.resume)).read_text(encoding="utf-8")).get("params")
+    except (OSError, ValueError, AttributeError):
+        return options.params
+    before = {
+        name: _param_text(entry.get("value"))
+        for name, entry in (recorded or {}).items()
+        if isinstance(entry, dict) and entry.get("source") == GIVEN
+    }
+    for name, text in parse_assignments(options.params).items():
+        value = spec.params[name].value if name in spec.params else text
+        if name not in before or _param_text(value) != before[name]:
+            was = f"--param {name}={before[name]}" if name in before else f"no --param {name}"
+            raise UsageError(
+                f"--resume {options.resume}: that run had {was}, not --param {name}={text}",
+                hint="resume with the parameters the run had (leave out --param: they are taken from its results), "
+                "or start a new run",
+            )
+    return tuple(f"{name}={text}" for name, text in before.items())
+
+
+def _param_text(value: Any) -> str:
+    """A parameter value as ``--param`` writes it (booleans in lower case, as they are read)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _refuse_used_run_id(spec: PipelineSpec, results_dir: Path | None, run_id: str) -> None:
