@@ -13,6 +13,7 @@ from etl_cli.cli.options import (
     EnvOpt,
     ExcludeOpt,
     LogFormatOpt,
+    ParamOpt,
     ProjectPathArg,
     ResultsDirOpt,
     SelectOpt,
@@ -92,20 +93,23 @@ def run_command(
         typer.Option("--jobs", "-j", min=1, metavar="N", help="Run up to N pipelines at a time (default 1)."),
     ] = None,
     sets: SetOpt = None,
+    params: ParamOpt = None,
     results_dir: ResultsDirOpt = None,
     resume: Annotated[
         str | None,
         typer.Option(
             "--resume",
             metavar="DAG_RUN_ID",
-            help="Run again only what failed, was skipped or did not run in that DAG run (same selection and env).",
+            help="Run again only what failed, was skipped or did not run in that DAG run (same selection, env "
+            "and params).",
         ),
     ] = None,
     log_format: LogFormatOpt = TextOrJson.text,
 ) -> None:
     """Run the project's pipelines in dependency order, up to --jobs at a time; a failure skips what depends on it.
 
-    Each pipeline is an `etl-cli run` of its own; the DAG run exits with the worst of their exit codes
+    Each pipeline is an `etl-cli run` of its own, given the --param values its pipeline declares (every
+    value is checked before anything runs); the DAG run exits with the worst of their exit codes
     (143, 130, 4, 3, 1, 2, 5, then 0) and writes .etl/dag-runs/DAG_RUN_ID.json.
     """
     from etl_cli.cli.dag_run_view import DagRunConsole, DagRunJsonLines
@@ -122,6 +126,7 @@ def run_command(
         jobs=jobs,
         results_dir=results_dir,
         resume=resume,
+        params=tuple(params or ()),
     )
     outcome = run_dag(options, view)
     if outcome.record is None or outcome.record_file is None:

@@ -45,9 +45,10 @@ class DagRunConsole:
 
     def dag_run_started(self, record: DagRunRecord) -> None:
         resumes = f" · resumes {record.resumes}" if record.resumes else ""
+        params = f" · params {escape(' '.join(record.params))}" if record.params else ""
         self._line(
             f"dag run [bold]{record.dag_run_id}[/] · {_count(len(record.pipelines), 'pipeline')} · jobs {record.jobs}"
-            f" · env {escape(record.env or 'default')}{resumes}"
+            f" · env {escape(record.env or 'default')}{params}{resumes}"
         )
 
     def pipeline_started(self, run: PipelineRun) -> None:
@@ -105,6 +106,7 @@ class DagRunJsonLines:
             pipelines=list(record.pipelines),
             jobs=record.jobs,
             env=record.env,
+            params=record.params,
             resumes=record.resumes,
         )
 

@@ -71,6 +71,8 @@ class PipelineRun:
     skip_reason: str | None = None
     #: why it failed without an exit code of its own (its child process could not be started)
     error: str | None = None
+    #: the ``--param NAME=VALUE`` its child was given: those of the DAG run's its pipeline declares
+    params: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -88,6 +90,8 @@ class DagRunRecord:
     pipelines: dict[str, PipelineRun]
     #: the DAG run this one resumes (``--resume``), else None
     resumes: str | None = None
+    #: ``--param NAME=VALUE`` as given (one per name; a resume takes them again)
+    params: list[str] = field(default_factory=list)
     started_at: str = field(default_factory=now)
     ended_at: str | None = None
     duration_s: float | None = None

@@ -16,8 +16,8 @@ import queue
 import signal
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -73,11 +73,19 @@ class DagRunPlan:
     selectors: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     resumes: str | None = None
+    #: ``--param NAME=VALUE`` as given, and those each pipeline's child gets (orchestration/dag_params.py)
+    params: tuple[str, ...] = ()
+    child_params: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def new_record(self) -> DagRunRecord:
         """The record of a DAG run of this plan that has not started anything yet."""
         chosen = set(self.names)
-        runs = {name: PipelineRun(name, sorted(self.dag.upstream_of(name) & chosen)) for name in self.names}
+        runs = {
+            name: PipelineRun(
+                name, sorted(self.dag.upstream_of(name) & chosen), params=list(self.child_params.get(name, ()))
+            )
+            for name in self.names
+        }
         return DagRunRecord(
             dag_run_id=new_dag_run_id(),
             project=str(self.dag.root),
@@ -89,6 +97,7 @@ class DagRunPlan:
             results_dir=str(self.results_dir) if self.results_dir else None,
             pipelines=runs,
             resumes=self.resumes,
+            params=list(self.params),
         )
 
 
@@ -152,6 +161,7 @@ class DagRunner:
             run.run_id,
             log_file,
             sets=self.plan.sets,
+            params=tuple(run.params),
             results_dir=self.plan.results_dir,
         )
         self.observer.pipeline_started(run)

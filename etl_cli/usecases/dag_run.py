@@ -13,7 +13,9 @@ from pathlib import Path
 
 from etl_cli.config.project import load_project
 from etl_cli.errors import UsageError
+from etl_cli.model.pipeline import PipelineSpec
 from etl_cli.orchestration.dag import ProjectDag
+from etl_cli.orchestration.dag_params import Declared, child_params, given_params
 from etl_cli.orchestration.dag_record import DAG_RUNS_DIR, DagRunRecord, names_to_resume, read_record
 from etl_cli.orchestration.dag_run import DagRunner, DagRunObserver, DagRunPlan
 from etl_cli.orchestration.launch import StopSignal, stopping_on_signals
@@ -35,6 +37,8 @@ class DagRunOptions:
     results_dir: Path | None = None
     #: ``--resume DAG_RUN_ID``: run again what did not succeed in that DAG run
     resume: str | None = None
+    #: ``--param NAME=VALUE``: each child gets those its pipeline declares
+    params: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,7 @@ def run_dag(options: DagRunOptions, observer: DagRunObserver) -> DagRunOutcome:
     """Run the selection (or what the resumed DAG run left), stopping cleanly on SIGINT/SIGTERM."""
     if options.jobs is not None and options.jobs < 1:
         raise UsageError(f"--jobs must be 1 or more, not {options.jobs}")
-    plan = _resume_plan(options, options.resume) if options.resume else _new_plan(options)
+    plan = dag_run_plan(options)
     if plan is None:
         return DagRunOutcome(None, None, nothing_to_resume=options.resume)
     stop = StopSignal()
@@ -66,12 +70,18 @@ def run_dag(options: DagRunOptions, observer: DagRunObserver) -> DagRunOutcome:
     return DagRunOutcome(record, runner.record_file)
 
 
+def dag_run_plan(options: DagRunOptions) -> DagRunPlan | None:
+    """What the DAG run will run, every option and ``--param`` checked (None: a resume with nothing left)."""
+    return _resume_plan(options, options.resume) if options.resume else _new_plan(options)
+
+
 def _new_plan(options: DagRunOptions) -> DagRunPlan:
     env = _chosen_env(options.start, options.env)
-    dag, _ = load_project_dag(options.start, env, options.sets)
+    dag, specs = load_project_dag(options.start, env, options.sets)
+    names = select(dag, options.selectors, options.exclude)
     return DagRunPlan(
         dag,
-        select(dag, options.selectors, options.exclude),
+        names,
         dag_runs_folder(dag.root),
         env=env,
         sets=options.sets,
@@ -79,7 +89,14 @@ def _new_plan(options: DagRunOptions) -> DagRunPlan:
         jobs=options.jobs or 1,
         selectors=options.selectors,
         exclude=options.exclude,
+        params=given_params(options.params),
+        child_params=child_params(_declared(specs, names), options.params),
     )
+
+
+def _declared(specs: dict[str, PipelineSpec], names: Sequence[str]) -> Declared:
+    """The parameters each of ``names`` declares."""
+    return {name: {param: value.decl for param, value in specs[name].params.items()} for name in names}
 
 
 def _chosen_env(start: Path, env: str | None) -> str | None:
@@ -95,7 +112,7 @@ def _resume_plan(options: DagRunOptions, dag_run_id: str) -> DagRunPlan | None:
     given = [flag for flag, value in _selection_flags(options) if value]
     if given:
         raise UsageError(
-            f"--resume runs with the selection, env and sets of the DAG run it resumes: drop {', '.join(given)}"
+            f"--resume runs with the selection, env, sets and params of the DAG run it resumes: drop {', '.join(given)}"
         )
     if not options.start.exists():
         raise UsageError(f"no such file or folder: {options.start}")
@@ -103,11 +120,12 @@ def _resume_plan(options: DagRunOptions, dag_run_id: str) -> DagRunPlan | None:
     names = names_to_resume(earlier)
     if not names:
         return None
-    dag, _ = load_project_dag(options.start, earlier.env, earlier.sets)
+    dag, specs = load_project_dag(options.start, earlier.env, earlier.sets)
     _check_still_there(dag, names, earlier.dag_run_id)
+    ordered = [name for name in dag.order() if name in names]
     return DagRunPlan(
         dag,
-        [name for name in dag.order() if name in names],
+        ordered,
         dag_runs_folder(dag.root),
         env=earlier.env,
         sets=tuple(earlier.sets),
@@ -116,6 +134,8 @@ def _resume_plan(options: DagRunOptions, dag_run_id: str) -> DagRunPlan | None:
         selectors=tuple(earlier.selectors),
         exclude=tuple(earlier.exclude),
         resumes=earlier.dag_run_id,
+        params=tuple(earlier.params),
+        child_params=child_params(_declared(specs, ordered), earlier.params, strict_names=False),
     )
 
 
@@ -131,6 +151,7 @@ def _selection_flags(options: DagRunOptions) -> Sequence[tuple[str, object]]:
         ("--exclude", options.exclude),
         ("--env", options.env),
         ("--set", options.sets),
+        ("--param", options.params),
     ]
 
 

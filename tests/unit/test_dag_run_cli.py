@@ -70,7 +70,7 @@ def test_resume_takes_the_selection_from_the_dag_run_it_resumes(project: Path) -
         "dag", "run", "--resume", "20260101T000000Z-aaaaaaaa", "--select", "a", "--env", "dev", cwd=project
     )
     assert result.returncode == 2
-    assert "--resume runs with the selection, env and sets of the DAG run it resumes: drop --select, --env" in (
+    assert "--resume runs with the selection, env, sets and params of the DAG run it resumes: drop --select, --env" in (
         result.stderr
     )
 
