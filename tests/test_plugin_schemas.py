@@ -62,13 +62,26 @@ def test_every_built_in_type_is_registered():
     assert REGISTRY.types("sink") == ["csv", "jdbc", "json", "kafka", "orc", "parquet"]
     assert REGISTRY.types("transform") == [
         "aggregate",
+        "case",
+        "cast",
         "deduplicate",
         "derive",
+        "drop",
+        "explode",
+        "fill_nulls",
         "filter",
+        "flatten",
         "join",
+        "limit",
+        "lookup",
+        "pivot",
+        "rename",
+        "sample",
         "select",
+        "sort",
         "sql",
         "union",
+        "unpivot",
         "window",
     ]
 

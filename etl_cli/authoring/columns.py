@@ -50,7 +50,7 @@ def columns_after(stage: Mapping[str, Any], known: Mapping[str, Columns]) -> Col
         return _dedup([*_output_names(stage.get("group_by") or ()), *(stage.get("aggregations") or {})])
     if not first:
         return ()
-    if kind in ("filter", "deduplicate"):
+    if kind in ("filter", "deduplicate", "sort"):
         return first
     if kind == "select":
         return tuple(_output_names(stage.get("columns") or ()))

@@ -213,8 +213,43 @@ def _sql(ask: Ask, previous: str, columns: Columns) -> dict[str, Any]:
     return {"type": "sql", "inputs": [previous], "query": query}
 
 
+def _row_count(text: str) -> int | None:
+    """How many rows a top-N keeps: a whole number from 1, or nothing (every row)."""
+    if not text.strip():
+        return None
+    try:
+        count = int(text.strip())
+    except ValueError:
+        raise ValueError(f"'{text.strip()}' is not a whole number") from None
+    if count < 1:
+        raise ValueError("keep at least 1 row, or leave it empty to keep every row")
+    return count
+
+
+def _sort(ask: Ask, previous: str, columns: Columns) -> dict[str, Any]:
+    order_by = ask(
+        Question(
+            "sort.order_by",
+            "Order rows by (comma-separated; column, or column desc)",
+            "list",
+            example="revenue desc, customer_id",
+            suggestions=columns,
+        )
+    )
+    limit = ask(
+        Question(
+            "sort.limit",
+            "Keep only the first N rows in this order (empty: every row)",
+            required=False,
+            help="a top-N: Spark keeps the best N rows of each partition, then merges them",
+            parse=_row_count,
+        )
+    )
+    return {"type": "sort", "inputs": [previous], "order_by": order_by, **({"limit": limit} if limit else {})}
+
+
 #: in the order they are offered, which is also the order they are applied in: the latest version of
-#: each row first, then filters and columns, lookups, and aggregations last
+#: each row first, then filters and columns, lookups, and aggregations, then the order of the result
 RECIPES: tuple[Recipe, ...] = (
     Recipe("deduplicate", "dedupe: one row per key (e.g. the latest)", "deduplicated", _deduplicate),
     Recipe("filter", "filter: keep rows matching a condition", "filtered", _filter),
@@ -224,6 +259,7 @@ RECIPES: tuple[Recipe, ...] = (
     Recipe("aggregate", "aggregation: group rows and sum, count, average...", "aggregated", _aggregate),
     Recipe("window", "window: ranks, running totals, previous values", "windowed", _window),
     Recipe("sql", "sql: any Spark SQL query", "transformed", _sql),
+    Recipe("sort", "sort: order the rows, or keep the top N", "sorted", _sort),
 )
 
 

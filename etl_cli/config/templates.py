@@ -9,6 +9,13 @@ override any var in its own ``vars:``.
       template: files_to_parquet
       params: {input_path: data/orders.csv}
 
+``extends`` may also list several templates, merged in the order written (a later one
+wins, the pipeline over them all), each with its own ``params``. A template marked
+``library: true`` is a schema library: of the sources it writes, only those the pipeline
+reads (a transform's ``inputs``, a sink's ``input``, a check's ``to``) are kept, so one
+wide template can declare every table without each pipeline warning about, or reading,
+the tables it does not use.
+
 A template name is a path below a templates folder (``files/base``): never absolute,
 never ``..``, and the file it names must not link outside that folder. Chains are
 bounded by ``MAX_TEMPLATE_DEPTH`` (config/limits.py).
@@ -25,6 +32,7 @@ from etl_cli.config.yaml_loader import YamlFileError, load_yaml_file
 from etl_cli.diagnostics import Diagnostic, did_you_mean, error
 
 _PARAM_KEYS = ("description", "default", "required", "example")
+_EXTENDS_FORMS = "write 'extends: NAME', 'extends: {template: NAME, params: {...}}' or a list of these"
 
 
 def find_template(name: str, template_dirs: list[Path]) -> Path | None:
@@ -53,21 +61,39 @@ class TemplateResolver:
         self.files: list[Path] = []
         #: required parameters that were not given (already reported; interpolation leaves them alone)
         self.missing_params: set[str] = set()
+        #: the files (as locations name them) of templates marked ``library: true``
+        self.library_files: set[str] = set()
 
     def expand(self, doc: Node, chain: tuple[str, ...] = ()) -> Node:
-        """Return ``doc`` with its ``extends`` (if any) merged underneath it."""
+        """Return ``doc`` with its ``extends`` (if any) merged underneath it.
+
+        A list of templates is merged in the order written, each with its own parameters, so
+        a later template wins over an earlier one and ``doc`` over them all.
+        """
         extends = doc.value.pop("extends", None) if doc.is_mapping else None
         if extends is None:
             return doc
+        entries = extends.value if extends.is_sequence else [extends]
+        if not entries:
+            self.diagnostics.append(error("extends-invalid", "extends lists no template", extends.loc, _EXTENDS_FORMS))
+        base: Node | None = None
+        for entry in entries:
+            layer = self._layer(entry, chain)
+            if layer is not None:
+                base = layer if base is None else merge(base, layer, self.diagnostics)
+        return doc if base is None else merge(base, doc, self.diagnostics)
+
+    def _layer(self, extends: Node, chain: tuple[str, ...]) -> Node | None:
+        """One template named by ``extends`` (an entry of the list), expanded, with its parameters bound as vars."""
         name, params = self._parse_extends(extends)
         if name is None:
-            return doc
+            return None
         if name in chain:
             loop = " -> ".join([*chain, name])
             self.diagnostics.append(
                 error("template-cycle", f"templates extend each other in a loop: {loop}", extends.loc)
             )
-            return doc
+            return None
         if len(chain) >= MAX_TEMPLATE_DEPTH:
             raise LimitExceeded(
                 error(
@@ -79,22 +105,40 @@ class TemplateResolver:
             )
         path = self._find(name, extends)
         if path is None:
-            return doc
+            return None
         try:
             template = load_yaml_file(path)
         except YamlFileError as exc:
             self.diagnostics.extend(exc.diagnostics)
-            return doc
+            return None
         self.files.append(path)
         if not template.is_mapping:
             self.diagnostics.append(error("template-invalid", f"template '{name}' must be a mapping", template.loc))
-            return doc
+            return None
         declared = template.value.pop("params", None)
+        self._mark_library(name, template)
         base = self.expand(template, (*chain, name))
         param_vars = self._bind_params(name, declared, params, extends)
         if param_vars is not None:
             base = merge(base, Node({"vars": param_vars}, extends.loc), self.diagnostics)
-        return merge(base, doc, self.diagnostics)
+        return base
+
+    def _mark_library(self, name: str, template: Node) -> None:
+        """Take the template's ``library:`` flag off the document, remembering its file when it is true."""
+        flag = template.value.pop("library", None)
+        if flag is None:
+            return
+        if not isinstance(flag.value, bool):
+            self.diagnostics.append(
+                error(
+                    "template-invalid",
+                    f"library of template '{name}' must be true or false",
+                    flag.loc,
+                    "library: true makes the sources the pipeline does not read drop out instead of warning",
+                )
+            )
+        elif flag.value:
+            self.library_files.add(template.loc.file)
 
     def _find(self, name: str, extends: Node) -> Path | None:
         """The template's file, inside a templates folder; ``None`` once the problem is reported."""
@@ -154,8 +198,9 @@ class TemplateResolver:
         self.diagnostics.append(
             error(
                 "extends-invalid",
-                "extends must name a template: 'extends: NAME' or 'extends: {template: NAME, params: {...}}'",
+                "extends must name a template",
                 extends.loc,
+                _EXTENDS_FORMS,
             )
         )
         return None, None
@@ -208,3 +253,34 @@ class TemplateResolver:
                     error("template-param", f"template '{name}' has no parameter '{param}'", node.key_loc, hint)
                 )
         return Node(bound, extends.loc) if bound else None
+
+
+def drop_unread_library_sources(tree: Node, library_files: set[str]) -> Node:
+    """``tree`` without the sources written in a library template that no stage or check reads."""
+    sources = tree.get("sources")
+    if not library_files or sources is None or not sources.is_sequence:
+        return tree
+    read = _read_names(tree)
+    sources.value = [
+        item
+        for item in sources.value
+        if not (item.is_mapping and _written_in(item, library_files) and item.item_name() not in read)
+    ]
+    return tree
+
+
+def _written_in(item: Node, files: set[str]) -> bool:
+    name = item.get("name")
+    return name is not None and name.loc.file in files
+
+
+def _read_names(tree: Node) -> set[str]:
+    """The stage names read by transforms (``inputs``), sinks (``input``) and checks (``to``)."""
+    read: set[str] = set()
+    for section, key in (("transforms", "inputs"), ("sinks", "input"), ("checks", "to")):
+        items = tree.get(section)
+        for item in items.value if items is not None and items.is_sequence else ():
+            found = item.get(key)
+            values = found.value if found is not None and found.is_sequence else [found] if found is not None else []
+            read.update(v.value for v in values if isinstance(v, Node) and isinstance(v.value, str))
+    return read

@@ -11,6 +11,7 @@ builder counts what aliases copy and how deep the tree goes (config/limits.py).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
@@ -110,7 +111,40 @@ def _syntax_diagnostic(exc: yaml.MarkedYAMLError, shown: str, text: str) -> Diag
         problem = f"{problem} ({exc.context})"
     if "mapping values are not allowed" in problem:
         hint = "a key on this line needs its own line or a quoted value; check indentation and ':' inside values"
-    return error("yaml-syntax", f"invalid YAML: {problem}", Location(shown, line, column), hint)
+    partly_quoted = _partly_quoted(bad_line, shown, line)
+    return partly_quoted or error("yaml-syntax", f"invalid YAML: {problem}", Location(shown, line, column), hint)
+
+
+#: a block value that opens with a quote: ``key: 'x'``, ``- key: "x"`` or ``- 'x'``
+_QUOTED_VALUE = re.compile(r"^(?P<lead>\s*(?:-\s+)*(?:(?P<key>[^\s'\"#:][^#:]*?)\s*:\s+)?)(?P<quote>['\"])")
+_QUOTED_END = {"'": re.compile(r"'(?:[^']|'')*'"), '"': re.compile(r'"(?:[^"\\]|\\.)*"')}
+
+
+def _partly_quoted(text: str, shown: str, line: int) -> Diagnostic | None:
+    """The error of a value that starts with a quoted string and goes on: ``'1998-09-02' >= l_shipdate``.
+
+    YAML takes the quotes as the whole value, so the rest is a syntax error whose own message
+    (a block scalar, an expected key) says nothing about the cause: a SQL expression that starts
+    with a literal. The fix is to quote the whole expression.
+    """
+    match = _QUOTED_VALUE.match(text)
+    if match is None:
+        return None
+    start = match.end("lead")
+    literal = _QUOTED_END[match.group("quote")].match(text, start)
+    rest = text[literal.end() :].strip() if literal else ""
+    if literal is None or not rest or rest[0] in "#:,]}":
+        return None
+    value = text[start:].rstrip()
+    quoted = f'"{value}"' if '"' not in value else "'" + value.replace("'", "''") + "'"
+    fix = f"{match.group('key')}: {quoted}" if match.group("key") else f"- {quoted}"
+    return error(
+        "yaml-syntax",
+        f"invalid YAML: the value starts with the quoted string {literal.group()} and goes on after it "
+        "(YAML reads a quoted string as the whole value)",
+        Location(shown, line, start + 1),
+        f"quote the whole expression, e.g. {fix}",
+    )
 
 
 @dataclass(frozen=True)

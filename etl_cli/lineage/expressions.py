@@ -53,6 +53,24 @@ class Use:
     expression: str | None
 
 
+#: why a column reference is not resolved (:class:`Unresolved`)
+NO_COLUMN, NO_TABLE, NOT_INPUT, UNCLEAR = "no-column", "no-table", "not-input", "unclear"
+
+
+@dataclass(frozen=True)
+class Unresolved:
+    """A column reference the query's inputs do not give, for checks that point at it (``validate``).
+
+    ``reason``: NO_COLUMN (``table``, an input or subquery, has no such column), NO_TABLE (the
+    qualifier ``table`` names no table of the query), NOT_INPUT (the query reads ``table``, which is
+    not an input) or UNCLEAR (unqualified, and no input is known to have it alone).
+    """
+
+    column: str
+    table: str | None
+    reason: str
+
+
 @dataclass
 class QueryLineage:
     """What a query makes: its output columns (None: a ``*`` over an input whose columns are unknown), the
@@ -63,6 +81,8 @@ class QueryLineage:
     values: dict[str, list[Use]] = field(default_factory=dict)
     rows: list[Use] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    #: the column references behind the problems, one each
+    unresolved: list[Unresolved] = field(default_factory=list)
 
 
 @dataclass
@@ -91,7 +111,8 @@ def query_lineage(sql: str, tables: Mapping[str, Sequence[str] | None]) -> Query
                             quote_identifiers=False, identify=False)  # fmt: skip
         root = build_scope(qualified)
     except SqlglotError as error:
-        return QueryLineage(None, problems=[f"the query cannot be analysed: {_first_line(error)}"])
+        return QueryLineage(None, problems=[f"the query cannot be analysed: {_first_line(error)}"],
+                            unresolved=_unknown_column(error, spelling))  # fmt: skip
     if root is None:
         return QueryLineage(None, problems=["the query has no SELECT to analyse"])
     walker = _Walker(tables, spelling)
@@ -102,7 +123,17 @@ def query_lineage(sql: str, tables: Mapping[str, Sequence[str] | None]) -> Query
         walker.problem("an output column has no name (Spark names it after its expression): write expression AS name")
         columns = None
     values = {spelling.get(name, name): uses for name, uses in found.values.items()}
-    return QueryLineage(columns, values, found.rows, walker.problems)
+    return QueryLineage(columns, values, found.rows, walker.problems, walker.unresolved)
+
+
+def _unknown_column(error: Exception, spelling: Mapping[str, str]) -> list[Unresolved]:
+    """The qualified column qualify stopped at (``t.x`` where ``t`` is known and has no ``x``), if that is why."""
+    prefix = "Unknown column: "
+    text = _first_line(error)
+    if not text.startswith(prefix):
+        return []
+    name = text.removeprefix(prefix).strip()
+    return [Unresolved(spelling.get(name.lower(), name), None, NO_COLUMN)]
 
 
 def _first_line(error: Exception) -> str:
@@ -128,18 +159,24 @@ class _Walker:
         self.columns = {name.lower(): {c.lower(): c for c in cols} for name, cols in tables.items() if cols is not None}
         self.spelling = spelling
         self.problems: list[str] = []
+        self.unresolved: list[Unresolved] = []
         self._done: dict[int, _ScopeLineage] = {}
 
-    def problem(self, text: str) -> None:
+    def problem(self, text: str, unresolved: Unresolved | None = None) -> None:
         if text not in self.problems:
             self.problems.append(text)
+        if unresolved is not None and unresolved not in self.unresolved:
+            self.unresolved.append(unresolved)
 
     def lineage(self, scope: Scope) -> _ScopeLineage:
         if id(scope) not in self._done:
             if isinstance(scope.expression, exp.SetOperation):
                 self._done[id(scope)] = self._set_operation(scope)
-            else:
+            elif isinstance(scope.expression, exp.Select):
                 self._done[id(scope)] = self._select(scope)
+            else:  # a table function's scope (LATERAL VIEW explode(...)): its columns come from Spark
+                self.problem(f"{scope.expression.key.upper()} is not followed offline")
+                self._done[id(scope)] = _ScopeLineage(None, {}, [])
         return self._done[id(scope)]
 
     def _set_operation(self, scope: Scope) -> _ScopeLineage:
@@ -158,7 +195,7 @@ class _Walker:
 
     def _select(self, scope: Scope) -> _ScopeLineage:
         select = scope.expression
-        assert isinstance(select, exp.Select)  # scopes are SELECTs or set operations (handled apart)
+        assert isinstance(select, exp.Select)  # set operations and table functions are handled apart
         rows = [use for child in self._read_scopes(scope) for use in self.lineage(child).rows]
         rows += self._row_uses(scope, select)
         columns: list[str] | None = []
@@ -256,9 +293,14 @@ class _Walker:
             child = self.lineage(source)
             if name in child.values:
                 return child.values[name]
+            if child.columns is None and not isinstance(source.expression, exp.Select | exp.SetOperation):
+                return []  # a column a table function makes: unknown offline (said once, for its scope)
             if child.columns is None and len(source.selected_sources) == 1:
                 return self._resolve(source, exp.column(name))  # through a * over an input of unknown columns
-            self.problem(f"{self._shown(name)} is not a column of {column.table or 'the subquery'}")
+            self.problem(
+                f"{self._shown(name)} is not a column of {column.table or 'the subquery'}",
+                Unresolved(self._shown(name), self._shown(column.table) if column.table else None, NO_COLUMN),
+            )
             return []
         return self._table_column(source, name)
 
@@ -272,21 +314,28 @@ class _Walker:
             if not table and len(current.selected_sources) == 1:
                 return next(iter(current.selected_sources.values()))[1]
             current = current.parent if current.is_subquery or current.is_correlated_subquery else None
+        name = self._shown(column.name.lower())
         if table:
-            self.problem(f"{table}.{self._shown(column.name.lower())} names no table of the query")
+            self.problem(f"{table}.{name} names no table of the query", Unresolved(name, self._shown(table), NO_TABLE))
         else:
-            self.problem(f"{self._shown(column.name.lower())}: cannot tell which input it comes from (qualify it)")
+            self.problem(f"{name}: cannot tell which input it comes from (qualify it)", Unresolved(name, None, UNCLEAR))
         return None
 
     def _table_column(self, table: exp.Table, name: str) -> list[Use]:
         key = table.name.lower()
         if key not in self.tables:
             known = ", ".join(sorted(self.tables.values())) or "none"
-            self.problem(f"reads {table.name}, which is not an input of the stage (inputs: {known})")
+            self.problem(
+                f"reads {table.name}, which is not an input of the stage (inputs: {known})",
+                Unresolved(self._shown(name), table.name, NOT_INPUT),
+            )
             return []
         spelled = self.columns.get(key, {}).get(name)
         if spelled is None and key in self.columns:
-            self.problem(f"{self.tables[key]} has no column {self._shown(name)}")
+            self.problem(
+                f"{self.tables[key]} has no column {self._shown(name)}",
+                Unresolved(self._shown(name), self.tables[key], NO_COLUMN),
+            )
             return []
         return [Use(self.tables[key], spelled or self._shown(name), "identity", None)]
 

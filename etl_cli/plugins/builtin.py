@@ -14,15 +14,34 @@ from etl_cli.plugins.sinks import kafka as sink_kafka
 from etl_cli.plugins.sources import files as source_files
 from etl_cli.plugins.sources import jdbc as source_jdbc
 from etl_cli.plugins.sources import kafka as source_kafka
-from etl_cli.plugins.transforms import aggregate, columns, deduplicate, join, sql, union, window
+from etl_cli.plugins.transforms import (
+    aggregate,
+    columns,
+    deduplicate,
+    housekeeping,
+    join,
+    lookup,
+    nested,
+    ordering,
+    reshape,
+    sql,
+    union,
+    values,
+    window,
+)
 
 __all__ = [
     "aggregate",
     "columns",
     "dataset_checks",
     "deduplicate",
+    "housekeeping",
     "join",
+    "lookup",
+    "nested",
+    "ordering",
     "pushgateway",
+    "reshape",
     "row_checks",
     "sink_files",
     "sink_jdbc",
@@ -33,5 +52,6 @@ __all__ = [
     "sql",
     "textfile",
     "union",
+    "values",
     "window",
 ]

@@ -13,16 +13,17 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from etl_cli.diagnostics import Diagnostic, error
-from etl_cli.errors import ConfigError, EtlError, QualityGateError
+from etl_cli.diagnostics import Diagnostic, error, has_errors, warning
+from etl_cli.errors import ConfigError, EtlError, Location, QualityGateError
 from etl_cli.events import Reporter, StageResult
 from etl_cli.model.input_paths import INPUT_NOT_FOUND
-from etl_cli.model.pipeline import option_location
+from etl_cli.model.pipeline import option_location, stage_path
 from etl_cli.plugins.api import Effect, Sink, Source, StageSpec, resolve_path
 from etl_cli.plugins.registry import Registry
 from etl_cli.plugins.spark_types import first_line, quote
 from etl_cli.runtime.bookkeeping.progress import watch_spark_progress
 from etl_cli.runtime.execution.coercions import silent_casts
+from etl_cli.runtime.execution.decimal_scale import wider_decimals
 from etl_cli.runtime.execution.describe import SchemaField, cell_text, schema_fields
 from etl_cli.runtime.execution.executor import Executor
 from etl_cli.runtime.execution.spark_errors import explain, missing_input_hint
@@ -117,11 +118,12 @@ class DryRunReport:
 
     @property
     def ok(self) -> bool:
-        return not self.diagnostics
+        """No errors (warnings, such as a widened decimal, do not fail a dry-run)."""
+        return not has_errors(self.diagnostics)
 
     @property
     def exit_code(self) -> int:
-        if not self.diagnostics:
+        if self.ok:
             return 0
         if any(d.code in CONFIG_CODES for d in self.diagnostics):
             return 1
@@ -237,6 +239,7 @@ class DryRun:
         else:
             analysis.schema_origin = "derived"
             self._silent_casts(stage, df, analysis)
+            self._wider_decimals(stage, df)
         if self.sample and not analysis.streaming:
             analysis.rows = df.count()
         if self.explain:
@@ -248,6 +251,22 @@ class DryRun:
             message = self._mask(f"{stage.label}: {cast.message()}")
             self.report.diagnostics.append(error(code, message, stage.location, cast.hint()))
             analysis.status = "failed"
+
+    def _wider_decimals(self, stage: StageSpec, df: DataFrame) -> None:
+        for found in wider_decimals(df, [self.frames[name] for name in stage.inputs]):
+            message = self._mask(f"{stage.label}: {found.message()}")
+            where = self._aggregation_location(stage, found.output)
+            hint = found.hint()
+            if stage.type == "aggregate":
+                hint += f" (aggregations: {{{found.output}: {{expr: ...}}}})"
+            self.report.diagnostics.append(warning("decimal-scale", message, where, hint))
+
+    def _aggregation_location(self, stage: StageSpec, output: str) -> Location | None:
+        """The line of ``aggregations.<output>`` when the stage has it (an aggregate), else the stage's."""
+        spec = self.workspace.plan.pipeline
+        same_kind = [s.name for s in spec.stages if s.kind == stage.kind]
+        path = (*stage_path(stage.kind, same_kind.index(stage.name)), "aggregations", output)
+        return spec.provenance.user_location(path) or stage.location
 
     def _sink(self, stage: StageSpec, analysis: StageAnalysis) -> None:
         plugin = self.registry.get("sink", stage.type)()
