@@ -248,12 +248,50 @@ def _sort(ask: Ask, previous: str, columns: Columns) -> dict[str, Any]:
     return {"type": "sort", "inputs": [previous], "order_by": order_by, **({"limit": limit} if limit else {})}
 
 
+def _cast(ask: Ask, previous: str, columns: Columns) -> dict[str, Any]:
+    converted = ask(
+        Question(
+            "cast.columns",
+            "Columns to convert (column = Spark SQL type; separate them with ;)",
+            check=_needs_entries,
+            parse=assignments,
+            example="amount = DECIMAL(10,2); ordered_at = TIMESTAMP",
+            suggestions=columns,
+        )
+    )
+    return {"type": "cast", "inputs": [previous], "columns": converted}
+
+
+def _rename(ask: Ask, previous: str, columns: Columns) -> dict[str, Any]:
+    renamed = ask(
+        Question(
+            "rename.columns",
+            "Columns to rename (old_name = new_name; separate them with ;)",
+            check=_needs_entries,
+            parse=assignments,
+            example="cust_id = customer_id",
+            suggestions=columns,
+        )
+    )
+    return {"type": "rename", "inputs": [previous], "columns": renamed}
+
+
+def _drop(ask: Ask, previous: str, columns: Columns) -> dict[str, Any]:
+    dropped = ask(
+        Question("drop.columns", "Columns to remove (comma-separated)", "list", example="notes", suggestions=columns)
+    )
+    return {"type": "drop", "inputs": [previous], "columns": dropped}
+
+
 #: in the order they are offered, which is also the order they are applied in: the latest version of
 #: each row first, then filters and columns, lookups, and aggregations, then the order of the result
 RECIPES: tuple[Recipe, ...] = (
     Recipe("deduplicate", "dedupe: one row per key (e.g. the latest)", "deduplicated", _deduplicate),
     Recipe("filter", "filter: keep rows matching a condition", "filtered", _filter),
     Recipe("select", "select: keep, drop, rename columns", "selected", _select),
+    Recipe("cast", "cast: convert columns to other types, keeping the others", "converted", _cast),
+    Recipe("rename", "rename: rename columns, keeping the others", "renamed", _rename),
+    Recipe("drop", "drop: remove columns, keeping the others", "trimmed", _drop),
     Recipe("derive", "derive: add computed columns", "derived", _derive),
     Recipe("join", "join: add columns from a second source", "joined", _join),
     Recipe("aggregate", "aggregation: group rows and sum, count, average...", "aggregated", _aggregate),
