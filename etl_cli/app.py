@@ -127,6 +127,9 @@ def validate(
                 from etl_cli.lineage.expression_check import check_expressions
 
                 diagnostics += check_expressions(spec, registry())
+                from etl_cli.testing.spec import check_test_files  # the tests beside it (docs/testing.md)
+
+                diagnostics += check_test_files(spec, registry())
             reports.append(ValidationReport(display_path(pipeline_file), loaded.env, sorted_diagnostics(diagnostics)))
     _check_param_names(params, declared)
     folders = [path for path in paths if path.is_dir() and not (path / PIPELINE_FILE).is_file()]

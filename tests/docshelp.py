@@ -244,8 +244,8 @@ _ANSWERED_BEFORE_SPARK = frozenset({"--help", "--version", "--show-completion", 
 
 
 def starts_spark(command: Command) -> bool:
-    """Whether the command starts a JVM: ``etl-cli run``, ``dry-run``, ``debug``, ``dlq``, ``lineage --analyze``,
-    ``dag run`` and ``etl-debug``."""
+    """Whether the command starts a JVM: ``etl-cli run``, ``dry-run``, ``debug``, ``dlq``, ``test``,
+    ``lineage --analyze``, ``dag run`` and ``etl-debug``."""
     try:
         words = shlex.split(command.text, comments=True)
     except ValueError:
@@ -259,7 +259,7 @@ def starts_spark(command: Command) -> bool:
     subcommand, action = ([word for word in words[1:] if not word.startswith("-")] + ["", ""])[:2]
     analyzes = subcommand == "lineage" and "--analyze" in words
     runs_dag = (subcommand, action) == ("dag", "run")  # each pipeline of it is an `etl-cli run`
-    return program == "etl-cli" and (subcommand in {"run", "dry-run", "debug", "dlq"} or analyzes or runs_dag)
+    return program == "etl-cli" and (subcommand in {"run", "dry-run", "debug", "dlq", "test"} or analyzes or runs_dag)
 
 
 def make_sandbox(target: Path, root: Path = REPO) -> Path:

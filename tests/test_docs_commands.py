@@ -202,6 +202,7 @@ def test_markup_the_test_cannot_follow_is_a_problem(text: str, problem: str) -> 
         ("etl-cli lineage pipelines/quickstart", False),
         ("etl-cli dag run --select +daily_revenue --jobs 2", True),
         ("etl-cli dag show --select run", False),
+        ("etl-cli test pipelines/quickstart --junit-xml out.xml", True),
     ],
 )
 def test_commands_of_etl_cli_that_execute_a_pipeline_are_spark_commands(text: str, spark: bool) -> None:

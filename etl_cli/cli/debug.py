@@ -27,6 +27,7 @@ from etl_cli.cli.progress import StatusReporter
 from etl_cli.cli.quality_table import print_quality_report
 from etl_cli.cli.show import null_counts_text, rows_table, schema_tree
 from etl_cli.errors import EtlError, UsageError
+from etl_cli.testing.spec import given_snippet
 
 if TYPE_CHECKING:
     from etl_cli.runtime.execution.stepping import StageSnapshot, Stepper
@@ -241,6 +242,10 @@ class DebugSession:
         elif word == "save":
             rows, schema = self.stepper.save(Path(rest) if rest else None)
             self.console.print(f"saved {escape(str(rows))} and {escape(str(schema))}")
+            saved = self.stepper.current  # save refuses before the first stage: it is set
+            snippet = given_snippet(self.stepper.workspace.plan.pipeline, saved.stage, rows) if saved else None
+            if snippet:
+                self.console.print(escape(snippet))
         elif word == "show" and self.stepper.current is not None:
             self._print_stage(self.stepper.current)
         elif word in ("help", "h", "?"):

@@ -123,9 +123,21 @@ class _Commands(LazyGroup):
             "Kubernetes.",
         ),
         LazySpec(
+            "test",
+            "etl_cli.cli.test_cmd:test_command",
+            "Run the pipelines' tests: given rows for the sources, expected rows for the stages and sinks.",
+            TakesDebug,
+        ),
+        LazySpec(
             "alerts",
             "etl_cli.cli.alerts_cmd:alerts_app",
             "Export Prometheus alerting rules for the project's pipelines (see docs/observability.md#alerts).",
+        ),
+        LazySpec(
+            "generate",
+            "etl_cli.cli.generate_cmd:generate_command",
+            "Write seeded, reproducible data for a pipeline's sources from their schemas, contracts and checks.",
+            TakesDebug,
         ),
     )
 

@@ -37,6 +37,7 @@ def test_stepping_in_a_terminal_next_sql_more_save_continue_quit(tmp_path: Path)
     assert re.search(r"│ Bob\s+│ \*{8}\s+│", term.screen) and "bob@example.com" not in term.screen
 
     term.line(f"save {fixtures / 'customers'}")
+    term.expect("given: {customers: {file: ")  # how a test file (docs/testing.md) reads the fixture
     term.expect("debug customers> ")
 
     term.line("n")

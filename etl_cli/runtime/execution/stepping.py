@@ -221,7 +221,8 @@ class Stepper:
             raise UsageError("no stage has run yet", hint="type n to run the first stage")
         stage = self.current.stage
         spec = self.workspace.plan.pipeline
-        target = path or spec.project_root / "tests" / "fixtures" / spec.name / f"{stage.name}.jsonl"
+        # the pipeline's own tests/fixtures/: a test file beside it reads it as ``file: fixtures/<stage>.jsonl``
+        target = path or spec.file.parent / "tests" / "fixtures" / f"{stage.name}.jsonl"
         target = target if target.suffix else target.with_suffix(".jsonl")
         df = self._masked_for_fixture(self._current_frame()).limit(max(self.shown, self.limit))
         with self.workspace.redactor.guard():
