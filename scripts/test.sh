@@ -35,6 +35,8 @@ if [ -x scripts/fetch-jars.sh ] && [ "${ETL_SKIP_JARS:-0}" != "1" ]; then
     # spark.jars instead of resolving Maven coordinates with Ivy at every Spark start (see etl_cli/runtime/spark/jars.py)
     echo "== connector jars"
     scripts/fetch-jars.sh >/dev/null
+    # Apache Sedona (the geo transforms and the geojson source: etl_cli/plugins/sedona.py), about 100 MB, once
+    scripts/fetch-jars.sh org.apache.sedona:sedona-spark-shaded-4.0_2.13:1.8.0 org.datasyslab:geotools-wrapper:1.8.0-33.1 >/dev/null
 fi
 
 echo "== test tools (Chromium and Graphviz, for the lineage pictures' tests)"

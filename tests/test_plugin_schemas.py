@@ -58,7 +58,7 @@ def validation_errors(kind: Kind, item: dict[str, Any]) -> list[str]:
 
 
 def test_every_built_in_type_is_registered():
-    assert REGISTRY.types("source") == ["csv", "jdbc", "json", "kafka", "orc", "parquet"]
+    assert REGISTRY.types("source") == ["csv", "geojson", "jdbc", "json", "kafka", "orc", "parquet"]
     assert REGISTRY.types("sink") == ["csv", "jdbc", "json", "kafka", "orc", "parquet"]
     assert REGISTRY.types("transform") == [
         "aggregate",
@@ -68,18 +68,29 @@ def test_every_built_in_type_is_registered():
         "derive",
         "drop",
         "explode",
+        "features",
         "fill_nulls",
         "filter",
         "flatten",
+        "geo_distance",
+        "geo_join",
+        "geo_point",
+        "geo_within",
         "join",
         "limit",
         "lookup",
+        "ml_score",
         "pivot",
         "rename",
+        "resample",
+        "rolling",
         "sample",
         "select",
         "sort",
+        "split",
         "sql",
+        "text",
+        "trend",
         "union",
         "unpivot",
         "window",
@@ -303,7 +314,7 @@ def test_window_functions_check_their_own_keys():
         "total": {"function": "sum", "column": "x", "offset": 2},
         "rows": {"function": "count"},
     }
-    assert problems("window", inputs=["a"], order_by=["day"], columns=columns) == [
+    assert problems("window", inputs=["a"], partition_by=["g"], order_by=["day"], columns=columns) == [
         "ntile needs n, the number of buckets",
         "lag needs a column",
         "rank takes no frame",

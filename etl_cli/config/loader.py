@@ -20,6 +20,7 @@ from etl_cli.config.nodes import Node, Provenance, to_plain
 from etl_cli.config.overlay import merge, strip_tags
 from etl_cli.config.params import ParamValue, declared_params, parse_assignments, resolve_params
 from etl_cli.config.project import OVERLAY_DIR, PIPELINE_FILE, Project, read_project
+from etl_cli.config.splits import expand_splits
 from etl_cli.config.templates import TemplateResolver, drop_unread_library_sources
 from etl_cli.config.yaml_loader import YamlFileError, display_path, load_yaml_file, load_yaml_text
 from etl_cli.diagnostics import Diagnostic, error
@@ -122,7 +123,7 @@ def load_pipeline(
             strict_names=strict_param_names,
         )
         interpolator = Interpolator(tree.get("vars"), environ, frozenset(resolver.missing_params), values)
-        tree = drop_unread_library_sources(interpolator.resolve_document(tree), resolver.library_files)
+        tree = expand_splits(drop_unread_library_sources(interpolator.resolve_document(tree), resolver.library_files))
     except LimitExceeded as exc:  # what follows a limit would only repeat it: that one place is the report
         diagnostics.append(exc.diagnostic)
         return empty

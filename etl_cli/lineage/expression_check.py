@@ -127,6 +127,13 @@ def _select(options: Mapping[str, Any]) -> Iterator[Expression]:
         names += [name] if (name := _output_name(text)) else []
 
 
+def _split(options: Mapping[str, Any]) -> Iterator[Expression]:
+    """A split's conditions, on the split itself only (the stages of its outputs share its options)."""
+    if "output" not in options:
+        for name, text in options["outputs"].items():
+            yield Expression(("outputs", name), text, CONDITION)
+
+
 def _join(options: Mapping[str, Any]) -> Iterator[Expression]:
     """The conditions, each seeing the inputs joined so far: the top-level one from the first step without keys."""
     steps = options.get("joins") or ()
@@ -198,11 +205,50 @@ def _named_columns(options: Mapping[str, Any]) -> Iterator[Expression]:
         yield Expression(("columns", key), quote(name), VALUE, shift=None)
 
 
+def _time_series(options: Mapping[str, Any]) -> Iterator[Expression]:
+    """resample, rolling, trend: time column and keys (column names), what value, aggregations or columns read."""
+    yield Expression(("time_column",), quote(options["time_column"]), VALUE, shift=None)
+    for i, key in enumerate(options.get("keys") or ()):
+        yield Expression(("keys", i), quote(key), VALUE, shift=None)
+    if "value" in options:
+        yield Expression(("value",), options["value"], VALUE)
+    items = "aggregations" if "aggregations" in options else "columns"
+    for output, spec in (options.get(items) or {}).items():
+        for key in ("column", "expr"):
+            if key in spec:
+                yield Expression((items, output, key), spec[key], VALUE)
+
+
+def _geo_points(options: Mapping[str, Any]) -> Iterator[Expression]:
+    """geo_point, geo_distance, geo_within: the columns their points read (lon, lat, or a point's keys)."""
+    for key in ("lon", "lat"):
+        if key in options:
+            yield Expression((key,), quote(options[key]), VALUE, shift=None)
+    for point in ("from", "to", "point"):
+        for key, name in (options.get(point) or {}).items():
+            yield Expression((point, key), quote(name), VALUE, shift=None)
+
+
+def _geo_join(options: Mapping[str, Any]) -> Iterator[Expression]:
+    """geo_join: the point's columns, of the first input, and the polygon column (of either, offline)."""
+    for key, name in (options.get("point") or {}).items():
+        yield Expression(("point", key), quote(name), VALUE, shift=None, seen=1)
+    yield Expression(("polygon",), quote(options["polygon"]), VALUE, shift=None)
+
+
 _READERS = {
+    "geo_point": _geo_points,
+    "geo_distance": _geo_points,
+    "geo_within": _geo_points,
+    "geo_join": _geo_join,
+    "resample": _time_series,
+    "rolling": _time_series,
+    "trend": _time_series,
     "cast": _named_columns,
     "rename": _named_columns,
     "drop": _named_columns,
     "filter": _filter,
+    "split": _split,
     "derive": _derive,
     "select": _select,
     "join": _join,

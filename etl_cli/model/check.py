@@ -10,7 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 from etl_cli.config.loader import LoadedConfig
-from etl_cli.diagnostics import Diagnostic, error, has_errors
+from etl_cli.diagnostics import Diagnostic, error, has_errors, warning
 from etl_cli.model.catalog import check_registrations, registrations_of
 from etl_cli.model.checkpoints import CheckpointSettings
 from etl_cli.model.coerce import coerce_document
@@ -133,8 +133,8 @@ def _plugin_rules(document: dict[str, Any], loaded: LoadedConfig, registry: Regi
             for problem in plugin.check_options(item):
                 path = (SECTION_OF_KIND[kind], index, *problem.key_path)
                 found.append(
-                    error(
-                        "invalid-option",
+                    (error if problem.warning_code is None else warning)(
+                        problem.warning_code or "invalid-option",
                         f"{describe_path(document, path)}: {problem.message}",
                         loaded.provenance.value_location(path),
                         problem.hint,

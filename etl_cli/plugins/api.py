@@ -59,6 +59,8 @@ class OptionProblem:
     key_path: tuple[str | int, ...]
     message: str
     hint: str | None = None
+    #: set for a problem that is only a warning (the pipeline still runs): the code it is reported under
+    warning_code: str | None = None
 
 
 T = TypeVar("T")

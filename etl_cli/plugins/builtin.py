@@ -12,19 +12,25 @@ from etl_cli.plugins.sinks import files as sink_files
 from etl_cli.plugins.sinks import jdbc as sink_jdbc
 from etl_cli.plugins.sinks import kafka as sink_kafka
 from etl_cli.plugins.sources import files as source_files
+from etl_cli.plugins.sources import geojson as source_geojson
 from etl_cli.plugins.sources import jdbc as source_jdbc
 from etl_cli.plugins.sources import kafka as source_kafka
 from etl_cli.plugins.transforms import (
     aggregate,
     columns,
     deduplicate,
+    geo,
     housekeeping,
     join,
     lookup,
+    ml,
     nested,
     ordering,
     reshape,
+    split,
     sql,
+    text,
+    timeseries,
     union,
     values,
     window,
@@ -35,9 +41,11 @@ __all__ = [
     "columns",
     "dataset_checks",
     "deduplicate",
+    "geo",
     "housekeeping",
     "join",
     "lookup",
+    "ml",
     "nested",
     "ordering",
     "pushgateway",
@@ -47,10 +55,14 @@ __all__ = [
     "sink_jdbc",
     "sink_kafka",
     "source_files",
+    "source_geojson",
     "source_jdbc",
     "source_kafka",
+    "split",
     "sql",
+    "text",
     "textfile",
+    "timeseries",
     "union",
     "values",
     "window",

@@ -372,4 +372,4 @@ transforms:
     assert set(analyzed.schemas()) == {"orders", "customers"}
     (problem,) = analyzed.diagnostics
     assert problem.code == "spark-analysis" and "price" in problem.message
-    assert str(problem.location).endswith("p/pipeline.yaml:12:5")
+    assert str(problem.location).endswith("p/pipeline.yaml:16:12")  # `price` in `net: price * 2`

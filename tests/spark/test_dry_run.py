@@ -99,7 +99,7 @@ def test_dry_run_reports_each_problem_spark_finds_at_its_stage_file_and_line(tmp
     found = [(d["code"], d["file"], d["line"], d["column"]) for d in report["diagnostics"]]
     where = f"{BROKEN}/pipeline.yaml"
     assert sorted(found, key=lambda f: f[2]) == [
-        ("spark-analysis", where, 16, 5),
+        ("spark-analysis", where, 19, 16),  # the condition's `amount_eur`
         ("join-key-types", where, 24, 5),
         ("non-numeric-aggregate", where, 28, 5),
     ]

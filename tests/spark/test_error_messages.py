@@ -151,7 +151,7 @@ def test_an_unknown_column_fails_the_run_with_exit_4(tmp_path: Path) -> None:
           - {name: out, type: parquet, input: picked, path: out}
         """,
     )
-    assert "transform 'picked' (select) failed (defined at pipeline.yaml:4:5)" in stderr
+    assert "transform 'picked' (select) failed (expression at pipeline.yaml:4:66)" in stderr  # `nosuch`
     assert "`nosuch` cannot be resolved" in stderr
     assert (results["exit_code"], results["error"]["type"], results["error"]["stage"]) == (4, "StageFailed", "picked")
 

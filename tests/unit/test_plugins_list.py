@@ -17,8 +17,13 @@ from typing import Any
 from tests.clihelp import REPO, etl_cli
 
 BUILT_IN = {
-    "source": ["csv", "jdbc", "json", "kafka", "orc", "parquet"],
-    "transform": ["aggregate", "deduplicate", "derive", "filter", "join", "select", "sql", "union", "window"],
+    "source": ["csv", "geojson", "jdbc", "json", "kafka", "orc", "parquet"],
+    "transform": [
+        "aggregate", "case", "cast", "deduplicate", "derive", "drop", "explode", "features", "fill_nulls", "filter",
+        "flatten", "geo_distance", "geo_join", "geo_point", "geo_within", "join", "limit", "lookup", "ml_score",
+        "pivot", "rename", "resample", "rolling", "sample", "select", "sort", "split", "sql", "text", "trend",
+        "union", "unpivot", "window",
+    ],
     "sink": ["csv", "jdbc", "json", "kafka", "orc", "parquet"],
     "check": [
         "accepted_values", "expression", "freshness", "not_null", "range", "regex", "relationships", "row_count",

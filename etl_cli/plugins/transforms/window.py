@@ -32,6 +32,8 @@ RANKING_FUNCTIONS = ("row_number", "rank", "dense_rank", "percent_rank", "cume_d
 OFFSET_FUNCTIONS = ("lag", "lead")
 AGGREGATE_FUNCTIONS = ("first", "last", "sum", "avg", "min", "max", "count")
 WINDOW_FUNCTIONS = RANKING_FUNCTIONS + OFFSET_FUNCTIONS + AGGREGATE_FUNCTIONS
+#: the ranks a top-N is written with (row_number, then a filter on it)
+TOP_N_FUNCTIONS = ("row_number", "rank", "dense_rank")
 
 _BOUND = {
     "anyOf": [{"enum": ["unbounded", "current"]}, {"type": "integer"}],
@@ -103,6 +105,29 @@ def _misplaced_keys(path: tuple[str, str], function: Any, spec: Mapping[str, Any
     allowed |= {"n"} if function == "ntile" else set()
     allowed |= {"frame"} if function in AGGREGATE_FUNCTIONS else set()
     return [OptionProblem((*path, key), f"{function} takes no {key}") for key in spec if key not in allowed]
+
+
+def top_n_trap(options: Mapping[str, Any], columns: Mapping[str, Any]) -> list[OptionProblem]:
+    """A warning for a ranking over every row (no ``partition_by``): Spark computes it in one partition.
+
+    That is how a top-N is often written (``row_number`` then a filter); ``sort`` with ``limit``
+    gives the same rows as a top-K that each partition computes for itself.
+    """
+    if options.get("partition_by"):
+        return []
+    ranks = [f"{output} ({spec['function']})" for output, spec in columns.items()
+             if isinstance(spec, Mapping) and spec.get("function") in TOP_N_FUNCTIONS]  # fmt: skip
+    if not ranks:
+        return []
+    message = (
+        f"{', '.join(ranks)} ranks every row without partition_by: Spark moves all the rows into one "
+        "partition, one task, to number them"
+    )
+    hint = (
+        "for the first n rows in an order, use type: sort with order_by and limit: n (a top-N each partition "
+        "computes, then merged); or add partition_by to rank within groups"
+    )
+    return [OptionProblem((), message, hint, warning_code="top-n-one-partition")]
 
 
 def function_column(spec: Mapping[str, Any]) -> Column:
@@ -192,7 +217,7 @@ class WindowTransform(Transform):
         for output, spec in columns.items():
             if isinstance(spec, Mapping):
                 problems += column_problems(output, spec, ordered)
-        return problems
+        return problems + top_n_trap(options, columns)
 
     @classmethod
     def streaming_problems(cls, options: Mapping[str, Any]) -> list[OptionProblem]:

@@ -27,6 +27,7 @@ from etl_cli.runtime.execution.decimal_scale import wider_decimals
 from etl_cli.runtime.execution.describe import SchemaField, cell_text, schema_fields
 from etl_cli.runtime.execution.executor import Executor
 from etl_cli.runtime.execution.spark_errors import explain, missing_input_hint
+from etl_cli.runtime.execution.sql_positions import expression_location
 from etl_cli.runtime.execution.workspace import Workspace
 from etl_cli.runtime.safeguards.guards import RunExtras
 from etl_cli.runtime.safeguards.quality.contracts import ContractViolation
@@ -162,8 +163,12 @@ class DryRun:
         self.report = DryRunReport(spec.name, spec.env, workspace.master, workspace.spark_version, sample)
 
     def analyse(self) -> DryRunReport:
-        """Analyse every stage in order; a stage reading a failed one is skipped, the others go on."""
-        blocked: set[str] = set()
+        """Analyse every stage in order; a stage reading a failed one is skipped, the others go on.
+
+        With a sample, the checks of every analysed stage are judged, whatever failed elsewhere.
+        """
+        #: stage that was not analysed → the failed stages it depends on (itself, when it failed)
+        blocked: dict[str, tuple[str, ...]] = {}
         stages = self.workspace.plan.stages
         with watch_spark_progress(self.workspace.ctx.spark, self.reporter):
             for index, stage in enumerate(stages, start=1):
@@ -172,7 +177,7 @@ class DryRun:
                 self.report.stages.append(analysis)
                 result = StageResult(stage.name, stage.kind, stage.type, analysis.status, rows_out=analysis.rows)
                 self.reporter.stage_finished(result, index, len(stages))
-            if self.sample and not blocked:
+            if self.sample:
                 self._judge_checks()
         self._dead_letter_effects()
         for frame in self.frames.values():
@@ -201,12 +206,12 @@ class DryRun:
             details = {**effect.details, "when": "rows are malformed, quarantined or rejected"}
             self.report.effects.append(EffectReport(replace(effect, mode="append", details=details)))
 
-    def _analyse(self, stage: StageSpec, index: int, blocked: set[str]) -> StageAnalysis:
+    def _analyse(self, stage: StageSpec, index: int, blocked: dict[str, tuple[str, ...]]) -> StageAnalysis:
         analysis = StageAnalysis(stage, index)
-        failed_inputs = [name for name in stage.inputs if name in blocked]
-        if failed_inputs:
-            analysis.status, analysis.note = "skipped", f"not analysed: it reads {', '.join(failed_inputs)}"
-            blocked.add(stage.name)
+        failed = tuple(dict.fromkeys(root for name in stage.inputs for root in blocked.get(name, ())))
+        if failed:
+            analysis.status, analysis.note = "skipped", not_analysed_note(failed)
+            blocked[stage.name] = failed
             return analysis
         try:
             if stage.kind == "sink":
@@ -215,7 +220,7 @@ class DryRun:
                 self._frame(stage, analysis)
         except Exception as exc:
             analysis.status = "failed"
-            blocked.add(stage.name)
+            blocked[stage.name] = (stage.name,)
             self.report.diagnostics.append(self._problem(stage, exc))
         return analysis
 
@@ -329,7 +334,8 @@ class DryRun:
             message = exc.message if stage.label in exc.message else f"{stage.label}: {exc.message}"
             code = "spark-analysis" if analysis else ("invalid-stage" if isinstance(exc, ConfigError) else "dry-run")
             code = "contract" if isinstance(exc, ContractViolation) else code
-            return error(code, tidy(message), exc.location or stage.location, exc.hint)
+            where = self._expression_location(exc, stage) if analysis else None
+            return error(code, tidy(message), where or exc.location or stage.location, exc.hint)
         if analysis:
             return self._analysis_problem(stage, exc)
         return error("dry-run", tidy(f"{stage.label}: {type(exc).__name__}: {first_line(exc)}"), stage.location)
@@ -342,10 +348,20 @@ class DryRun:
         if missing is not None:
             return error(INPUT_NOT_FOUND, message, option_location(spec, stage, "path") or stage.location, missing)
         hint = "check the columns and types of the stage's inputs (shown above)"
-        return error("spark-analysis", message, stage.location, hint)
+        return error("spark-analysis", message, self._expression_location(exc, stage) or stage.location, hint)
+
+    def _expression_location(self, exc: BaseException, stage: StageSpec) -> Location | None:
+        """The place in the YAML of the expression Spark's analyser refused (None: Spark did not say)."""
+        return expression_location(exc, stage, self.workspace.plan.pipeline)
 
     def _mask(self, text: str) -> str:
         return self.workspace.redactor.mask(text)
+
+
+def not_analysed_note(failed: tuple[str, ...]) -> str:
+    """Why a stage was not analysed: the failed stages it depends on (its problems are listed once, at them)."""
+    names = ", ".join(f"'{name}'" for name in failed)
+    return f"not analysed: it depends on {names}, which failed"
 
 
 def tidy(message: str) -> str:

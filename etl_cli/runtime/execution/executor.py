@@ -31,6 +31,7 @@ from etl_cli.runtime.execution.spark_errors import (
     sentence,
     source_reading,
 )
+from etl_cli.runtime.execution.sql_positions import expression_location
 from etl_cli.runtime.safeguards.guards import RunExtras, StageGuards
 
 if TYPE_CHECKING:
@@ -48,7 +49,8 @@ class StageFailed(RunError):
         failure = explain(cause)
         reader = _reader_of(failure.file, stage, plan)
         read_where = _path_set_at(reader, plan) if reader is not None and plan is not None else ""
-        where = read_where if reader is stage else _defined_at(stage)
+        spot = expression_location(cause, stage, plan.pipeline) if plan is not None else None
+        where = read_where if reader is stage else (f"expression at {spot}" if spot else _defined_at(stage))
         #: the root cause, and the file and source it came from (also the failed stage's ``error``)
         self.detail = failure.message
         if reader is not None and reader is not stage:

@@ -44,6 +44,8 @@ _WRAPPER_TEXT = re.compile(
 )
 _CONDITION = re.compile(r"^\[([A-Z][A-Z0-9_]*(?:\.[A-Z0-9_]+)*)\]")
 _SQLSTATE = re.compile(r"\s*SQLSTATE: \w+;?")
+#: Spark's position in the SQL it parsed, which may be text etl-cli built (the YAML's place is given instead)
+_POSITION = re.compile(r";?\s*line \d+ pos \d+;?")
 _FILE = re.compile(r"(?:while reading file|Path does not exist:) (\S.*?)\.(?:\s|$)")
 #: a job abort's own text ends with what the last failed task raised
 _LAST_TASK = re.compile(r"most recent failure: Lost task .*?\(TID \d+\) \([^)]*\): (.+)")
@@ -63,11 +65,43 @@ class SparkFailure:
 def explain(exc: BaseException) -> SparkFailure:
     """The root cause of ``exc``: a py4j or PySpark error's Java chain, or any other exception's text.
 
-    etl-cli's own errors are kept whole: they were written to be read (a contract lists every column).
+    etl-cli's own errors are kept whole: they were written to be read (a contract lists every column); only
+    the SQLSTATE and SQL position of a Spark message they quote are left out.
     """
     if isinstance(exc, EtlError):
-        return SparkFailure(exc.message, None, None)
+        return SparkFailure(_POSITION.sub("", _SQLSTATE.sub("", exc.message)), None, None)
     return summarize(throwable_chain(exc) or [(type(exc).__name__, str(exc))])
+
+
+@dataclass(frozen=True)
+class SqlFragment:
+    """Where Spark's analyser says the problem is in the SQL text it was given (one expression or query)."""
+
+    #: the text Spark points at (a column name, a function call)
+    text: str
+    #: the offset of its first character in that SQL text
+    start: int
+
+
+def sql_fragment(exc: BaseException) -> SqlFragment | None:
+    """The SQL query context of the analysis error behind ``exc`` (it, or the error it was raised from).
+
+    Spark's message says "line 1 pos 96" of the SQL it parsed, which etl-cli may have built around
+    the user's expression; the query context holds the fragment itself, so it can be found again in
+    what the user wrote. None when Spark gave no SQL context (an error from the DataFrame API).
+    """
+    seen: BaseException | None = exc
+    while seen is not None:
+        contexts = getattr(seen, "getQueryContext", None)
+        if callable(contexts):
+            try:
+                for context in contexts():
+                    if context.contextType().name == "SQL" and context.fragment():
+                        return SqlFragment(str(context.fragment()), int(context.startIndex()))
+            except Exception:  # the JVM is gone: no context to read
+                return None
+        seen = seen.__cause__
+    return None
 
 
 def throwable_chain(exc: BaseException) -> list[tuple[str, str]]:
