@@ -72,7 +72,7 @@ def test_wizard_in_a_terminal_writes_the_pipeline_typed_and_prints_the_next_comm
     term.expect("mode")
     term.type(DOWN + ENTER)
     term.expect("Transformations")
-    term.type(DOWN + SPACE + DOWN * 4 + SPACE + ENTER)  # filter and aggregate
+    term.type(DOWN + SPACE + DOWN * 7 + SPACE + ENTER)  # filter and aggregate
     term.expect("Keep rows where")
     term.line("status = 'paid'")
     term.expect("Group by columns")
@@ -86,7 +86,10 @@ def test_wizard_in_a_terminal_writes_the_pipeline_typed_and_prints_the_next_comm
     term.type(ENTER)
     term.expect("partition_by")
     term.line("status")
+    term.expect("Write a first test")
+    term.type(ENTER)  # the default: no test
     assert term.wait() == 0, term.screen
+    assert not (project / "pipelines" / "daily_sales" / "tests").exists()
 
     folder = project / "pipelines" / "daily_sales"
     assert read_yaml(folder / "pipeline.yaml") == {
@@ -311,3 +314,61 @@ def test_the_files_to_parquet_template_is_a_documented_valid_fragment(tmp_path: 
     document = json.loads(rendered.stdout)
     assert document["sources"][0]["type"] == "json" and document["sources"][0]["path"] == "in.json"
     assert document["sinks"][0]["path"] == "o" and document["sinks"][0]["mode"] == "overwrite"
+
+
+FILES_TO_PARQUET = (
+    "--template", "files_to_parquet", "--answer", "params.input_path=data/orders.csv",
+    "--answer", "params.input_format=csv", "--answer", "params.output_path=output/o",
+    "--answer", "params.mode=overwrite", "--answer", "description=", "--answer", "checks=",
+    "--answer", "sink.partition_by=", "--answer", "test=yes",
+)  # fmt: skip
+
+
+def test_a_first_test_gives_the_inputs_first_rows_and_expects_as_many_at_the_sink(project: Path) -> None:
+    (project / "data" / "orders.csv").write_text(
+        "order_id,status,amount\n1,paid,5.0\n2,open,\n3,paid,7.25\n4,paid,1.0\n"
+    )
+    result = etl_cli("create-pipeline", "--name", "copy", *FILES_TO_PARQUET, "--answer", "transforms=", cwd=project)
+    assert result.returncode == 0, result.stderr
+    written = project / "pipelines" / "copy" / "tests" / "copy.yaml"
+    assert read_yaml(written) == {
+        "tests": [
+            {
+                "name": "copy reads 3 row(s)",
+                "given": {
+                    "input": {
+                        "rows": [
+                            {"order_id": 1, "status": "paid", "amount": 5.0},
+                            {"order_id": 2, "status": "open", "amount": None},
+                            {"order_id": 3, "status": "paid", "amount": 7.25},
+                        ]
+                    }
+                },
+                # no step between input and output: the 3 rows given are the 3 the sink is given
+                "expect": {"output": {"count": 3}},
+            }
+        ]
+    }
+    checked = etl_cli("validate", "pipelines/copy", cwd=project)  # validate checks test files too
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_a_first_test_after_a_filter_expects_the_sources_count(project: Path) -> None:
+    result = etl_cli(
+        "create-pipeline", "--name", "paid", *FILES_TO_PARQUET,
+        "--answer", "transforms=filter", "--answer", "filter.condition=status = 'paid'", cwd=project,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    text = (project / "pipelines" / "paid" / "tests" / "paid.yaml").read_text()
+    # the fixture's orders.csv has 1 row; a filter may drop it, so only the source's count is known
+    assert read_yaml(project / "pipelines" / "paid" / "tests" / "paid.yaml")["tests"][0]["expect"] == {
+        "input": {"count": 1}
+    }
+    assert "add what output should be given" in text
+
+
+def test_no_first_test_is_written_unless_asked(project: Path) -> None:
+    args = [a if a != "test=yes" else "test=no" for a in FILES_TO_PARQUET]
+    result = etl_cli("create-pipeline", "--name", "plain", *args, "--answer", "transforms=", cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert not (project / "pipelines" / "plain" / "tests").exists()

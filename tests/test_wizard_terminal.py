@@ -28,6 +28,7 @@ FILES_ANSWERS = {
     "transforms": "",
     "checks": "",
     "sink.partition_by": "",
+    "test": "no",
 }
 
 
@@ -142,6 +143,7 @@ def test_an_invalid_result_keeps_the_answers_in_a_file_to_rerun_with(project: Pa
         "window": {"partition_by": "", "order_by": "", "columns": "prev=lag(amount)"},
         "checks": "",
         "sink": {"partition_by": ""},
+        "test": "no",
     }
 
     saved["window"]["order_by"] = "order_id"

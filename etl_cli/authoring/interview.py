@@ -1,7 +1,7 @@
 """The wizard's conversation: which questions, in which order, and the draft they add up to.
 
 name → template (or source type and its fields) → transformations → data-quality checks
-→ sink (type, fields, mode, upsert keys). Only the chosen parts are asked about.
+→ sink (type, fields, mode, upsert keys) → a first test. Only the chosen parts are asked about.
 Credentials are never kept as typed: the draft holds a reference (keyring or environment
 variable) and remembers the value only to store it in the keyring when asked.
 
@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from etl_cli.authoring.columns import Columns, columns_after, source_columns
+from etl_cli.authoring.first_test import first_test_text
 from etl_cli.authoring.paths import PathRoot
-from etl_cli.authoring.questions import Answers, Choice, Question, option_question
+from etl_cli.authoring.questions import Answers, Choice, Question, option_question, yes_no
 from etl_cli.authoring.recipes import RECIPES, recipe
 from etl_cli.authoring.templates import TemplateInfo, TemplateParam, option_schema
 from etl_cli.model.credentials import is_credential_key
@@ -67,6 +68,8 @@ class Draft:
     store_secrets: bool = False
     #: production overlay entries: (section, item name or None for vars, key) → value written in dev
     targets: dict[tuple[str, str | None, str], Any] = field(default_factory=dict)
+    #: the text of ``tests/<name>.yaml`` when a first test was asked for (and the input's columns are known)
+    first_test: str | None = None
 
 
 @dataclass
@@ -99,6 +102,7 @@ class Interview:
             self._template_sink(chosen, previous)
         else:
             self._sink(previous)
+        self._first_test(chosen)
         if any(s.value for s in self.draft.secrets) and self._secret_store == "keyring":
             self.draft.store_secrets = bool(
                 self.ask(
@@ -323,6 +327,29 @@ class Interview:
             override.update(self._partition_by("sink", self.registry.get("sink", sink_type).options_schema, previous))
         if len(override) > 1:
             self.draft.sinks.append(override)
+
+    def _first_test(self, template: TemplateInfo | None) -> None:
+        """Offer ``tests/<name>.yaml``: given rows from the input, the sink's row count (docs/create-pipeline.md)."""
+        if template is not None:
+            name = (template.stage_names["sources"][:1] or ("input",))[0]
+            sources = [{"name": name, **template.bound_source(name, self.draft.params)}, *self.draft.sources]
+            sink = (template.stage_names["sinks"][:1] or ("output",))[0]
+        else:
+            sources, sink = list(self.draft.sources), "output"
+        text = first_test_text(
+            self.draft.name, sources, sink, self.draft.transforms, self.draft.checks, self.root.folder
+        )
+        unknown = "no test written: the columns of a source cannot be read without Spark"
+        question = Question(
+            "test",
+            "Write a first test (tests/<name>.yaml) from the input's rows?",
+            "confirm",
+            default=False,
+            parse=yes_no,
+            warning=lambda wanted: unknown if wanted and text is None else None,
+        )
+        if self.ask(question):
+            self.draft.first_test = text
 
     def _partition_by(self, prefix: str, options: dict[str, Any], previous: str) -> dict[str, Any]:
         if "partition_by" not in options:

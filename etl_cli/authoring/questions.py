@@ -271,6 +271,16 @@ def parse_assignments(assignments: Sequence[str]) -> dict[str, Any]:
     return found
 
 
+def yes_no(text: str) -> bool:
+    """A confirm answer given as text (``--answer test=yes``): yes/no, true/false, y/n, 1/0."""
+    word = text.strip().lower()
+    if word in ("yes", "y", "true", "1"):
+        return True
+    if word in ("no", "n", "false", "0", ""):
+        return False
+    raise ValueError(f"answer yes or no, not '{text}'")
+
+
 def split_list(text: str) -> list[str]:
     """``a, b ,c`` → ``["a", "b", "c"]``; empty text is an empty list."""
     return [part.strip() for part in text.split(",") if part.strip()]

@@ -49,6 +49,8 @@ def render_files(draft: Draft, project: Project) -> dict[str, str]:
         files[f"{OVERLAY_DIR}/dev.yaml"] = _dev_text(draft)
     if "prod" in envs:
         files[f"{OVERLAY_DIR}/prod.yaml"] = _prod_text(draft)
+    if draft.first_test is not None:
+        files[f"tests/{draft.name}.yaml"] = draft.first_test
     return files
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -28,8 +28,9 @@ from etl_cli.runtime.safeguards.guards import RunExtras
 from etl_cli.runtime.safeguards.quality.report import CheckResult
 from etl_cli.testing.compare import RowsDiff, compare_rows, rows_equal, show_row
 from etl_cli.testing.fixtures import source_frame
+from etl_cli.testing.properties import Inputs, Observation, example_sizes, explore, generate_inputs, violation
 from etl_cli.testing.snapshots import read_snapshot, snapshot_path, write_snapshot
-from etl_cli.testing.spec import PipelineTest, StageExpect
+from etl_cli.testing.spec import Given, PipelineTest, StageExpect
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -90,17 +91,74 @@ class TestRunner:
     def run(self, test: PipelineTest) -> TestOutcome:
         started = time.perf_counter()
         outcome = TestOutcome(test)
-        executor = Executor(
+        try:
+            if test.properties:
+                self._judge_properties(test, outcome)
+            else:
+                self._judge_expectations(test, outcome)
+        finally:
+            outcome.duration_s = time.perf_counter() - started
+        return outcome
+
+    def _executor(self) -> Executor:
+        return Executor(
             self.workspace.plan, self.workspace.ctx, self.registry, self.reporter, RunExtras(count_while_writing=False)
         )
+
+    def _judge_expectations(self, test: PipelineTest, outcome: TestOutcome) -> None:
+        executor = self._executor()
         run = _Run()
         try:
             self._build(executor, test, run)
             self._judge(executor, test, run, outcome)
         finally:
             executor.guards.release()
-            outcome.duration_s = time.perf_counter() - started
-        return outcome
+
+    # ----------------------------------------------------------------- property checks
+
+    def _judge_properties(self, test: PipelineTest, outcome: TestOutcome) -> None:
+        """Run the pipeline on generated inputs; the first that breaks a property is shrunk and shown."""
+        spec = self.workspace.plan.pipeline
+        fixed = {g.source: g.rows for g in test.given if g.rows is not None}
+        given = {g.source for g in test.given}
+        generated = [s.name for s in self.workspace.plan.stages if s.kind == "source" and s.name not in given]
+        report = explore(
+            test.properties,
+            lambda count, seed: generate_inputs(spec, generated, fixed, count, seed),
+            lambda inputs: self.observe(test, inputs),
+            example_sizes(test.examples, test.max_rows, test.seed),
+            test.seed,
+        )
+        lines = report.lines(test.properties)
+        if lines:
+            outcome.fail(*lines)
+
+    def observe(self, test: PipelineTest, inputs: Inputs) -> Observation:
+        """One run on ``inputs`` (rows per generated source; the test's own given rows for the others).
+
+        Only the stages the properties read are computed, and the pipeline's checks only when a property
+        fails (each example is a Spark run: few jobs keep it quick). An input that fails a check would stop
+        a run at the quality gate, so its output is not held against the properties.
+        """
+        extra = tuple(Given(source, rows=tuple(rows), location=test.location) for source, rows in inputs.items())
+        example = replace(test, given=(*test.given, *extra))
+        executor = self._executor()
+        run = _Run()
+        try:
+            self._build(executor, example, run)
+            wanted = {name for prop in test.properties for name in prop.stages}
+            needed = [s for s in self.workspace.plan.stages if s.name in wanted]
+            if run.failure is None:
+                self._collect_stages(run, needed)
+            if run.failure is not None:
+                return Observation(failure=(run.failure.stage.name, str(run.failure)))
+            rows = {name: run.collected[name] for name in wanted}
+            if all(violation(prop, rows) is None for prop in test.properties):
+                return Observation(rows)
+            failed = [r.name for r in self._check_results(executor, run).values() if r.outcome == "failed"]
+            return Observation(rows, rejected=tuple(failed))
+        finally:
+            executor.guards.release()
 
     # ----------------------------------------------------------------- building the frames
 
@@ -154,6 +212,9 @@ class TestRunner:
         needed = [s for s in self.workspace.plan.stages if s.kind == "sink" or s.name in wanted]
         if test.error is not None:
             needed = list(self.workspace.plan.stages)
+        self._collect_stages(run, needed)
+
+    def _collect_stages(self, run: _Run, needed: Sequence[StageSpec]) -> None:
         for stage in needed:
             if run.failure is not None:
                 return
@@ -252,10 +313,7 @@ class TestRunner:
 
     def _judge_checks(self, executor: Executor, test: PipelineTest, run: _Run, outcome: TestOutcome) -> None:
         """Every check of the pipeline is judged; a failed one the test does not expect fails the test."""
-        results: dict[str, CheckResult] = {}
-        for checked in list(executor.guards.checked):
-            for result in executor.guards.evaluate_stage(checked.stage.name, run.frames):
-                results[result.name] = result
+        results = self._check_results(executor, run)
         for name, wanted in test.checks.items():
             got = results.get(name)
             if got is None:
@@ -268,6 +326,14 @@ class TestRunner:
                     f"check {name} failed ({result.summary}): a run would stop at the quality gate",
                     f"  (expect it with expect.checks.{name}: failed, or fix the rows)",
                 )
+
+    @staticmethod
+    def _check_results(executor: Executor, run: _Run) -> dict[str, CheckResult]:
+        results: dict[str, CheckResult] = {}
+        for checked in list(executor.guards.checked):
+            for result in executor.guards.evaluate_stage(checked.stage.name, run.frames):
+                results[result.name] = result
+        return results
 
     def _judge_dead_letters(self, executor: Executor, test: PipelineTest, outcome: TestOutcome) -> None:
         wanted = test.dead_letters

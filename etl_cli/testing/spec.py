@@ -21,6 +21,14 @@ from etl_cli.model.pipeline import PipelineSpec
 from etl_cli.model.validation import SchemaChecker
 from etl_cli.plugins.api import StageSpec
 from etl_cli.plugins.registry import Registry
+from etl_cli.testing.properties import (
+    DEFAULT_EXAMPLES,
+    DEFAULT_MAX_ROWS,
+    TEST_KEYS,
+    Property,
+    parse_property,
+    property_columns,
+)
 
 #: the folder of a pipeline that holds its test files
 TESTS_FOLDER = "tests"
@@ -81,9 +89,10 @@ TEST_FILE_SCHEMA: dict[str, Any] = {
             "items": {
                 "type": "object",
                 "additionalProperties": False,
-                "required": ["name", "expect"],
+                "required": ["name"],
                 "properties": {
                     "name": {"type": "string", "minLength": 1},
+                    **TEST_KEYS,
                     "description": {"type": "string"},
                     "given": {"type": "object", "additionalProperties": _GIVEN},
                     "vars": {"type": "object"},
@@ -168,6 +177,11 @@ class PipelineTest:
     checks_location: Location | None = None
     dead_letters: DeadLetterExpect | None = None
     error: ErrorExpect | None = None
+    #: property checks (docs/testing.md#property-checks): judged on ``examples`` generated inputs
+    properties: tuple[Property, ...] = ()
+    examples: int = DEFAULT_EXAMPLES
+    seed: int = 0
+    max_rows: int = DEFAULT_MAX_ROWS
 
     @property
     def id(self) -> str:
@@ -203,7 +217,41 @@ def load_test_file(path: Path) -> TestFile:
     if problems:
         return TestFile(path, diagnostics=tuple(problems))
     tests = [_test(path, i, item, provenance) for i, item in enumerate(document["tests"])]
-    return TestFile(path, tuple(tests), tuple(_duplicates(tests)))
+    shapes = [d for i, item in enumerate(document["tests"]) for d in _shape(i, item, provenance)]
+    return TestFile(path, tuple(tests), tuple(_duplicates(tests) + shapes))
+
+
+def _shape(index: int, item: dict[str, Any], provenance: Provenance) -> list[Diagnostic]:
+    """A test has either ``expect:`` (for the rows it gives) or ``properties:`` (for generated rows), not both."""
+    at = provenance.key_location(("tests", index, "name"))
+    found = [
+        problem
+        for number, entry in enumerate(item.get("properties", ()))
+        for problem in parse_property(entry, provenance.key_location(("tests", index, "properties", number)))[1]
+    ]
+    if ("expect" in item) == ("properties" in item):
+        both = "expect" in item
+        found.append(
+            error(
+                "test-shape",
+                f"test '{item['name']}' has {'both expect: and' if both else 'neither expect: nor'} properties:",
+                at,
+                "expect: judges the rows the test gives; properties: judge generated inputs: write two tests"
+                if both
+                else "add expect: (what the stages output) or properties: (what holds for generated inputs)",
+            )
+        )
+    stray = [k for k in ("examples", "seed", "max_rows") if k in item and "properties" not in item]
+    if stray:
+        found.append(
+            error(
+                "test-shape",
+                f"test '{item['name']}': {', '.join(stray)} only apply to properties:",
+                at,
+                "remove them, or state properties: for generated inputs",
+            )
+        )
+    return found
 
 
 def _duplicates(tests: Sequence[PipelineTest]) -> list[Diagnostic]:
@@ -223,7 +271,8 @@ def _test(path: Path, index: int, item: dict[str, Any], provenance: Provenance) 
         return provenance.key_location((*at, *keys))
 
     given = tuple(_given(path, name, value, loc("given", name)) for name, value in item.get("given", {}).items())
-    expect = item["expect"]
+    expect = item.get("expect", {})
+    properties = [parse_property(entry, loc("properties", i))[0] for i, entry in enumerate(item.get("properties", ()))]
     stages = tuple(
         _stage_expect(name, value, loc("expect", name)) for name, value in expect.items() if name not in RESERVED_EXPECT
     )
@@ -246,6 +295,10 @@ def _test(path: Path, index: int, item: dict[str, Any], provenance: Provenance) 
         error=None
         if failure is None
         else ErrorExpect(failure["stage"], failure.get("contains"), loc("expect", "error", "stage")),
+        properties=tuple(p for p in properties if p is not None),
+        examples=item.get("examples", DEFAULT_EXAMPLES),
+        seed=item.get("seed", 0),
+        max_rows=item.get("max_rows", DEFAULT_MAX_ROWS),
     )
 
 
@@ -317,6 +370,7 @@ def check_tests(
                 found.append(_unknown("check", name, check_names, test.checks_location, "expect.checks"))
         if test.error is not None and test.error.stage not in stages:
             found.append(_unknown("stage", test.error.stage, list(stages), test.error.location, "expect.error"))
+        found += _property_problems(spec, test, stages, columns or {})
         if test.dead_letters is not None and spec.dead_letter is None:
             found.append(
                 error(
@@ -324,6 +378,65 @@ def check_tests(
                     "expect.dead_letters: the pipeline has no dead_letter queue, so a run keeps no dead letters",
                     test.dead_letters.location,
                     "declare dead_letter: in the pipeline, or remove dead_letters from the test",
+                )
+            )
+    return found
+
+
+def _property_problems(
+    spec: PipelineSpec,
+    test: PipelineTest,
+    stages: Mapping[str, StageSpec],
+    columns: Mapping[str, Sequence[str] | None],
+) -> list[Diagnostic]:
+    """Unknown stages and columns in ``properties:``, and sources the examples cannot generate or get as given."""
+    found: list[Diagnostic] = []
+    for prop in test.properties:
+        unknown = [s for s in prop.stages if s not in stages]
+        found += [_unknown("stage", s, list(stages), prop.location, "properties") for s in unknown]
+        for stage, named in property_columns(prop).items():
+            known = columns.get(stage)
+            lowered = {c.lower() for c in known or ()}
+            found += [
+                error(
+                    "unknown-column",
+                    f"properties: stage '{stage}' has no column '{c}'",
+                    prop.location,
+                    did_you_mean(c, known or ()) or f"its columns: {', '.join(known or ())}",
+                )
+                for c in named
+                if known is not None and stage not in unknown and c.lower() not in lowered
+            ]
+    if test.properties:
+        found += _generated_sources(spec, test)
+    return found
+
+
+def _generated_sources(spec: PipelineSpec, test: PipelineTest) -> list[Diagnostic]:
+    """In a property test every source without given rows is generated: it needs a declared schema."""
+    from etl_cli.testing.generate import columns_for_source
+
+    found = [
+        error(
+            "generate-in-property-test",
+            f"given.{g.source}: a property test generates its sources' rows itself",
+            g.location,
+            "leave the source out of given: (max_rows: sets the largest row count), or give it fixed rows",
+        )
+        for g in test.given
+        if g.generate is not None
+    ]
+    given = {g.source for g in test.given}
+    for source in (s.name for s in spec.stages if s.kind == "source" and s.name not in given):
+        try:
+            columns_for_source(spec, source)
+        except ConfigError as exc:
+            found.append(
+                error(
+                    "cannot-generate",
+                    f"properties: source '{source}' cannot be generated: {exc.message}",
+                    test.location,
+                    f"declare its schema, or give it fixed rows with given.{source}",
                 )
             )
     return found

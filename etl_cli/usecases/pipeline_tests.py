@@ -112,7 +112,7 @@ def run_tests(
         )
     outcomes: list[TestOutcome] = []
     with ExitStack() as stack:
-        session = _SharedSession(stack, options.master or TEST_MASTER, reporter)
+        session = _SharedSession(stack, options.master or TEST_MASTER, reporter, _packages(suites, options))
         for suite in suites:
             for outcome in _run_suite(suite, options, reporter, session):
                 outcomes.append(outcome)
@@ -123,11 +123,13 @@ def run_tests(
 
 
 class _SharedSession:
-    """Starts Spark with the first plan that needs it; later tests reuse the session; stopped at the end."""
+    """Starts Spark for the first test, with every tested pipeline's packages; later tests reuse it; stopped last."""
 
-    def __init__(self, stack: ExitStack, master: str, reporter: Reporter):
+    def __init__(self, stack: ExitStack, master: str, reporter: Reporter, packages: tuple[str, ...] = ()):
         self.stack = stack
         self.master = master
+        #: every tested pipeline's JVM packages (Sedona...): a session started without them cannot load them later
+        self.packages = packages
         self.reporter = reporter
         self.session: SparkSession | None = None
         self.scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="etl-cli-test-")))
@@ -135,6 +137,24 @@ class _SharedSession:
     def stop(self) -> None:
         if self.session is not None:
             self.session.stop()
+
+
+def _packages(suites: Sequence[Suite], options: TestOptions) -> tuple[str, ...]:
+    """The plug-in packages of every suite's pipeline, for the one session they share.
+
+    A pipeline that does not load is left out here: its tests report that as their error.
+    """
+    from etl_cli.plan.dag import compile_plan
+    from etl_cli.runtime.execution.workspace import plugin_packages
+
+    found: list[str] = []
+    for suite in suites:
+        try:
+            _, spec = load_spec(suite.pipeline_file, options.env, require_params=False)
+            found.extend(plugin_packages(compile_plan(spec), registry()))
+        except EtlError:
+            continue
+    return tuple(dict.fromkeys(found))
 
 
 def _run_suite(suite: Suite, options: TestOptions, reporter: Reporter, shared: _SharedSession) -> Iterator[TestOutcome]:
@@ -195,7 +215,14 @@ def _run_one(
     spec = _test_spec(pipeline_file, test, options)
     plan = compile_plan(spec)
     workspace = open_workspace(
-        plan, registry(), reporter, new_run_id(), shared.master, session=shared.session, keep_session=True
+        plan,
+        registry(),
+        reporter,
+        new_run_id(),
+        shared.master,
+        session=shared.session,
+        keep_session=True,
+        packages=shared.packages,
     )
     with workspace as opened:
         if shared.session is None:

@@ -69,6 +69,7 @@ def open_workspace(
     state: StateStore | None = None,
     locked: bool = False,
     keep_session: bool = False,
+    packages: tuple[str, ...] = (),
 ) -> Iterator[Workspace]:
     """Start Spark for ``plan`` (or use ``session`` as it is); every exception leaving the block is masked.
 
@@ -76,7 +77,8 @@ def open_workspace(
     ``secrets``: the resolver to use (a run makes it first, to mask what fails before Spark starts).
     ``state``: the run's state store. ``locked``: the caller holds the pipeline's run lock, so sinks
     journal their publishes for recovery. A session started here is stopped when the block ends,
-    unless ``keep_session`` (a run leaves it to the process, which ends with it).
+    unless ``keep_session`` (a run leaves it to the process, which ends with it). ``packages``: more JVM
+    packages for a session started here (``etl-cli test`` shares it with pipelines that need others).
     """
     spec = plan.pipeline
     secrets = secrets or open_secrets(spec, run_id)
@@ -85,7 +87,7 @@ def open_workspace(
         if session is None:
             chosen = master or spec.spark.master or DEFAULT_MASTER
             reporter.session_starting(chosen)
-            session = _start_session(plan, registry, secrets, run_id, chosen, verbose, analysis)
+            session = _start_session(plan, registry, secrets, run_id, chosen, verbose, analysis, packages)
         else:
             chosen = str(session.sparkContext.master)
         ctx = _context(spec, session, run_id, secrets, state, locked)
@@ -127,13 +129,14 @@ def _start_session(
     master: str,
     verbose: bool,
     analysis: bool,
+    packages: tuple[str, ...] = (),
 ) -> SparkSession:
     spec = plan.pipeline
     return build_session(
         app_name=spec.spark.app_name or f"etl-cli:{spec.name}",
         master=master,
         conf=_conf(spec, secrets.resolve_value(dict(spec.spark.conf)), analysis),
-        packages=spec.spark.packages + plugin_packages(plan, registry),
+        packages=spec.spark.packages + plugin_packages(plan, registry) + packages,
         jars=spec.spark.jars,
         verbose=verbose,
         jvm_log=spec.state_dir / "logs" / f"{run_id}.jvm.log",
