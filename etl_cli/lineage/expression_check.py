@@ -19,7 +19,10 @@ Only definite problems are errors:
 - ``duplicate-column``: an aggregate, select or sql stage making two columns of one name
   (Spark lets the stage run and the sink fails with ``COLUMN_ALREADY_EXISTS``);
 - ``unknown-table`` (a warning): a ``sql`` query reading a table that is not an input (it may
-  be a catalog table).
+  be a catalog table);
+- type problems where the types of the columns read are known (outside ``sql`` queries):
+  ``condition-not-boolean``, ``not-numeric``, ``type-mismatch``
+  (:mod:`etl_cli.lineage.expression_types`).
 
 A column whose input's columns are unknown is not checked: without Spark there is nothing to
 check it against. A place inside the expression is given when the file holds the YAML scalar
@@ -44,6 +47,7 @@ from etl_cli.config.nodes import NodeInfo, Provenance
 from etl_cli.diagnostics import Diagnostic, did_you_mean, error, warning
 from etl_cli.errors import Location
 from etl_cli.lineage.engine import pipeline_lineage
+from etl_cli.lineage.expression_types import type_problems
 from etl_cli.lineage.expressions import DIALECT, NO_COLUMN, NO_TABLE, NOT_INPUT, UNCLEAR, Unresolved, query_lineage
 from etl_cli.model.pipeline import PipelineSpec, stage_path
 from etl_cli.plugins.api import StageSpec, Transform
@@ -75,28 +79,40 @@ class Expression:
     shift: int | None = 0
     #: how many of the stage's inputs it sees, the first ones (a join condition: those joined so far); None: all
     seen: int | None = None
+    #: the aggregate function the stage applies to it (an aggregate transform's ``function``)
+    function: str | None = None
 
 
 def check_expressions(spec: PipelineSpec, registry: Registry) -> list[Diagnostic]:
     """Every definite problem of the pipeline's SQL expressions (module doc), each at its place."""
     graph = pipeline_lineage(spec, registry)
-    columns = {node.stage: node.columns for node in graph.nodes if node.stage is not None}
+    known = _Known(
+        {node.stage: node.columns for node in graph.nodes if node.stage is not None},
+        {node.stage: dict(node.types) for node in graph.nodes if node.stage is not None},
+    )
     found: list[Diagnostic] = []
     transforms = [stage for stage in spec.stages if stage.kind == "transform"]
     for index, stage in enumerate(transforms):
-        checker = _StageChecker(stage, stage_path("transform", index), spec.provenance, columns)
+        checker = _StageChecker(stage, stage_path("transform", index), spec.provenance, known)
         found += checker.check(registry, stage_expressions(stage))
     for index, check in enumerate(spec.checks):
         if check.type == "expression":
-            found += _check_expression(check, ("checks", index), spec.provenance, columns)
+            found += _check_expression(check, ("checks", index), spec.provenance, known)
     return found
 
 
-def _check_expression(check: CheckSpec, path: OptionPath, provenance: Provenance,
-                      columns: Mapping[str, Sequence[str] | None]) -> list[Diagnostic]:  # fmt: skip
+@dataclass(frozen=True)
+class _Known:
+    """What the lineage knows offline: each stage's columns (None: unknown) and the Spark types known of them."""
+
+    columns: Mapping[str, Sequence[str] | None]
+    types: Mapping[str, Mapping[str, str]]
+
+
+def _check_expression(check: CheckSpec, path: OptionPath, provenance: Provenance, known: _Known) -> list[Diagnostic]:
     """An ``expression`` check's condition, over its stage's rows as a filter of that stage would read them."""
     rows = StageSpec(check.name, "transform", check.type, (check.stage,), check.options, check.location)
-    checker = _StageChecker(rows, path, provenance, columns, label=check.label)
+    checker = _StageChecker(rows, path, provenance, known, label=check.label)
     return checker.check(None, [Expression(("expression",), check.options["expression"], CONDITION)])
 
 
@@ -154,9 +170,10 @@ def _aggregate(options: Mapping[str, Any]) -> Iterator[Expression]:
     for i, text in enumerate(options.get("group_by") or ()):
         yield Expression(("group_by", i), text, VALUE)
     for output, spec in options["aggregations"].items():
-        for key in ("column", "expr"):
-            if key in spec:
-                yield Expression(("aggregations", output, key), spec[key], VALUE)
+        if "column" in spec:
+            yield Expression(("aggregations", output, "column"), spec["column"], VALUE, function=spec.get("function"))
+        if "expr" in spec:
+            yield Expression(("aggregations", output, "expr"), spec["expr"], VALUE)
     if (window := options.get("window")) is not None:
         yield Expression(("window", "column"), quote(window["column"]), VALUE, shift=None)
 
@@ -167,7 +184,7 @@ def _window(options: Mapping[str, Any]) -> Iterator[Expression]:
     yield from _sort_keys(options, "order_by")
     for output, spec in options["columns"].items():
         if "column" in spec:
-            yield Expression(("columns", output, "column"), spec["column"], VALUE)
+            yield Expression(("columns", output, "column"), spec["column"], VALUE, function=spec.get("function"))
 
 
 def _deduplicate(options: Mapping[str, Any]) -> Iterator[Expression]:
@@ -214,9 +231,10 @@ def _time_series(options: Mapping[str, Any]) -> Iterator[Expression]:
         yield Expression(("value",), options["value"], VALUE)
     items = "aggregations" if "aggregations" in options else "columns"
     for output, spec in (options.get(items) or {}).items():
-        for key in ("column", "expr"):
-            if key in spec:
-                yield Expression((items, output, key), spec[key], VALUE)
+        if "column" in spec:
+            yield Expression((items, output, "column"), spec["column"], VALUE, function=spec.get("function"))
+        if "expr" in spec:
+            yield Expression((items, output, "expr"), spec["expr"], VALUE)
 
 
 def _geo_points(options: Mapping[str, Any]) -> Iterator[Expression]:
@@ -277,11 +295,12 @@ def _output_name(text: str) -> str | None:
 class _StageChecker:
     """Checks the expressions of one transform against its inputs' known columns."""
 
-    def __init__(self, stage: StageSpec, path: OptionPath, provenance: Provenance,
-                 columns: Mapping[str, Sequence[str] | None], label: str | None = None):  # fmt: skip
+    def __init__(self, stage: StageSpec, path: OptionPath, provenance: Provenance, known: _Known,
+                 label: str | None = None):  # fmt: skip
         self.stage, self.path, self.provenance = stage, path, provenance
         self.label = label or stage.label
-        self.inputs: dict[str, Sequence[str] | None] = {name: columns.get(name) for name in stage.inputs}
+        self.inputs: dict[str, Sequence[str] | None] = {name: known.columns.get(name) for name in stage.inputs}
+        self.types = {name: known.types.get(name) or {} for name in stage.inputs}
 
     def _visible(self, expression: Expression) -> dict[str, Sequence[str] | None]:
         """The inputs ``expression`` sees (:attr:`Expression.seen`)."""
@@ -350,7 +369,29 @@ class _StageChecker:
             diagnostic = self._unresolved(expression, unresolved)
             if diagnostic is not None:
                 found.append(diagnostic)
+        if not found and expression.clause != QUERY:
+            found += self._type_problems(expression)
         return found
+
+    def _type_problems(self, expression: Expression) -> list[Diagnostic]:
+        """The expression's type problems (:mod:`etl_cli.lineage.expression_types`), each at its place."""
+        problems = type_problems(
+            expression.text,
+            condition=expression.clause == CONDITION,
+            function=expression.function,
+            inputs=self._visible(expression),
+            types=self.types,
+            earlier=expression.earlier,
+        )
+        return [
+            (error if problem.is_error else warning)(
+                problem.code,
+                f"{self.label}: {self._what(expression)}{problem.message}",
+                self._location(expression, problem.offset),
+                problem.hint,
+            )
+            for problem in problems
+        ]
 
     def _query(self, expression: Expression) -> tuple[str, int]:
         """A query holding the expression from the start of a line of its own, and that line's number."""

@@ -493,3 +493,173 @@ def test_a_lateral_view_is_valid_and_its_columns_are_not_guessed(tmp_path: Path)
     shown = etl_cli("lineage", "p", cwd=tmp_path)
     assert shown.returncode == 0, shown.stderr
     assert "p.flat: LATERAL is not followed offline" in shown.stdout
+
+
+# --------------------------------------------------------------------------- type problems, where types are declared
+
+#: one source of declared types; its transforms start at line 8
+TYPED = """\
+name: p
+sources:
+  - name: orders
+    type: csv
+    path: orders.csv
+    schema: {id: BIGINT, paid: BOOLEAN, day: DATE, amount: "DECIMAL(10,2)", note: STRING}
+transforms:
+"""
+
+
+def test_a_condition_that_is_a_number_is_an_error_at_the_condition(tmp_path: Path) -> None:
+    done = validate(
+        tmp_path, "  - name: f\n    type: filter\n    inputs: [orders]\n    condition: id + 1\n", "f", head=TYPED
+    )
+    assert done.returncode == 1
+    assert (
+        "p/pipeline.yaml:11:16: error: transform 'f' (filter): condition is of type BIGINT, not BOOLEAN"
+        " [condition-not-boolean]\n    hint: write a comparison or test, e.g. id + 1 > 0:"
+        " Spark refuses a condition that is not true or false"
+    ) in done.stdout
+
+
+def test_sum_of_a_string_column_in_an_aggregation_is_a_not_numeric_warning(tmp_path: Path) -> None:
+    transforms = """\
+  - name: totals
+    type: aggregate
+    inputs: [orders]
+    group_by: [day]
+    aggregations:
+      total: {function: sum, column: note}
+"""
+    done = validate(tmp_path, transforms, "totals", head=TYPED)
+    assert done.returncode == 0, done.stdout
+    assert (
+        "p/pipeline.yaml:13:38: warning: transform 'totals' (aggregate): aggregations.total.column: sum over column"
+        " 'note' of type STRING, which is not a number: Spark casts it to DOUBLE, and a value that is no number"
+        " fails the run [not-numeric]\n"
+        "    hint: cast it if it holds numbers: sum(CAST(note AS DECIMAL(38,2))), or use a numeric column"
+    ) in done.stdout
+
+
+def test_avg_of_a_date_column_in_sql_is_not_numeric_at_the_column(tmp_path: Path) -> None:
+    transforms = """\
+  - name: totals
+    type: aggregate
+    inputs: [orders]
+    group_by: [note]
+    aggregations:
+      mean_day: {expr: avg(day)}
+"""
+    done = validate(tmp_path, transforms, "totals", head=TYPED)
+    assert done.returncode == 1
+    assert (
+        "p/pipeline.yaml:13:28: error: transform 'totals' (aggregate): aggregations.mean_day.expr: avg over column"
+        " 'day' of type DATE, which is not a number [not-numeric]"
+    ) in done.stdout
+
+
+def test_arithmetic_on_a_boolean_column_is_an_error_at_the_column(tmp_path: Path) -> None:
+    transforms = "  - name: d\n    type: derive\n    inputs: [orders]\n    columns: {score: paid * 2}\n"
+    done = validate(tmp_path, transforms, "d", head=TYPED)
+    assert done.returncode == 1
+    assert (
+        "p/pipeline.yaml:11:22: error: transform 'd' (derive): columns.score: '*' on column 'paid' of type"
+        " BOOLEAN, which is not a number [not-numeric]\n"
+        "    hint: cast it to a number: CAST(paid AS INT) is 1 for true and 0 for false"
+    ) in done.stdout
+
+
+def test_a_date_compared_with_a_string_that_is_no_date_is_a_warning_at_the_string(tmp_path: Path) -> None:
+    transforms = "  - name: f\n    type: filter\n    inputs: [orders]\n    condition: day > 'last week'\n"
+    done = validate(tmp_path, transforms, "f", head=TYPED)
+    assert done.returncode == 0, done.stdout
+    assert (
+        "p/pipeline.yaml:11:22: warning: transform 'f' (filter): condition compares column 'day' of type DATE with"
+        " 'last week', which is not a date: Spark cannot cast it, so the run fails (CAST_INVALID_INPUT; without"
+        " ANSI mode, no row matches) [type-mismatch]\n    hint: write a date such as '2024-01-31', or 'yesterday',"
+        " 'today', 'now'"
+    ) in done.stdout
+
+
+def test_a_number_compared_with_a_string_that_is_no_number_is_a_warning(tmp_path: Path) -> None:
+    transforms = "  - name: f\n    type: filter\n    inputs: [orders]\n    condition: amount <> 'abc'\n"
+    done = validate(tmp_path, transforms, "f", head=TYPED)
+    assert done.returncode == 0, done.stdout
+    assert (
+        "p/pipeline.yaml:11:26: warning: transform 'f' (filter): condition compares column 'amount' of type"
+        " DECIMAL(10,2) with 'abc', which is not a number: Spark cannot cast it, so the run fails"
+        " (CAST_INVALID_INPUT; without ANSI mode, no row matches) [type-mismatch]"
+    ) in done.stdout
+
+
+def test_well_typed_expressions_report_nothing(tmp_path: Path) -> None:
+    transforms = """\
+  - name: f
+    type: filter
+    inputs: [orders]
+    condition: paid AND day >= '2024-01-31' AND day < 'yesterday' AND amount > '10.5' AND note = 'abc'
+  - name: totals
+    type: aggregate
+    inputs: [f]
+    group_by: [note]
+    aggregations:
+      total: {function: sum, column: amount}
+      ids: {expr: avg(id + 1)}
+"""
+    done = validate(tmp_path, transforms, "totals", head=TYPED)
+    assert done.returncode == 0, done.stdout
+    assert "ok p/pipeline.yaml" in done.stdout
+
+
+def test_a_column_of_unknown_type_reports_nothing(tmp_path: Path) -> None:
+    transforms = """\
+  - name: d
+    type: derive
+    inputs: [orders]
+    columns: {doubled: amount * 2}
+  - name: f
+    type: filter
+    inputs: [d]
+    condition: doubled
+  - name: totals
+    type: aggregate
+    inputs: [f]
+    group_by: [doubled]
+    aggregations:
+      total: {expr: sum(doubled)}
+      wrong: {expr: "avg(doubled) + sum(doubled > 'abc')"}
+"""
+    done = validate(tmp_path, transforms, "totals", head=TYPED)
+    assert done.returncode == 0, done.stdout
+    assert "ok p/pipeline.yaml" in done.stdout
+
+
+def test_a_window_average_of_a_boolean_column_is_not_numeric(tmp_path: Path) -> None:
+    transforms = """\
+  - name: w
+    type: window
+    inputs: [orders]
+    partition_by: [note]
+    order_by: [day]
+    columns:
+      share: {function: avg, column: paid}
+"""
+    done = validate(tmp_path, transforms, "w", head=TYPED)
+    assert done.returncode == 1
+    assert (
+        "p/pipeline.yaml:14:38: error: transform 'w' (window): columns.share.column: avg over column 'paid' of type"
+        " BOOLEAN, which is not a number [not-numeric]\n"
+        "    hint: cast it: avg(CAST(paid AS INT)) takes true as 1 and false as 0"
+    ) in done.stdout
+
+
+def test_a_lambda_variable_named_like_a_column_is_not_that_column(tmp_path: Path) -> None:
+    """sqlglot reads a lambda's variable as a name, not a column: the BOOLEAN column ``paid`` is not multiplied."""
+    transforms = """\
+  - name: d
+    type: derive
+    inputs: [orders]
+    columns: {big: "exists(array(1, 2), paid -> paid * 2 > 3)"}
+"""
+    done = validate(tmp_path, transforms, "d", head=TYPED)
+    assert done.returncode == 0, done.stdout
+    assert "ok p/pipeline.yaml" in done.stdout
