@@ -182,7 +182,8 @@ def test_every_command_but_schema_takes_debug_and_lists_it_in_its_help(capsys: p
     assert sorted(with_debug) == [
         "alerts export",
         "backfill", "catalog list", "catalog search", "catalog show", "create-pipeline", "dag run", "dag show", "debug",
-        "dlq count", "dlq replay", "dlq show", "dry-run", "generate", "init", "lineage", "plugins list", "recover", "render", "run",
+        "dlq count", "dlq replay", "dlq show", "dry-run", "generate", "init", "lineage", "plugins list", "recover",
+        "render", "run",
         "runs diff", "runs list", "runs report", "runs show", "schedule export", "schedule next", "secrets audit",
         "secrets get", "secrets list", "secrets set", "secrets test", "state reset", "state show", "test", "validate",
     ]  # fmt: skip

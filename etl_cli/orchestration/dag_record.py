@@ -134,7 +134,6 @@ def read_record(folder: Path, dag_run_id: str) -> DagRunRecord:
     return read_record_file(folder, dag_run_id, DagRunRecord.from_json, "DAG run", "DAG runs", "DAG-run results file")
 
 
-
 def rows_written(results_file: Path | None) -> int | None:
     """Rows the sinks of a run wrote, summed from its run results (None when unreadable or nothing reported)."""
     if results_file is None:

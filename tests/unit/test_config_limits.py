@@ -281,9 +281,7 @@ def test_a_template_linking_outside_its_folder_is_refused(tmp_path: Path, capsys
         pytest.param("templates/base.yaml", "base.yaml", id="named-with-its-extension"),
     ],
 )
-def test_a_template_is_found(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], template: str, extends: str
-) -> None:
+def test_a_template_is_found(tmp_path: Path, capsys: pytest.CaptureFixture[str], template: str, extends: str) -> None:
     write(tmp_path, template, STAGES)
     path = write(tmp_path, "p/pipeline.yaml", f"extends: {extends}\nname: p\n")
     write(tmp_path, "etl-project.yaml", PROJECT)

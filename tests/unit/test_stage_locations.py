@@ -42,12 +42,7 @@ def load(root: Path, pipeline: str, env: str | None = None) -> PipelineSpec:
 
 def overriding_input(line: str) -> str:
     """A pipeline extending the template that sets one option of its source (the option on line 4)."""
-    return (
-        "extends: {template: files, params: {input_path: in.csv}}\n"
-        "sources:\n"
-        "  - name: input\n"
-        f"    {line}\n"
-    )
+    return f"extends: {{template: files, params: {{input_path: in.csv}}}}\nsources:\n  - name: input\n    {line}\n"
 
 
 def at(root: Path, relative: str, line: int, column: int) -> Location:
