@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Mutation testing (mutmut 3) of the configuration and model layers, on demand: not part of scripts/test.sh.
+#   scripts/mutation.sh                                      -> every module of etl_cli/config and etl_cli/model
+#   scripts/mutation.sh config/params.py model/schedule.py   -> only these modules (paths under etl_cli/)
+# Environment:
+#   MUTATION_TESTS    pytest arguments choosing the tests (default: tests/unit, without Spark, browsers,
+#                     promtool and the latency benchmark: fast tests only)
+#   MUTATION_WORKERS  parallel test processes (default 1: the machine is shared; CI runners can use more)
+#   MUTATION_DIR      work folder (default ~/.cache/etl-cli/mutation): a copy of the tree, mutmut's `mutants/`
+#                     and its results, kept so that `cd $MUTATION_DIR && mutmut results|show NAME|browse` work
+# Why a copy: mutmut writes `mutants/` and reads its settings from the current folder; running it in a copy keeps
+# the work tree clean and the settings in this script (a setup.cfg written below) instead of pyproject.toml.
+# The last lines printed are mutmut's totals (mutants/mutmut-cicd-stats.json) and the surviving mutants.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO="$PWD"
+export PATH="$REPO/.venv/bin:$PATH"
+command -v mutmut >/dev/null || { echo "mutmut is not installed: uv pip install 'mutmut>=3.8,<4'" >&2; exit 2; }
+
+WORK="${MUTATION_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/etl-cli/mutation}"
+WORKERS="${MUTATION_WORKERS:-1}"
+TESTS="${MUTATION_TESTS:-tests/unit -m 'not spark' \
+ --ignore=tests/unit/test_dag_page_browser.py --ignore=tests/unit/test_run_report_browser.py \
+ --ignore=tests/unit/test_alerts_promtool.py --ignore=tests/unit/test_cli_latency_benchmark.py}"
+
+modules=()
+for module in "$@"; do
+    module="${module#etl_cli/}"
+    case "$module" in
+        config/*.py | model/*.py) ;;
+        *) echo "not a module of etl_cli/config or etl_cli/model: $module (write e.g. config/params.py)" >&2; exit 2 ;;
+    esac
+    [ -f "etl_cli/$module" ] || { echo "no such file: etl_cli/$module" >&2; exit 2; }
+    modules+=("etl_cli/$module")
+done
+[ ${#modules[@]} -gt 0 ] || modules=("etl_cli/config/*" "etl_cli/model/*")
+
+# The tests read docs, pipelines and examples relative to the repository: copy what they need, not .venv/.git.
+mkdir -p "$WORK"
+rsync -a --delete --exclude=__pycache__ --exclude=mutants --exclude=setup.cfg --exclude=/output \
+    --exclude=/spark-warehouse --exclude=/benchmarks/data --exclude=.etl --exclude=.services \
+    --include='/etl_cli/***' --include='/tests/***' --include='/docs/***' --include='/pipelines/***' \
+    --include='/examples/***' --include='/templates/***' --include='/scripts/***' --include=/pyproject.toml \
+    --include=/etl-project.yaml --include=/README.md --exclude='/*' "$REPO/" "$WORK/"
+# mutmut reads [tool.mutmut] of pyproject.toml before setup.cfg: the copy's pyproject must not have one.
+python - "$WORK/pyproject.toml" <<'EOF'
+import re, sys
+path = sys.argv[1]
+text = open(path, encoding="utf-8").read()
+open(path, "w", encoding="utf-8").write(re.sub(r"(?ms)^\[tool\.mutmut\].*?(?=^\[|\Z)", "", text))
+EOF
+
+# Settings: mutate only the chosen modules (source_paths is the whole package so the tests can import it); run
+# the chosen tests without --durations and without coverage. Subprocesses (`etl-cli ...` in tests) import the
+# mutated package too, through PYTHONPATH, so tests driving the real entry point can kill mutants.
+{
+    echo "[mutmut]"
+    echo "source_paths = etl_cli"
+    echo "only_mutate ="
+    for module in "${modules[@]}"; do echo "    $module"; done
+    echo "also_copy ="
+    for extra in docs pipelines examples templates scripts etl-project.yaml README.md; do echo "    $extra"; done
+    printf 'pytest_add_cli_args =\n    -p\n    no:cacheprovider\n    -o\n    addopts=\n    -q\n'
+    echo "pytest_add_cli_args_test_selection ="
+    eval "set -- $TESTS"
+    for arg in "$@"; do echo "    $arg"; done
+} >"$WORK/setup.cfg"
+
+cd "$WORK"
+# mutants/ must exist before Python starts: a PYTHONPATH folder missing at start up is never looked in later.
+rm -rf mutants && mkdir mutants
+export ETL_KEEP_SERVICES=1 ETL_SKIP_SERVICES=1 PYTHONPATH="$WORK/mutants${PYTHONPATH:+:$PYTHONPATH}"
+start=$(date +%s)
+mutmut run --max-children "$WORKERS"
+echo "== run time: $(( $(date +%s) - start ))s (scope: ${modules[*]})"
+mutmut export-cicd-stats >/dev/null
+echo "== totals"
+cat mutants/mutmut-cicd-stats.json
+echo
+echo "== surviving mutants (inspect with: cd $WORK && mutmut show NAME)"
+mutmut results
