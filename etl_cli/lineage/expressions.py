@@ -22,6 +22,7 @@ does this: names are matched lower-cased and shown as the inputs or the query sp
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -95,7 +96,19 @@ class _ScopeLineage:
 
 
 def query_lineage(sql: str, tables: Mapping[str, Sequence[str] | None]) -> QueryLineage:
-    """The lineage of ``sql``, a SELECT over ``tables`` (input name → its columns, None when unknown)."""
+    """The lineage of ``sql``, a SELECT over ``tables`` (input name → its columns, None when unknown).
+
+    ``validate`` asks for the same statement several times (the lineage of each stage, then the
+    checks of its expressions and of the pipeline's tests): each is parsed and qualified once per
+    process. The result is shared between callers, which only read it.
+    """
+    key = tuple((name, None if columns is None else tuple(columns)) for name, columns in tables.items())
+    return _query_lineage(sql, key)
+
+
+@functools.lru_cache(maxsize=512)
+def _query_lineage(sql: str, table_key: tuple[tuple[str, tuple[str, ...] | None], ...]) -> QueryLineage:
+    tables = dict(table_key)
     try:
         parsed = sqlglot.parse_one(sql, read=DIALECT)
     except SqlglotError as error:

@@ -12,7 +12,6 @@ for N hours" still has it after a failed run.
 from __future__ import annotations
 
 import base64
-import urllib.request
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -98,6 +97,8 @@ class Pushgateway(MetricsExporter):
         A failure raises, so the push is retried and, failing, reported; never a push that would
         drop the last success time because it could not be read.
         """
+        import urllib.request  # here: validate, which imports every plug-in, never needs an HTTP client
+
         request = urllib.request.Request(f"{url}/metrics", headers={"Accept": "text/plain"})
         if user is not None:
             token = base64.b64encode(f"{user}:{password or ''}".encode()).decode()
