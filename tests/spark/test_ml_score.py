@@ -36,14 +36,16 @@ def points(spark: SparkSession) -> DataFrame:
 def test_spark_ml_model_scores_like_its_own_transform_keeping_only_the_chosen_outputs(
     spark: SparkSession, points: DataFrame, tmp_path: Path
 ) -> None:
-    from pyspark.ml import Pipeline
+    from pyspark.ml import Pipeline, PipelineModel
     from pyspark.ml.classification import LogisticRegression
     from pyspark.ml.feature import VectorAssembler
 
     stages: list[Any] = [VectorAssembler(inputCols=["x", "y"], outputCol="features"), LogisticRegression(maxIter=20)]
-    model = Pipeline(stages=stages).fit(points)
-    model.save(str(tmp_path / "models" / "lr"))
-    expected = {r["id"]: (r["prediction"], r["probability"]) for r in model.transform(points).collect()}
+    Pipeline(stages=stages).fit(points).save(str(tmp_path / "models" / "lr"))
+    # the model as saved: the fitted one keeps its training summary, which holds the session, and a session that
+    # has observed metrics (etl-cli's row counts, earlier in this process) cannot be serialised into a task
+    saved = PipelineModel.load(str(tmp_path / "models" / "lr"))
+    expected = {r["id"]: (r["prediction"], r["probability"]) for r in saved.transform(points).collect()}
 
     result = run(spark, points, tmp_path, model="models/lr", keep=["prediction", "probability"])
     assert result.columns == ["id", "x", "y", "label", "prediction", "probability"]
