@@ -216,8 +216,37 @@ def _select_adding(stage: StageSpec, inputs: Mapping[str, Sequence[str] | None],
     return f"SELECT {kept}, {sql} AS {quote(name)} FROM {quote(table)}"
 
 
+class _ColumnAdding(GeoTransform):
+    """A geo transform that adds one column (``as``) computed by one SQL expression from the point columns it reads."""
+
+    @classmethod
+    def _reads(cls, options: Mapping[str, Any]) -> list[str]:
+        raise NotImplementedError
+
+    @classmethod
+    def _sql(cls, options: Mapping[str, Any]) -> str:
+        raise NotImplementedError
+
+    @classmethod
+    def check_options(cls, options: Mapping[str, Any]) -> list[OptionProblem]:
+        return _new_column_problems(options, "as", cls._reads(options))
+
+    @classmethod
+    def column_lineage(cls, stage: StageSpec, inputs: Mapping[str, Sequence[str] | None]) -> StageLineage:
+        return StageLineage(_select_adding(stage, inputs, cls._sql(stage.options), stage.options["as"]))
+
+    @classmethod
+    def keeps_row_count(cls, options: Mapping[str, Any]) -> bool:
+        return True
+
+    def apply(self, ctx: RunContext, stage: StageSpec, inputs: Mapping[str, DataFrame]) -> DataFrame:
+        df = single(inputs)
+        _require(stage, df.columns, self._reads(stage.options))
+        return _add_column(ctx, stage, df, stage.options["as"], self._sql(stage.options))
+
+
 @register
-class GeoPointTransform(GeoTransform):
+class GeoPointTransform(_ColumnAdding):
     type = "geo_point"
     description = (
         "Add a point made from longitude and latitude columns (degrees, WGS84), as WKT text (POINT (lon lat)) "
@@ -237,31 +266,17 @@ class GeoPointTransform(GeoTransform):
     }
 
     @classmethod
-    def check_options(cls, options: Mapping[str, Any]) -> list[OptionProblem]:
-        read = [str(options[k]) for k in ("lon", "lat") if isinstance(options.get(k), str)]
-        return _new_column_problems(options, "as", read)
+    def _reads(cls, options: Mapping[str, Any]) -> list[str]:
+        return [str(options[k]) for k in ("lon", "lat") if isinstance(options.get(k), str)]
 
     @classmethod
-    def _sql(cls, options: Mapping[str, Any], table: str | None = None) -> str:
+    def _sql(cls, options: Mapping[str, Any]) -> str:
         function = "ST_AsGeoJSON" if options.get("format") == "geojson" else "ST_AsText"
-        return f"{function}({point_sql({'lon': options['lon'], 'lat': options['lat']}, table)})"
-
-    @classmethod
-    def column_lineage(cls, stage: StageSpec, inputs: Mapping[str, Sequence[str] | None]) -> StageLineage:
-        return StageLineage(_select_adding(stage, inputs, cls._sql(stage.options), stage.options["as"]))
-
-    @classmethod
-    def keeps_row_count(cls, options: Mapping[str, Any]) -> bool:
-        return True
-
-    def apply(self, ctx: RunContext, stage: StageSpec, inputs: Mapping[str, DataFrame]) -> DataFrame:
-        df = single(inputs)
-        _require(stage, df.columns, [stage.options["lon"], stage.options["lat"]])
-        return _add_column(ctx, stage, df, stage.options["as"], self._sql(stage.options))
+        return f"{function}({point_sql({'lon': options['lon'], 'lat': options['lat']})})"
 
 
 @register
-class GeoDistanceTransform(GeoTransform):
+class GeoDistanceTransform(_ColumnAdding):
     type = "geo_distance"
     description = (
         "Add the great-circle distance in metres between two points of each row (Sedona's ST_DistanceSphere, "
@@ -275,26 +290,12 @@ class GeoDistanceTransform(GeoTransform):
     }
 
     @classmethod
-    def check_options(cls, options: Mapping[str, Any]) -> list[OptionProblem]:
-        read = point_columns(options.get("from")) + point_columns(options.get("to"))
-        return _new_column_problems(options, "as", read)
+    def _reads(cls, options: Mapping[str, Any]) -> list[str]:
+        return point_columns(options.get("from")) + point_columns(options.get("to"))
 
     @classmethod
     def _sql(cls, options: Mapping[str, Any]) -> str:
         return f"ST_DistanceSphere({point_sql(options['from'])}, {point_sql(options['to'])})"
-
-    @classmethod
-    def column_lineage(cls, stage: StageSpec, inputs: Mapping[str, Sequence[str] | None]) -> StageLineage:
-        return StageLineage(_select_adding(stage, inputs, cls._sql(stage.options), stage.options["as"]))
-
-    @classmethod
-    def keeps_row_count(cls, options: Mapping[str, Any]) -> bool:
-        return True
-
-    def apply(self, ctx: RunContext, stage: StageSpec, inputs: Mapping[str, DataFrame]) -> DataFrame:
-        df = single(inputs)
-        _require(stage, df.columns, point_columns(stage.options["from"]) + point_columns(stage.options["to"]))
-        return _add_column(ctx, stage, df, stage.options["as"], self._sql(stage.options))
 
 
 @register
