@@ -13,36 +13,70 @@ cd "$(dirname "$0")/.."
 scripts/bootstrap.sh dev
 export PATH="$PWD/.venv/bin:$PATH"
 
+# Each step prints how long it took, so the slow parts of a CI run are visible in its log.
+STARTED=$SECONDS
+step_start=$SECONDS
+step() {
+    echo "   ($((SECONDS - step_start)) s)"
+    step_start=$SECONDS
+    echo "== $1"
+}
+
+# What is downloaded or compiled rather than checked runs in the background while the checks below use the
+# CPU: the connector jars (JDBC drivers, S3A, Kafka; runs put them on spark.jars instead of resolving Maven
+# coordinates with Ivy at every Spark start, see etl_cli/runtime/spark/jars.py), Apache Sedona (the geo
+# transforms and the geojson source, about 100 MB), the Debian programs some tests drive (Chromium, Graphviz,
+# Prometheus: scripts/test-tools.sh) and the OpenTelemetry Collector the tracing tests build with Go
+# (tests/integration/otelcolhelp.py). Each writes its own log; a failure fails this script before pytest.
+background_log="$(mktemp -d "${TMPDIR:-/tmp}/etl-test-prep.XXXXXX")"
+background=()
+prepare() {  # prepare NAME COMMAND...: run COMMAND in the background, output to $background_log/NAME.log
+    local name="$1"
+    shift
+    "$@" >"$background_log/$name.log" 2>&1 &
+    background+=("$name:$!")
+}
+if [ -x scripts/fetch-jars.sh ] && [ "${ETL_SKIP_JARS:-0}" != "1" ]; then
+    prepare jars sh -c 'scripts/fetch-jars.sh && scripts/fetch-jars.sh org.apache.sedona:sedona-spark-shaded-4.0_2.13:1.8.0 org.datasyslab:geotools-wrapper:1.8.0-33.1'
+fi
+prepare test-tools scripts/test-tools.sh
+if command -v go >/dev/null; then
+    prepare otelcol python -c 'from tests.integration.otelcolhelp import collector_binary; print(collector_binary())'
+fi
+
 echo "== lock (requirements/*.txt match pyproject.toml)"
 python scripts/lockfile.py check
-echo "== deptry (etl_cli imports only what pyproject.toml declares)"
+step "deptry (etl_cli imports only what pyproject.toml declares)"
 deptry etl_cli
-echo "== ruff"
+step "ruff"
 ruff check etl_cli tests benchmarks scripts
-echo "== mypy"
+step "mypy"
 mypy
 mypy benchmarks
-echo "== import-linter"
+step "import-linter"
 lint-imports
 
 if [ "${ETL_SKIP_SMOKE:-0}" != "1" ]; then
-    echo "== smoke install (fresh environment, no extras)"
+    step "smoke install (fresh environment, no extras)"
     scripts/smoke-install.sh
 fi
 
-if [ -x scripts/fetch-jars.sh ] && [ "${ETL_SKIP_JARS:-0}" != "1" ]; then
-    # Connector jars (JDBC drivers, S3A, Kafka) once, into ~/.cache/etl-cli/jars: runs then put them on
-    # spark.jars instead of resolving Maven coordinates with Ivy at every Spark start (see etl_cli/runtime/spark/jars.py)
-    echo "== connector jars"
-    scripts/fetch-jars.sh >/dev/null
-    # Apache Sedona (the geo transforms and the geojson source: etl_cli/plugins/sedona.py), about 100 MB, once
-    scripts/fetch-jars.sh org.apache.sedona:sedona-spark-shaded-4.0_2.13:1.8.0 org.datasyslab:geotools-wrapper:1.8.0-33.1 >/dev/null
-fi
+step "waiting for the background preparation (connector jars, test tools, the OpenTelemetry Collector)"
+for job in "${background[@]}"; do
+    name="${job%%:*}"
+    if ! wait "${job##*:}"; then
+        echo "error: preparing $name failed; its output:" >&2
+        cat "$background_log/$name.log" >&2
+        exit 1
+    fi
+    echo "   $name: ready"
+done
+rm -rf "$background_log"
 
-echo "== test tools (Chromium and Graphviz, for the lineage pictures' tests)"
-scripts/test-tools.sh
-
-echo "== pytest"
+step "pytest"
 # One process, one shared Spark session: on two cores, two pytest processes side by side (integration and the
 # others) took longer in all than one after the other, as they fought for the CPU and each started a JVM.
-python -m pytest "$@"
+status=0
+python -m pytest "$@" || status=$?
+echo "   ($((SECONDS - step_start)) s; scripts/test.sh took $((SECONDS - STARTED)) s after the install)"
+exit "$status"

@@ -43,9 +43,9 @@ NEW_ROWS = [(1000 + i * 10 + k, day, -(i * 10 + k)) for i, day in enumerate(NEW_
 NEW_PARTITIONED = sorted([row for row in OLD_ROWS if row[1] not in NEW_DAYS] + NEW_ROWS)
 SCHEMA = "id INT, day STRING, amount INT"
 #: (delay after the swap began in ms, what to kill): spread over the ~50-100 ms a swap of 8 partitions takes
-ROUNDS_PARTITIONED = [(0, "both"), (8, "both"), (20, "jvm"), (35, "python"), (60, "both")]
+ROUNDS_PARTITIONED = [(0, "both"), (8, "both"), (35, "python")]
 #: a plain overwrite is two renames: the window is a few milliseconds wide
-ROUNDS_PLAIN = [(0, "both"), (2, "python"), (5, "jvm")]
+ROUNDS_PLAIN = [(2, "python"), (5, "jvm")]
 BUDGET_S = 240
 
 PIPELINE = """\
