@@ -26,6 +26,8 @@ from etl_cli.plugins.registry import REGISTRY, Registry, load_entry_points
 if TYPE_CHECKING:
     from etl_cli.authoring.questions import Asker
     from etl_cli.authoring.writer import CreatedPipeline
+    from etl_cli.plan.dag import Plan
+    from etl_cli.runtime.bookkeeping.audit_trail import Confirmation
     from etl_cli.runtime.execution.dryrun import DryRunReport
     from etl_cli.runtime.execution.stepping import Stepper
 
@@ -127,6 +129,12 @@ def validate(
                 from etl_cli.lineage.expression_check import check_expressions
 
                 diagnostics += check_expressions(spec, registry())
+                from etl_cli.lineage.tags import check_policies  # the project's policies on tagged columns
+
+                diagnostics += check_policies(spec, registry())
+                from etl_cli.lineage.access_check import check_access_filters  # the project's row filters
+
+                diagnostics += check_access_filters(spec, registry())
                 from etl_cli.testing.spec import check_test_files  # the tests beside it (docs/testing.md)
 
                 diagnostics += check_test_files(spec, registry())
@@ -210,6 +218,10 @@ class RunOptions:
     resume: str | None = None
     #: ``--monitoring-port PORT``: serve the ``monitoring:`` endpoint on this port, batch runs too
     monitoring_port: int | None = None
+    #: ``--as NAME``: the principal the project's ``access:`` rules filter rows for (else ETL_PRINCIPAL, OS user)
+    principal: str | None = None
+    #: ``--confirm-env ENV``: confirms a run into a protected environment (it must name the run's environment)
+    confirm_env: str | None = None
 
 
 def new_run_id() -> str:
@@ -242,6 +254,8 @@ def run(path: Path, options: RunOptions, reporter: Reporter) -> tuple[ExitCode, 
         params = _resumed_params(path, options)
     _, spec = load_spec(path, options.env, options.sets, params=params, require_params=True)
     _refuse_used_run_id(spec, options.results_dir, run_id)
+    spec = as_principal(spec, options.principal)
+    confirmation = _confirmed(spec, options.confirm_env, run_id)
     if options.monitoring_port is not None:
         spec = replace(spec, monitoring=spec.monitoring.on_port(options.monitoring_port))
     # OPENLINEAGE_PARENT_ID is read only for events that go out; a wrong --parent-run is an error either way
@@ -259,7 +273,25 @@ def run(path: Path, options: RunOptions, reporter: Reporter) -> tuple[ExitCode, 
         lineage_parent=parent,
         select=options.select,
         resume=options.resume,
+        confirmation=confirmation,
     )
+
+
+def _confirmed(spec: PipelineSpec, confirm_env: str | None, run_id: str) -> Confirmation | None:
+    """Who confirmed a run into a protected environment; a refusal (exit 2) is recorded in the audit trail."""
+    from etl_cli.runtime.bookkeeping.audit_trail import confirmed
+
+    return confirmed(spec.project, spec.name, spec.env, confirm_env, "run", run_id)
+
+
+def _session_audited(spec: PipelineSpec, command: str, run_id: str, reporter: Reporter) -> None:
+    """Record a ``dry-run`` or ``debug`` session in the audit trail as it starts (a failure is a warning)."""
+    from etl_cli.runtime.bookkeeping.audit_trail import append_record, session_record
+
+    try:
+        append_record(spec.project, session_record(spec, command, run_id, None))
+    except (OSError, EtlError) as exc:
+        reporter.message("warning", f"{command} not recorded in the audit trail: {exc}")
 
 
 def _resumed_params(path: Path, options: RunOptions) -> tuple[str, ...]:
@@ -318,6 +350,24 @@ def recover(path: Path, env: str | None, sets: Sequence[str], reporter: Reporter
     return recover_pipeline(spec, registry(), reporter, new_run_id())
 
 
+def as_principal(spec: PipelineSpec, name: str | None) -> PipelineSpec:
+    """``spec`` read as the principal ``name`` (``--as``); None leaves ETL_PRINCIPAL, then the OS user."""
+    return spec if name is None else replace(spec, access=spec.access.as_principal(name))
+
+
+def announce_access(plan: Plan, reporter: Reporter) -> None:
+    """Decide the row filters of ``plan``'s sources before Spark starts (AccessRefused: exit 1), and say them."""
+    from etl_cli.runtime.execution.row_access import RowAccess
+
+    decision = RowAccess(plan).decision()
+    who = f"'{decision.principal.name}' ({decision.principal.source})" if decision.principal else "no principal"
+    for row_filter in decision.filters:
+        reporter.message("info", f"{row_filter.source}: rows for {who}, access rule '{row_filter.rule}': "
+                                 f"{row_filter.sql}")  # fmt: skip
+    for source, rule in decision.exempt:
+        reporter.message("info", f"{source}: {who} is exempt from access rule '{rule}'")
+
+
 @dataclass(frozen=True)
 class DryRunOptions:
     """How ``dry-run`` was asked to analyse."""
@@ -329,6 +379,8 @@ class DryRunOptions:
     explain: bool = False
     verbose: bool = False
     params: tuple[str, ...] = ()
+    #: ``--as NAME``: the principal whose rows the samples show (the project's ``access:`` rules)
+    principal: str | None = None
 
 
 def dry_run(path: Path, options: DryRunOptions, reporter: Reporter) -> DryRunReport:
@@ -338,8 +390,12 @@ def dry_run(path: Path, options: DryRunOptions, reporter: Reporter) -> DryRunRep
     from etl_cli.runtime.execution.workspace import open_workspace
 
     _, spec = load_spec(path, options.env, options.sets, params=options.params, require_params=True)
+    spec = as_principal(spec, options.principal)
     plan = compile_plan(spec)
-    workspace = open_workspace(plan, registry(), reporter, new_run_id(), options.master, options.verbose, analysis=True)
+    announce_access(plan, reporter)
+    run_id = new_run_id()
+    _session_audited(spec, "dry-run", run_id, reporter)
+    workspace = open_workspace(plan, registry(), reporter, run_id, options.master, options.verbose, analysis=True)
     with workspace as opened:
         return DryRun(opened, registry(), reporter, options.sample, options.explain).analyse()
 
@@ -358,6 +414,8 @@ class DebugOptions:
     write: bool = False
     verbose: bool = False
     params: tuple[str, ...] = ()
+    #: ``--as NAME``: the principal whose rows the session shows (the project's ``access:`` rules)
+    principal: str | None = None
 
 
 @contextmanager
@@ -370,11 +428,14 @@ def debug(path: Path, options: DebugOptions, reporter: Reporter) -> Iterator[Ste
     from etl_cli.runtime.execution.workspace import open_workspace
 
     _, spec = load_spec(path, options.env, options.sets, params=options.params, require_params=True)
+    spec = as_principal(spec, options.principal)
     plan = compile_plan(spec)
     plan = plan.restricted_to([options.stage]) if options.stage else plan
     if options.break_at:
         plan.stage(options.break_at)
+    announce_access(plan, reporter)
     run_id = new_run_id()
+    _session_audited(spec, "debug --write" if options.write else "debug", run_id, reporter)
     lock = run_lock(spec.state_dir, spec.name, spec.env, run_id) if options.write else nullcontext()
     # --write publishes as a run does: under the lock, journaled, after recovering what a killed run left
     opening = open_workspace(plan, registry(), reporter, run_id, options.master, options.verbose, locked=options.write)

@@ -180,12 +180,14 @@ def test_every_command_but_schema_takes_debug_and_lists_it_in_its_help(capsys: p
         assert code == 0, name
         with_debug += [name] if "--debug  " in out and "Show tracebacks on errors." in out else []
     assert sorted(with_debug) == [
-        "alerts export",
+        "alerts export", "audit show", "audit verify",
         "backfill", "catalog list", "catalog search", "catalog show", "create-pipeline", "dag run", "dag show", "debug",
-        "dlq count", "dlq replay", "dlq show", "dry-run", "generate", "init", "lineage", "plugins list", "recover",
+        "dlq count", "dlq replay", "dlq show", "dry-run", "generate", "init", "keys create", "keys list", "keys rotate",
+        "lineage", "plugins list", "recover",
         "render", "run",
         "runs diff", "runs list", "runs report", "runs show", "schedule export", "schedule next", "secrets audit",
-        "secrets get", "secrets list", "secrets set", "secrets test", "state reset", "state show", "test", "validate",
+        "secrets get", "secrets list", "secrets set", "secrets test", "state reset", "state show", "studio", "test",
+        "validate",
     ]  # fmt: skip
 
 

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from etl_cli.cli.options import EnvOpt, ParamOpt, PipelineArg, SetOpt
+from etl_cli.cli.options import ConfirmEnvOpt, EnvOpt, ParamOpt, PipelineArg, SetOpt
 from etl_cli.cli.tables import FittedTable
 from etl_cli.orchestration.backfill import FAILED, SUCCEEDED, BackfillRecord, IntervalRun
 
@@ -58,6 +58,7 @@ def backfill_command(
             help="Run again only the intervals of that backfill that did not succeed (with its options).",
         ),
     ] = None,
+    confirm_env: ConfirmEnvOpt = None,
 ) -> None:
     """Run a pipeline once per interval of a date range, giving it each interval's start as a parameter.
 
@@ -80,6 +81,7 @@ def backfill_command(
         params=tuple(params or ()),
         allow_append=allow_append,
         resume=resume,
+        confirm_env=confirm_env,
     )
     outcome = run_backfill(options, console)
     if outcome.record is None or outcome.record_file is None:

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from etl_cli.cli.options import (
+    ConfirmEnvOpt,
     EnvOpt,
     ExcludeOpt,
     LogFormatOpt,
@@ -105,6 +106,7 @@ def run_command(
         ),
     ] = None,
     log_format: LogFormatOpt = TextOrJson.text,
+    confirm_env: ConfirmEnvOpt = None,
 ) -> None:
     """Run the project's pipelines in dependency order, up to --jobs at a time; a failure skips what depends on it.
 
@@ -127,6 +129,7 @@ def run_command(
         results_dir=results_dir,
         resume=resume,
         params=tuple(params or ()),
+        confirm_env=confirm_env,
     )
     outcome = run_dag(options, view)
     if outcome.record is None or outcome.record_file is None:

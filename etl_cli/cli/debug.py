@@ -21,7 +21,7 @@ from rich.markup import escape
 
 from etl_cli import app
 from etl_cli.cli.completion import complete_stage
-from etl_cli.cli.options import EnvOpt, MasterOpt, ParamOpt, PipelineArg, SetOpt, TakesVersion, VerboseOpt
+from etl_cli.cli.options import AsOpt, EnvOpt, MasterOpt, ParamOpt, PipelineArg, SetOpt, TakesVersion, VerboseOpt
 from etl_cli.cli.output import stderr_console, stdout_console
 from etl_cli.cli.progress import StatusReporter
 from etl_cli.cli.quality_table import print_quality_report
@@ -68,14 +68,14 @@ def debug_command(
     sample: Annotated[int | None, typer.Option("--sample", min=1, help="Read at most N rows per source.")] = None,
     master: MasterOpt = None,
     verbose: VerboseOpt = False,
+    principal: AsOpt = None,
 ) -> None:
     """Run a pipeline stage by stage and look at each stage's output; sinks are written only with --write."""
     console = stdout_console()
     interactive = not non_interactive and sys.stdin.isatty()
     reporter = StatusReporter(stderr_console())
-    options = app.DebugOptions(
-        env, tuple(sets or []), master, stage, break_at, limit, sample, write, verbose, tuple(params or [])
-    )
+    given = (env, tuple(sets or []), master, stage, break_at, limit, sample, write, verbose, tuple(params or []))
+    options = app.DebugOptions(*given, principal=principal)
     with app.debug(pipeline, options, reporter) as stepper:
         session = DebugSession(console, stepper, reporter, interactive, break_at)
         code = session.run()
@@ -150,6 +150,9 @@ class DebugSession:
         self.console.rule(f"[bold]{snapshot.index}/{snapshot.total} {stage.kind} {escape(stage.name)}[/]", align="left")
         self.console.print(f"type {escape(stage.type)} · {self._counts(snapshot)}{where}")
         self.console.print(schema_tree("schema", snapshot.schema))
+        if snapshot.tags:
+            tagged = "; ".join(f"{name}: {tags}" for name, tags in snapshot.tags.items())
+            self.console.print(f"[dim]tags: {escape(tagged)}[/]")
         if stage.kind == "sink":
             self._print_sink(snapshot)
             return

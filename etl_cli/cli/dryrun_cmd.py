@@ -11,7 +11,17 @@ from rich.markup import escape
 from rich.text import Text
 
 from etl_cli import app
-from etl_cli.cli.options import EnvOpt, FormatOpt, MasterOpt, ParamOpt, PipelineArg, SetOpt, TextOrJson, VerboseOpt
+from etl_cli.cli.options import (
+    AsOpt,
+    EnvOpt,
+    FormatOpt,
+    MasterOpt,
+    ParamOpt,
+    PipelineArg,
+    SetOpt,
+    TextOrJson,
+    VerboseOpt,
+)
 from etl_cli.cli.output import print_diagnostic, stderr_console, stdout_console
 from etl_cli.cli.progress import StatusReporter
 from etl_cli.cli.quality_table import print_quality_report
@@ -34,6 +44,7 @@ def dry_run_command(
     output_format: FormatOpt = TextOrJson.text,
     master: MasterOpt = None,
     verbose: VerboseOpt = False,
+    principal: AsOpt = None,
 ) -> None:
     """Let Spark analyse every stage and list every effect, without writing anything.
 
@@ -41,7 +52,9 @@ def dry_run_command(
     text; each at the file:line of its stage. Exit 1 when it finds a problem.
     """
     reporter = StatusReporter(stderr_console(), verb="analysing")
-    options = app.DryRunOptions(env, tuple(sets or []), master, sample, explain, verbose, tuple(params or []))
+    options = app.DryRunOptions(
+        env, tuple(sets or []), master, sample, explain, verbose, tuple(params or []), principal=principal
+    )
     try:
         report = app.dry_run(pipeline, options, reporter)
     finally:
@@ -62,7 +75,7 @@ def print_report(console: Console, report: DryRunReport) -> None:
     )
     for analysis in report.stages:
         console.print()
-        _print_stage(console, analysis)
+        _print_stage(console, analysis, report.tags.get(analysis.stage.name))
     console.print()
     _print_effects(console, report.effects)
     if report.quality:
@@ -78,13 +91,15 @@ def print_report(console: Console, report: DryRunReport) -> None:
         console.print(f"[red]{len(report.diagnostics)} problem(s)[/] in {stages} stages; nothing was written")
 
 
-def _print_stage(console: Console, analysis: StageAnalysis) -> None:
+def _print_stage(console: Console, analysis: StageAnalysis, tags: dict[str, str] | None = None) -> None:
     stage = analysis.stage
     where = f"  [dim]{escape(str(stage.location))}[/]" if stage.location else ""
     mark = {"ok": "", "failed": " [red]✗ failed[/]", "skipped": " [yellow]skipped[/]"}[analysis.status]
     console.print(f"[bold]{stage.kind} {escape(stage.name)}[/] ({escape(stage.type)}){mark}{where}")
     for line in _stage_lines(analysis):
         console.print(f"  {line}")
+    if tags:  # the stage's tagged columns (docs/data-security.md)
+        console.print("  tags    " + escape("; ".join(f"{name}: {text}" for name, text in tags.items())))
     if analysis.schema:
         origin = f" ({analysis.schema_origin})" if analysis.schema_origin else ""
         label = "writes columns" if stage.kind == "sink" else f"schema{origin}"

@@ -14,6 +14,8 @@ from etl_cli import __version__
 from etl_cli.cli.completion import complete_pipeline
 from etl_cli.cli.lazy import LazyGroup, LazySpec
 from etl_cli.cli.options import (
+    AsOpt,
+    ConfirmEnvOpt,
     EnvOpt,
     EtlCommand,
     FormatOpt,
@@ -134,9 +136,25 @@ class _Commands(LazyGroup):
             "Export Prometheus alerting rules for the project's pipelines (see docs/observability.md#alerts).",
         ),
         LazySpec(
+            "audit",
+            "etl_cli.cli.audit_cmd:audit_app",
+            "Show and verify the audit trail: who ran what, where, on which data (see docs/data-security.md).",
+        ),
+        LazySpec(
+            "keys",
+            "etl_cli.cli.keys_cmd:keys_app",
+            "List, create and rotate the encryption keys of encrypt/decrypt (see docs/data-security.md).",
+        ),
+        LazySpec(
             "generate",
             "etl_cli.cli.generate_cmd:generate_command",
             "Write seeded, reproducible data for a pipeline's sources from their schemas, contracts and checks.",
+            TakesDebug,
+        ),
+        LazySpec(
+            "studio",
+            "etl_cli.cli.studio_cmd:studio_command",
+            "Serve a local web page to see, edit, inspect and run the project's pipelines (see docs/studio.md).",
             TakesDebug,
         ),
     )
@@ -300,6 +318,8 @@ def run(
             help="Serve /metrics, /healthz and /readyz on this port while the run goes on (0: any free port).",
         ),
     ] = None,
+    confirm_env: ConfirmEnvOpt = None,
+    principal: AsOpt = None,
 ) -> None:
     """Run a pipeline on Spark, once, without prompts (safe for cron)."""
     from etl_cli import app
@@ -319,6 +339,8 @@ def run(
         select=tuple(select or []),
         resume=resume,
         monitoring_port=monitoring_port,
+        confirm_env=confirm_env,
+        principal=principal,
     )
     with run_log(log_format, log_file) as reporter:
         code, _ = app.run(pipeline, options, reporter)

@@ -83,6 +83,15 @@ MasterOpt = Annotated[
     ),
 ]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Show Spark's own log output.")]
+AsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--as",
+        metavar="NAME",
+        help="Read as this principal: the project's access rules filter source rows for it "
+        "(else $ETL_PRINCIPAL, else the OS user).",
+    ),
+]
 FormatOpt = Annotated[TextOrJson, typer.Option("--format", "-f", help="text for people, json for scripts.")]
 LogFormatOpt = Annotated[
     TextOrJson,
@@ -100,6 +109,15 @@ ResultsDirOpt = Annotated[
     Path | None,
     typer.Option(
         "--results-dir", help="Where to write the run-results JSON (default .etl/runs/...).", envvar="ETL_RESULTS_DIR"
+    ),
+]
+
+ConfirmEnvOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--confirm-env",
+        metavar="ENV",
+        help="Confirm a run into a protected environment: ENV must be its name (recorded in the audit trail).",
     ),
 ]
 

@@ -14,9 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from etl_cli.config.alerts import AlertSettings, read_alerts
+from etl_cli.config.audit import AuditSettings, read_audit_settings
+from etl_cli.config.keys import KeySettings, read_keys
 from etl_cli.config.limits import NAME_RULE, is_name
 from etl_cli.config.nodes import Node, to_plain
 from etl_cli.config.overlay import merge
+from etl_cli.config.policies import PolicySpec, read_policies
 from etl_cli.config.schedules import check_schedule_block
 from etl_cli.config.yaml_loader import YamlFileError, load_yaml_file
 from etl_cli.diagnostics import Diagnostic, did_you_mean, error, sorted_diagnostics
@@ -38,6 +41,11 @@ _KNOWN_KEYS = {
     "history",
     "schedule",
     "alerts",
+    "principals",
+    "access",
+    "policies",
+    "keys",
+    "audit",
 }
 _HISTORY_KEYS = ("keep_days", "keep_runs_per_pipeline")
 _ENVIRONMENT_KEYS = {"protected", "secrets", "lineage"}
@@ -90,6 +98,16 @@ class Project:
     schedule: Node | None = field(default=None, compare=False, repr=False)
     #: ``alerts:``: the thresholds of the rules ``etl-cli alerts export`` writes (etl_cli/config/alerts.py)
     alerts: AlertSettings = field(default_factory=AlertSettings, compare=False, repr=False)
+    #: ``principals:``: who reads, with their attributes and groups (as written: etl_cli.model.access reads it)
+    principals: Node | None = field(default=None, compare=False, repr=False)
+    #: ``access:``: the row filters of sources, by rule name (as written: etl_cli.model.access reads it)
+    access: Node | None = field(default=None, compare=False, repr=False)
+    #: ``policies:``: which tagged columns may reach which sinks, and only masked or encrypted (config/policies.py)
+    policies: tuple[PolicySpec, ...] = field(default=(), compare=False, repr=False)
+    #: ``keys:``: the encryption keys ``encrypt``/``decrypt`` name, by name (etl_cli/config/keys.py)
+    keys: dict[str, KeySettings] = field(default_factory=dict, compare=False, repr=False)
+    #: ``audit:``: the audit trail's HMAC key reference and where its records are shipped (etl_cli/config/audit.py)
+    audit: AuditSettings = field(default_factory=AuditSettings, compare=False, repr=False)
 
     def lineage_under(self, tree: Node, env: str | None, diagnostics: list[Diagnostic]) -> Node:
         """``tree`` (a pipeline) with the project's ``lineage:`` and then ``env``'s merged beneath its own.
@@ -251,6 +269,11 @@ class _ProjectReader:
             history=self._history(data.get("history")),
             schedule=self._schedule(data.get("schedule"), environments),
             alerts=read_alerts(data.get("alerts"), self.problems),
+            principals=self._block(data.get("principals"), "principals"),
+            access=self._block(data.get("access"), "access"),
+            policies=read_policies(data.get("policies"), self.problems),
+            keys=read_keys(data.get("keys"), self.problems),
+            audit=read_audit_settings(data.get("audit"), self.problems),
         )
 
     def _problem(self, code: str, message: str, where: Location | None, hint: str | None = None) -> None:

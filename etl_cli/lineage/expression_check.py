@@ -265,6 +265,7 @@ _READERS = {
     "cast": _named_columns,
     "rename": _named_columns,
     "drop": _named_columns,
+    "mask": _named_columns,
     "filter": _filter,
     "split": _split,
     "derive": _derive,

@@ -379,7 +379,8 @@ def column_tags(sink: StageSpec, stages: tuple[StageSpec, ...]) -> dict[str, tup
     for name in _upstream(sink, by_name):
         contract = contract_of(by_name[name])
         for column in contract.columns if contract is not None else ():
-            tags = ((PII,) if column.pii else ()) + column.tags
+            kind = (f"{PII}:{column.pii_kind}",) if column.pii_kind else ()
+            tags = ((PII,) if column.pii else ()) + kind + column.tags
             if tags:
                 found[column.name] = tuple(dict.fromkeys((*found.get(column.name, ()), *tags)))
     return found

@@ -11,11 +11,13 @@ from typing import Any
 
 from etl_cli.config.loader import LoadedConfig
 from etl_cli.diagnostics import Diagnostic, error, has_errors, warning
+from etl_cli.model.access import access_of, check_access
 from etl_cli.model.catalog import check_registrations, registrations_of
 from etl_cli.model.checkpoints import CheckpointSettings
 from etl_cli.model.coerce import coerce_document
 from etl_cli.model.credentials import check_literal_credentials, check_secret_placement
 from etl_cli.model.input_paths import check_input_paths
+from etl_cli.model.keys import check_keys
 from etl_cli.model.lineage import check_lineage, lineage_of
 from etl_cli.model.metrics import metrics_of
 from etl_cli.model.monitoring import monitoring_of
@@ -70,6 +72,8 @@ def check_document(loaded: LoadedConfig, registry: Registry) -> tuple[dict[str, 
     diagnostics += check_lineage(document, loaded.provenance)
     diagnostics += check_tracing(document, loaded.provenance)
     diagnostics += check_schedule(document, loaded.provenance, loaded.project)
+    diagnostics += check_keys(document, loaded.project, loaded.env, loaded.provenance)
+    diagnostics += check_access(loaded.project)
     if has_errors(diagnostics):
         return None, diagnostics
     fill_streaming_defaults(document, registry)
@@ -115,6 +119,7 @@ def build_pipeline(document: dict[str, Any], loaded: LoadedConfig, registry: Reg
         tags=tuple(document.get("tags") or ()),
         params=dict(loaded.params),
         checkpoints=CheckpointSettings.from_document(document),
+        access=access_of(loaded.project),
     )
 
 

@@ -48,6 +48,8 @@ SECRET_SETTINGS: dict[str, dict[str, tuple[tuple[str, ...], ...]]] = {
     },
     "metrics": {"pushgateway": (("url",), ("username",), ("password",))},
     "lineage": {"http": (("url",), ("auth", "*"), ("custom_headers", "*")), "kafka": (("config", "*"),)},
+    #: transforms that resolve a key when they run (the mask transform's hash and token keys)
+    "transform": {"mask": (("columns", "*", "key"),)},
 }
 #: Spark settings whose values Spark puts on a command line (``java -cp``, ``-Xmx``, executors' JVM options)
 COMMAND_LINE_CONF = frozenset({
@@ -56,7 +58,8 @@ COMMAND_LINE_CONF = frozenset({
 })  # fmt: skip
 ALLOWED_PLACES = (
     "JDBC url, user, password and properties; Kafka bootstrap_servers and options; a file stage's s3 settings; "
-    "the Pushgateway's url, username and password; the lineage transport's http url, auth and custom_headers "
+    "a mask transform's keys; the Pushgateway's url, username and password; the lineage transport's http url, "
+    "auth and custom_headers "
     "and kafka config; tracing headers; spark.conf values (except executor JVM options, class paths "
     "and spark.driver.memory, which Spark puts on command lines); vars used in those places"
 )
@@ -177,6 +180,8 @@ def secret_allowed(document: dict[str, Any], path: Path) -> bool:
         return len(rest) == 2 and rest[0] == "headers"
     if section in ("sources", "sinks") and rest:
         item, kind, rest = _item(document[section], rest[0]), "connector", rest[1:]
+    elif section == "transforms" and rest:
+        item, kind, rest = _item(document[section], rest[0]), "transform", rest[1:]
     elif section == "dead_letter":
         item, kind = document[section], "connector"
     elif section == "metrics":

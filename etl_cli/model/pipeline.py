@@ -19,6 +19,7 @@ from etl_cli.config.nodes import Provenance
 from etl_cli.config.params import ParamValue
 from etl_cli.config.project import Project
 from etl_cli.errors import Location
+from etl_cli.model.access import AccessSpec
 from etl_cli.model.catalog import Registration
 from etl_cli.model.checkpoints import CheckpointSettings
 from etl_cli.model.lineage import LineageSpec
@@ -93,6 +94,8 @@ class PipelineSpec:
     params: Mapping[str, ParamValue] = field(default_factory=dict)
     #: ``checkpoints:``: how long the checkpoints of stages with ``checkpoint: true`` are kept
     checkpoints: CheckpointSettings = field(default_factory=CheckpointSettings)
+    #: the project's row-level ``access:`` rules and ``principals:``, and the principal ``--as`` names (model/access.py)
+    access: AccessSpec = field(default_factory=AccessSpec)
 
     @property
     def project_root(self) -> Path:

@@ -70,7 +70,10 @@ def contract_of(stage: StageSpec, location: Location | None = None) -> ContractS
         else:
             declared = declared or {}
             nullable, pii, tags = declared.get("nullable", True), declared.get("pii", False), declared.get("tags")
-            columns.append(ContractColumn(name, declared.get("type"), bool(nullable), bool(pii), tuple(tags or ())))
+            kind = pii if isinstance(pii, str) else None  # ``pii: email``: personal data of that kind
+            columns.append(
+                ContractColumn(name, declared.get("type"), bool(nullable), bool(pii), tuple(tags or ()), kind)
+            )
     return ContractSpec(stage.name, tuple(columns), raw.get("policy", "strict"), location or stage.location)
 
 

@@ -72,10 +72,17 @@ _CONTRACT_COLUMN = {
                     "description": "false: a null in this column fails the run (checked with the stage's checks).",
                 },
                 "pii": {
-                    "type": "boolean",
+                    "oneOf": [
+                        {"type": "boolean"},
+                        {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
+                    ],
                     "default": False,
-                    "description": "The column holds personal data: a sink registering in a catalog tags it pii "
-                    "there (docs/catalog.md).",
+                    "examples": ["email", "name", "phone", "id", "address", "birthdate", "ip", "card", "free_text"],
+                    "description": "The column holds personal data: true, or its kind (email, name, phone, id, "
+                    "address, birthdate, ip, card, free_text, or a kind of your own). Tagged pii (and pii:<kind>), it "
+                    "is masked wherever rows are shown, its tags follow it through the transforms, project "
+                    "policies can require it masked or encrypted at given sinks, and a sink registering in a "
+                    "catalog tags it there (docs/data-security.md).",
                 },
                 "tags": {
                     "type": "array",

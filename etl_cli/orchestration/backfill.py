@@ -330,6 +330,8 @@ class RunSettings:
     params: tuple[str, ...]
     start_param: ParamDecl
     end_param: ParamDecl | None
+    #: ``--confirm-env``: passed to each child (a run into a protected environment needs it)
+    confirm_env: str | None = None
 
 
 class BackfillRunner:
@@ -392,6 +394,7 @@ class BackfillRunner:
             log_file,
             sets=settings.sets,
             params=(*settings.params, *bounds),
+            extra_args=("--confirm-env", settings.confirm_env) if settings.confirm_env else (),
         )
 
     def _finish(self, interval: IntervalRun, outcome: LaunchResult | Exception) -> None:

@@ -76,6 +76,8 @@ class DagRunPlan:
     #: ``--param NAME=VALUE`` as given, and those each pipeline's child gets (orchestration/dag_params.py)
     params: tuple[str, ...] = ()
     child_params: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: ``--confirm-env``: passed to each child (a run into a protected environment needs it)
+    confirm_env: str | None = None
 
     def new_record(self) -> DagRunRecord:
         """The record of a DAG run of this plan that has not started anything yet."""
@@ -163,6 +165,7 @@ class DagRunner:
             sets=self.plan.sets,
             params=tuple(run.params),
             results_dir=self.plan.results_dir,
+            extra_args=("--confirm-env", self.plan.confirm_env) if self.plan.confirm_env else (),
         )
         self.observer.pipeline_started(run)
         self._save()  # before the child starts: the file says it runs for as long as it does

@@ -79,6 +79,27 @@ class StateStore(Protocol):
         """Keep ``value`` for ``stage``, written only once every sink of this run has committed."""
 
 
+@dataclass(frozen=True)
+class DataKeys:
+    """The data keys (DEKs) of one entry of the project's ``keys:``, unwrapped for one run (never printed).
+
+    ``keys`` holds each version's 32 key bytes; values are encrypted with ``current`` and decrypted
+    with the version their header names (docs/data-security.md).
+    """
+
+    name: str
+    provider: str
+    current: int
+    keys: Mapping[int, bytes] = field(repr=False, compare=False)
+
+
+class KeyStore(Protocol):
+    """Where ``encrypt``/``decrypt`` get their data keys (etl_cli/secrets/keys: wrapped by Vault, KMS or a file)."""
+
+    def data_keys(self, name: str) -> DataKeys:
+        """The data keys of key ``name``, unwrapped; the first use of a key creates its first version."""
+
+
 @dataclass
 class RunContext:
     """What a plug-in may use while running: the session, where paths are relative to, the run."""
@@ -103,6 +124,8 @@ class RunContext:
     #: the environment of the run (None: the default one); with ``pipeline``, what the run lock is taken for,
     #: so what names a run's leftovers (a JDBC staging table) for later runs of the same lock to clean up
     env: str | None = None
+    #: the data keys of the project's ``keys:`` (``encrypt``/``decrypt``); None where nothing can reach them
+    keys: KeyStore | None = None
 
     def with_rotation(
         self, action: Callable[[Callable[[Any], Any]], T], is_auth_failure: Callable[[BaseException], bool]

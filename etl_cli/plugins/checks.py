@@ -84,9 +84,11 @@ class ContractColumn:
     name: str
     type: str | None = None
     nullable: bool = True
-    #: the column holds personal data (``pii: true``)
+    #: the column holds personal data (``pii: true``, or ``pii: <kind>``)
     pii: bool = False
     tags: tuple[str, ...] = ()
+    #: the kind of personal data ``pii: <kind>`` names (email, name, phone...; etl_cli/model/tags.py)
+    pii_kind: str | None = None
 
 
 @dataclass(frozen=True)

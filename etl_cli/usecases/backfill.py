@@ -62,6 +62,8 @@ class BackfillOptions:
     allow_append: bool = False
     #: ``--resume BACKFILL_ID``: run again the intervals of that backfill that did not succeed
     resume: str | None = None
+    #: ``--confirm-env ENV``: confirms a backfill into a protected environment (each interval's run gets it)
+    confirm_env: str | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,7 @@ def _reopened(
         sets=tuple(record.sets),
         params=tuple(record.params),
         allow_append=record.allow_append,
+        confirm_env=options.confirm_env,
     )
     step = parse_step(record.step)
     start, stop = parse_bound("--from", record.from_), parse_bound("--to", record.to)
@@ -165,8 +168,18 @@ def _settings(
             problems,
             f"{display_path(pipeline_file)} cannot be backfilled: re-running an interval must replace what it wrote",
         )
-    settings = RunSettings(pipeline_file, spec.env, options.sets, options.params, chosen.start, chosen.end)
+    _confirm(spec, options.confirm_env)
+    settings = RunSettings(
+        pipeline_file, spec.env, options.sets, options.params, chosen.start, chosen.end, options.confirm_env
+    )
     return spec, settings
+
+
+def _confirm(spec: PipelineSpec, confirm_env: str | None) -> None:
+    """A backfill into a protected environment needs ``--confirm-env`` (a refusal is in the audit trail)."""
+    from etl_cli.runtime.bookkeeping.audit_trail import confirmed
+
+    confirmed(spec.project, spec.name, spec.env, confirm_env, "backfill", f"backfill-{app.new_run_id()}")
 
 
 def _refuse_interval_params(chosen: BackfillParams, params: Sequence[str]) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from etl_cli.config.project import load_project
@@ -39,6 +39,8 @@ class DagRunOptions:
     resume: str | None = None
     #: ``--param NAME=VALUE``: each child gets those its pipeline declares
     params: tuple[str, ...] = ()
+    #: ``--confirm-env ENV``: confirms a DAG run into a protected environment (each child gets it)
+    confirm_env: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,11 +65,22 @@ def run_dag(options: DagRunOptions, observer: DagRunObserver) -> DagRunOutcome:
     plan = dag_run_plan(options)
     if plan is None:
         return DagRunOutcome(None, None, nothing_to_resume=options.resume)
+    _confirm(plan, options.confirm_env)
+    plan = replace(plan, confirm_env=options.confirm_env)
     stop = StopSignal()
     runner = DagRunner(plan, observer, stop)
     with stopping_on_signals(stop):
         record = runner.run()
     return DagRunOutcome(record, runner.record_file)
+
+
+def _confirm(plan: DagRunPlan, confirm_env: str | None) -> None:
+    """A DAG run into a protected environment needs ``--confirm-env`` (a refusal is in the audit trail)."""
+    from etl_cli.app import new_run_id
+    from etl_cli.runtime.bookkeeping.audit_trail import confirmed
+
+    project = load_project(plan.dag.root)
+    confirmed(project, None, plan.env, confirm_env, "dag run", f"dag-run-{new_run_id()}")
 
 
 def dag_run_plan(options: DagRunOptions) -> DagRunPlan | None:

@@ -19,10 +19,10 @@ from tests.clihelp import REPO, etl_cli
 BUILT_IN = {
     "source": ["csv", "geojson", "jdbc", "json", "kafka", "orc", "parquet"],
     "transform": [
-        "aggregate", "case", "cast", "deduplicate", "derive", "drop", "explode", "features", "fill_nulls", "filter",
-        "flatten", "geo_distance", "geo_join", "geo_point", "geo_within", "join", "limit", "lookup", "ml_score",
-        "pivot", "rename", "resample", "rolling", "sample", "select", "sort", "split", "sql", "text", "trend",
-        "union", "unpivot", "window",
+        "aggregate", "case", "cast", "decrypt", "deduplicate", "derive", "drop", "encrypt", "explode", "features",
+        "fill_nulls", "filter", "flatten", "geo_distance", "geo_join", "geo_point", "geo_within", "join", "limit",
+        "lookup", "mask", "ml_score", "pivot", "rename", "resample", "rolling", "sample", "select", "sort", "split",
+        "sql", "text", "trend", "union", "unpivot", "window",
     ],
     "sink": ["csv", "jdbc", "json", "kafka", "orc", "parquet"],
     "check": [

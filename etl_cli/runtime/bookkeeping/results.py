@@ -58,6 +58,12 @@ class RunResults:
     tracing: dict[str, Any] | None = None
     #: the run history (``<state_dir>/history.sqlite``): recorded or the warning, what retention removed
     history: dict[str, Any] | None = None
+    #: the encryption keys ``encrypt``/``decrypt`` used: name, provider, data-key version (never key material)
+    keys: list[dict[str, Any]] | None = None
+    #: the principal the run read as, where its name came from, and each source's row filter (``access:`` rules)
+    access: dict[str, Any] | None = None
+    #: the run's record in the audit trail (``<state_dir>/audit/trail.jsonl``): seq, hash, shipped
+    audit: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

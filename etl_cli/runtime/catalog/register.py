@@ -9,6 +9,7 @@ where the sink put it, and the next run registers it again.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,7 @@ from etl_cli.runtime.catalog.entry import CatalogClient, TableEntry, written_ent
 from etl_cli.runtime.catalog.glue import GlueDataCatalog, glue_client
 from etl_cli.runtime.catalog.hive import HiveMetastore
 from etl_cli.runtime.catalog.partitions import partition_folders
+from etl_cli.runtime.safeguards.masking import display_mask
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -37,10 +39,16 @@ def register_written(
 ) -> None:
     """Register what each committed sink of ``spec`` with a ``catalog:`` wrote; its result's details say how."""
     clients: dict[str, CatalogClient] = {}
+    tags = display_mask(spec).tags if spec.registrations else None
     for result in results:
         registration = spec.registrations.get(result.name)
         if registration is None or result.kind != "sink" or result.status != "ok" or result.name not in written:
             continue
+        if tags is not None:  # the tags the columns carry along the lineage (docs/data-security.md), and states
+            followed = {name: (*sorted(t.tags), *sorted(t.states)) for name, t in tags.of(result.name).items()}
+            merged = {name: tuple(dict.fromkeys((*registration.column_tags.get(name, ()), *followed.get(name, ()))))
+                      for name in {*registration.column_tags, *followed}}  # fmt: skip
+            registration = dataclasses.replace(registration, column_tags=merged)
         entry = _entry(spec, ctx, registration, written[result.name])
         try:
             client = clients.get(registration.catalog.name) or _client(registration.catalog, ctx)

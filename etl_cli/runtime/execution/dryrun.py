@@ -116,6 +116,8 @@ class DryRunReport:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     #: with a sample: the quality report of the checks judged on it
     quality: dict[str, Any] | None = None
+    #: the tagged columns of each stage: stage → column → its tags and states (``pii, pii:email (masked)``)
+    tags: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -143,6 +145,7 @@ class DryRunReport:
             "effects": [e.to_json() for e in self.effects],
             "diagnostics": [d.to_json() for d in self.diagnostics],
             "quality": self.quality,
+            "tags": self.tags,
         }
 
 
@@ -161,6 +164,11 @@ class DryRun:
         self.frames: dict[str, DataFrame] = {}
         spec = workspace.plan.pipeline
         self.report = DryRunReport(spec.name, spec.env, workspace.master, workspace.spark_version, sample)
+        self.report.tags = {
+            stage: {name: tags.describe() for name, tags in sorted(columns.items())}
+            for stage, columns in self.guards.display.tags.stages.items()
+            if columns
+        }
 
     def analyse(self) -> DryRunReport:
         """Analyse every stage in order; a stage reading a failed one is skipped, the others go on.

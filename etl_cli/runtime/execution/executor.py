@@ -23,6 +23,7 @@ from etl_cli.runtime.bookkeeping.tracing_setup import StageSpans
 from etl_cli.runtime.execution.checkpointing import RunCheckpoints
 from etl_cli.runtime.execution.observe import RowCounter
 from etl_cli.runtime.execution.profiling import RunProfiler
+from etl_cli.runtime.execution.row_access import RowAccess
 from etl_cli.runtime.execution.signals import RunSignals
 from etl_cli.runtime.execution.spark_errors import (
     SparkFailure,
@@ -138,6 +139,8 @@ class Executor:
         self.checkpoints = checkpoints
         #: the stages' spans of the run's trace (nothing while tracing is off)
         self.spans = StageSpans()
+        #: the row filters of the project's ``access:`` rules, applied to every source as it is read
+        self.row_access = RowAccess(plan)
 
     def run(self) -> list[StageResult]:
         """Run every stage; return one result per stage (raises StageFailed on the first failure)."""
@@ -208,7 +211,7 @@ class Executor:
         """The lazy DataFrame of one source or transform, given its inputs' frames (also for dry-run and debug)."""
         plugin = self.registry.get(stage.kind, stage.type)()
         if isinstance(plugin, Source):
-            return plugin.read(self.ctx, stage)
+            return self.row_access.filtered(stage, plugin.read(self.ctx, stage))
         if isinstance(plugin, Transform):
             return plugin.apply(self.ctx, stage, {name: frames[name] for name in stage.inputs})
         raise RunError(f"{stage.label}: plug-in {type(plugin).__name__} is neither a source nor a transform")

@@ -10,12 +10,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from etl_cli.config.principal import resolve_principal
 from etl_cli.errors import EtlError, ExitCode, RunError, RunInterrupted
 from etl_cli.events import Reporter, StageResult
+from etl_cli.model.access import AccessRefused
 from etl_cli.model.checkpoints import is_checkpointed
 from etl_cli.model.pipeline import PipelineSpec
 from etl_cli.plan.dag import Plan, compile_plan
+from etl_cli.plugins.api import KeyStore
 from etl_cli.plugins.registry import Registry
+from etl_cli.runtime.bookkeeping.audit_trail import Confirmation, append_record, run_record
 from etl_cli.runtime.bookkeeping.endpoint import MonitoringEndpoint, RunView, run_view
 from etl_cli.runtime.bookkeeping.history import record_run
 from etl_cli.runtime.bookkeeping.lock import run_lock
@@ -30,6 +34,7 @@ from etl_cli.runtime.catalog.register import register_written
 from etl_cli.runtime.execution.checkpointing import RunCheckpoints, choose_stages
 from etl_cli.runtime.execution.executor import Executor, StageFailed
 from etl_cli.runtime.execution.profiling import RunProfiler
+from etl_cli.runtime.execution.row_access import RowAccess
 from etl_cli.runtime.execution.signals import RunSignals
 from etl_cli.runtime.execution.workspace import Workspace, open_secrets, open_workspace
 from etl_cli.runtime.safeguards.guards import RunExtras
@@ -67,6 +72,8 @@ def execute_run(
     lineage_parent: ParentRun | None = None,
     select: Sequence[str] = (),
     resume: str | None = None,
+    confirmation: Confirmation | None = None,
+    command: str = "run",
 ) -> tuple[ExitCode, Path]:
     """Run ``spec`` once (or ``plan``, a part of it). Errors are recorded in the run results, then re-raised.
 
@@ -76,6 +83,8 @@ def execute_run(
     ``lineage_parent``: the run that started this one, for its OpenLineage events (docs/lineage.md).
     ``select``/``resume``: run only these stages (``--select``), or what the failed run ``resume`` left
     undone, starting from checkpoints (docs/orchestration.md); a UsageError before anything runs otherwise.
+    ``confirmation``: who confirmed a run into a protected environment; ``command``: what started the run.
+    Both go into the run's audit record (runtime/bookkeeping/audit_trail.py).
     """
     plan = plan or compile_plan(spec)
     folder = results_dir or default_results_dir(spec.state_dir, spec.name, spec.env)
@@ -85,8 +94,10 @@ def execute_run(
     run = _Run.start(spec, choice.plan if choice else plan, registry, reporter, run_id, results_dir, master)
     run.choose(choice)
     run.profiling, run.trace = profile, trace
+    run.confirmation, run.command = confirmation, command
     with trace, run_lock(spec.state_dir, spec.name, spec.env, run_id), secrets.redactor.guard(), run.signals:
         try:
+            run.decide_access()  # before Spark starts: a run its access rules refuse reads nothing
             run.open_checkpoints(extras)
             run.start_lineage(secrets, lineage_parent)
             state = RunState(state_folder(spec.state_dir, spec.name, spec.env), run_id, full_refresh=full_refresh)
@@ -132,6 +143,13 @@ class _Run:
         self.trace = RunTrace()
         #: what the ``monitoring:`` endpoint reads of the run, while it serves
         self.view: RunView | None = None
+        #: the data keys of ``encrypt``/``decrypt`` (the run results name those used)
+        self.keys: KeyStore | None = None
+        #: the row filters of the project's ``access:`` rules for the run's principal (docs/data-security.md)
+        self.row_access = RowAccess(plan)
+        #: for the audit record: who confirmed a run into a protected environment, and the command
+        self.confirmation: Confirmation | None = None
+        self.command = "run"
 
     @classmethod
     def start(
@@ -165,6 +183,20 @@ class _Run:
             keeps = any(is_checkpointed(s) for s in choice.plan.stages if s.name not in choice.from_checkpoint)
             what = "only the checkpoints of the stages it computes" if keeps else "nothing"
             self.reporter.message("warning", f"the selection holds no sink: the run writes {what}")
+
+    def decide_access(self) -> None:
+        """The principal and each source's row filters, in the results; raises AccessRefused (exit 1)."""
+        try:
+            self.results.access = self.row_access.decision().to_json()
+        except AccessRefused:
+            principal = resolve_principal(self.spec.access.acting_as)
+            self.results.access = {
+                "principal": principal.name if principal else None,
+                "source": principal.source if principal else None,
+                "filters": [],
+                "refused": True,
+            }
+            raise
 
     def open_checkpoints(self, extras: RunExtras | None) -> None:
         """Under the lock: the checkpoints the run starts from (still there?) and writes.
@@ -217,6 +249,7 @@ class _Run:
         """Let a signal cancel Spark's jobs; record the master, Spark version and start-up time the run got."""
         if self.spec.streaming is None:  # a streaming run stops its queries on signals itself
             self.signals.attach(workspace.session.sparkContext.cancelAllJobs)
+        self.keys = workspace.ctx.keys
         self.results.master = workspace.master
         self.results.spark_version = workspace.spark_version
         self.results.spark_startup_s = round(time.perf_counter() - self.session_asked, 3)
@@ -238,8 +271,11 @@ class _Run:
     def choose_executor(self, workspace: Workspace, extras: RunExtras | None) -> Executor | StreamingExecutor:
         """Streaming queries when a source reads a stream, else the batch executor with its guards."""
         if self.spec.streaming is not None:
-            return StreamingExecutor(self.plan, workspace.ctx, self.registry, self.reporter, self.spec.streaming)
+            streams = StreamingExecutor(self.plan, workspace.ctx, self.registry, self.reporter, self.spec.streaming)
+            streams.row_access = self.row_access  # the filters the results report
+            return streams
         executor = Executor(self.plan, workspace.ctx, self.registry, self.reporter, extras, self.signals)
+        executor.row_access = self.row_access
         executor.profiler, executor.checkpoints = self.profiler, self.checkpoints
         if self.lineage is not None:
             executor.schemas = self.lineage.schemas  # the events' schemas: Spark's, read as each stage is built
@@ -332,6 +368,8 @@ class _Run:
         results.stages = self._every_stage(results.stages)
         self._finish_checkpoints()
         results.duration_s = round(time.perf_counter() - self.started, 3)
+        report_keys = getattr(self.keys, "report", None)
+        results.keys = report_keys() if report_keys is not None else None
         if results.quality is not None:
             write_quality(results.quality, self.folder / f"{self.run_id}.json")
         results.metrics = export_run_metrics(self.spec.metrics, results, self.registry, self.reporter, resolve)
@@ -341,9 +379,23 @@ class _Run:
         results.history = record_run(self.spec.state_dir, self.spec.project.history, results, target)
         if not results.history["recorded"]:  # the results file below is the record; the history is an index
             self.reporter.message("warning", f"run not recorded in the history: {results.history['warning']}")
+        results.audit = self._record_audit()
         path = write_results(results, self.folder)
         self.reporter.run_finished(results.stages, results.status, results.duration_s, str(path))
         return path
+
+    def _record_audit(self) -> dict[str, Any]:
+        """Append the run's record to the audit trail; a trail that cannot be written is a warning, as the history."""
+        try:
+            entry = run_record(self.spec, self.results.to_json(), self.command, self.confirmation)
+            audit = append_record(self.spec.project, entry)
+        except (OSError, EtlError) as exc:
+            why = exc.message if isinstance(exc, EtlError) else str(exc)
+            self.reporter.message("warning", f"run not recorded in the audit trail: {why}")
+            return {"recorded": False, "warning": why}
+        if audit.get("shipped") is False:
+            self.reporter.message("warning", f"audit record {audit['seq']} not shipped: {audit.get('ship_error')}")
+        return {"recorded": True, **audit}
 
     def _every_stage(self, stages: list[StageResult]) -> list[StageResult]:
         """One result per stage of the pipeline: those a ``--select``/``--resume`` run left out are ``not_selected``."""

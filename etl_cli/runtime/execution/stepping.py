@@ -27,6 +27,7 @@ from etl_cli.runtime.execution.describe import Masker, SchemaField, first_rows, 
 from etl_cli.runtime.execution.executor import Executor
 from etl_cli.runtime.execution.workspace import Workspace
 from etl_cli.runtime.safeguards.guards import RunExtras
+from etl_cli.runtime.safeguards.masking import display_mask
 from etl_cli.runtime.safeguards.quality.report import CheckResult
 from etl_cli.secrets.redaction import MASK
 
@@ -57,6 +58,8 @@ class StageSnapshot:
     streaming: bool = False
     #: the stage's checks, judged on its rows (as a run judges them, on the sample if there is one)
     checks: tuple[CheckResult, ...] = ()
+    #: the stage's tagged columns: column → its tags and states (``pii, pii:email (masked)``)
+    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -95,8 +98,16 @@ class Stepper:
         extras = RunExtras(sampled=bool(self.sample), count_while_writing=False)
         self.executor = Executor(self.workspace.plan, self.workspace.ctx, self.registry, self.reporter, extras)
         self.guards = self.executor.guards
-        sensitive = {c for s in self.workspace.plan.pipeline.stages for c in s.sensitive}
-        self.masker = Masker(sensitive, self.workspace.redactor.mask)
+        # sensitive columns and tagged ones (docs/data-security.md); a stage's own rows hide its unprotected tags
+        self.display = display_mask(self.workspace.plan.pipeline, self.registry)
+        self.masker = Masker(self.display.columns(None), self.workspace.redactor.mask)
+
+    def _masker_for(self, stage: str) -> Masker:
+        """What hides the values of ``stage``'s rows."""
+        return Masker(self.display.columns(stage), self.workspace.redactor.mask)
+
+    def _tags_of(self, stage: str) -> dict[str, str]:
+        return {name: tags.describe() for name, tags in sorted(self.display.tags.of(stage).items())}
 
     @property
     def stages(self) -> tuple[StageSpec, ...]:
@@ -140,7 +151,7 @@ class Stepper:
         shown: tuple[tuple[str, ...], ...] = ()
         if not streaming:
             rows, nulls = rows_and_nulls(df)
-            shown = first_rows(df, self.masker, self.limit)
+            shown = first_rows(df, self._masker_for(stage.name), self.limit)
         self.rows_out[stage.name] = rows
         checks = () if streaming else tuple(self.guards.evaluate_stage(stage.name, self.frames))
         return StageSnapshot(
@@ -153,9 +164,10 @@ class Stepper:
             tuple(df.columns),
             shown,
             nulls,
-            masked=tuple(c for c in df.columns if self.masker.is_sensitive(c)),
+            masked=tuple(c for c in df.columns if self._masker_for(stage.name).is_sensitive(c)),
             streaming=streaming,
             checks=checks,
+            tags=self._tags_of(stage.name),
         )
 
     def _sink(self, stage: StageSpec) -> StageSnapshot:
@@ -179,6 +191,7 @@ class Stepper:
             {},
             effects=tuple(plugin.effects(stage, self.workspace.ctx.project_root)),
             staged=self.write,
+            tags=self._tags_of(stage.name),
         )
 
     def _rows_in(self, stage: StageSpec) -> int | None:
@@ -188,14 +201,18 @@ class Stepper:
     def _current_frame(self) -> DataFrame:
         if self.current is None:
             raise UsageError("no stage has run yet", hint="type n to run the first stage")
-        name = self.current.stage.inputs[0] if self.current.stage.kind == "sink" else self.current.stage.name
-        return self.frames[name]
+        return self.frames[self._current_name()]
+
+    def _current_name(self) -> str:
+        """The stage whose rows are current (a sink's: its input's)."""
+        assert self.current is not None
+        return self.current.stage.inputs[0] if self.current.stage.kind == "sink" else self.current.stage.name
 
     def more(self) -> RowsPage:
         """The next ``limit`` rows of the current stage."""
         df = self._current_frame()
         with self.workspace.redactor.guard():
-            rows = first_rows(df, self.masker, self.limit, offset=self.shown)
+            rows = first_rows(df, self._masker_for(self._current_name()), self.limit, offset=self.shown)
         page = RowsPage(tuple(df.columns), rows, self.shown)
         self.shown += len(rows)
         return page
@@ -237,8 +254,9 @@ class Stepper:
         from pyspark.sql import functions as F
 
         replaced: dict[str, Any] = {}
+        masker = self._masker_for(self._current_name())
         for column, kind in df.dtypes:
-            if self.masker.is_sensitive(column):
+            if masker.is_sensitive(column):
                 value = F.lit(MASK) if kind == "string" else F.lit(None).cast(kind)
                 replaced[column] = F.when(F.col(quote(column)).isNotNull(), value)
         return df.withColumns(replaced) if replaced else df

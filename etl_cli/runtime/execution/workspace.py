@@ -22,6 +22,7 @@ from etl_cli.plugins.registry import Registry
 from etl_cli.runtime.bookkeeping.state import journal_folder
 from etl_cli.runtime.catalog.hive import with_hive_support
 from etl_cli.runtime.spark.session import DEFAULT_MASTER, build_session
+from etl_cli.secrets.keys.manager import KeyManager
 from etl_cli.secrets.redaction import Redactor
 from etl_cli.secrets.resolver import SecretResolver
 
@@ -90,7 +91,7 @@ def open_workspace(
             session = _start_session(plan, registry, secrets, run_id, chosen, verbose, analysis, packages)
         else:
             chosen = str(session.sparkContext.master)
-        ctx = _context(spec, session, run_id, secrets, state, locked)
+        ctx = _context(spec, session, run_id, secrets, state, locked, may_create_keys=not analysis)
         try:
             yield Workspace(plan, ctx, secrets.redactor, chosen)
         finally:
@@ -105,6 +106,8 @@ def _context(
     secrets: SecretResolver,
     state: StateStore | None,
     locked: bool,
+    *,
+    may_create_keys: bool = True,
 ) -> RunContext:
     ctx = RunContext(
         spark=session,
@@ -113,6 +116,8 @@ def _context(
         resolve=secrets.resolve_value,
         state=state,
         rotation=secrets.with_rotation,
+        # encrypt/decrypt's data keys (a dry-run writes no key ring: it uses a throwaway data key)
+        keys=KeyManager(spec.project, secrets, may_create=may_create_keys) if spec.project.keys else None,
     )
     if not locked:  # journals are recovered under the lock: without it a publish is not journaled
         return ctx

@@ -6,7 +6,6 @@ jdbc...), so whatever can hold dead letters can be inspected the same way.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from etl_cli.plugins.registry import Registry
 from etl_cli.plugins.sources.files import FileSource
 from etl_cli.runtime.execution.workspace import Workspace, open_workspace
 from etl_cli.runtime.safeguards.dead_letters import COLUMNS, DEAD_LETTER_DDL
+from etl_cli.runtime.safeguards.masking import DisplayMask, display_mask
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -121,30 +121,22 @@ def letters(df: DataFrame | None, spec: PipelineSpec, limit: int, reveal: bool =
     if df is None:
         return []
     rows = df.orderBy("failed_at", "run_id").limit(limit).collect()
-    sensitive = _sensitive(spec)
+    display = display_mask(spec)
     found = []
     for r in rows:
         letter = {k: r[k] for k in ("failed_at", "run_id", "stage", "kind", "check", "reason", "row", "raw")}
         letter["failed_at"] = str(letter["failed_at"]) if letter["failed_at"] is not None else None
         if not reveal:
-            _mask(letter, sensitive)
+            _mask(letter, display)
         found.append(letter)
     return found
 
 
-def _sensitive(spec: PipelineSpec) -> frozenset[str]:
-    """Columns listed as sensitive on any stage (as debug does: masked wherever they appear)."""
-    return frozenset(c.lower() for s in spec.stages for c in s.sensitive)
-
-
-def _mask(letter: dict[str, Any], sensitive: frozenset[str]) -> None:
-    if not sensitive:
+def _mask(letter: dict[str, Any], display: DisplayMask) -> None:
+    """The letter's sensitive and unprotected tagged columns (of its stage) hidden (docs/data-security.md)."""
+    stage = letter["stage"] if isinstance(letter["stage"], str) else None
+    if not display.columns(stage):
         return
-    try:
-        row = json.loads(letter["row"]) if letter["row"] else None
-    except ValueError:
-        row = None
-    if isinstance(row, dict):
-        letter["row"] = json.dumps({k: MASK if k.lower() in sensitive and v is not None else v for k, v in row.items()})
+    letter["row"] = display.json_row(stage, letter["row"])
     if letter["raw"] is not None:
         letter["raw"] = MASK  # raw text cannot be split into columns reliably: all of it is hidden

@@ -29,6 +29,7 @@ from etl_cli.plugins.registry import Registry
 from etl_cli.plugins.sources.malformed import CORRUPT_COLUMN
 from etl_cli.runtime.execution.signals import RunSignals
 from etl_cli.runtime.safeguards.dead_letters import DeadLetterQueue, split_malformed
+from etl_cli.runtime.safeguards.masking import display_mask
 from etl_cli.runtime.safeguards.quality import contracts
 from etl_cli.runtime.safeguards.quality.evaluate import CheckedStage
 from etl_cli.runtime.safeguards.quality.report import CheckResult, QualityReport
@@ -97,8 +98,8 @@ class StageGuards:
             DeadLetterQueue(spec.dead_letter, registry, spec.name, spec.env) if spec.dead_letter is not None else None
         )
         self.report = QualityReport(ctx.run_id, spec.name)
-        # as for debug: a column listed as sensitive on any stage is masked wherever it appears
-        self._sensitive = frozenset(c.lower() for s in spec.stages for c in s.sensitive)
+        # as for debug: sensitive columns (any stage's) and the stage's unprotected tagged columns are masked
+        self.display = display_mask(spec, registry)
         self.checked: list[CheckedStage] = []
         self._persisted: list[DataFrame] = []
         self._dead_letters_committed = False
@@ -183,7 +184,7 @@ class StageGuards:
             plugin = self.registry.get("check", check.type)()
             assert isinstance(plugin, Check)
             plugins.append((check, plugin))
-        checked = CheckedStage(stage, plugins, self._sensitive)
+        checked = CheckedStage(stage, plugins, self.display.columns(stage.name))
         output = checked.build(df, self.extras.count_while_writing and checked.can_count_while_writing())
         if checked.persisted and checked.flagged is not None:
             self._persisted.append(checked.flagged)

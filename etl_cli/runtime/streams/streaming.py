@@ -52,6 +52,7 @@ from etl_cli.plugins.quality.base import RowCheck
 from etl_cli.plugins.registry import Registry
 from etl_cli.runtime.bookkeeping.tracing_setup import StageSpans
 from etl_cli.runtime.execution.executor import StageFailed
+from etl_cli.runtime.execution.row_access import RowAccess
 from etl_cli.runtime.safeguards.dead_letters import DeadLetterQueue
 from etl_cli.runtime.safeguards.guards import StageGuards
 from etl_cli.runtime.safeguards.quality import contracts
@@ -232,6 +233,8 @@ class StreamingExecutor:
         self.registry = registry
         self.reporter = reporter
         self.settings = settings
+        #: the row filters of the project's ``access:`` rules, applied to every source as it is read
+        self.row_access = RowAccess(plan)
         self.partial_results: list[StageResult] = []
         self._results: dict[str, StageResult] = {}
         self._queries: list[SinkQuery] = []
@@ -307,6 +310,7 @@ class StreamingExecutor:
         if isinstance(plugin, Source):
             streams = plugin.is_streaming(stage.options)
             df = plugin.read_stream(self.ctx, stage) if streams else plugin.read(self.ctx, stage)
+            df = self.row_access.filtered(stage, df)
         elif isinstance(plugin, Transform):
             df = plugin.apply(self.ctx, stage, {name: frames[name] for name in stage.inputs})
         else:
