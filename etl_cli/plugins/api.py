@@ -176,6 +176,16 @@ class Plugin:
         return cls.maven_packages
 
     @classmethod
+    def session_settings_for(cls, options: Mapping[str, Any]) -> Mapping[str, str]:
+        """Spark settings the session must start with for this stage (a table format's SQL extension and catalog).
+
+        Collected from every stage of the plan before Spark starts: ``spark.sql.extensions`` values are joined,
+        any other key set by two plug-ins to different values is an error, and the pipeline's ``spark.conf``
+        wins over the rest.
+        """
+        return {}
+
+    @classmethod
     def check_options(cls, options: Mapping[str, Any]) -> list[OptionProblem]:
         """Semantic checks JSON Schema cannot express (override when needed)."""
         return []

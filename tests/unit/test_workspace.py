@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from etl_cli.app import registry
@@ -68,3 +69,43 @@ def test_a_given_session_is_used_as_it_is_and_left_running(tmp_path: Path) -> No
     with open_workspace(plan, registry(), Reporter(), "r1", "local[1]", session=session) as ws:
         assert (ws.master, ws.session, ws.ctx.project_root) == ("local[3]", session, tmp_path)
     assert not session.stopped
+
+
+
+class _Wants:
+    """A plug-in class as far as plugin_session_settings looks at it."""
+
+    def __init__(self, settings: dict[str, str]):
+        self.settings = settings
+
+    def session_settings_for(self, options: object) -> dict[str, str]:
+        return self.settings
+
+
+def test_plugin_session_settings_join_extensions_and_refuse_a_conflict() -> None:
+    from types import SimpleNamespace
+
+    import pytest
+
+    from etl_cli.errors import ConfigError
+    from etl_cli.runtime.execution.workspace import plugin_session_settings, with_plugin_settings
+
+    wanted = {
+        "delta": _Wants({"spark.sql.extensions": "a.Ext", "spark.sql.catalog.x": "one"}),
+        "iceberg": _Wants({"spark.sql.extensions": "b.Ext,a.Ext"}),
+        "other": _Wants({"spark.sql.catalog.x": "two"}),
+    }
+    registry_ = SimpleNamespace(get=lambda kind, type_: wanted[type_])
+
+    def plan(*types: str) -> SimpleNamespace:
+        stages = [SimpleNamespace(kind="sink", type=t, options={}, label=f"sink '{t}'", location=None) for t in types]
+        return SimpleNamespace(stages=stages)
+
+    settings = plugin_session_settings(plan("delta", "iceberg"), registry_)  # type: ignore[arg-type]
+    assert settings == {"spark.sql.extensions": "a.Ext,b.Ext", "spark.sql.catalog.x": "one"}
+    assert with_plugin_settings(settings, {"spark.sql.extensions": "user.Ext", "spark.sql.catalog.x": "mine"}) == {
+        "spark.sql.extensions": "user.Ext,a.Ext,b.Ext",
+        "spark.sql.catalog.x": "mine",
+    }
+    with pytest.raises(ConfigError, match=re.escape("spark.sql.catalog.x=two, but sink 'delta' needs one")):
+        plugin_session_settings(plan("delta", "other"), registry_)  # type: ignore[arg-type]

@@ -9,11 +9,12 @@ the dead-letter queue's sink), and every exception leaving the block has resolve
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from etl_cli.errors import ConfigError
 from etl_cli.events import Reporter
 from etl_cli.model.pipeline import PipelineSpec
 from etl_cli.plan.dag import Plan
@@ -140,7 +141,9 @@ def _start_session(
     return build_session(
         app_name=spec.spark.app_name or f"etl-cli:{spec.name}",
         master=master,
-        conf=_conf(spec, secrets.resolve_value(dict(spec.spark.conf)), analysis),
+        conf=with_plugin_settings(
+            plugin_session_settings(plan, registry), _conf(spec, secrets.resolve_value(dict(spec.spark.conf)), analysis)
+        ),
         packages=spec.spark.packages + plugin_packages(plan, registry) + packages,
         jars=spec.spark.jars,
         verbose=verbose,
@@ -153,6 +156,40 @@ def _start_session(
 def _conf(spec: PipelineSpec, conf: dict[str, Any], analysis: bool) -> dict[str, Any]:
     """The pipeline's Spark settings; a run's session reaches the Hive metastore when a sink registers there."""
     return conf if analysis else with_hive_support(spec, conf)
+
+
+#: the one static Spark setting several plug-ins may each add to: their values are joined
+EXTENSIONS = "spark.sql.extensions"
+
+
+def plugin_session_settings(plan: Plan, registry: Registry) -> dict[str, str]:
+    """The Spark settings the plan's plug-ins need at session start (:meth:`Plugin.session_settings_for`)."""
+    settings: dict[str, str] = {}
+    owner: dict[str, str] = {}
+    for stage in plan.stages:
+        wanted = registry.get(stage.kind, stage.type).session_settings_for(stage.options)
+        for key, value in wanted.items():
+            if key == EXTENSIONS:
+                joined = [name for name in settings.get(key, "").split(",") if name]
+                settings[key] = ",".join(joined + [name for name in value.split(",") if name and name not in joined])
+            elif key in settings and settings[key] != value:
+                raise ConfigError(
+                    f"{stage.label} needs the Spark setting {key}={value}, but {owner[key]} needs {settings[key]}",
+                    location=stage.location,
+                    hint="one Spark session serves the whole pipeline: split it into two pipelines",
+                )
+            else:
+                settings[key], owner[key] = value, stage.label
+    return settings
+
+
+def with_plugin_settings(plugins: Mapping[str, str], conf: dict[str, Any]) -> dict[str, Any]:
+    """``conf`` (the pipeline's ``spark.conf``) over the plug-ins' settings; extensions from both are kept."""
+    merged: dict[str, Any] = {**plugins, **conf}
+    if EXTENSIONS in plugins and EXTENSIONS in conf:
+        mine = [name for name in str(conf[EXTENSIONS]).split(",") if name]
+        merged[EXTENSIONS] = ",".join(mine + [name for name in plugins[EXTENSIONS].split(",") if name not in mine])
+    return merged
 
 
 def plugin_packages(plan: Plan, registry: Registry) -> tuple[str, ...]:
