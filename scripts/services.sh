@@ -8,7 +8,7 @@
 #   scripts/services.sh env    [SERVICE...]   print `export ETL_TEST_...=...` lines (eval them)
 #   scripts/services.sh clean                 down, then delete all service state
 #
-# SERVICE is one of: pg mysql kafka s3 vault pushgateway (default: all).
+# SERVICE is one of: pg mysql kafka s3 vault pushgateway, or one of scripts/services.d/*.sh (default: all).
 #
 # State (data dirs, logs, pid files) lives under ${ETL_SERVICES_DIR:-<repo>/.services};
 # downloaded Kafka jars are cached under ${ETL_CACHE_DIR:-~/.cache/etl-cli}.
@@ -677,6 +677,16 @@ pushgateway_port() { printf '%s' "$PUSHGATEWAY_PORT"; }
 pushgateway_env() {
   echo "export ETL_TEST_PUSHGATEWAY_URL=http://$HOST:$PUSHGATEWAY_PORT"
 }
+
+# --------------------------------------------------------------------------- more services
+# Each scripts/services.d/NAME.sh defines one more service the same way as those above (NAME_apt_packages,
+# NAME_pip_packages, NAME_prepare, NAME_running, NAME_start, NAME_stop, NAME_port, NAME_env) and adds NAME to
+# ALL_SERVICES; tests/integration/serviceshelp.py knows them by their file names.
+for extra in "$(dirname "${BASH_SOURCE[0]}")"/services.d/*.sh; do
+  [[ -e "$extra" ]] || continue
+  # shellcheck source=/dev/null
+  source "$extra"
+done
 
 # --------------------------------------------------------------------------- commands
 # select_services ARGS...: set SERVICES to the named services in start order

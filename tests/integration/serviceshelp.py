@@ -25,7 +25,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "services.sh"
-KNOWN = ("pg", "mysql", "kafka", "s3", "vault", "pushgateway")
+#: the services of scripts/services.sh, then those of scripts/services.d/NAME.sh
+KNOWN = ("pg", "mysql", "kafka", "s3", "vault", "pushgateway") + tuple(
+    sorted(path.stem for path in (SCRIPT.parent / "services.d").glob("*.sh"))
+)
 #: seconds one ``services.sh up NAME`` may take: a first start installs packages and resolves the Kafka jars
 UP_TIMEOUT_S = 1800
 
