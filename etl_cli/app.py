@@ -284,12 +284,27 @@ def _confirmed(spec: PipelineSpec, confirm_env: str | None, run_id: str) -> Conf
     return confirmed(spec.project, spec.name, spec.env, confirm_env, "run", run_id)
 
 
-def _session_audited(spec: PipelineSpec, command: str, run_id: str, reporter: Reporter) -> None:
+def _confirmed_write(spec: PipelineSpec, options: DebugOptions, command: str, run_id: str) -> Confirmation | None:
+    """``debug --write`` into a protected environment: who confirmed it (a refusal, exit 2, is in the audit trail).
+
+    Without ``--write`` nothing is written and no confirmation is needed; a ``--confirm-env`` naming another
+    environment is refused all the same.
+    """
+    from etl_cli.runtime.bookkeeping.audit_trail import confirmed
+
+    if not options.write and options.confirm_env in (None, spec.env):
+        return None
+    return confirmed(spec.project, spec.name, spec.env, options.confirm_env, command, run_id)
+
+
+def _session_audited(
+    spec: PipelineSpec, command: str, run_id: str, reporter: Reporter, confirmation: Confirmation | None = None
+) -> None:
     """Record a ``dry-run`` or ``debug`` session in the audit trail as it starts (a failure is a warning)."""
     from etl_cli.runtime.bookkeeping.audit_trail import append_record, session_record
 
     try:
-        append_record(spec.project, session_record(spec, command, run_id, None))
+        append_record(spec.project, session_record(spec, command, run_id, None, confirmation))
     except (OSError, EtlError) as exc:
         reporter.message("warning", f"{command} not recorded in the audit trail: {exc}")
 
@@ -416,6 +431,8 @@ class DebugOptions:
     params: tuple[str, ...] = ()
     #: ``--as NAME``: the principal whose rows the session shows (the project's ``access:`` rules)
     principal: str | None = None
+    #: ``--confirm-env ENV``: confirms a ``--write`` session into a protected environment (it writes the sinks)
+    confirm_env: str | None = None
 
 
 @contextmanager
@@ -435,7 +452,10 @@ def debug(path: Path, options: DebugOptions, reporter: Reporter) -> Iterator[Ste
         plan.stage(options.break_at)
     announce_access(plan, reporter)
     run_id = new_run_id()
-    _session_audited(spec, "debug --write" if options.write else "debug", run_id, reporter)
+    command = "debug --write" if options.write else "debug"
+    # --write writes the sinks: into a protected environment it needs --confirm-env, as a run does
+    confirmation = _confirmed_write(spec, options, command, run_id)
+    _session_audited(spec, command, run_id, reporter, confirmation)
     lock = run_lock(spec.state_dir, spec.name, spec.env, run_id) if options.write else nullcontext()
     # --write publishes as a run does: under the lock, journaled, after recovering what a killed run left
     opening = open_workspace(plan, registry(), reporter, run_id, options.master, options.verbose, locked=options.write)

@@ -21,7 +21,17 @@ from rich.markup import escape
 
 from etl_cli import app
 from etl_cli.cli.completion import complete_stage
-from etl_cli.cli.options import AsOpt, EnvOpt, MasterOpt, ParamOpt, PipelineArg, SetOpt, TakesVersion, VerboseOpt
+from etl_cli.cli.options import (
+    AsOpt,
+    ConfirmEnvOpt,
+    EnvOpt,
+    MasterOpt,
+    ParamOpt,
+    PipelineArg,
+    SetOpt,
+    TakesVersion,
+    VerboseOpt,
+)
 from etl_cli.cli.output import stderr_console, stdout_console
 from etl_cli.cli.progress import StatusReporter
 from etl_cli.cli.quality_table import print_quality_report
@@ -69,13 +79,14 @@ def debug_command(
     master: MasterOpt = None,
     verbose: VerboseOpt = False,
     principal: AsOpt = None,
+    confirm_env: ConfirmEnvOpt = None,
 ) -> None:
     """Run a pipeline stage by stage and look at each stage's output; sinks are written only with --write."""
     console = stdout_console()
     interactive = not non_interactive and sys.stdin.isatty()
     reporter = StatusReporter(stderr_console())
     given = (env, tuple(sets or []), master, stage, break_at, limit, sample, write, verbose, tuple(params or []))
-    options = app.DebugOptions(*given, principal=principal)
+    options = app.DebugOptions(*given, principal=principal, confirm_env=confirm_env)
     with app.debug(pipeline, options, reporter) as stepper:
         session = DebugSession(console, stepper, reporter, interactive, break_at)
         code = session.run()

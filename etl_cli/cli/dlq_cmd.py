@@ -12,6 +12,7 @@ from rich.table import Table
 
 from etl_cli.cli.completion import complete_stage
 from etl_cli.cli.options import (
+    ConfirmEnvOpt,
     EnvOpt,
     FormatOpt,
     LogFormatOpt,
@@ -125,10 +126,10 @@ def replay(
     results_dir: ResultsDirOpt = None,
     log_format: LogFormatOpt = TextOrJson.text,
     verbose: VerboseOpt = False,
+    confirm_env: ConfirmEnvOpt = None,
 ) -> None:
     """Run dead letters (or corrected rows) through the pipeline again from the stage they left; sinks append."""
     queue = QueueOptions(env, tuple(sets or ()), master, tuple(runs or ()), check, stage)
-    code = replay_dead_letters(
-        pipeline, queue, ReplayOptions(rows, force, verbose, results_dir), run_reporter(log_format)
-    )
+    options = ReplayOptions(rows, force, verbose, results_dir, confirm_env)
+    code = replay_dead_letters(pipeline, queue, options, run_reporter(log_format))
     raise typer.Exit(int(code))

@@ -4,7 +4,9 @@ A pipeline is scheduled when its ``schedule:`` (the project's under its own, etl
 cron expression. Fire times are computed by cronsim in the schedule's time zone, by Debian cron's rules
 across daylight-saving changes: a time that does not exist that day (02:30 when clocks go from 02:00 to
 03:00) fires at the first minute that does (03:00); a time that happens twice fires once, the first time.
-The exporters (``exports/``) turn :class:`ScheduledPipeline` values into what each scheduler reads.
+The exporters (``exports/``) turn :class:`ScheduledPipeline` values into what each scheduler reads; the
+command of a pipeline scheduled into a protected environment carries ``--confirm-env ENV``
+(:func:`confirmation_args`).
 """
 
 from __future__ import annotations
@@ -60,6 +62,12 @@ class ScheduledPipeline:
     env: str | None
     #: the pipeline's ``retry:`` (the Airflow export maps it onto task retries)
     retry: RetryPolicy
+    #: whether ``env`` is protected (``protected: true`` in etl-project.yaml): its runs need ``--confirm-env``
+    protected: bool = False
+
+    def confirmation(self) -> list[str]:
+        """``--confirm-env ENV`` when the environment is protected, else nothing: the export is the confirmation."""
+        return confirmation_args(self.env, self.protected)
 
 
 @dataclass(frozen=True)
@@ -78,7 +86,7 @@ class RunCommand:
     def dag_run(self, pipeline: ScheduledPipeline) -> list[str]:
         """The DAG run of that one pipeline: ``dag run`` takes its lock, writes run results, exits as ``run``."""
         command = [str(self.etl_cli), "dag", "run", "--select", pipeline.name]
-        return [*command, "--env", pipeline.env] if pipeline.env else command
+        return [*command, "--env", pipeline.env, *pipeline.confirmation()] if pipeline.env else command
 
     def log_file(self, pipeline: ScheduledPipeline) -> Path:
         return self.log_dir / f"{pipeline.name}.log"
@@ -102,8 +110,26 @@ def scheduled_pipelines(
             continue
         pipeline = dag.pipelines[name]
         chosen = spec.schedule.env or spec.env
-        found.append(ScheduledPipeline(name, pipeline.file, pipeline.folder, spec.schedule, chosen, spec.retry))
+        protected = spec.project.is_protected(chosen)
+        found.append(
+            ScheduledPipeline(name, pipeline.file, pipeline.folder, spec.schedule, chosen, spec.retry, protected)
+        )
     return found
+
+
+def confirmation_args(env: str | None, protected: bool) -> list[str]:
+    """What a scheduled run into ``env`` is given to confirm it: ``--confirm-env ENV`` when ``env`` is protected.
+
+    A run into a protected environment needs it (docs/data-security.md); a scheduler cannot type it, so the
+    export writes it into the command it generates: exporting, and installing what was exported, is the
+    explicit and reviewable confirmation. Any other environment gets nothing.
+    """
+    return ["--confirm-env", env] if protected and env else []
+
+
+def protected_note(pipeline: ScheduledPipeline) -> str:
+    """The comment an exported file puts beside the command of a pipeline scheduled into a protected environment."""
+    return f"# environment {pipeline.env} is protected: this export confirms its runs (--confirm-env {pipeline.env})"
 
 
 def require_scheduled(pipelines: Sequence[ScheduledPipeline], selected: Sequence[str]) -> None:

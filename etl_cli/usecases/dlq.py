@@ -47,6 +47,8 @@ class ReplayOptions:
     force: bool = False
     verbose: bool = False
     results_dir: Path | None = None
+    #: ``--confirm-env ENV``: confirms a replay into a protected environment (it writes into the sinks)
+    confirm_env: str | None = None
 
 
 def count_dead_letters(path: Path, options: QueueOptions) -> list[dict[str, Any]]:
@@ -73,20 +75,28 @@ def _read_queue(path: Path, options: QueueOptions, action: Callable[[PipelineSpe
 
 
 def replay_dead_letters(path: Path, queue: QueueOptions, options: ReplayOptions, reporter: Reporter) -> ExitCode:
-    """Run the selected dead letters (or corrected rows) through the pipeline again from the stage they left."""
-    from etl_cli.runtime.safeguards.replay import replay
+    """Run the selected dead letters (or corrected rows) through the pipeline again from the stage they left.
+
+    A replay writes into the sinks: into a protected environment it needs ``--confirm-env`` as a run does
+    (a refusal, exit 2, is recorded in the audit trail; the replay's audit record says who confirmed it).
+    """
+    from etl_cli.runtime.bookkeeping.audit_trail import confirmed
+    from etl_cli.runtime.safeguards.replay import REPLAY_COMMAND, replay
 
     _, spec = load_spec(path, queue.env, queue.sets)
+    run_id = new_run_id()
+    confirmation = confirmed(spec.project, spec.name, spec.env, options.confirm_env, REPLAY_COMMAND, run_id)
     code, _ = replay(
         spec,
         registry(),
         reporter,
-        new_run_id(),
+        run_id,
         selection=queue.selection(),
         rows_file=options.rows_file,
         force=options.force,
         master=queue.master,
         verbose=options.verbose,
         results_dir=options.results_dir,
+        confirmation=confirmation,
     )
     return code

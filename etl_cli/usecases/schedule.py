@@ -148,7 +148,7 @@ def _airflow(
 def _task(dag: ProjectDag, spec: PipelineSpec) -> AirflowTask:
     file = dag.pipelines[spec.name].file.resolve().relative_to(dag.root).as_posix()
     env = spec.schedule.env if spec.schedule and spec.schedule.env else spec.env
-    return AirflowTask(spec.name, file, env, spec.schedule, spec.retry)
+    return AirflowTask(spec.name, file, env, spec.schedule, spec.retry, spec.project.is_protected(env))
 
 
 def _run_command(dag: ProjectDag, state_dir: Path, etl_cli: Path | None) -> RunCommand:

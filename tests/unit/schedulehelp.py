@@ -18,9 +18,16 @@ schedule: {timezone: Europe/Paris}
 """
 A_SCHEDULE = "schedule: {cron: '30 2 * * *'}\nretry: {attempts: 4, initial_delay: 5, multiplier: 3, max_delay: 60}\n"
 B_SCHEDULE = "schedule: {cron: '0 6 1 * MON-FRI', env: prod, catchup: true, max_active_runs: 2}\n"
+#: the same project with prod protected: ``b``'s scheduled runs (env: prod) need ``--confirm-env prod``
+PROTECTED_PROJECT = """\
+name: shop
+default_env: dev
+environments: {dev: {}, prod: {protected: true}}
+schedule: {timezone: Europe/Paris}
+"""
 
 
-def shop(root: Path, a: str = A_SCHEDULE, b: str = B_SCHEDULE, c: str = "") -> Path:
+def shop(root: Path, a: str = A_SCHEDULE, b: str = B_SCHEDULE, c: str = "", project: str = PROJECT) -> Path:
     """Write the project at ``root`` with these ``schedule:`` (and other top-level) lines; return ``root``."""
     files = {
         "in.csv": "id,amount\n1,10\n2,20\n",
@@ -37,4 +44,4 @@ def shop(root: Path, a: str = A_SCHEDULE, b: str = B_SCHEDULE, c: str = "") -> P
         + "sources: [{name: s, type: parquet, path: out/b}]\n"
         + "sinks: [{name: o, type: parquet, input: s, path: out/c}]\n",
     }
-    return make_project(root, files, project=PROJECT)
+    return make_project(root, files, project=project)

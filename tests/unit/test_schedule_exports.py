@@ -29,7 +29,7 @@ from etl_cli.usecases.schedule import ExportFormat, ExportOptions, export
 from tests.clihelp import etl_cli
 
 from .helpers import write
-from .schedulehelp import shop
+from .schedulehelp import PROTECTED_PROJECT, shop
 
 SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
 needs_systemd_analyze = pytest.mark.skipif(
@@ -98,6 +98,25 @@ def test_crontab_entry_appends_what_the_run_prints_to_its_log_file(tmp_path: Pat
         subprocess.run(["/bin/sh", "-c", command], cwd=tmp_path, check=True)
     expected = f"{root}\ndag run --select a --env dev\n"
     assert (root / ".etl/logs/schedule/a.log").read_text() == expected * 2
+
+
+def test_a_crontab_line_into_a_protected_environment_confirms_it_and_no_other_does(
+    tmp_path: Path, fake_etl_cli: Path
+) -> None:
+    root = shop(tmp_path / "p", project=PROTECTED_PROJECT)
+    text = exported(root, ExportFormat.crontab, etl_cli=fake_etl_cli)["crontab"]
+    (_, _, a), (_, _, b) = crontab_entries(text)
+    logs = f"{root}/.etl/logs/schedule"
+    assert shlex.split(b) == [
+        "cd", str(root), "&&", "mkdir", "-p", logs, "&&",
+        str(fake_etl_cli), "dag", "run", "--select", "b", "--env", "prod", "--confirm-env", "prod",
+        ">>", f"{logs}/b.log", "2>&1",
+    ]  # fmt: skip
+    assert "# environment prod is protected: this export confirms its runs (--confirm-env prod)" in text
+    assert "--confirm-env" not in a
+    subprocess.run(["/bin/sh", "-c", b], cwd=tmp_path, check=True)
+    printed = (root / ".etl/logs/schedule/b.log").read_text()
+    assert printed == f"{root}\ndag run --select b --env prod --confirm-env prod\n"
 
 
 def test_crontab_carries_etl_cli_settings_of_the_exporting_shell(
@@ -191,6 +210,20 @@ def test_systemd_timer_fires_on_the_cron_days_in_the_time_zone_and_catches_up_wh
     assert values(b, "OnCalendar") == ["*-*-01 06:00:00 Europe/Paris", "Mon..Fri *-*-* 06:00:00 Europe/Paris"]
     assert values(b, "Persistent") == ["true"]
     assert values(b, "Unit") == ["shop-b.service"]
+
+
+def test_a_systemd_service_into_a_protected_environment_confirms_it_and_no_other_does(
+    tmp_path: Path, fake_etl_cli: Path
+) -> None:
+    units = exported(shop(tmp_path / "p", project=PROTECTED_PROJECT), ExportFormat.systemd, etl_cli=fake_etl_cli)
+    a, b = (unit_sections(units[f"shop-{name}.service"])["Service"] for name in "ab")
+    assert shlex.split(values(b, "ExecStart")[0]) == [
+        str(fake_etl_cli), "dag", "run", "--select", "b", "--env", "prod", "--confirm-env", "prod",
+    ]  # fmt: skip
+    assert shlex.split(values(a, "ExecStart")[0]) == [str(fake_etl_cli), "dag", "run", "--select", "a", "--env", "dev"]
+    note = "# environment prod is protected: this export confirms its runs (--confirm-env prod)"
+    assert note in units["shop-b.service"].splitlines()
+    assert "protected" not in units["shop-a.service"]
 
 
 @needs_systemd_analyze
@@ -298,6 +331,21 @@ def test_a_cronjob_runs_the_dag_run_of_its_pipeline_in_the_image(tmp_path: Path)
     }
 
 
+def test_a_cronjob_into_a_protected_environment_confirms_it_and_no_other_does(tmp_path: Path) -> None:
+    manifests = cronjobs_of(shop(tmp_path / "p", project=PROTECTED_PROJECT))
+    commands = []
+    for manifest in manifests:
+        kubernetes_validate.validate(manifest, "1.30.0", strict=True)
+        spec = manifest["spec"]
+        assert isinstance(spec, dict)
+        (container,) = spec["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+        commands.append(container["command"])
+    assert commands == [
+        ["etl-cli", "dag", "run", "--select", "a", "--env", "dev"],
+        ["etl-cli", "dag", "run", "--select", "b", "--env", "prod", "--confirm-env", "prod"],
+    ]
+
+
 def test_a_cronjob_forbids_overlap_for_one_active_run_and_skips_missed_runs_without_catchup(tmp_path: Path) -> None:
     a, b = (manifest["spec"] for manifest in cronjobs_of(shop(tmp_path / "p")))
     assert isinstance(a, dict) and isinstance(b, dict)
@@ -346,15 +394,53 @@ def test_the_airflow_file_has_a_task_per_pipeline_with_the_dags_edges_and_mapped
     root = shop(tmp_path / "p", b="")
     source = airflow_file(root, fake_etl_cli)
     assert assigned(source, "PIPELINES") == {
-        "a": {"file": "pipelines/a/pipeline.yaml", "env": "dev", "retries": 3, "retry_delay_s": 5.0,
-              "backoff": 3.0, "max_retry_delay_s": 60.0},
-        "b": {"file": "pipelines/b/pipeline.yaml", "env": "dev", "retries": 2, "retry_delay_s": 1.0,
-              "backoff": 2.0, "max_retry_delay_s": 30.0},
-        "c": {"file": "pipelines/c/pipeline.yaml", "env": "dev", "retries": 2, "retry_delay_s": 1.0,
-              "backoff": 2.0, "max_retry_delay_s": 30.0},
+        "a": {"file": "pipelines/a/pipeline.yaml", "env": "dev", "confirm_env": None, "retries": 3,
+              "retry_delay_s": 5.0, "backoff": 3.0, "max_retry_delay_s": 60.0},
+        "b": {"file": "pipelines/b/pipeline.yaml", "env": "dev", "confirm_env": None, "retries": 2,
+              "retry_delay_s": 1.0, "backoff": 2.0, "max_retry_delay_s": 30.0},
+        "c": {"file": "pipelines/c/pipeline.yaml", "env": "dev", "confirm_env": None, "retries": 2,
+              "retry_delay_s": 1.0, "backoff": 2.0, "max_retry_delay_s": 30.0},
     }  # fmt: skip
     assert assigned(source, "EDGES") == [("a", "b"), ("b", "c")]
     assert (assigned(source, "PROJECT_ROOT"), assigned(source, "ETL_CLI")) == (str(root), str(fake_etl_cli))
+
+
+def run_commands(source: str) -> dict[str, str]:
+    """What the DAG file's ``run_command`` gives for each pipeline: its top-level constants and that function,
+    run without Airflow (the rest of the file needs it)."""
+    module = ast.parse(source)
+    kept = [
+        node
+        for node in module.body
+        if (isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) and node.targets[0].id.isupper())
+        or (isinstance(node, ast.FunctionDef) and node.name == "run_command")
+    ]
+    namespace: dict[str, object] = {"shlex": shlex}
+    exec(compile(ast.Module(body=kept, type_ignores=[]), "dag.py", "exec"), namespace)
+    run_command = namespace["run_command"]
+    assert callable(run_command)
+    return {name: run_command(name) for name in assigned(source, "PIPELINES")}  # type: ignore[attr-defined]
+
+
+def test_an_airflow_task_into_a_protected_environment_confirms_it_and_no_other_does(
+    tmp_path: Path, fake_etl_cli: Path
+) -> None:
+    # b runs in prod (its schedule's env, the same cron as a's so that both fit one DAG)
+    b = "schedule: {cron: '30 2 * * *', env: prod}\n"
+    source = airflow_file(shop(tmp_path / "p", b=b, project=PROTECTED_PROJECT), fake_etl_cli)
+    pipelines = assigned(source, "PIPELINES")
+    assert isinstance(pipelines, dict)
+    assert {name: (s["env"], s["confirm_env"]) for name, s in pipelines.items()} == {
+        "a": ("dev", None),
+        "b": ("prod", "prod"),
+        "c": ("dev", None),
+    }
+    run_id = " --run-id {{ etl_run_id(run_id, ti.try_number) }}"
+    assert run_commands(source) == {
+        "a": f"{fake_etl_cli} run pipelines/a/pipeline.yaml --env dev" + run_id,
+        "b": f"{fake_etl_cli} run pipelines/b/pipeline.yaml --env prod --confirm-env prod" + run_id,
+        "c": f"{fake_etl_cli} run pipelines/c/pipeline.yaml --env dev" + run_id,
+    }
 
 
 def test_the_airflow_dag_takes_the_schedule_of_the_selected_pipelines(tmp_path: Path, fake_etl_cli: Path) -> None:

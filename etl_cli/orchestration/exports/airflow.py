@@ -8,7 +8,9 @@ from the pipeline's ``retry:``: ``attempts - 1`` retries, ``initial_delay`` seco
 ``multiplier`` at each retry (Airflow's ``retry_exponential_backoff``), up to ``max_delay``. The DAG's
 schedule is the one schedule of the selected pipelines that have one (Airflow 3: a ``CronTriggerTimetable``
 in the schedule's time zone); pipelines without one run when the DAG does. The file imports Airflow (3.x)
-and pendulum only, never etl_cli: Airflow need not share an environment with etl-cli.
+and pendulum only, never etl_cli: Airflow need not share an environment with etl-cli. A task whose environment
+is protected runs with ``--confirm-env ENV`` (its ``confirm_env`` in the file's ``PIPELINES``): deploying the
+exported file is the confirmation its runs need.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ class AirflowTask:
     env: str | None
     schedule: ScheduleSpec | None
     retry: RetryPolicy
+    #: whether ``env`` is protected: its runs get ``--confirm-env ENV``
+    protected: bool = False
 
 
 def dag_id_of(project: str) -> str:
@@ -114,6 +118,8 @@ def _task_settings(task: AirflowTask) -> dict[str, object]:
     return {
         "file": task.file,
         "env": task.env,
+        # --confirm-env's value for a protected environment (None: not protected)
+        "confirm_env": task.env if task.protected else None,
         "retries": retry.attempts - 1,
         "retry_delay_s": retry.initial_delay,
         # Airflow's backoff multiplies the delay by this at each retry; 0 keeps it constant
@@ -143,7 +149,8 @@ PROJECT_ROOT = {project_root}
 ETL_CLI = {etl_cli}
 #: etl-cli's settings from where the file was exported, given to every run over Airflow's own environment
 ENVIRONMENT = {environment}
-#: each pipeline: its file (relative to PROJECT_ROOT), its environment, its retries
+#: each pipeline: its file (relative to PROJECT_ROOT), its environment, the --confirm-env its runs are given
+#: (a protected environment: this file is the confirmation; None otherwise), its retries
 PIPELINES = {pipelines}
 #: (upstream, downstream): the project DAG between the pipelines above
 EDGES = {edges}
@@ -159,6 +166,8 @@ def run_command(pipeline: str) -> str:
     words = [ETL_CLI, "run", settings["file"]]
     if settings["env"]:
         words += ["--env", settings["env"]]
+    if settings["confirm_env"]:
+        words += ["--confirm-env", settings["confirm_env"]]
     return shlex.join(words) + " --run-id {{{{ etl_run_id(run_id, ti.try_number) }}}}"
 
 

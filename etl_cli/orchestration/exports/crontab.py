@@ -4,6 +4,8 @@ Each line is preceded by ``CRON_TZ=`` with its schedule's time zone, which croni
 CentOS and Arch Linux) reads per line; a cron that does not read it runs the lines in the system's time zone.
 The command is the DAG run of that one pipeline (``etl-cli dag run --select NAME``), from the project root, its
 output appended to a log file. cron has no catch-up: a time missed while the machine was off is not run later.
+A pipeline scheduled into a protected environment gets ``--confirm-env ENV`` on its line (and a comment saying
+so): installing the exported crontab is the confirmation its runs need.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from etl_cli.orchestration.exports import generated_by
-from etl_cli.orchestration.schedules import RunCommand, ScheduledPipeline, require_cron_reads
+from etl_cli.orchestration.schedules import RunCommand, ScheduledPipeline, protected_note, require_cron_reads
 
 TARGET = "cron"
 
@@ -39,6 +41,8 @@ def _entry(pipeline: ScheduledPipeline, command: RunCommand) -> list[str]:
     comment = [f"# {pipeline.name}: '{schedule.cron}' in {schedule.timezone}{where}"]
     if schedule.catchup:
         comment.append("# catchup: true is not honoured by cron (the systemd export's Persistent=true is)")
+    if pipeline.protected:
+        comment.append(protected_note(pipeline))
     line = f"{schedule.cron} {_cron_text(command.shell_line(pipeline))}"
     return [*comment, f"CRON_TZ={schedule.timezone}", line]
 

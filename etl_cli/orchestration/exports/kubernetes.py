@@ -5,6 +5,8 @@ image holds the project and etl-cli; ``--image`` names it). ``timeZone`` is the 
 1.27 and later); ``concurrencyPolicy`` is ``Forbid`` when ``max_active_runs`` is 1, else ``Allow``
 (Kubernetes has no limit between one and any number). Without ``catchup``, a run that could not start within
 :data:`STARTING_DEADLINE_SECONDS` of its time is skipped; with it, the controller starts the latest one it missed.
+A pipeline scheduled into a protected environment gets ``--confirm-env ENV`` in its command: applying the
+manifests confirms its runs.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ def cronjob(pipeline: ScheduledPipeline, name: str, image: str, workdir: PurePos
     schedule = pipeline.schedule
     command = [etl_cli, "dag", "run", "--select", pipeline.name]
     if pipeline.env:
-        command += ["--env", pipeline.env]
+        command += ["--env", pipeline.env, *pipeline.confirmation()]
     spec: dict[str, Any] = {
         "schedule": schedule.cron,
         "timeZone": schedule.timezone,

@@ -7,7 +7,8 @@ two ``OnCalendar=`` lines, one per field; systemd's ``~`` (days from the end of 
 ``L`` (the last day), ``NL`` (the last weekday N) and ``N#K`` becomes weekday N on days 7K-6 to 7K.
 ``LW`` has no equivalent and is an error. ``Persistent=`` is the schedule's ``catchup``: systemd then
 starts a run missed while the machine was off as soon as it is back. systemd never starts a unit that is
-still running, so a timer's runs never overlap, whatever ``max_active_runs`` says.
+still running, so a timer's runs never overlap, whatever ``max_active_runs`` says. A pipeline scheduled into
+a protected environment gets ``--confirm-env ENV`` on its ``ExecStart=``: installing the units confirms its runs.
 """
 
 from __future__ import annotations
@@ -19,7 +20,13 @@ from datetime import datetime
 from cronsim import CronSim
 
 from etl_cli.orchestration.exports import generated_by
-from etl_cli.orchestration.schedules import RunCommand, ScheduledPipeline, require_cron_reads, unexpressible
+from etl_cli.orchestration.schedules import (
+    RunCommand,
+    ScheduledPipeline,
+    protected_note,
+    require_cron_reads,
+    unexpressible,
+)
 
 TARGET = "systemd calendar syntax"
 _WEEKDAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
@@ -49,6 +56,7 @@ def _service(pipeline: ScheduledPipeline, command: RunCommand, project: str) -> 
         f"# {generated_by('systemd')}",
         f"# The DAG run of pipeline {pipeline.name}: it takes the pipeline's lock, writes its run results, exits",
         "# as etl-cli run does; its output is appended to the log file of StandardOutput=.",
+        *([protected_note(pipeline)] if pipeline.protected else []),
         "[Unit]",
         f"Description=etl-cli: pipeline {pipeline.name} of project {project}",
         "",

@@ -1,7 +1,8 @@
 """The audit trail: an append-only, hash-chained JSON-lines log of runs and data access.
 
-One record per run end (``run``, and each child of ``backfill`` and ``dag run``), per refused run (a
-protected environment without ``--confirm-env``) and per ``dry-run`` or ``debug`` session start. A
+One record per run end (``run``, each child of ``backfill`` and ``dag run``, and ``dlq replay``), per refused
+run (a protected environment without ``--confirm-env``: also ``dlq replay`` and ``debug --write``) and per
+``dry-run`` or ``debug`` session start. A
 record says who (the OS user and the principal), what (pipeline, environment, run id, command), how
 it ended (outcome, exit code), the datasets read and written, the secret references and keys used
 (never their values), and who confirmed a run into a protected environment.
@@ -491,8 +492,15 @@ def run_record(
     }
 
 
-def session_record(spec: PipelineSpec, command: str, run_id: str, access: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The record of a ``dry-run`` or ``debug`` session as it starts (what it may read: every source)."""
+def session_record(
+    spec: PipelineSpec,
+    command: str,
+    run_id: str,
+    access: Mapping[str, Any] | None,
+    confirmation: Confirmation | None = None,
+) -> dict[str, Any]:
+    """The record of a ``dry-run`` or ``debug`` session as it starts (what it may read: every source);
+    ``confirmation``: who confirmed a ``debug --write`` into a protected environment."""
     return {
         "time": now(),
         "event": "session",
@@ -505,7 +513,7 @@ def session_record(spec: PipelineSpec, command: str, run_id: str, access: Mappin
         "exit_code": None,
         "datasets": datasets(spec),
         "access": access,
-        "confirmation": None,
+        "confirmation": confirmation.to_json() if confirmation else None,
     }
 
 

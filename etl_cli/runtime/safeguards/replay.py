@@ -20,7 +20,9 @@ window, deduplicate or sql transform on the way would append partial results nex
 the complete ones, so such replays are refused unless ``--force``.
 
 Each replay is recorded in ``<state_dir>/dlq/<pipeline>/<env>/replays.jsonl``; replaying
-the same run's letters from the same stage twice is refused unless ``--force``.
+the same run's letters from the same stage twice is refused unless ``--force``. A replay writes into
+the sinks, so one into a protected environment needs ``--confirm-env`` as a run does (usecases/dlq.py
+checks it); its audit record has the command ``dlq replay``.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from etl_cli.plugins.api import RunContext, Sink, StageSpec
 from etl_cli.plugins.registry import Registry
 from etl_cli.plugins.sources.malformed import CORRUPT_COLUMN
 from etl_cli.plugins.spark_types import quote
+from etl_cli.runtime.bookkeeping.audit_trail import Confirmation
 from etl_cli.runtime.safeguards.dlq import Selection, dead_letter_spec, read_queue
 from etl_cli.runtime.safeguards.guards import Replacement, RunExtras
 
@@ -51,6 +54,8 @@ ROW_WISE_JOINS = {"inner", "left", "left_outer", "leftouter", "semi", "left_semi
 ROW_WISE_JOINS |= {"anti", "left_anti", "leftanti"}
 #: sink modes that are already safe to run twice
 IDEMPOTENT_MODES = {"upsert", "merge"}
+#: what a replay is called in the audit trail (and in the refusal of a protected environment)
+REPLAY_COMMAND = "dlq replay"
 
 
 @dataclass(frozen=True)
@@ -261,8 +266,13 @@ def replay(
     master: str | None = None,
     verbose: bool = False,
     results_dir: Path | None = None,
+    confirmation: Confirmation | None = None,
 ) -> tuple[ExitCode, Path]:
-    """Replay the selected dead letters (or the corrected ``rows_file``) from their stage; see the module doc."""
+    """Replay the selected dead letters (or the corrected ``rows_file``) from their stage; see the module doc.
+
+    ``confirmation``: who confirmed a replay into a protected environment (``--confirm-env``); the replay's
+    audit record keeps it, with the command ``dlq replay``.
+    """
     from etl_cli.runtime.execution.run import execute_run
 
     dead_letter_spec(spec)
@@ -313,6 +323,8 @@ def replay(
         results_dir=results_dir,
         plan=chosen.plan,
         extras=extras,
+        confirmation=confirmation,
+        command=REPLAY_COMMAND,
     )
     record_replay(
         spec,
