@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install the programs some tests drive that are neither Python packages nor services (Debian packages):
 #   chromium  headless browser: tests/lineage/test_render_browser.py opens the HTML lineage page in it,
-#             scripts/lineage-screenshot.sh takes the picture of docs/lineage.md with it
+#             scripts/lineage-screenshot.sh takes the picture of docs/lineage.md with it; the studio's browser
+#             tests (tests/studio/test_browser*.py) drive /usr/bin/chromium through Playwright (the dev extra),
+#             which never downloads a browser of its own
 #   graphviz  `dot`: tests/lineage/test_render_text.py lays out the dot lineage picture with it
 #   prometheus, prometheus-alertmanager  Prometheus, promtool and Alertmanager: the observability tests start
 #             their own (tests/integration/promstack.py) and check the alert rules with promtool
