@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -129,6 +131,11 @@ def build_session(
     for key, value in settings.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
+    if "PYSPARK_PYTHON" not in os.environ and str(session.sparkContext.master).startswith("local"):
+        # Python UDFs (the text and ml transforms...) run in workers PySpark starts with `python3` from the PATH,
+        # which need not be the interpreter etl-cli is installed in (a venv run by its full path, from cron);
+        # on a local master the workers are on this machine: they use this interpreter
+        session.sparkContext.pythonExec = sys.executable
     if archive is not None and "ArchiveClassesAtExit" in class_sharing:
         _note_archive_writer(archive)
     session.sparkContext.setLogLevel("WARN" if verbose else "ERROR")
