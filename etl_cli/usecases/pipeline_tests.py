@@ -11,7 +11,7 @@ import fnmatch
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,7 +112,8 @@ def run_tests(
         )
     outcomes: list[TestOutcome] = []
     with ExitStack() as stack:
-        session = _SharedSession(stack, options.master or TEST_MASTER, reporter, _packages(suites, options))
+        packages, settings = _plugin_needs(suites, options)
+        session = _SharedSession(stack, options.master or TEST_MASTER, reporter, packages, settings)
         for suite in suites:
             for outcome in _run_suite(suite, options, reporter, session):
                 outcomes.append(outcome)
@@ -125,11 +126,20 @@ def run_tests(
 class _SharedSession:
     """Starts Spark for the first test, with every tested pipeline's packages; later tests reuse it; stopped last."""
 
-    def __init__(self, stack: ExitStack, master: str, reporter: Reporter, packages: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        stack: ExitStack,
+        master: str,
+        reporter: Reporter,
+        packages: tuple[str, ...] = (),
+        settings: Mapping[str, str] | None = None,
+    ):
         self.stack = stack
         self.master = master
         #: every tested pipeline's JVM packages (Sedona...): a session started without them cannot load them later
         self.packages = packages
+        #: every tested pipeline's plug-in session settings (Delta's SQL extension...), likewise static
+        self.settings: Mapping[str, str] = settings or {}
         self.reporter = reporter
         self.session: SparkSession | None = None
         self.scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="etl-cli-test-")))
@@ -139,22 +149,25 @@ class _SharedSession:
             self.session.stop()
 
 
-def _packages(suites: Sequence[Suite], options: TestOptions) -> tuple[str, ...]:
-    """The plug-in packages of every suite's pipeline, for the one session they share.
+def _plugin_needs(suites: Sequence[Suite], options: TestOptions) -> tuple[tuple[str, ...], dict[str, str]]:
+    """The plug-in packages and session settings of every suite's pipeline, for the one session they share.
 
     A pipeline that does not load is left out here: its tests report that as their error.
     """
     from etl_cli.plan.dag import compile_plan
-    from etl_cli.runtime.execution.workspace import plugin_packages
+    from etl_cli.runtime.execution.workspace import merge_session_settings, plugin_packages, plugin_session_settings
 
     found: list[str] = []
+    settings: list[Mapping[str, str]] = []
     for suite in suites:
         try:
             _, spec = load_spec(suite.pipeline_file, options.env, require_params=False)
-            found.extend(plugin_packages(compile_plan(spec), registry()))
+            plan = compile_plan(spec)
+            found.extend(plugin_packages(plan, registry()))
+            settings.append(plugin_session_settings(plan, registry()))
         except EtlError:
             continue
-    return tuple(dict.fromkeys(found))
+    return tuple(dict.fromkeys(found)), merge_session_settings(settings)
 
 
 def _run_suite(suite: Suite, options: TestOptions, reporter: Reporter, shared: _SharedSession) -> Iterator[TestOutcome]:
@@ -209,20 +222,25 @@ def _run_one(
     pipeline_file: Path, test: PipelineTest, options: TestOptions, reporter: Reporter, shared: _SharedSession
 ) -> TestOutcome:
     from etl_cli.plan.dag import compile_plan
-    from etl_cli.runtime.execution.workspace import open_workspace
+    from etl_cli.runtime.execution.workspace import open_secrets, open_workspace
     from etl_cli.testing.runner import TestRunner
 
     spec = _test_spec(pipeline_file, test, options)
     plan = compile_plan(spec)
+    run_id = new_run_id()
     workspace = open_workspace(
         plan,
         registry(),
         reporter,
-        new_run_id(),
+        run_id,
         shared.master,
+        # the test's env: reaches ${secret:env:...} as it reaches ${env:...}; a test writes no key ring
+        secrets=open_secrets(spec, run_id, {**os.environ, **test.env}),
+        may_create_keys=False,
         session=shared.session,
         keep_session=True,
         packages=shared.packages,
+        settings=shared.settings,
     )
     with workspace as opened:
         if shared.session is None:

@@ -28,7 +28,7 @@ def example_pipelines() -> set[str]:
 @pytest.fixture(scope="module")
 def junit(tmp_path_factory: pytest.TempPathFactory) -> ET.Element:
     root = tmp_path_factory.mktemp("examples")
-    shutil.copytree(REPO / "pipelines", root / "pipelines", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / "pipelines", root / "pipelines", ignore=shutil.ignore_patterns("__pycache__", ".etl"))
     shutil.copy(REPO / "etl-project.yaml", root / "etl-project.yaml")
     write(root, "data/wizard_orders.csv", "order_id,status,amount\n1,paid,5.00\n2,open,\n3,paid,7.25\n4,paid,1.00\n")
     created = etl_cli(

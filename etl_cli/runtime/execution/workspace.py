@@ -9,7 +9,7 @@ the dead-letter queue's sink), and every exception leaving the block has resolve
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -49,9 +49,12 @@ class Workspace:
         return str(self.ctx.spark.version)
 
 
-def open_secrets(spec: PipelineSpec, run_id: str) -> SecretResolver:
-    """The secret resolver of one run of ``spec`` (the project's providers for its environment), masking logs."""
-    secrets = SecretResolver.for_project(spec.project, spec.env, pipeline=spec.name, run_id=run_id)
+def open_secrets(spec: PipelineSpec, run_id: str, environ: Mapping[str, str] | None = None) -> SecretResolver:
+    """The secret resolver of one run of ``spec`` (the project's providers for its environment), masking logs.
+
+    ``environ``: the environment variables the ``env`` provider reads (default: the process's).
+    """
+    secrets = SecretResolver.for_project(spec.project, spec.env, pipeline=spec.name, run_id=run_id, environ=environ)
     secrets.redactor.install()
     return secrets
 
@@ -72,6 +75,8 @@ def open_workspace(
     locked: bool = False,
     keep_session: bool = False,
     packages: tuple[str, ...] = (),
+    settings: Mapping[str, str] | None = None,
+    may_create_keys: bool | None = None,
 ) -> Iterator[Workspace]:
     """Start Spark for ``plan`` (or use ``session`` as it is); every exception leaving the block is masked.
 
@@ -80,7 +85,10 @@ def open_workspace(
     ``state``: the run's state store. ``locked``: the caller holds the pipeline's run lock, so sinks
     journal their publishes for recovery. A session started here is stopped when the block ends,
     unless ``keep_session`` (a run leaves it to the process, which ends with it). ``packages``: more JVM
-    packages for a session started here (``etl-cli test`` shares it with pipelines that need others).
+    packages for a session started here (``etl-cli test`` shares it with pipelines that need others);
+    ``settings``: more plug-in session settings for it, likewise (:func:`plugin_session_settings` of those pipelines).
+    ``may_create_keys``: whether ``encrypt`` may create a key's missing key ring (default: unless ``analysis``);
+    without, a key with no ring gets a throwaway data key, and nothing is written.
     """
     spec = plan.pipeline
     secrets = secrets or open_secrets(spec, run_id)
@@ -89,10 +97,11 @@ def open_workspace(
         if session is None:
             chosen = master or spec.spark.master or DEFAULT_MASTER
             reporter.session_starting(chosen)
-            session = _start_session(plan, registry, secrets, run_id, chosen, verbose, analysis, packages)
+            session = _start_session(plan, registry, secrets, run_id, chosen, verbose, analysis, packages, settings)
         else:
             chosen = str(session.sparkContext.master)
-        ctx = _context(spec, session, run_id, secrets, state, locked, may_create_keys=not analysis)
+        may_create = not analysis if may_create_keys is None else may_create_keys
+        ctx = _context(spec, session, run_id, secrets, state, locked, may_create_keys=may_create)
         try:
             yield Workspace(plan, ctx, secrets.redactor, chosen)
         finally:
@@ -136,13 +145,15 @@ def _start_session(
     verbose: bool,
     analysis: bool,
     packages: tuple[str, ...] = (),
+    settings: Mapping[str, str] | None = None,
 ) -> SparkSession:
     spec = plan.pipeline
     return build_session(
         app_name=spec.spark.app_name or f"etl-cli:{spec.name}",
         master=master,
         conf=with_plugin_settings(
-            plugin_session_settings(plan, registry), _conf(spec, secrets.resolve_value(dict(spec.spark.conf)), analysis)
+            merge_session_settings([plugin_session_settings(plan, registry), settings or {}]),
+            _conf(spec, secrets.resolve_value(dict(spec.spark.conf)), analysis),
         ),
         packages=spec.spark.packages + plugin_packages(plan, registry) + packages,
         jars=spec.spark.jars,
@@ -181,6 +192,19 @@ def plugin_session_settings(plan: Plan, registry: Registry) -> dict[str, str]:
             else:
                 settings[key], owner[key] = value, stage.label
     return settings
+
+
+def merge_session_settings(groups: Sequence[Mapping[str, str]]) -> dict[str, str]:
+    """Several plans' plug-in settings for one session: extensions joined, otherwise the first value of a key."""
+    merged: dict[str, str] = {}
+    for group in groups:
+        for key, value in group.items():
+            if key == EXTENSIONS:
+                joined = [name for name in merged.get(key, "").split(",") if name]
+                merged[key] = ",".join(joined + [name for name in value.split(",") if name and name not in joined])
+            else:
+                merged.setdefault(key, value)
+    return merged
 
 
 def with_plugin_settings(plugins: Mapping[str, str], conf: dict[str, Any]) -> dict[str, Any]:
