@@ -11,7 +11,7 @@ sink (a contract column's ``pii: true`` and ``tags:``). Nothing here imports pys
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar
@@ -22,11 +22,16 @@ from etl_cli.diagnostics import Diagnostic, did_you_mean, error
 from etl_cli.errors import Location
 from etl_cli.model.quality import contract_of
 from etl_cli.model.validation import SchemaChecker
-from etl_cli.plugins.api import Effect, Plugin, Source, StageSpec, resolve_path
+from etl_cli.plugins.api import Effect, Kind, Plugin, Source, StageSpec, resolve_path
+from etl_cli.plugins.iceberg import RESOLVED_CATALOG
 from etl_cli.plugins.registry import Registry
 
 HIVE = "hive_metastore"
 GLUE = "glue"
+#: an Apache Iceberg catalog, which the ``iceberg`` source and sink read and write tables through
+ICEBERG = "iceberg"
+#: Iceberg's own catalog implementations a project can declare (``catalog_type``)
+ICEBERG_TYPES = ("hadoop", "hive", "rest")
 #: the file formats a catalog entry can describe: a sink plug-in whose ``format`` is one of them can register
 FORMATS = ("parquet", "orc", "csv", "json")
 #: databases and tables: lower case, as both catalogs store them, so a name reads back as it was written
@@ -89,14 +94,53 @@ _GLUE_SCHEMA = {
         },
     },
 }
+_ICEBERG_SCHEMA = {
+    "type": "object",
+    "title": "catalog iceberg",
+    "additionalProperties": False,
+    "required": ["catalog_type"],
+    "properties": {
+        "type": {"const": ICEBERG},
+        "description": {"type": "string", "description": "What this catalog is for."},
+        "database": _DATABASE,
+        "catalog_type": {
+            "enum": list(ICEBERG_TYPES),
+            "description": "Iceberg's catalog: hadoop (tables in a warehouse folder), hive (the project's Hive "
+            "metastore, embedded under the state folder, or a metastore at uri) or rest (an Iceberg REST catalog "
+            "at uri).",
+        },
+        "warehouse": {
+            "type": "string",
+            "minLength": 1,
+            "description": "Where table data goes (hadoop: required; hive: default <state folder>/iceberg; rest: "
+            "passed to the server when set). Relative to the project root, or a URI (s3a://, hdfs://).",
+        },
+        "uri": {
+            "type": "string",
+            "pattern": "^(https?|thrift)://",
+            "description": "rest: the REST catalog's URL (required); hive: a metastore's thrift:// URI instead of "
+            "the project's embedded one.",
+        },
+        "properties": {
+            "type": "object",
+            "additionalProperties": {"type": ["string", "number", "boolean"]},
+            "description": "More catalog properties, passed as spark.sql.catalog.<name>.<key> (io-impl, "
+            "credential, token: values may be ${secret:...} references).",
+        },
+    },
+    "allOf": [
+        {"if": {"properties": {"catalog_type": {"const": "hadoop"}}}, "then": {"required": ["warehouse"]}},
+        {"if": {"properties": {"catalog_type": {"const": "rest"}}}, "then": {"required": ["uri"]}},
+    ],
+}
 #: one entry of ``catalogs:`` in etl-project.yaml
 CATALOG_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["type"],
-    "properties": {"type": {"enum": [HIVE, GLUE], "description": "The kind of catalog."}},
+    "properties": {"type": {"enum": [HIVE, GLUE, ICEBERG], "description": "The kind of catalog."}},
     "allOf": [
         {"if": {"properties": {"type": {"const": kind}}, "required": ["type"]}, "then": schema}
-        for kind, schema in ((HIVE, _HIVE_SCHEMA), (GLUE, _GLUE_SCHEMA))
+        for kind, schema in ((HIVE, _HIVE_SCHEMA), (GLUE, _GLUE_SCHEMA), (ICEBERG, _ICEBERG_SCHEMA))
     ],
 }
 _CHECKER = SchemaChecker(
@@ -170,7 +214,36 @@ class GlueCatalog:
     location: Location | None = None
 
 
-CatalogSpec = HiveCatalog | GlueCatalog
+@dataclass(frozen=True)
+class IcebergCatalog:
+    """An Apache Iceberg catalog, reached through Iceberg's ``SparkCatalog`` under the catalog's name."""
+
+    kind: ClassVar[str] = ICEBERG
+    name: str
+    catalog_type: str
+    database: str = "default"
+    #: the warehouse, resolved against the project root (hive: None is ``<state folder>/iceberg``)
+    warehouse: str | None = None
+    uri: str | None = None
+    properties: Mapping[str, str] = field(default_factory=dict)
+    #: the project's embedded metastore database folder (hive without ``uri``)
+    metastore: Path | None = None
+    location: Location | None = None
+
+    def as_options(self) -> dict[str, Any]:
+        """The catalog as a stage receives it (plain values: stage options are frozen JSON-like data)."""
+        return {
+            "name": self.name,
+            "catalog_type": self.catalog_type,
+            "database": self.database,
+            "warehouse": self.warehouse,
+            "uri": self.uri,
+            "properties": dict(self.properties),
+            "metastore": str(self.metastore) if self.metastore else None,
+        }
+
+
+CatalogSpec = HiveCatalog | GlueCatalog | IcebergCatalog
 
 
 @dataclass(frozen=True)
@@ -280,6 +353,8 @@ def _catalog(name: str, settings: Mapping[str, Any], project: Project, provenanc
         warehouse = settings.get("warehouse")
         folder = Path(resolve_path(warehouse, project.root)) if warehouse else None
         return HiveCatalog(name, database, folder, where)
+    if settings["type"] == ICEBERG:
+        return _iceberg_catalog(name, settings, project, where)
     return GlueCatalog(
         name,
         database,
@@ -289,6 +364,92 @@ def _catalog(name: str, settings: Mapping[str, Any], project: Project, provenanc
         settings.get("catalog_id"),
         where,
     )
+
+
+def _iceberg_catalog(
+    name: str, settings: Mapping[str, Any], project: Project, where: Location | None
+) -> IcebergCatalog:
+    kind = settings["catalog_type"]
+    warehouse = settings.get("warehouse")
+    state = project.run_state_dir()
+    if warehouse:
+        warehouse = resolve_path(warehouse, project.root)
+    elif kind == "hive":
+        warehouse = str(state / "iceberg")
+    uri = settings.get("uri")
+    return IcebergCatalog(
+        name=name,
+        catalog_type=kind,
+        database=settings.get("database", "default"),
+        warehouse=warehouse,
+        uri=uri,
+        properties=MappingProxyType({str(k): _text(v) for k, v in (settings.get("properties") or {}).items()}),
+        metastore=state / "metastore_db" if kind == "hive" and not uri else None,
+        location=where,
+    )
+
+
+# --------------------------------------------------------------------------- stages reading and writing tables
+
+
+def uses_table_catalog(plugin: type[Plugin]) -> bool:
+    """Whether stages of ``plugin`` name a table catalog of the project (their ``catalog`` option)."""
+    return getattr(plugin, "catalog_kind", None) == ICEBERG
+
+
+def _catalog_stages(document: Mapping[str, Any], registry: Registry) -> Iterator[tuple[str, int, Mapping[str, Any]]]:
+    kinds: tuple[tuple[str, Kind], ...] = (("sources", "source"), ("sinks", "sink"))
+    for section, kind in kinds:
+        for index, item in enumerate(document.get(section) or []):
+            if not isinstance(item, dict) or item.get("type") not in registry.types(kind):
+                continue
+            if uses_table_catalog(registry.get(kind, item["type"])) and isinstance(item.get("catalog"), str):
+                yield section, index, item
+
+
+def check_table_catalogs(
+    document: Mapping[str, Any], project: Project, provenance: Provenance, registry: Registry
+) -> list[Diagnostic]:
+    """Problems of the catalogs named by table-format stages (``iceberg``): each must be an iceberg catalog."""
+    stages = list(_catalog_stages(document, registry))
+    if not stages:
+        return []
+    problems: list[Diagnostic] = []
+    checked: set[str] = set()
+    for section, index, item in stages:
+        name = item["catalog"]
+        where = provenance.value_location((section, index, "catalog"))
+        if name not in catalog_names(project):
+            problems.append(
+                _unknown_catalog(name, project, where, example="{type: iceberg, catalog_type: hadoop, warehouse: lake}")
+            )
+            continue
+        catalog, found = read_catalog(project, name)
+        if name not in checked:
+            problems += found
+            checked.add(name)
+        if catalog is not None and not isinstance(catalog, IcebergCatalog):
+            message = f"{section[:-1]} '{item.get('name')}': catalog '{name}' is a {catalog.kind} catalog, not iceberg"
+            problems.append(error("catalog-kind", message, where, "name a catalog of type: iceberg"))
+    return problems
+
+
+def resolve_table_catalogs(
+    stages: tuple[StageSpec, ...], project: Project, registry: Registry
+) -> tuple[StageSpec, ...]:
+    """``stages``, each table-format stage given its catalog under :data:`RESOLVED_CATALOG` (the document is valid)."""
+    resolved = []
+    for stage in stages:
+        plugin = registry.get(stage.kind, stage.type) if stage.type in registry.types(stage.kind) else None
+        name = stage.option("catalog")
+        if plugin is not None and uses_table_catalog(plugin) and isinstance(name, str):
+            catalog, _ = read_catalog(project, name)
+            if isinstance(catalog, IcebergCatalog):
+                stage = replace(
+                    stage, options=MappingProxyType({**stage.options, RESOLVED_CATALOG: catalog.as_options()})
+                )
+        resolved.append(stage)
+    return tuple(resolved)
 
 
 # --------------------------------------------------------------------------- the sinks' registrations
@@ -316,6 +477,13 @@ def check_registrations(
         if catalog is None:
             if settings["name"] not in catalog_names(project):
                 problems.append(_unknown_catalog(settings["name"], project, _name_location(sink, path, provenance)))
+            continue
+        if isinstance(catalog, IcebergCatalog):
+            message = (
+                f"sink '{sink['name']}': catalog '{catalog.name}' is an iceberg catalog, which holds iceberg tables"
+            )
+            hint = "write the table with the iceberg sink, or register in a hive_metastore or glue catalog"
+            problems.append(error("catalog-kind", message, _name_location(sink, path, provenance), hint))
             continue
         problems += _tag_problems(settings, path, provenance)
         problems += _location_problems(catalog, sink, (*path[:2], "path"), provenance)
@@ -452,12 +620,14 @@ def _streaming_problem(sink: Mapping[str, Any], where: Location | None) -> Diagn
     )
 
 
-def _unknown_catalog(name: str, project: Project, where: Location | None) -> Diagnostic:
+def _unknown_catalog(
+    name: str, project: Project, where: Location | None, example: str = "{type: glue, database: sales}"
+) -> Diagnostic:
     known = catalog_names(project)
     if known:
         hint = did_you_mean(name, known) or f"catalogs of {PROJECT_FILE}: {', '.join(known)}"
     else:
-        hint = f"add it to {PROJECT_FILE}, e.g. catalogs: {{{name}: {{type: glue, database: sales}}}}"
+        hint = f"add it to {PROJECT_FILE}, e.g. catalogs: {{{name}: {example}}}"
     return error("unknown-catalog", f"unknown catalog '{name}'", where, hint)
 
 
@@ -497,18 +667,23 @@ __all__ = [
     "CATALOG_SCHEMA",
     "GLUE",
     "HIVE",
+    "ICEBERG",
     "OWN_PREFIX",
     "PII",
     "PII_PROPERTY",
     "REGISTRATION_SCHEMA",
+    "RESOLVED_CATALOG",
     "CatalogSpec",
     "GlueCatalog",
     "HiveCatalog",
+    "IcebergCatalog",
     "Registration",
     "check_registrations",
+    "check_table_catalogs",
     "column_tags",
     "read_catalogs",
     "registrable",
     "registrations_of",
+    "resolve_table_catalogs",
     "table_location",
 ]

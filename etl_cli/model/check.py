@@ -12,7 +12,7 @@ from typing import Any
 from etl_cli.config.loader import LoadedConfig
 from etl_cli.diagnostics import Diagnostic, error, has_errors, warning
 from etl_cli.model.access import access_of, check_access
-from etl_cli.model.catalog import check_registrations, registrations_of
+from etl_cli.model.catalog import check_registrations, check_table_catalogs, registrations_of, resolve_table_catalogs
 from etl_cli.model.checkpoints import CheckpointSettings
 from etl_cli.model.coerce import coerce_document
 from etl_cli.model.credentials import check_literal_credentials, check_secret_placement
@@ -69,6 +69,7 @@ def check_document(loaded: LoadedConfig, registry: Registry) -> tuple[dict[str, 
     diagnostics += check_quality(document, loaded.provenance, registry)
     diagnostics += check_streaming(document, loaded.provenance, registry)
     diagnostics += check_registrations(document, loaded.project, loaded.provenance, registry)
+    diagnostics += check_table_catalogs(document, loaded.project, loaded.provenance, registry)
     diagnostics += check_lineage(document, loaded.provenance)
     diagnostics += check_tracing(document, loaded.provenance)
     diagnostics += check_schedule(document, loaded.provenance, loaded.project)
@@ -85,7 +86,7 @@ def build_pipeline(document: dict[str, Any], loaded: LoadedConfig, registry: Reg
     """The typed model of a validated ``document``: each section parsed once, here."""
     spark = document.get("spark") or {}
     provenance = loaded.provenance
-    stages = build_stages(document, provenance)
+    stages = resolve_table_catalogs(build_stages(document, provenance), loaded.project, registry)
     return PipelineSpec(
         name=document.get("name") or loaded.pipeline_file.resolve().parent.name,
         file=loaded.pipeline_file,

@@ -15,7 +15,7 @@ from pathlib import Path
 from etl_cli.config.project import PROJECT_FILE, Project, load_project
 from etl_cli.diagnostics import did_you_mean
 from etl_cli.errors import ConfigError, EtlError, InvalidPipeline, RunError, UsageError
-from etl_cli.model.catalog import CatalogSpec, GlueCatalog, read_catalogs
+from etl_cli.model.catalog import CatalogSpec, GlueCatalog, IcebergCatalog, read_catalogs
 from etl_cli.runtime.catalog.entry import Column, TableEntry
 from etl_cli.runtime.catalog.glue import GlueDataCatalog, glue_client
 from etl_cli.runtime.catalog.hive import metastore_folder, open_metastore
@@ -73,6 +73,8 @@ def _chosen(project: Project, name: str | None) -> list[CatalogSpec]:
 
 
 def _tables(catalog: CatalogSpec, project: Project) -> list[TableEntry]:
+    if isinstance(catalog, IcebergCatalog):
+        return []  # iceberg catalogs hold the tables of iceberg sinks, not registrations
     try:
         if isinstance(catalog, GlueCatalog):
             return GlueDataCatalog(catalog, glue_client(catalog)).tables(project.name)

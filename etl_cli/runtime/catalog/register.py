@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from etl_cli.errors import EtlError, RunError
 from etl_cli.events import Reporter, StageResult
-from etl_cli.model.catalog import CatalogSpec, GlueCatalog, Registration, table_location
+from etl_cli.model.catalog import CatalogSpec, GlueCatalog, IcebergCatalog, Registration, table_location
 from etl_cli.model.pipeline import PipelineSpec
 from etl_cli.plugins.api import RunContext
 from etl_cli.plugins.s3 import configure_buckets
@@ -78,6 +78,7 @@ def _entry(spec: PipelineSpec, ctx: RunContext, registration: Registration, df: 
 def _client(catalog: CatalogSpec, ctx: RunContext) -> CatalogClient:
     if isinstance(catalog, GlueCatalog):
         return GlueDataCatalog(catalog, glue_client(catalog))
+    assert not isinstance(catalog, IcebergCatalog), "the model refuses registrations in iceberg catalogs"
     return HiveMetastore(ctx.spark, catalog)
 
 
