@@ -13,6 +13,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from etl_cli.errors import ConfigError, RunError
 from etl_cli.plugins.api import Effect, OptionProblem, PendingWrite, RunContext, Sink, StageSpec, resolve_path
+from etl_cli.plugins.object_stores import (
+    AZURE_OPTIONS_SCHEMA,
+    GCS_OPTIONS_SCHEMA,
+    configure_stores,
+    store_option_problems,
+    store_packages,
+)
 from etl_cli.plugins.observed import observe_rows, observed_value
 from etl_cli.plugins.registry import register
 from etl_cli.plugins.s3 import S3_OPTIONS_SCHEMA, configure_buckets, s3_option_problems, s3_packages
@@ -66,6 +73,8 @@ class FileSink(Sink):
             "description": "Number of files to write (per partition folder); fewer, larger files.",
         },
         "s3": S3_OPTIONS_SCHEMA,
+        "azure": AZURE_OPTIONS_SCHEMA,
+        "gcs": GCS_OPTIONS_SCHEMA,
         REPLACE_FOREIGN: {
             "type": "boolean",
             "default": False,
@@ -76,7 +85,7 @@ class FileSink(Sink):
 
     @classmethod
     def packages_for(cls, options: Mapping[str, Any]) -> tuple[str, ...]:
-        return s3_packages(options)
+        return s3_packages(options) + store_packages(options)
 
     @classmethod
     def managed_writer_options(cls) -> dict[str, str]:
@@ -85,7 +94,8 @@ class FileSink(Sink):
 
     @classmethod
     def check_options(cls, options: Mapping[str, Any]) -> list[OptionProblem]:
-        return s3_option_problems(options) + managed_option_problems(options, cls.managed_writer_options())
+        problems = s3_option_problems(options) + store_option_problems(options)
+        return problems + managed_option_problems(options, cls.managed_writer_options())
 
     def writer_defaults(self, stage: StageSpec) -> dict[str, Any]:
         """Writer options this format sets from its own keys."""
@@ -103,6 +113,7 @@ class FileSink(Sink):
                 hint=UNSAFE_TARGET_HINT,
             )
         configure_buckets(ctx, stage, [target])
+        configure_stores(ctx, stage, [target])
         fs = HadoopFileSystem(ctx.spark, target)
         if not stage.option(REPLACE_FOREIGN, False) and fs.holds_foreign(fs.normalize(target)):
             message, hint = foreign_target_message(fs.normalize(target))
@@ -113,6 +124,7 @@ class FileSink(Sink):
         target = ctx.path(stage.options["path"])
         mode = stage.option("mode", self.default_mode)
         configure_buckets(ctx, stage, [target])
+        configure_stores(ctx, stage, [target])
         fs = HadoopFileSystem(ctx.spark, target)
         layout = StagingLayout.next_to(fs, target, ctx.run_id)
         if fs.exists(layout.target) and mode == "error":
@@ -163,6 +175,7 @@ class FileSink(Sink):
         if coalesce := stage.option("coalesce"):
             df = df.coalesce(coalesce)
         configure_buckets(ctx, stage, [ctx.path(stage.options["path"])])
+        configure_stores(ctx, stage, [ctx.path(stage.options["path"])])
         writer = df.writeStream.format(self.format).option("path", ctx.path(stage.options["path"]))
         writer = writer.options(**self.writer_defaults(stage)).options(**dict(stage.option("options") or {}))
         if partition_by := stage.option("partition_by"):

@@ -6,6 +6,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from etl_cli.plugins.api import OptionProblem, RunContext, Source, StageSpec
+from etl_cli.plugins.object_stores import (
+    AZURE_OPTIONS_SCHEMA,
+    GCS_OPTIONS_SCHEMA,
+    configure_stores,
+    store_option_problems,
+    store_packages,
+)
 from etl_cli.plugins.registry import register
 from etl_cli.plugins.s3 import S3_OPTIONS_SCHEMA, configure_buckets, s3_option_problems, s3_packages
 from etl_cli.plugins.sources.malformed import load_keeping_malformed
@@ -56,16 +63,18 @@ class FileSource(Source):
         "options": scalar_map("Options passed to Spark's DataFrameReader for this format."),
         "schema": _SCHEMA,
         "s3": S3_OPTIONS_SCHEMA,
+        "azure": AZURE_OPTIONS_SCHEMA,
+        "gcs": GCS_OPTIONS_SCHEMA,
     }
 
     @classmethod
     def packages_for(cls, options: Mapping[str, Any]) -> tuple[str, ...]:
-        return s3_packages(options)
+        return s3_packages(options) + store_packages(options)
 
     @classmethod
     def check_options(cls, options: Mapping[str, Any]) -> list[OptionProblem]:
         problems = declared_schema_problems(options["schema"]) if "schema" in options else []
-        problems += s3_option_problems(options)
+        problems += s3_option_problems(options) + store_option_problems(options)
         return problems + managed_option_problems(options, cls.managed_reader_options())
 
     @classmethod
@@ -86,6 +95,7 @@ class FileSource(Source):
         paths = stage.options["path"]
         resolved = [ctx.path(p) for p in paths] if isinstance(paths, (list, tuple)) else ctx.path(paths)
         configure_buckets(ctx, stage, resolved if isinstance(resolved, list) else [resolved])
+        configure_stores(ctx, stage, resolved if isinstance(resolved, list) else [resolved])
         if stage.option("on_malformed") == "dead_letter":
             return load_keeping_malformed(reader, resolved)
         return reader.load(resolved)
