@@ -58,8 +58,14 @@ def validation_errors(kind: Kind, item: dict[str, Any]) -> list[str]:
 
 
 def test_every_built_in_type_is_registered():
-    assert REGISTRY.types("source") == ["csv", "geojson", "jdbc", "json", "kafka", "orc", "parquet"]
-    assert REGISTRY.types("sink") == ["csv", "jdbc", "json", "kafka", "orc", "parquet"]
+    assert REGISTRY.types("source") == [
+        "csv", "delta", "geojson", "iceberg", "jdbc", "json", "kafka", "mongodb", "opensearch", "orc", "parquet",
+        "redis", "rest",
+    ]  # fmt: skip
+    assert REGISTRY.types("sink") == [
+        "csv", "delta", "iceberg", "jdbc", "json", "kafka", "mongodb", "opensearch", "orc", "parquet", "redis",
+        "rest",
+    ]  # fmt: skip
     assert REGISTRY.types("transform") == [
         "aggregate",
         "case",

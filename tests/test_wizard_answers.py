@@ -35,7 +35,7 @@ def create(cwd: Path, name: str, *answers: str) -> tuple[int, str]:
 def test_an_input_format_the_template_cannot_read_is_refused_with_the_ones_it_can(project: Path) -> None:
     code, err = create(project, "db", "params.input_path=data/orders.csv", "params.input_format=jdbc")
     assert code == 2
-    assert "answer params.input_format: choose one of: csv, json, orc, parquet" in err
+    assert "answer params.input_format: choose one of: csv, delta, json, orc, parquet" in err
     assert not (project / "pipelines" / "db").exists()
 
 

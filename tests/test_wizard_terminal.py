@@ -73,8 +73,9 @@ def test_the_files_template_offers_only_the_formats_it_can_read(project: Path) -
     term.expect("input_format")
     term.expect("parquet")
     offered = term.screen[term.screen.rindex("input_format") :]
-    assert re.findall(r"\b(csv|jdbc|json|kafka|orc|parquet)\b", offered) == ["csv", "json", "orc", "parquet"]
-    term.type(DOWN + ENTER)
+    offered_formats = re.findall(r"\b(csv|delta|jdbc|json|kafka|orc|parquet)\b", offered)
+    assert offered_formats == ["csv", "delta", "json", "orc", "parquet"]
+    term.type(DOWN + DOWN + ENTER)
     assert term.wait() == 0, term.screen
     assert params_of(project / "pipelines" / "formats")["input_format"] == "json"
 
@@ -105,7 +106,7 @@ def test_less_than_goes_back_a_step_with_the_earlier_answer_filled_in(project: P
     term.type(CLEAR_LINE)
     term.line("<")
     term.expect("input_format")
-    term.type(DOWN + ENTER)
+    term.type(DOWN + DOWN + ENTER)
     term.expect("output_path")
     term.line()
     assert term.wait() == 0, term.screen

@@ -152,6 +152,11 @@ class _Commands(LazyGroup):
             TakesDebug,
         ),
         LazySpec(
+            "table",
+            "etl_cli.cli.table_cmd:table_app",
+            "Maintain the Delta or Iceberg table a pipeline's sink writes: optimize, vacuum, expire snapshots.",
+        ),
+        LazySpec(
             "studio",
             "etl_cli.cli.studio_cmd:studio_command",
             "Serve a local web page to see, edit, inspect and run the project's pipelines (see docs/studio.md).",

@@ -6,10 +6,13 @@ and pipeline B's source meet when both name the same dataset, and OpenLineage co
 
 - local files: namespace ``file``, name the absolute, normalised path (globs kept as written)
 - S3 (``s3://``, ``s3a://``, ``s3n://``): namespace ``s3://bucket``, name the key
-- other URIs (``hdfs://nn:8020/x``, ``gs://b/x``): namespace ``scheme://authority``, name the path
+- GCS (``gs://``): namespace ``gs://bucket``, name the key
+- other URIs (``hdfs://nn:8020/x``, ``wasb://c@account/x``): namespace ``scheme://authority``, name the path
 - PostgreSQL: ``postgres://host:port``, ``database.schema.table`` (schema ``public`` when not written)
 - MySQL and MariaDB: ``mysql://host:port``, ``database.table``
 - Kafka: ``kafka://host:port`` of the first bootstrap server, the topic
+- MongoDB: ``mongodb://host:port`` of the first host, ``database.collection``
+- OpenSearch: ``opensearch://host:port`` of the node's URL, the index
 
 A stage whose place is not one string known offline has no name (None): a value holding a
 ``${...}`` reference (a secret resolved only at run time), several paths or topics, a topic
@@ -28,6 +31,7 @@ from etl_cli.lineage.model import DatasetName
 from etl_cli.plugins.api import StageSpec, resolve_path
 from etl_cli.plugins.jdbc.dialects import MARIADB, MYSQL, POSTGRESQL, dialect_for, endpoints
 from etl_cli.plugins.jdbc.identifiers import TableName
+from etl_cli.plugins.mongodb_connection import server_of as mongodb_server
 
 #: the S3 schemes Hadoop knows; all name the same bucket
 _S3_SCHEMES = ("s3", "s3a", "s3n")
@@ -45,7 +49,30 @@ def dataset_name(stage: StageSpec, project_root: Path) -> DatasetName | None:
         return _table_name(url, options.get("table"))
     if "bootstrap_servers" in options:
         return _topic_name(options["bootstrap_servers"], _one(options.get("topic") or options.get("topics")))
+    if stage.type == "mongodb":
+        return _collection_name(options.get("uri"), options.get("database"), options.get("collection"))
+    if stage.type == "opensearch":
+        return _index_name(options.get("url"), options.get("index"))
     return None
+
+
+def _index_name(url: Any, index: Any) -> DatasetName | None:
+    """OpenSearch: ``opensearch://host:port`` (port 9200 when not written), the index."""
+    if not isinstance(url, str) or not isinstance(index, str) or _resolved(url) is None or _resolved(index) is None:
+        return None
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return None
+    return DatasetName(f"opensearch://{parts.hostname}:{parts.port or 9200}", index)
+
+
+def _collection_name(uri: Any, database: Any, collection: Any) -> DatasetName | None:
+    """MongoDB: ``mongodb://host:port`` of the first host, ``database.collection``."""
+    texts = [value if isinstance(value, str) else None for value in (uri, database, collection)]
+    if any(_resolved(text) is None for text in texts):
+        return None
+    server = mongodb_server(str(texts[0]))
+    return None if server is None else DatasetName(server, f"{texts[1]}.{texts[2]}")
 
 
 def _one(value: Any) -> str | None:
@@ -72,6 +99,8 @@ def _file_name(path: str | None, project_root: Path) -> DatasetName | None:
     parts = urlsplit(where)
     if parts.scheme.lower() in _S3_SCHEMES:
         return DatasetName(f"s3://{parts.netloc}", parts.path.lstrip("/").rstrip("/"))
+    if parts.scheme.lower() == "gs":  # OpenLineage names GCS objects like S3 ones: gs://bucket, key
+        return DatasetName(f"gs://{parts.netloc}", parts.path.lstrip("/").rstrip("/"))
     return DatasetName(f"{parts.scheme.lower()}://{parts.netloc}", _normal(parts.path or "/"))
 
 

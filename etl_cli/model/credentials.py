@@ -44,6 +44,10 @@ SECRET_SETTINGS: dict[str, dict[str, tuple[tuple[str, ...], ...]]] = {
     "connector": {
         "jdbc": (("url",), ("user",), ("password",), ("properties", "*")),
         "kafka": (("bootstrap_servers",), ("bootstrap_servers", "*"), ("options", "*")),
+        "redis": (("url",), ("username",), ("password",)),
+        "opensearch": (("url",), ("username",), ("password",)),
+        "mongodb": (("uri",),),
+        "rest": (("auth", "*"), ("headers", "*")),
         **{files: (("s3", "*"),) for files in ("csv", "json", "orc", "parquet")},
     },
     "metrics": {"pushgateway": (("url",), ("username",), ("password",))},
@@ -57,7 +61,10 @@ COMMAND_LINE_CONF = frozenset({
     "spark.executor.defaultJavaOptions", "spark.executor.extraJavaOptions",
 })  # fmt: skip
 ALLOWED_PLACES = (
-    "JDBC url, user, password and properties; Kafka bootstrap_servers and options; a file stage's s3 settings; "
+    "JDBC url, user, password and properties; Kafka bootstrap_servers and options; "
+    "Redis url, username and password; the MongoDB uri; OpenSearch url, username and password; "
+    "a file stage's s3 settings; "
+    "a REST stage's auth and headers; "
     "a mask transform's keys; the Pushgateway's url, username and password; the lineage transport's http url, "
     "auth and custom_headers "
     "and kafka config; tracing headers; spark.conf values (except executor JVM options, class paths "

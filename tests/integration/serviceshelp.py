@@ -26,8 +26,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "services.sh"
 #: the services of scripts/services.sh, then those of scripts/services.d/NAME.sh
-KNOWN = ("pg", "mysql", "kafka", "s3", "vault", "pushgateway") + tuple(
-    sorted(path.stem for path in (SCRIPT.parent / "services.d").glob("*.sh"))
+KNOWN = (
+    "pg",
+    "mysql",
+    "kafka",
+    "s3",
+    "vault",
+    "pushgateway",
+    *sorted(path.stem for path in (SCRIPT.parent / "services.d").glob("*.sh")),
 )
 #: seconds one ``services.sh up NAME`` may take: a first start installs packages and resolves the Kafka jars
 UP_TIMEOUT_S = 1800

@@ -82,3 +82,12 @@ def test_a_sink_is_named_as_a_source_of_the_same_place_is() -> None:
     written = dataset_name(stage(kind="sink", type_="parquet", path="lake/orders"), ROOT)
     assert written == dataset_name(stage(type_="parquet", path="/projects/shop/lake/orders/"), ROOT)
     assert written is not None and written.node_id == "dataset:file:/projects/shop/lake/orders"
+
+
+def test_an_opensearch_index_is_named_by_its_node() -> None:
+    def name(url: str, index: str = "people") -> DatasetName | None:
+        return dataset_name(StageSpec("s", "sink", "opensearch", (), {"url": url, "index": index}), Path("/p"))
+
+    assert name("http://search.internal:9201") == DatasetName("opensearch://search.internal:9201", "people")
+    assert name("https://u:pw@search.internal") == DatasetName("opensearch://search.internal:9200", "people")
+    assert name("${secret:env:OS_URL}") is None

@@ -17,14 +17,19 @@ from typing import Any
 from tests.clihelp import REPO, etl_cli
 
 BUILT_IN = {
-    "source": ["csv", "geojson", "jdbc", "json", "kafka", "orc", "parquet"],
+    "source": [
+        "csv", "delta", "geojson", "iceberg", "jdbc", "json", "kafka", "mongodb", "opensearch", "orc", "parquet",
+        "redis", "rest",
+    ],
     "transform": [
         "aggregate", "case", "cast", "decrypt", "deduplicate", "derive", "drop", "encrypt", "explode", "features",
         "fill_nulls", "filter", "flatten", "geo_distance", "geo_join", "geo_point", "geo_within", "join", "limit",
         "lookup", "mask", "ml_score", "pivot", "rename", "resample", "rolling", "sample", "select", "sort", "split",
         "sql", "text", "trend", "union", "unpivot", "window",
     ],
-    "sink": ["csv", "jdbc", "json", "kafka", "orc", "parquet"],
+    "sink": [
+        "csv", "delta", "iceberg", "jdbc", "json", "kafka", "mongodb", "opensearch", "orc", "parquet", "redis", "rest",
+    ],
     "check": [
         "accepted_values", "expression", "freshness", "not_null", "range", "regex", "relationships", "row_count",
         "unique",

@@ -96,7 +96,7 @@ def test_a_template_type_parameter_offers_only_the_types_its_stage_can_be() -> N
     assert template is not None
     (input_format,) = [p for p in template.params if p.name == "input_format"]
     assert input_format.use is not None
-    assert option_schema(REGISTRY, input_format.use)["enum"] == ["csv", "json", "orc", "parquet"]
+    assert option_schema(REGISTRY, input_format.use)["enum"] == ["csv", "delta", "json", "orc", "parquet"]
 
 
 def test_a_template_without_a_description_key_is_described_by_its_whole_first_comment_paragraph(
