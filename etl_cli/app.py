@@ -126,15 +126,15 @@ def validate(
             declared.update(loaded.params)
             spec, diagnostics = check_pipeline(loaded, registry())
             if spec is not None:  # the SQL inside its expressions, once the rest is right
+                from etl_cli.lineage.access_check import check_access_filters  # the project's row filters
+                from etl_cli.lineage.engine import pipeline_lineage
                 from etl_cli.lineage.expression_check import check_expressions
-
-                diagnostics += check_expressions(spec, registry())
                 from etl_cli.lineage.tags import check_policies  # the project's policies on tagged columns
 
-                diagnostics += check_policies(spec, registry())
-                from etl_cli.lineage.access_check import check_access_filters  # the project's row filters
-
-                diagnostics += check_access_filters(spec, registry())
+                graph = pipeline_lineage(spec, registry())  # the column lineage the three checks read
+                diagnostics += check_expressions(spec, registry(), graph)
+                diagnostics += check_policies(spec, registry(), graph=graph)
+                diagnostics += check_access_filters(spec, registry(), graph)
                 from etl_cli.testing.spec import check_test_files  # the tests beside it (docs/testing.md)
 
                 diagnostics += check_test_files(spec, registry())

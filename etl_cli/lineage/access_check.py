@@ -23,13 +23,16 @@ from etl_cli.diagnostics import Diagnostic, did_you_mean, error
 from etl_cli.lineage.engine import pipeline_lineage
 from etl_cli.lineage.expression_types import type_problems
 from etl_cli.lineage.expressions import DIALECT, NO_COLUMN, UNCLEAR, query_lineage
+from etl_cli.lineage.model import LineageGraph
 from etl_cli.model.access import AccessRule
 from etl_cli.model.pipeline import PipelineSpec
 from etl_cli.plugins.registry import Registry
 from etl_cli.plugins.spark_types import quote
 
 
-def check_access_filters(spec: PipelineSpec, registry: Registry) -> list[Diagnostic]:
+def check_access_filters(
+    spec: PipelineSpec, registry: Registry, graph: LineageGraph | None = None
+) -> list[Diagnostic]:
     """Every column a rule's filter reads that a source it matches does not have, each at the rule's filter."""
     sources = [stage for stage in spec.stages if stage.kind == "source"]
     matched = [
@@ -37,7 +40,7 @@ def check_access_filters(spec: PipelineSpec, registry: Registry) -> list[Diagnos
     ]
     if not matched:
         return []
-    graph = pipeline_lineage(spec, registry)
+    graph = graph if graph is not None else pipeline_lineage(spec, registry)
     columns = {node.stage: node.columns for node in graph.nodes if node.stage is not None}
     types = {node.stage: dict(node.types) for node in graph.nodes if node.stage is not None}
     found: list[Diagnostic] = []

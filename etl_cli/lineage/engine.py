@@ -47,12 +47,13 @@ def pipeline_lineage(
     dataset, for the sources that read it without declaring a schema.
     """
     builder = _Builder(spec, registry, known_schemas or {}, dataset_columns or {})
-    for stage in _inputs_first(spec.stages):
+    for stage in inputs_first(spec.stages):
         builder.add(stage)
     return builder.graph()
 
 
-def _inputs_first(stages: Sequence[StageSpec]) -> list[StageSpec]:
+def inputs_first(stages: Sequence[StageSpec]) -> list[StageSpec]:
+    """``stages`` ordered so each comes after the stages it reads."""
     by_name = {stage.name: stage for stage in stages}
     order = graphlib.TopologicalSorter({s.name: [i for i in s.inputs if i in by_name] for s in stages})
     return [by_name[name] for name in order.static_order()]

@@ -49,6 +49,7 @@ from etl_cli.errors import Location
 from etl_cli.lineage.engine import pipeline_lineage
 from etl_cli.lineage.expression_types import type_problems
 from etl_cli.lineage.expressions import DIALECT, NO_COLUMN, NO_TABLE, NOT_INPUT, UNCLEAR, Unresolved, query_lineage
+from etl_cli.lineage.model import LineageGraph
 from etl_cli.model.pipeline import PipelineSpec, stage_path
 from etl_cli.plugins.api import StageSpec, Transform
 from etl_cli.plugins.checks import CheckSpec
@@ -83,9 +84,12 @@ class Expression:
     function: str | None = None
 
 
-def check_expressions(spec: PipelineSpec, registry: Registry) -> list[Diagnostic]:
-    """Every definite problem of the pipeline's SQL expressions (module doc), each at its place."""
-    graph = pipeline_lineage(spec, registry)
+def check_expressions(spec: PipelineSpec, registry: Registry, graph: LineageGraph | None = None) -> list[Diagnostic]:
+    """Every definite problem of the pipeline's SQL expressions (module doc), each at its place.
+
+    ``graph``: the pipeline's column lineage, when the caller has it already (``validate`` builds it once).
+    """
+    graph = graph if graph is not None else pipeline_lineage(spec, registry)
     known = _Known(
         {node.stage: node.columns for node in graph.nodes if node.stage is not None},
         {node.stage: dict(node.types) for node in graph.nodes if node.stage is not None},

@@ -9,13 +9,10 @@ is an error at the sink's ``file:line:col``, naming the column, its tag and the 
 
 from __future__ import annotations
 
-import graphlib
-from collections.abc import Sequence
-
 from etl_cli.config.policies import PolicySpec
 from etl_cli.config.project import PROJECT_FILE
 from etl_cli.diagnostics import Diagnostic, error, warning
-from etl_cli.lineage.engine import pipeline_lineage
+from etl_cli.lineage.engine import inputs_first, pipeline_lineage
 from etl_cli.lineage.model import ROW_INFLUENCE, LineageGraph
 from etl_cli.model.pipeline import PipelineSpec
 from etl_cli.model.tags import ColumnTags, PipelineTags, StageFlow, propagate
@@ -37,26 +34,22 @@ def pipeline_tags(spec: PipelineSpec, registry: Registry, graph: LineageGraph | 
             continue
         values.setdefault(target, {}).setdefault(edge.target.column, []).append((source, edge.source.column))
     flows = []
-    for stage in _inputs_first(spec.stages):
+    for stage in inputs_first(spec.stages):
         node = graph.node(node_of[stage.name]) if stage.name in node_of else None
         columns = node.columns if node is not None else None
         flows.append(StageFlow(stage, columns, values.get(stage.name, {})))
     return propagate(flows, spec.contracts)
 
 
-def _inputs_first(stages: Sequence[StageSpec]) -> list[StageSpec]:
-    by_name = {stage.name: stage for stage in stages}
-    order = graphlib.TopologicalSorter({s.name: [i for i in s.inputs if i in by_name] for s in stages})
-    return [by_name[name] for name in order.static_order()]
-
-
-def check_policies(spec: PipelineSpec, registry: Registry, tags: PipelineTags | None = None) -> list[Diagnostic]:
+def check_policies(
+    spec: PipelineSpec, registry: Registry, tags: PipelineTags | None = None, graph: LineageGraph | None = None
+) -> list[Diagnostic]:
     """Each tagged column that reaches a sink a project policy covers, without the state it requires."""
     policies = spec.project.policies
     if not policies:
         return []
     found = _unknown_sink_types(policies, registry)
-    tags = tags if tags is not None else pipeline_tags(spec, registry)
+    tags = tags if tags is not None else pipeline_tags(spec, registry, graph)
     for sink in spec.sinks:
         for policy in (p for p in policies if p.applies_to(sink.name, sink.type)):
             for column, column_tags in sorted(tags.of(sink.name).items()):

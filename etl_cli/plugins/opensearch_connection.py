@@ -12,9 +12,7 @@ import base64
 import contextlib
 import json
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -86,6 +84,9 @@ class Connection:
 
     def request(self, method: str, path: str, body: bytes | None = None, content_type: str = "application/json") -> Any:
         """Send one request; the JSON answer. Raises :class:`OpenSearchError` for an error status or no answer."""
+        import urllib.error  # on first use: `validate` registers this plug-in and must not load an HTTP client
+        import urllib.request
+
         request = urllib.request.Request(self.url + path, data=body, method=method)
         request.add_header("Content-Type", content_type)
         request.add_header("Accept", "application/json")

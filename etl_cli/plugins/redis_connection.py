@@ -9,9 +9,7 @@ retry policy and circuit breaker wrap each stage above that (docs/retries.md).
 
 from __future__ import annotations
 
-import os
 import string
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -95,17 +93,6 @@ def connection(ctx: RunContext, stage: StageSpec) -> Connection:
         retries=int(stage.option("retries", 3)),
         timeout=float(stage.option("timeout_seconds", 10)),
     )
-
-
-def python_workers(spark: Any) -> None:
-    """Run the Python workers of a local session with this interpreter, where etl_cli and redis-py are installed.
-
-    PySpark starts workers with ``PYSPARK_PYTHON`` (default ``python3`` on the PATH, which may lack both); on a
-    cluster, set ``PYSPARK_PYTHON`` to an interpreter of the executors that has ``etl-cli[redis]``.
-    """
-    context = spark.sparkContext
-    if "PYSPARK_PYTHON" not in os.environ and str(context.master).startswith("local"):
-        context.pythonExec = sys.executable
 
 
 def server_of(url: str) -> str | None:

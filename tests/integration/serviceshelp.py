@@ -16,12 +16,17 @@ marker (``@pytest.mark.services("vault", "s3")``, tests/conftest.py) or :func:`e
 
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
 import time
 from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
+from typing import NoReturn
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "services.sh"
@@ -154,3 +159,18 @@ SESSION = Services()
 def ensure(*names: str) -> str | None:
     """Make the services ``names`` available for this session; None when they are, else why one is not."""
     return SESSION.ensure(names)
+
+
+def unavailable(why: str) -> NoReturn:
+    """Skip the test (or the module) for ``why``; under CI (``CI`` set) fail it: there everything must be present."""
+    if os.environ.get("CI"):
+        pytest.fail(why)
+    pytest.skip(why, allow_module_level=True)
+
+
+def need_module(name: str) -> ModuleType:
+    """The module ``name`` (a client of the dev extra the tests read results back with), or :func:`unavailable`."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        unavailable(f"{name} is not installed (pip install -e '.[dev]')")

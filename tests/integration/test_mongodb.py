@@ -17,8 +17,9 @@ import pyarrow.dataset as ds
 import pytest
 
 from tests.clihelp import etl_cli
+from tests.integration.serviceshelp import need_module
 
-pymongo = pytest.importorskip("pymongo")
+pymongo = need_module("pymongo")
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark, pytest.mark.services("mongo")]
 

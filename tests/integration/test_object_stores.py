@@ -207,11 +207,11 @@ STORES = {"hdfs": ("hdfs", hdfs_store), "gcs": ("gcs", gcs_store), "azure": ("az
 
 @pytest.fixture(scope="module", params=sorted(STORES))
 def runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Runs:
-    from tests.integration.serviceshelp import ensure
+    from tests.integration.serviceshelp import ensure, unavailable
 
     service, make = STORES[request.param]
     if why := ensure(service):
-        pytest.skip(why)
+        unavailable(why)
     return _runs(tmp_path_factory.mktemp(request.param), make())
 
 

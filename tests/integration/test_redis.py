@@ -17,8 +17,9 @@ import pyarrow.dataset as ds
 import pytest
 
 from tests.clihelp import etl_cli
+from tests.integration.serviceshelp import need_module
 
-redis = pytest.importorskip("redis")
+redis = need_module("redis")
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark, pytest.mark.services("redis")]
 

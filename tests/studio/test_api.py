@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.serviceshelp import need_module
 from tests.studio.apihelp import FILE, Client, served, write_project
 
-pytest.importorskip("starlette")
+need_module("starlette")
 
 
 @pytest.fixture

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.serviceshelp import need_module
 from tests.studio.apihelp import FILE, PIPELINE, PROD, TEMPLATE, served, write_project
 
-pytest.importorskip("ruamel.yaml")
+need_module("ruamel.yaml")
 
 OVERLAY = "pipelines/orders/env/prod.yaml"
 

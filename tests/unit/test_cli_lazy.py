@@ -92,3 +92,20 @@ def test_completing_a_command_name_offers_the_summaries_and_imports_no_command()
         "dag | Show the project's pipelines as one DAG...",
         "imported: []",
     ]
+
+
+def test_validate_loads_no_spark_and_no_http_client() -> None:
+    """`validate` runs in CI on every pull request: plug-ins that speak HTTP or Spark import those on first use."""
+    probe = (
+        "import sys\n"
+        "from etl_cli.cli.main import main\n"
+        "try:\n"
+        "    main(['validate', 'pipelines/quickstart', 'pipelines/customers_secure'])\n"
+        "except SystemExit as exc:\n"
+        "    print('exit', exc.code)\n"
+        "heavy = ('pyspark', 'py4j', 'http.client', 'urllib.request', 'ssl', 'starlette', 'uvicorn', 'ruamel')\n"
+        "print('imported:', sorted(m for m in sys.modules if m.split('.')[0] in heavy or m in heavy))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-2:] == ["exit 0", "imported: []"], result.stdout

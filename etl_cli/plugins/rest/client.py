@@ -31,7 +31,6 @@ import threading
 import time
 import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
@@ -39,6 +38,8 @@ from typing import TYPE_CHECKING, Any
 from etl_cli.errors import RunError
 
 if TYPE_CHECKING:
+    import urllib.request  # imported where requests are made: `validate` loads this module, and no HTTP client
+
     from etl_cli.plugins.rest.auth import Auth
 
 #: statuses worth another try of the same request
@@ -235,11 +236,13 @@ def retry_after(response: Response, clock: Callable[[], float] = time.time) -> f
     return max(0.0, when.timestamp() - clock())
 
 
-Transport = Callable[[urllib.request.Request, float], Response]
+Transport = Callable[["urllib.request.Request", float], Response]
 
 
 def urllib_transport(request: urllib.request.Request, timeout: float) -> Response:
     """Send ``request`` with urllib; any status comes back as a :class:`Response` (redirects are followed)."""
+    import urllib.request
+
     try:
         with urllib.request.urlopen(request, timeout=timeout) as reply:
             headers = {k.lower(): v for k, v in reply.headers.items()}
@@ -353,6 +356,8 @@ class HttpClient:
             raise status_error(method, url, response)
 
     def _prepare(self, method: str, url: str, params: Params, body: Any, json_body: bool) -> urllib.request.Request:
+        import urllib.request
+
         headers = {"Accept": "application/json", "User-Agent": "etl-cli", **self.headers}
         query = list(params)
         if self.auth is not None:

@@ -33,7 +33,6 @@ from etl_cli.plugins.redis_connection import (
     CONNECTION_SCHEMA,
     Connection,
     connection,
-    python_workers,
     server_of,
     template_columns,
     template_parts,
@@ -172,12 +171,10 @@ class RedisSink(Sink):
         from pyspark.sql import types as T
 
         settings = connection(ctx, stage)
-        python_workers(ctx.spark)
         data_type = str(stage.option("data_type", "hash"))
         prepared = self.prepared(stage, df)
-        expected = "hash" if data_type == "hash" else data_type
         schema = prepared.schema
-        check = _TypeCheck(settings, expected, int(stage.option("batch_size", 500)))
+        check = _TypeCheck(settings, data_type, int(stage.option("batch_size", 500)))
         checked = ctx.spark.createDataFrame(prepared.rdd.mapPartitions(check), schema).persist(
             StorageLevel.MEMORY_AND_DISK
         )

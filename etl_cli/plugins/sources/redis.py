@@ -23,7 +23,6 @@ from etl_cli.plugins.redis_connection import (
     CONNECTION_SCHEMA,
     Connection,
     connection,
-    python_workers,
     server_of,
     url_problems,
 )
@@ -121,7 +120,6 @@ class RedisSource(Source):
         from pyspark.sql import types as T
 
         settings = connection(ctx, stage)
-        python_workers(ctx.spark)
         data_type = str(stage.option("data_type", "hash"))
         batch_size = int(stage.option("batch_size", 500))
         key_column = stage.option("key_column") or ("id" if data_type == "stream" else "key")

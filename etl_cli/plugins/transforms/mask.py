@@ -172,7 +172,7 @@ class MaskTransform(Transform):
             masked[column] = _masked(F.col(quote(column)), setting, types[column], pad_index)
         df = df.withColumns(masked)
         if pads:
-            df = df.drop(*[c for c in df.columns if c.startswith(_PAD_PREFIX)])
+            df = df.drop(*names)  # the key columns only: an input column may share their prefix
         return df
 
 

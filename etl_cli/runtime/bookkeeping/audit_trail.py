@@ -35,6 +35,7 @@ from typing import Any
 from filelock import FileLock
 
 from etl_cli.config.audit import AuditSettings, KafkaShipping
+from etl_cli.config.principal import resolve_principal
 from etl_cli.config.project import Project
 from etl_cli.errors import EtlError, UsageError
 from etl_cli.lineage.naming import dataset_name
@@ -417,9 +418,10 @@ def who(access: Mapping[str, Any] | None, environ: Mapping[str, str] | None = No
     user = os_user()
     if isinstance(access, Mapping) and access.get("principal"):
         return {"user": user, "principal": str(access["principal"]), "principal_source": access.get("source")}
-    if environ.get("ETL_PRINCIPAL"):
-        return {"user": user, "principal": environ["ETL_PRINCIPAL"], "principal_source": "env"}
-    return {"user": user, "principal": user, "principal_source": "os"}
+    found = resolve_principal(None, environ)  # as the row filters would have chosen it
+    if found is None:
+        return {"user": user, "principal": user, "principal_source": "os"}
+    return {"user": user, "principal": found.name, "principal_source": found.source}
 
 
 def datasets(spec: PipelineSpec, stages: Iterable[Mapping[str, Any]] = ()) -> dict[str, list[dict[str, Any]]]:
