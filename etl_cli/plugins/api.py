@@ -8,8 +8,9 @@ pyspark at module level: ``validate`` loads them to build the schema without a J
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, TypeVar
@@ -64,6 +65,45 @@ class OptionProblem:
 
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """One ``retry:`` block. Waits grow ``initial_delay * multiplier**n`` up to ``max_delay``, plus jitter.
+
+    It sits here, below the pipeline model, so that plug-ins retrying their own requests (the REST
+    connector) follow the same settings as the runtime; :mod:`etl_cli.model.resilience` exports it.
+    """
+
+    attempts: int = 3
+    initial_delay: float = 1.0
+    max_delay: float = 30.0
+    multiplier: float = 2.0
+    jitter: float = 1.0
+
+    @classmethod
+    def layered(cls, *layers: Mapping[str, Any] | None) -> RetryPolicy:
+        """The defaults, overridden by each layer in turn (pipeline ``retry:``, then the stage's)."""
+        policy = cls()
+        for layer in layers:
+            policy = policy.over(layer)
+        return policy
+
+    def over(self, layer: Mapping[str, Any] | None) -> RetryPolicy:
+        """This policy with what ``layer`` (a ``retry:`` block, or None) sets instead."""
+        if not layer:
+            return self
+        names = {f.name for f in fields(self)}
+        return replace(self, **{k: v for k, v in layer.items() if k in names})
+
+    def delay(self, attempt: int, rand: Callable[[], float] = random.random) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
+        return min(self.initial_delay * self.multiplier ** (attempt - 1), self.max_delay) + rand() * self.jitter
+
+
+def stage_retry(stage: StageSpec) -> RetryPolicy:
+    """The stage's own ``retry:`` over the defaults (where a run knows no pipeline-level ``retry:``)."""
+    return RetryPolicy().over(stage.option("retry"))
 
 
 class StateStore(Protocol):
@@ -126,6 +166,9 @@ class RunContext:
     env: str | None = None
     #: the data keys of the project's ``keys:`` (``encrypt``/``decrypt``); None where nothing can reach them
     keys: KeyStore | None = None
+    #: how a stage's own requests are retried: its ``retry:`` over the pipeline's (the executor sets
+    #: :meth:`etl_cli.model.pipeline.PipelineSpec.retry_for`; by default the stage's alone over the defaults)
+    retry_for: Callable[[StageSpec], RetryPolicy] = field(default=stage_retry)
 
     def with_rotation(
         self, action: Callable[[Callable[[Any], Any]], T], is_auth_failure: Callable[[BaseException], bool]
@@ -169,6 +212,9 @@ class Plugin:
     options_schema: ClassVar[dict[str, Any]] = {}
     required_options: ClassVar[tuple[str, ...]] = ()
     maven_packages: ClassVar[tuple[str, ...]] = ()
+    #: why the plug-in needs Spark's JVM in etl-cli's own process, which a Spark Connect session does not give
+    #: (None: it works through DataFrames alone, over Connect too)
+    needs_driver_jvm: ClassVar[str | None] = None
 
     @classmethod
     def packages_for(cls, options: Mapping[str, Any]) -> tuple[str, ...]:
@@ -194,6 +240,19 @@ class Plugin:
     def streaming_problems(cls, options: Mapping[str, Any]) -> list[OptionProblem]:
         """Why this stage cannot process a stream with these options (it reads a streaming source)."""
         return []
+
+    @classmethod
+    def connect_problems(cls, options: Mapping[str, Any]) -> list[OptionProblem]:
+        """Why this stage cannot run over Spark Connect with these options (:attr:`needs_driver_jvm` says why)."""
+        if not cls.needs_driver_jvm:
+            return []
+        return [
+            OptionProblem(
+                (),
+                f"cannot run over Spark Connect: {cls.needs_driver_jvm}",
+                "run this pipeline in-process or on a cluster (--master) instead of over Spark Connect (--remote)",
+            )
+        ]
 
     @classmethod
     def endpoint(cls, stage: StageSpec) -> str | None:

@@ -15,19 +15,13 @@ set on the session when the stage runs:
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterable, Mapping
-from contextlib import suppress
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from etl_cli.errors import RunError
 from etl_cli.plugins.api import OptionProblem, RunContext, StageSpec
-from etl_cli.plugins.s3 import HADOOP_VERSION, paths_of
-
-if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
+from etl_cli.plugins.s3 import HADOOP_VERSION, apply_settings, paths_of
 
 AZURE_PACKAGES = (f"org.apache.hadoop:hadoop-azure:{HADOOP_VERSION}",)
 #: the GCS connector; its ``-shaded`` jar (all dependencies relocated) is the one to use: scripts/services.d/gcs.sh
@@ -192,47 +186,36 @@ def gcs_settings(settings: Mapping[str, Any]) -> dict[str, str]:
 def configure_stores(ctx: RunContext, stage: StageSpec, paths: Iterable[str]) -> None:
     """Set the stage's ``azure:`` and ``gcs:`` settings before Spark touches its paths."""
     paths = list(paths)
-    accounts = sorted({account_of(p) for p in paths if is_wasb(p)})
-    if accounts and (raw := stage.option("azure")):
+    containers: dict[str, set[str]] = {}  # the wasb:// roots of each account, whose cached file systems a change closes
+    for path in paths:
+        if is_wasb(path):
+            parts = urlsplit(path)
+            containers.setdefault(account_of(path), set()).add(f"{parts.scheme}://{parts.netloc}/")
+    if containers and (raw := stage.option("azure")):
         settings = ctx.resolve(dict(raw))
-        for account in accounts:
+        for account in sorted(containers):
             conf = azure_settings(account, settings)
-            _apply(ctx.spark, ctx.run_id, stage, f"fs.azure.etl-cli.{account}", f"account '{account}'", conf)
+            apply_settings(
+                ctx.spark,
+                ctx.run_id,
+                stage,
+                f"fs.azure.etl-cli.{account}",
+                conf,
+                conflict=f"give account '{account}' different azure settings",
+                hint="give both stages the same azure block",
+                forget=sorted(containers[account]),
+            )
     if any(is_gs(p) for p in paths):
         raw = stage.option("gcs") or {}
         conf = {**GCS_FILE_SYSTEMS, **gcs_settings(ctx.resolve(dict(raw)))}
         buckets = sorted({urlsplit(p).netloc for p in paths if is_gs(p)})
-        _apply(ctx.spark, ctx.run_id, stage, "fs.gs.etl-cli", "gs://", conf, forget=[f"gs://{b}/" for b in buckets])
-
-
-def _apply(
-    spark: SparkSession,
-    run_id: str,
-    stage: StageSpec,
-    marker_key: str,
-    what: str,
-    conf: Mapping[str, str],
-    forget: Iterable[str] = (),
-) -> None:
-    hadoop = spark._jsc.hadoopConfiguration()
-    fingerprint = hashlib.sha256(json.dumps(sorted(conf.items())).encode()).hexdigest()[:16]
-    previous = hadoop.get(marker_key)
-    if previous:
-        previous_run, previous_stage, previous_print = str(previous).split(" ", 2)
-        if previous_print == fingerprint:
-            return
-        if previous_run == run_id:
-            raise RunError(
-                f"{stage.label} and stage '{previous_stage}' give {what} different settings",
-                location=stage.location,
-                hint="give both stages the same block",
-            )
-    for key, value in conf.items():
-        hadoop.set(key, value)
-    hadoop.set(marker_key, f"{run_id} {stage.name} {fingerprint}")
-    if previous:  # an earlier run in this JVM used other settings: drop the file systems Hadoop cached
-        jvm = spark._jvm
-        assert jvm is not None
-        for uri in forget:
-            with suppress(Exception):
-                jvm.org.apache.hadoop.fs.FileSystem.get(jvm.java.net.URI(uri), hadoop).close()
+        apply_settings(
+            ctx.spark,
+            ctx.run_id,
+            stage,
+            "fs.gs.etl-cli",
+            conf,
+            conflict="give gs:// different gcs settings (they hold for every bucket)",
+            hint="give both stages the same gcs block",
+            forget=[f"gs://{b}/" for b in buckets],
+        )

@@ -37,17 +37,6 @@ S3_PACKAGES = (
     f"software.amazon.awssdk:bundle:{AWS_SDK_BUNDLE_VERSION}",
 )
 SCHEME = "s3a"
-#: the per-bucket settings an s3 block sets (fs.s3a.bucket.<bucket>.<suffix>)
-_MANAGED_SUFFIXES = (
-    "endpoint",
-    "connection.ssl.enabled",
-    "endpoint.region",
-    "path.style.access",
-    "access.key",
-    "secret.key",
-    "session.token",
-    "aws.credentials.provider",
-)
 _OTHER_SCHEMES = ("s3", "s3n")
 
 S3_OPTIONS_SCHEMA: dict[str, Any] = {
@@ -162,44 +151,56 @@ def configure_buckets(ctx: RunContext, stage: StageSpec, paths: Iterable[str]) -
         return
     settings = ctx.resolve(dict(raw))
     for bucket in buckets:
-        _apply(ctx.spark, ctx.run_id, stage, bucket, bucket_settings(bucket, settings))
+        apply_settings(
+            ctx.spark,
+            ctx.run_id,
+            stage,
+            f"fs.s3a.bucket.{bucket}.etl-cli.settings",
+            bucket_settings(bucket, settings),
+            conflict=f"give bucket '{bucket}' different s3 settings",
+            hint="S3A settings are per bucket: give both stages the same s3 block",
+            forget=[f"{SCHEME}://{bucket}/"],
+        )
 
 
-def _apply(spark: SparkSession, run_id: str, stage: StageSpec, bucket: str, conf: Mapping[str, str]) -> None:
+def apply_settings(
+    spark: SparkSession,
+    run_id: str,
+    stage: StageSpec,
+    marker_key: str,
+    conf: Mapping[str, str],
+    *,
+    conflict: str,
+    hint: str,
+    forget: Iterable[str] = (),
+) -> None:
+    """Set ``conf`` (a stage's store settings) on the session's Hadoop configuration, once per run.
+
+    ``marker_key`` records who set them (run, stage, a digest, the keys set). The same settings
+    again are left alone; other settings from another stage of the same run are refused
+    (``conflict`` says what differs, ``hint`` what to do); a later run in the same JVM (tests,
+    notebooks) with other settings first unsets the keys the earlier one set and this one does
+    not (the session's own ``spark.conf`` keys stay), then closes the file systems Hadoop cached
+    for the URIs of ``forget``, built with the old settings.
+    """
     hadoop = spark._jsc.hadoopConfiguration()
-    marker_key = f"fs.s3a.bucket.{bucket}.etl-cli.settings"
-    fingerprint = _fingerprint(conf)
+    fingerprint = hashlib.sha256(json.dumps(sorted(conf.items())).encode()).hexdigest()[:16]
     previous = hadoop.get(marker_key)
     if previous:
-        previous_run, previous_stage, previous_print = str(previous).split(" ", 2)
+        previous_run, previous_stage, previous_print, *earlier = str(previous).split(" ", 3)
         if previous_print == fingerprint:
             return  # set already, by another stage of this run or by an earlier run in this JVM
         if previous_run == run_id:
-            raise RunError(
-                f"{stage.label} and stage '{previous_stage}' give bucket '{bucket}' different s3 settings",
-                location=stage.location,
-                hint="S3A settings are per bucket: give both stages the same s3 block",
-            )
-    if previous:  # drop what an earlier run set and this stage does not (spark.conf's own keys stay)
-        for suffix in _MANAGED_SUFFIXES:
-            if f"fs.s3a.bucket.{bucket}.{suffix}" not in conf:
-                hadoop.unset(f"fs.s3a.bucket.{bucket}.{suffix}")
+            raise RunError(f"{stage.label} and stage '{previous_stage}' {conflict}", location=stage.location, hint=hint)
+        for key in earlier[0].split(",") if earlier and earlier[0] else ():
+            if key not in conf:
+                hadoop.unset(key)
     for key, value in conf.items():
         hadoop.set(key, value)
-    hadoop.set(marker_key, f"{run_id} {stage.name} {fingerprint}")
-    if previous:  # an earlier run in this JVM (tests, notebooks) used the bucket with other settings
-        _forget_cached_filesystem(spark, bucket)
-
-
-def _fingerprint(conf: Mapping[str, str]) -> str:
-    """A digest of a bucket's settings, so they can be compared without keeping credentials around."""
-    return hashlib.sha256(json.dumps(sorted(conf.items())).encode()).hexdigest()[:16]
-
-
-def _forget_cached_filesystem(spark: SparkSession, bucket: str) -> None:
-    """Hadoop caches one FileSystem per bucket, built with the settings of its time: close it to apply new ones."""
-    jvm = spark._jvm
-    assert jvm is not None
-    hadoop = spark._jsc.hadoopConfiguration()
-    with suppress(Exception):  # nothing cached, or no connector on the classpath: nothing to forget
-        jvm.org.apache.hadoop.fs.FileSystem.get(jvm.java.net.URI(f"{SCHEME}://{bucket}/"), hadoop).close()
+    hadoop.set(marker_key, f"{run_id} {stage.name} {fingerprint} {','.join(sorted(conf))}")
+    if previous:
+        jvm = spark._jvm
+        assert jvm is not None
+        for uri in forget:
+            with suppress(Exception):  # nothing cached, or no connector on the classpath: nothing to forget
+                jvm.org.apache.hadoop.fs.FileSystem.get(jvm.java.net.URI(uri), hadoop).close()

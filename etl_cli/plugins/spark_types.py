@@ -17,7 +17,7 @@ from etl_cli.errors import ConfigError
 from etl_cli.plugins.api import OptionProblem, StageSpec
 
 if TYPE_CHECKING:
-    from pyspark.sql import Column, DataFrame
+    from pyspark.sql import Column, DataFrame, SparkSession
 
 # ---------------------------------------------------------------------------
 # Option-schema fragments (JSON Schema properties, each with its description)
@@ -270,3 +270,32 @@ def user_sql(stage: StageSpec, what: str) -> Iterator[None]:
             location=stage.location,
             hint="check the column names and the Spark SQL syntax",
         ) from exc
+
+
+def json_frame(
+    spark: SparkSession, stage: StageSpec, lines: Sequence[str], text_columns: Sequence[str] = ()
+) -> DataFrame:
+    """JSON objects (one text each) as a DataFrame, for sources that fetch records on the driver.
+
+    With the stage's declared ``schema`` (plus ``text_columns`` it does not declare, as STRING):
+    fields not declared are dropped, missing ones are null. Without one, Spark infers the schema
+    from every record; no records then give a frame without columns.
+    """
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    declared = stage.option("schema")
+    if declared is not None:
+        with user_sql(stage, "schema"):
+            schema = T.StructType.fromDDL(schema_ddl(declared))
+        assert isinstance(schema, T.StructType)
+        for name in text_columns:
+            if name not in schema.fieldNames():
+                schema = schema.add(name, T.StringType())
+        text = spark.createDataFrame([(line,) for line in lines], "value STRING")
+        return text.select(F.from_json(F.col("value"), schema).alias("r")).select("r.*")
+    if not lines:
+        return spark.createDataFrame([], T.StructType([]))
+    context = spark.sparkContext
+    slices = max(1, min(context.defaultParallelism, len(lines) // 1000 + 1))
+    return spark.read.json(context.parallelize(lines, slices))

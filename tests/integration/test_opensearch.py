@@ -4,8 +4,9 @@ Three runs of one pipeline (a module-scoped fixture): the first indexes a CSV fi
 (one stale document replaced, two refused into the dead-letter queue) and appends them to a
 second index, and reads 2,400 of 2,500 documents the test indexed beforehand (three pages) and
 a small query without a schema; the second run is the same, to show that ids make it replace
-rather than add; the third refuses the bad rows instead and must fail. The expected documents
-are written out by hand and read back over HTTP with the standard library.
+rather than add; the third refuses the bad rows instead and must fail. A second pipeline indexes
+without a dead-letter queue (at commit) next to a sink that fails, then without the failure. The
+expected documents are written out by hand and read back over HTTP with the standard library.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.spark, pytest.mark.services("
 PEOPLE = "etltest_people"
 LOG = "etltest_people_log"
 SOURCE = "etltest_source"
+AT_COMMIT = "etltest_at_commit"
 CSV = """\
 id,name,age,city
 1,ada,36,London
@@ -79,6 +81,22 @@ sinks:
   - {{name: big_out, type: parquet, input: big, path: out/big, mode: overwrite}}
   - {{name: small_out, type: parquet, input: small, path: out/small, mode: overwrite}}
 dead_letter: {{type: parquet, path: dead_letters}}
+"""
+
+#: without a dead-letter queue the documents are indexed at commit, after the other sinks
+AT_COMMIT_PIPELINE = """\
+name: opensearch_at_commit
+spark: {{master: "local[2]"}}
+sources:
+  - {{name: people, type: csv, path: good.csv, schema: {{id: BIGINT, name: STRING}}}}
+sinks:
+  - name: indexed
+    type: opensearch
+    input: people
+    url: ${{env:ETL_TEST_OPENSEARCH_URL}}
+    index: {index}
+    keys: [id]
+  - {{name: blocked, type: parquet, input: people, path: existing, mode: error}}
 """
 
 
@@ -141,7 +159,17 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     assert second.returncode == 0, second.stdout + second.stderr
     after_second = {"people": documents(PEOPLE), "log": documents(LOG), "stages": latest(root)}
     refusing = etl_cli("run", pipeline, "--set", "sinks.people_os.on_reject=fail", env=env, cwd=root)
+
+    node("DELETE", f"/{AT_COMMIT}")
+    node("PUT", f"/{AT_COMMIT}", {"settings": settings})
+    (root / "good.csv").write_text("id,name\n1,ada\n2,grace\n", encoding="utf-8")
+    (root / "existing").mkdir()
+    (root / "at_commit.yaml").write_text(AT_COMMIT_PIPELINE.format(index=AT_COMMIT), encoding="utf-8")
+    blocked = etl_cli("run", str(root / "at_commit.yaml"), env=env, cwd=root)
+    after_blocked = documents(AT_COMMIT)
+    unblocked = etl_cli("run", str(root / "at_commit.yaml"), "--set", "sinks.blocked.path=fresh", env=env, cwd=root)
     return {
+        "at_commit": (blocked, after_blocked, unblocked, documents(AT_COMMIT)),
         "root": root,
         "first": after_first,
         "letters": letters,
@@ -187,6 +215,17 @@ def test_a_refused_document_fails_the_run_when_asked(runs: dict[str, Any]) -> No
     result = runs["refusing"]
     assert result.returncode == 4, result.stdout + result.stderr
     assert "OpenSearch refused 2 document(s)" in result.stdout + result.stderr
+
+
+def test_without_a_dead_letter_queue_documents_are_indexed_at_commit_after_the_other_sinks(
+    runs: dict[str, Any],
+) -> None:
+    blocked, after_blocked, unblocked, after_unblocked = runs["at_commit"]
+    assert blocked.returncode == 4, blocked.stdout + blocked.stderr
+    assert "exists (mode error)" in blocked.stdout + blocked.stderr
+    assert after_blocked == {}, "a later sink failed while staging: nothing may be indexed"
+    assert unblocked.returncode == 0, unblocked.stdout + unblocked.stderr
+    assert after_unblocked == {"1": {"id": 1, "name": "ada"}, "2": {"id": 2, "name": "grace"}}
 
 
 def test_source_pages_through_every_match_into_the_declared_columns(runs: dict[str, Any]) -> None:

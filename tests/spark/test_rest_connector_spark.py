@@ -18,6 +18,7 @@ import pytest
 from pyspark.sql import SparkSession
 
 from etl_cli.plugins.api import RunContext, StageSpec
+from etl_cli.plugins.rest.client import HttpError, urllib_transport
 from etl_cli.plugins.sinks.rest import RestSink
 from etl_cli.plugins.sources.rest import RestSource
 from tests.clihelp import etl_cli
@@ -104,6 +105,36 @@ def test_the_sink_returns_the_refused_rows_for_the_dead_letter_queue(spark: Spar
     assert "422" in refused.reason and "qty must not be negative" in refused.reason
 
 
+def test_without_a_dead_letter_queue_the_sink_sends_at_commit_and_a_retried_commit_resumes(
+    spark: SparkSession, tmp_path: Path
+):
+    df = spark.createDataFrame([(n, n) for n in range(1, 8)], "id INT, qty INT").repartition(3)
+    options = {"url": "", "batch_size": 2, "retry": {"attempts": 1}}
+    with serve() as api:
+        stage = StageSpec("out", "sink", "rest", ("in",), {**options, "url": f"{api.url}/ingest"})
+        aborted = RestSink().stage_write(ctx(spark, tmp_path), stage, df)
+        aborted.abort()
+        write = RestSink().stage_write(ctx(spark, tmp_path), stage, df)
+        assert api.state.requests == [] and write.irreversible  # staging sends nothing: commit, after the others
+        original = urllib_transport
+        sent = 0
+
+        def failing_third_request(request: Any, timeout: float) -> Any:
+            nonlocal sent
+            sent += 1
+            if sent == 3:
+                raise ConnectionResetError("reset by the test")
+            return original(request, timeout)
+
+        write._sender.client.transport = failing_third_request  # type: ignore[attr-defined]
+        with pytest.raises(HttpError, match="reset by the test"):
+            write.commit()
+        write.commit()  # as the run's retry of the commit: resumes with the third batch
+        ingested = [r["id"] for r in api.state.ingested]
+    assert sorted(ingested) == list(range(1, 8)) and len(ingested) == 7  # each record once
+    assert write.rows == 7 and write.details["requests_ok"] == 4
+
+
 # ---------------------------------------------------------------------------- etl-cli run, end to end
 
 PIPELINE = """\
@@ -145,6 +176,7 @@ sinks:
       client_secret: ${{secret:env:API_CLIENT_SECRET}}
       client_auth: basic
 dead_letter: {{type: parquet, path: dead_letters}}
+retry: {{attempts: 4, initial_delay: 0.05, jitter: 0}}
 """
 
 
@@ -160,6 +192,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
     root = tmp_path_factory.mktemp("rest_project")
     state = ApiState(auth=("oauth2", "etl", "s3cret-client"))
     state.items[4]["qty"] = -2  # id 5: the ingest endpoint refuses it
+    state.fail_next["/ingest"] = 3  # four attempts (the pipeline's retry:) get through, three would not
     with serve(state) as api:
         (root / "etl-project.yaml").write_text("name: rest\n", encoding="utf-8")
         (root / "pipeline.yaml").write_text(PIPELINE.format(url=api.url), encoding="utf-8")
@@ -182,6 +215,11 @@ def test_the_first_run_reads_every_page_and_sends_the_accepted_records(project: 
     assert len(tokens) == 2  # one per stage: the source sends its credentials in the body, the sink as HTTP Basic
     assert tokens[0].body["client_secret"] == "s3cret-client" and "authorization" in tokens[1].headers
     assert "s3cret-client" not in first_run.stdout + first_run.stderr
+
+
+def test_the_sink_s_requests_are_retried_with_the_pipeline_s_retry_block(project: Project):
+    ingests = [r for r in project.runs[2]["requests"] if r.path == "/ingest"]
+    assert [r.status for r in ingests[:4]] == [503, 503, 503, 201]
 
 
 def test_the_refused_record_is_a_dead_letter(project: Project):

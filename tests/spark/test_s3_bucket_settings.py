@@ -1,4 +1,4 @@
-"""Per-bucket S3 settings on a live session's Hadoop configuration (no S3 server needed)."""
+"""Per-bucket S3 settings, and azure: and gcs: settings, on a live session's Hadoop configuration (no server)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 
 from etl_cli.errors import RunError
 from etl_cli.plugins.api import RunContext, StageSpec
+from etl_cli.plugins.object_stores import configure_stores
 from etl_cli.plugins.s3 import configure_buckets
 
 
@@ -59,3 +60,29 @@ def test_a_later_run_in_the_same_session_replaces_the_settings_it_does_not_repea
     configure_buckets(context(spark, "run-4"), stage("s", path, region="us-east-2"), [path])
     assert hadoop_get(spark, f"fs.s3a.bucket.{bucket}.endpoint.region") == "us-east-2"
     assert hadoop_get(spark, f"fs.s3a.bucket.{bucket}.access.key") is None
+
+
+def test_a_later_run_drops_the_gcs_and_azure_settings_it_does_not_repeat(spark: Any) -> None:
+    """wasb:// and gs:// settings share the S3 rule: what an earlier run in this JVM set and this one does not goes."""
+    account = f"acct{uuid.uuid4().hex[:6]}"
+    wasb = f"wasb://box@{account}/data"
+    first = StageSpec("s", "source", "parquet", (), {"path": wasb, "azure": {"emulator": True, "account_key": "k1"}})
+    configure_stores(context(spark, "run-5"), first, [wasb])
+    assert hadoop_get(spark, f"fs.azure.account.key.{account}") == "k1"
+    later = StageSpec("s", "source", "parquet", (), {"path": wasb, "azure": {"account_key": "k2"}})
+    configure_stores(context(spark, "run-6"), later, [wasb])
+    assert hadoop_get(spark, f"fs.azure.account.key.{account}") == "k2"
+    assert hadoop_get(spark, "fs.azure.storage.emulator.account.name") is None
+
+    gs = "gs://etl-bucket/data"
+    configure_stores(
+        context(spark, "run-7"),
+        StageSpec("g", "source", "parquet", (), {"path": gs, "gcs": {"auth": "none", "project_id": "p1"}}),
+        [gs],
+    )
+    assert hadoop_get(spark, "fs.gs.project.id") == "p1"
+    configure_stores(
+        context(spark, "run-8"), StageSpec("g", "source", "parquet", (), {"path": gs, "gcs": {"auth": "none"}}), [gs]
+    )
+    assert hadoop_get(spark, "fs.gs.project.id") is None
+    assert hadoop_get(spark, "fs.gs.auth.type") == "UNAUTHENTICATED"

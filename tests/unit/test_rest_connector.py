@@ -6,7 +6,9 @@ HTTP goes to the test's own server (tests/resthelp.py) on loopback; expected rec
 
 from __future__ import annotations
 
+import json
 import urllib.request
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,7 +21,6 @@ from etl_cli.plugins.rest.client import (
     HttpError,
     RateLimit,
     Response,
-    RetrySettings,
     TokenBucket,
     retry_after,
     urllib_transport,
@@ -91,10 +92,11 @@ def test_retry_after_in_seconds_or_as_an_http_date():
     assert retry_after(Response(429, {}, b"", "u")) is None
 
 
-def test_retry_settings_have_the_pipeline_retry_policys_keys_and_defaults():
-    assert RetrySettings().__dict__ == RetryPolicy().__dict__
-    assert RetrySettings.of({"attempts": 5, "other": 1}).attempts == 5
-    assert RetrySettings(initial_delay=1, multiplier=2, max_delay=5, jitter=0).delay(4) == 5
+def test_the_client_retries_with_the_policy_the_run_gives_the_stage_or_the_stage_s_own():
+    given = RetryPolicy(attempts=7, initial_delay=0.25)
+    assert build_client({"retry": {"attempts": 2}}, lambda v: v, given).retry == given
+    assert build_client({"retry": {"attempts": 5, "other": 1}}, lambda v: v).retry == RetryPolicy(attempts=5)
+    assert build_client({}, lambda v: v).retry == RetryPolicy()
 
 
 # ---------------------------------------------------------------------------- the rate limiter
@@ -249,9 +251,7 @@ def test_retries_used_up_fail_without_the_run_starting_the_stage_over_but_count_
 
 def test_a_refused_connection_is_retried_then_reported():
     clock = FakeClock()
-    client = HttpClient(
-        retry=RetrySettings(attempts=3, jitter=0), sleep=clock.sleep, bucket=lambda h: TokenBucket(None)
-    )
+    client = HttpClient(retry=RetryPolicy(attempts=3, jitter=0), sleep=clock.sleep, bucket=lambda h: TokenBucket(None))
     with serve() as api:
         url = f"{api.url}/offset"
     with pytest.raises(HttpError, match="failed 3 time"):
@@ -434,6 +434,28 @@ def test_the_body_template_wraps_the_batch_and_url_placeholders_put_each_record_
         things = api.state.things
     assert bodies[0] == {"records": [{"id": 0, "qty": 0}, {"id": 1, "qty": 1}, {"id": 2, "qty": 2}], "source": "etl"}
     assert things == {"a b/c": {"name": "a b/c", "qty": 1}, "x": {"name": "x", "qty": 2}}
+
+
+def test_a_send_tried_again_resumes_after_the_records_it_handled():
+    records = [{"id": n, "qty": -1 if n == 1 else n} for n in range(7)]
+    with serve() as api:
+        batches = sender(
+            {"url": f"{api.url}/ingest", "batch_size": 2, "on_reject": "dead_letter", "retry": {"attempts": 1}}
+        )
+
+        def failing_after_two_batches() -> Iterator[dict[str, Any]]:
+            for record in records:
+                if record["id"] == 4:
+                    api.state.fail_next["/ingest"] = 1  # the third batch is answered 503, with one attempt
+                yield record
+
+        with pytest.raises(HttpError, match="503"):
+            batches.send(failing_after_two_batches())
+        refused = batches.send(iter(records))
+        ingested = [r["id"] for r in api.state.ingested]
+    assert ingested == [0, 2, 3, 4, 5, 6]  # each accepted record once: the second send began with the third batch
+    assert [json.loads(row)["id"] for row, _reason in refused] == [1]
+    assert batches.handled == 7
 
 
 def test_the_sink_retries_a_503_per_batch_without_sending_the_other_batches_again():

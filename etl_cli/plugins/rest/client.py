@@ -10,8 +10,8 @@ The standard library's ``urllib`` does the HTTP (no dependency); what this modul
   ``rate_limit.max_retries`` times; a ``Retry-After`` longer than ``rate_limit.max_retry_after``
   fails at once.
 - **Retries.** Connection errors, timeouts and the statuses 408, 500, 502, 503 and 504 are
-  retried per request with the stage's ``retry:`` block (attempts, initial_delay, max_delay,
-  multiplier, jitter; the same keys and defaults as everywhere else; a 503's ``Retry-After``
+  retried per request with the stage's retry policy (:class:`~etl_cli.plugins.api.RetryPolicy`:
+  its ``retry:`` block over the pipeline's, the runtime's own settings; a 503's ``Retry-After``
   is honoured as a floor). Once they are used up the error says so and is marked not retryable,
   so the run does not start the whole stage over (requests already sent are not sent again); the
   endpoint's circuit breaker still counts it. Other statuses are not retried.
@@ -36,6 +36,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 
 from etl_cli.errors import RunError
+from etl_cli.plugins.api import RetryPolicy
 
 if TYPE_CHECKING:
     import urllib.request  # imported where requests are made: `validate` loads this module, and no HTTP client
@@ -45,29 +46,6 @@ if TYPE_CHECKING:
 #: statuses worth another try of the same request
 TRANSIENT_STATUSES = frozenset({408, 500, 502, 503, 504})
 Params = Sequence[tuple[str, str]]
-
-
-@dataclass(frozen=True)
-class RetrySettings:
-    """A stage's ``retry:`` block: waits grow ``initial_delay * multiplier**n`` up to ``max_delay``, plus jitter.
-
-    The keys and defaults are those of the pipeline model's retry policy (docs/resilience.md).
-    """
-
-    attempts: int = 3
-    initial_delay: float = 1.0
-    max_delay: float = 30.0
-    multiplier: float = 2.0
-    jitter: float = 1.0
-
-    @classmethod
-    def of(cls, block: Mapping[str, Any] | None) -> RetrySettings:
-        names = {f.name for f in fields(cls)}
-        return replace(cls(), **{k: v for k, v in (block or {}).items() if k in names})
-
-    def delay(self, attempt: int, rand: Callable[[], float] = random.random) -> float:
-        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
-        return min(self.initial_delay * self.multiplier ** (attempt - 1), self.max_delay) + rand() * self.jitter
 
 
 @dataclass(frozen=True)
@@ -288,7 +266,7 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         auth: Auth | None = None,
         timeout: float = 30.0,
-        retry: RetrySettings | None = None,
+        retry: RetryPolicy | None = None,
         rate_limit: RateLimit | None = None,
         bucket: Callable[[str], TokenBucket] | None = None,
         transport: Transport = urllib_transport,
@@ -298,7 +276,7 @@ class HttpClient:
         self.headers = dict(headers or {})
         self.auth = auth
         self.timeout = timeout
-        self.retry = retry or RetrySettings()
+        self.retry = retry or RetryPolicy()
         self.rate_limit = rate_limit or RateLimit()
         self._bucket = bucket or (lambda host: bucket_for(host, self.rate_limit))
         self.transport = transport

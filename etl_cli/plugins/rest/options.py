@@ -6,9 +6,9 @@ import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from etl_cli.plugins.api import OptionProblem, StageSpec
+from etl_cli.plugins.api import OptionProblem, RetryPolicy, StageSpec
 from etl_cli.plugins.rest.auth import AUTH_SCHEMA, auth_from_options, auth_problems
-from etl_cli.plugins.rest.client import HttpClient, HttpError, RateLimit, RetrySettings, host_of
+from etl_cli.plugins.rest.client import HttpClient, HttpError, RateLimit, host_of
 
 URL_SCHEMA: dict[str, Any] = {
     "type": "string",
@@ -79,9 +79,15 @@ def endpoint(stage: StageSpec) -> str | None:
     return host_of(url) if isinstance(url, str) else None
 
 
-def build_client(options: Mapping[str, Any], resolve: Callable[[Any], Any], **overrides: Any) -> HttpClient:
-    """The stage's client, its secrets resolved now (``overrides``: a transport, a sleep... for tests)."""
-    retry = RetrySettings.of(options.get("retry"))
+def build_client(
+    options: Mapping[str, Any], resolve: Callable[[Any], Any], retry: RetryPolicy | None = None, **overrides: Any
+) -> HttpClient:
+    """The stage's client, its secrets resolved now (``overrides``: a transport, a sleep... for tests).
+
+    ``retry``: the stage's policy as the run gives it (:attr:`RunContext.retry_for`: its ``retry:``
+    over the pipeline's); without it, the stage's ``retry:`` over the defaults.
+    """
+    retry = retry if retry is not None else RetryPolicy().over(options.get("retry"))
     rate_limit = RateLimit.of(options.get("rate_limit"))
     timeout = float(options.get("timeout", 30))
     headers = {str(k): str(resolve(v)) for k, v in (options.get("headers") or {}).items()}

@@ -1,8 +1,8 @@
 """The Iceberg sink: append, overwrite, dynamic partition overwrite and merge, each one atomic Iceberg commit.
 
-The rows are computed and kept (a local checkpoint of the DataFrame) while staging, so they are counted
-and fixed before anything changes; :meth:`IcebergWrite.commit` then writes them in one table commit,
-after every sink of the run has staged:
+The rows are computed, counted and kept (persisted in memory, spilling to disk) by one Spark job while
+staging, so they are fixed before anything changes; :meth:`IcebergWrite.commit` then writes them in one
+table commit, after every sink of the run has staged:
 
 - ``append``: ``writeTo(table).append()``;
 - ``overwrite``: every row of the table replaced (``overwrite(true)``);
@@ -37,6 +37,7 @@ from etl_cli.plugins import iceberg
 from etl_cli.plugins.api import Effect, OptionProblem, PendingWrite, RunContext, Sink, StageSpec
 from etl_cli.plugins.maintenance import MaintenanceRequest, MaintenanceResult
 from etl_cli.plugins.registry import register
+from etl_cli.plugins.sinks.on_commit import held
 from etl_cli.plugins.sinks.staging import OneShotWrite
 from etl_cli.plugins.spark_types import quote
 
@@ -175,12 +176,12 @@ class IcebergSink(Sink):
 
     def stage_write(self, ctx: RunContext, stage: StageSpec, df: DataFrame) -> PendingWrite:
         mode = str(stage.option("mode", self.default_mode))
-        rows = df.localCheckpoint(eager=True)
         batch = None
         if ctx.micro_batch is not None:
             batch = f"{ctx.pipeline or 'pipeline'}/{stage.name}:{ctx.micro_batch}"
+        rows, count = held(df)  # one job: computed, counted and kept for the commit
         write = IcebergWrite(ctx.spark, stage, mode, rows, batch)
-        write.rows = rows.count()
+        write.rows = count
         return write
 
 

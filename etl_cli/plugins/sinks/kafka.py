@@ -25,7 +25,7 @@ from etl_cli.plugins.kafka_connection import (
     reserved_option_problems,
 )
 from etl_cli.plugins.registry import register
-from etl_cli.plugins.sinks.staging import OneShotWrite
+from etl_cli.plugins.sinks.on_commit import SaveOnCommit, held
 from etl_cli.plugins.spark_types import quote, string_list, user_sql
 
 if TYPE_CHECKING:
@@ -113,16 +113,10 @@ class KafkaSink(Sink):
         return settings
 
     def stage_write(self, ctx: RunContext, stage: StageSpec, df: DataFrame) -> PendingWrite:
-        from pyspark import StorageLevel
-
         with user_sql(stage, "columns"):
-            staged = self.records(stage, df).persist(StorageLevel.MEMORY_AND_DISK)
-        try:
-            rows = staged.count()
-        except BaseException:
-            staged.unpersist()
-            raise
-        return ProduceOnCommit(staged, self.writer_options(ctx, stage), _target(stage), rows)
+            staged, rows = held(self.records(stage, df))
+        settings = self.writer_options(ctx, stage)
+        return SaveOnCommit(staged, "kafka", settings, _target(stage), "append", rows, "at least once")
 
     def stream_writer(self, ctx: RunContext, stage: StageSpec, df: DataFrame) -> DataStreamWriter:
         return self.records(stage, df).writeStream.format("kafka").options(**self.writer_options(ctx, stage))
@@ -146,25 +140,3 @@ def _target(stage: StageSpec) -> str:
     if topic := stage.option("topic"):
         return f"kafka topic {topic}"
     return f"kafka topics named by column {stage.option('topic_column')}"
-
-
-class ProduceOnCommit(OneShotWrite):
-    """Serialised records held by Spark (memory, spilling to disk), produced by :meth:`commit`."""
-
-    irreversible = True
-
-    def __init__(self, records: DataFrame, settings: Mapping[str, str], target: str, rows: int):
-        super().__init__(target, "append")
-        self._records = records
-        self._settings = dict(settings)
-        self.rows = rows
-        self.details["delivery"] = "at least once"
-
-    def _publish(self) -> None:
-        # on failure the records stay cached: a retried commit produces the same records, and an abort frees them
-        if self.rows:
-            self._records.write.format("kafka").options(**self._settings).save()
-        self._records.unpersist()
-
-    def _discard(self) -> None:
-        self._records.unpersist()

@@ -28,7 +28,7 @@ from etl_cli.plugins.mongodb_connection import (
     target,
 )
 from etl_cli.plugins.registry import register
-from etl_cli.plugins.sinks.staging import OneShotWrite
+from etl_cli.plugins.sinks.on_commit import SaveOnCommit, held
 from etl_cli.plugins.spark_types import string_list
 
 if TYPE_CHECKING:
@@ -78,8 +78,6 @@ class MongoSink(Sink):
         return settings
 
     def stage_write(self, ctx: RunContext, stage: StageSpec, df: DataFrame) -> PendingWrite:
-        from pyspark import StorageLevel
-
         keys = list(stage.option("keys") or ["_id"])
         if stage.option("mode", self.default_mode) == "upsert" and (
             missing := [k for k in keys if k not in df.columns]
@@ -91,14 +89,10 @@ class MongoSink(Sink):
                 location=stage.location,
                 hint=f"columns: {', '.join(df.columns)}",
             )
-        staged = df.persist(StorageLevel.MEMORY_AND_DISK)
-        try:
-            rows = staged.count()
-        except BaseException:
-            staged.unpersist()
-            raise
+        staged, rows = held(df)
         mode = str(stage.option("mode", self.default_mode))
-        return WriteOnCommit(staged, self.writer_options(ctx, stage), target(stage), mode, rows)
+        delivery = "idempotent per key" if mode == "upsert" else "at least once"
+        return SaveOnCommit(staged, "mongodb", self.writer_options(ctx, stage), target(stage), mode, rows, delivery)
 
     def effects(self, stage: StageSpec, project_root: Path) -> list[Effect]:
         mode = str(stage.option("mode", self.default_mode))
@@ -114,25 +108,3 @@ class MongoSink(Sink):
                 details=details,
             )
         ]
-
-
-class WriteOnCommit(OneShotWrite):
-    """Rows held by Spark (memory, spilling to disk), written to the collection by :meth:`commit`."""
-
-    irreversible = True
-
-    def __init__(self, rows_df: DataFrame, settings: Mapping[str, str], target_text: str, mode: str, rows: int):
-        super().__init__(target_text, mode)
-        self._rows_df = rows_df
-        self._settings = dict(settings)
-        self.rows = rows
-        self.details["delivery"] = "idempotent per key" if mode == "upsert" else "at least once"
-
-    def _publish(self) -> None:
-        # on failure the rows stay cached: a retried commit writes the same rows, and an abort frees them
-        if self.rows:
-            self._rows_df.write.format("mongodb").mode("append").options(**self._settings).save()
-        self._rows_df.unpersist()
-
-    def _discard(self) -> None:
-        self._rows_df.unpersist()

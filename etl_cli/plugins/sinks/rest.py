@@ -9,16 +9,22 @@ sends each row to its own URL (``batch_size`` must then be 1), its body the row'
 which makes ``PUT`` idempotent.
 
 Requests share the host's rate limit with every other REST stage and are retried with the
-stage's ``retry:`` block, as the source's are (:mod:`etl_cli.plugins.rest.client`).
+stage's ``retry:`` over the pipeline's, as the source's are (:mod:`etl_cli.plugins.rest.client`).
 
-An HTTP endpoint has no staging area and nothing sent can be taken back, so the rows are sent
-while the sink stages, after the quality gate: that is when the records the server refuses can
-still join the run's dead-letter queue. A batch refused with a client error (400, 409, 413, 422
-and the other 4xx but 401, 403, 404, 405 and 429) is sent again one record at a time, so that
-only the refused records are set aside; with ``on_reject: dead_letter`` they go to the queue
-with the status and the start of the answer, with ``on_reject: fail`` (the default) the first
-one fails the run. A run that fails after the sink has sent its rows (another sink, the
-dead-letter queue) leaves them sent: delivery is at least once.
+An HTTP endpoint has no staging area and nothing sent can be taken back. The rows are serialised
+and held by Spark while the sink stages. With ``on_reject: fail`` (the default) they are sent at
+commit, after every other sink of the run has committed (:mod:`.on_commit`): a run that fails
+before that sends nothing, and the first record the server refuses fails the run. With
+``on_reject: dead_letter`` they are sent while the sink stages, after the quality gate, since the
+refused records must join the dead-letter queue, which is written before any sink commits; a run
+that fails after that (another sink, the dead-letter queue) leaves them sent.
+
+A batch refused with a client error (400, 409, 413, 422 and the other 4xx but 401, 403, 404, 405
+and 429) is sent again one record at a time, so that only the refused records are set aside.
+The sender counts the records it has handled (sent or set aside), in the held order, so a send
+that is tried again (a retried stage or commit) resumes after them: only the batch in flight when
+the failure struck may reach the server twice. A new run sends everything again: delivery is at
+least once.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from __future__ import annotations
 import json
 import re
 import urllib.parse
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -40,6 +46,7 @@ from etl_cli.plugins.rest.options import (
     connection_problems,
     endpoint,
 )
+from etl_cli.plugins.sinks.on_commit import PublishOnCommit, held
 from etl_cli.plugins.spark_types import quote
 
 if TYPE_CHECKING:
@@ -80,8 +87,9 @@ class RestSink(Sink):
         "on_reject": {
             "enum": ["fail", "dead_letter"],
             "default": "fail",
-            "description": "What a record the server refuses (a 4xx answer to it alone) does: fail the run, or go "
-            "to the dead-letter queue (needs a dead_letter: section) while the others are sent.",
+            "description": "What a record the server refuses (a 4xx answer to it alone) does: fail the run "
+            "(records are then sent at commit, after the other sinks), or go to the dead-letter queue (needs a "
+            "dead_letter: section; records are then sent while the sink stages) while the others are sent.",
         },
     }
 
@@ -107,21 +115,31 @@ class RestSink(Sink):
                 problems.append(OptionProblem(("body_template",), '"$record" needs batch_size: 1; use "$records"'))
         return problems
 
+    def __init__(self) -> None:
+        #: the records and the sender of each stage sending while it stages, kept while a retry may resume it
+        self._sending: dict[str, tuple[DataFrame, BatchSender]] = {}
+
     def stage_write(self, ctx: RunContext, stage: StageSpec, df: DataFrame) -> PendingWrite:
         return self.send_with(ctx, stage, df)
 
     def send_with(self, ctx: RunContext, stage: StageSpec, df: DataFrame, **client_overrides: Any) -> PendingWrite:
         """:meth:`stage_write`, with the client's transport, sleep... replaced (tests)."""
-        rows = (json.loads(text) for text in _json_rows(df))
-        sender = BatchSender(stage, build_client(stage.options, ctx.resolve, **client_overrides))
-        refused = sender.send(rows)
-        return self._sent(ctx, stage, sender, refused)
-
-    def _sent(self, ctx: RunContext, stage: StageSpec, sender: BatchSender, refused: list[tuple[str, str]]) -> Sent:
-        rejected = None
-        if refused:
-            rejected = ctx.spark.createDataFrame(refused, "row STRING, reason STRING")
-        return Sent(stage, sender, rejected, len(refused))
+        if stage.option("on_reject", "fail") != "dead_letter":
+            records, rows = held(_json_rows(df))
+            client = build_client(stage.options, ctx.resolve, ctx.retry_for(stage), **client_overrides)
+            return SendOnCommit(records, BatchSender(stage, client), rows)
+        # the refused records must join the dead-letter queue, staged before any sink commits: send them now;
+        # a retried stage resumes after the records the failed attempt handled
+        if stage.name not in self._sending:
+            records, _rows = held(_json_rows(df))
+            client = build_client(stage.options, ctx.resolve, ctx.retry_for(stage), **client_overrides)
+            self._sending[stage.name] = (records, BatchSender(stage, client))
+        records, sender = self._sending[stage.name]
+        refused = sender.send(_records(records))
+        del self._sending[stage.name]
+        records.unpersist()
+        rejected = ctx.spark.createDataFrame(refused, "row STRING, reason STRING") if refused else None
+        return Sent(sender, rejected, len(refused))
 
     def effects(self, stage: StageSpec, project_root: Path) -> list[Effect]:
         return [
@@ -133,7 +151,8 @@ class RestSink(Sink):
                 details={
                     "method": stage.option("method", "POST"),
                     "batch_size": stage.option("batch_size", 100),
-                    "delivery": "at least once, while staging",
+                    "delivery": "at least once, "
+                    + ("while staging" if stage.option("on_reject") == "dead_letter" else "at commit"),
                 },
             )
         ]
@@ -179,14 +198,19 @@ class RecordRefused(Exception):
     """One record cannot be sent (the server refused it alone, or its URL cannot be built)."""
 
 
-def _json_rows(df: DataFrame) -> Iterator[str]:
-    """Each row as JSON text (nulls kept), one partition at a time on the driver."""
+def _json_rows(df: DataFrame) -> DataFrame:
+    """Each row as JSON text (nulls kept), in one column ``value``."""
     from pyspark.sql import functions as F
 
     if not df.columns:
-        return iter(())
+        return df.sparkSession.createDataFrame([], "value STRING")
     value = F.to_json(F.struct(*[F.col(quote(c)) for c in df.columns]), {"ignoreNullFields": "false"})
-    return (row[0] for row in df.select(value.alias("value")).toLocalIterator())
+    return df.select(value.alias("value"))
+
+
+def _records(texts: DataFrame) -> Iterator[dict[str, Any]]:
+    """The held JSON rows as records, one partition at a time on the driver, always in the same order."""
+    return (json.loads(row[0]) for row in texts.toLocalIterator())
 
 
 class BatchSender:
@@ -202,19 +226,31 @@ class BatchSender:
         self.dead_letter = stage.option("on_reject", "fail") == "dead_letter"
         self.sent = 0
         self.batches = 0
+        #: records sent or set aside so far, in the order given: a repeated :meth:`send` skips them
+        self.handled = 0
+        self.refused: list[tuple[str, str]] = []
 
-    def send(self, records: Iterator[dict[str, Any]]) -> list[tuple[str, str]]:
-        """Send every record; the refused ones (their JSON, why) when they go to the dead-letter queue."""
-        refused: list[tuple[str, str]] = []
+    def send(self, records: Iterable[dict[str, Any]]) -> list[tuple[str, str]]:
+        """Send every record after the first :attr:`handled`; the refused ones (their JSON, why) so far.
+
+        Called again with the same records after a failure, it resumes where the failed call stopped:
+        only the batch in flight then is sent again.
+        """
         batch: list[dict[str, Any]] = []
-        for record in records:
+        for position, record in enumerate(records):
+            if position < self.handled:
+                continue
             batch.append(record)
             if len(batch) >= self.batch_size:
-                refused += self._batch(batch)
+                self._handle(batch)
                 batch = []
         if batch:
-            refused += self._batch(batch)
-        return refused
+            self._handle(batch)
+        return list(self.refused)
+
+    def _handle(self, batch: list[dict[str, Any]]) -> None:
+        self.refused += self._batch(batch)
+        self.handled += len(batch)
 
     def _batch(self, batch: list[dict[str, Any]]) -> list[tuple[str, str]]:
         try:
@@ -247,32 +283,54 @@ class BatchSender:
 
     def _refuse(self, record: dict[str, Any], reason: str) -> tuple[str, str]:
         if not self.dead_letter:
-            raise RunError(
+            failure = RunError(
                 f"{self.stage.label}: the server refused a record: {reason}",
                 hint="on_reject: dead_letter sends refused records to the dead-letter queue and the others through",
             )
+            failure.retryable = False  # type: ignore[attr-defined]
+            raise failure
         return json.dumps(record, ensure_ascii=False), reason
 
 
-class Sent(PendingWrite):
-    """Rows already delivered while staging: nothing is left to publish, and nothing can be taken back."""
+def _details(sender: BatchSender, delivery: str) -> dict[str, Any]:
+    return {
+        "target": safe_url(sender.url),
+        "mode": "append",
+        "method": sender.method,
+        "delivery": delivery,
+        "requests_ok": sender.batches,
+        **sender.client.counters.to_json(),
+        "rows_rejected": len(sender.refused),
+    }
 
-    def __init__(self, stage: StageSpec, sender: BatchSender, rejected: DataFrame | None, rejects: int):
+
+class Sent(PendingWrite):
+    """Rows delivered while staging (for the dead-letter queue): nothing left to publish or to take back."""
+
+    def __init__(self, sender: BatchSender, rejected: DataFrame | None, rejects: int):
         self.rows = sender.sent
         self.rejected = rejected
         self.rows_rejected = rejects
-        self.details = {
-            "target": safe_url(sender.url),
-            "mode": "append",
-            "method": sender.method,
-            "delivery": "at least once",
-            "requests_ok": sender.batches,
-            **sender.client.counters.to_json(),
-            "rows_rejected": rejects,
-        }
+        self.details = _details(sender, "at least once, while staging")
 
     def commit(self) -> None:
         """Delivered already."""
 
     def abort(self) -> None:
         """Sent requests cannot be taken back."""
+
+
+class SendOnCommit(PublishOnCommit):
+    """JSON rows held by Spark since staging, sent by :meth:`commit`; a refused record fails the commit."""
+
+    def __init__(self, records: DataFrame, sender: BatchSender, rows: int):
+        super().__init__(records, safe_url(sender.url), "append", rows)
+        self._sender = sender
+        self.details.update(method=sender.method, delivery="at least once, at commit")
+
+    def _send(self, rows_df: DataFrame) -> None:
+        try:
+            self._sender.send(_records(rows_df))
+        finally:
+            self.rows = self._sender.sent
+            self.details.update(_details(self._sender, "at least once, at commit"))

@@ -13,7 +13,7 @@ documents; the rows are then spread over Spark's default parallelism.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from etl_cli.plugins.api import OptionProblem, RunContext, Source, StageSpec
 from etl_cli.plugins.opensearch_connection import (
@@ -24,11 +24,10 @@ from etl_cli.plugins.opensearch_connection import (
     search_all,
 )
 from etl_cli.plugins.registry import register
-from etl_cli.plugins.spark_types import declared_schema, declared_schema_problems, schema_ddl, user_sql
+from etl_cli.plugins.spark_types import declared_schema, declared_schema_problems, json_frame
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
-    from pyspark.sql.types import StructType
 
 
 @register
@@ -76,8 +75,6 @@ class OpenSearchSource(Source):
         return problems
 
     def read(self, ctx: RunContext, stage: StageSpec) -> DataFrame:
-        from pyspark.sql import types as T
-
         connection = Connection.of(ctx, stage)
         id_column = stage.option("id_column")
         documents = list(
@@ -89,17 +86,4 @@ class OpenSearchSource(Source):
                 id_column,
             )
         )
-        spark = ctx.spark
-        rdd = spark.sparkContext.parallelize(
-            documents, max(1, min(len(documents) // 1000 + 1, spark.sparkContext.defaultParallelism))
-        )
-        declared = stage.option("schema")
-        if declared is None:
-            if not documents:
-                return spark.createDataFrame([], T.StructType([]))
-            return spark.read.json(rdd)
-        with user_sql(stage, "schema"):
-            schema = cast("StructType", T.StructType.fromDDL(schema_ddl(declared)))
-        if id_column and id_column not in schema.fieldNames():
-            schema = schema.add(id_column, T.StringType())
-        return spark.read.schema(schema).json(rdd)
+        return json_frame(ctx.spark, stage, documents, (id_column,) if id_column else ())

@@ -1,7 +1,7 @@
 """The REST API source: the JSON records of an HTTP API, page after page, as a DataFrame.
 
 The driver does the HTTP (:mod:`etl_cli.plugins.rest`): each request goes through the URL
-host's rate limit, is retried on transient failures with the stage's ``retry:`` block, and
+host's rate limit, is retried on transient failures with the stage's ``retry:`` over the pipeline's, and
 authenticates with the stage's ``auth:`` (credentials from ``${secret:...}``; a 401 fetches a
 new OAuth2 token, and a refused login re-reads the secrets once). Records are selected from each
 body by ``records_path`` and pages followed as ``paginate:`` says. Every record is held in the
@@ -33,7 +33,7 @@ from etl_cli.plugins.rest.options import (
     is_auth_failure,
 )
 from etl_cli.plugins.rest.paging import PAGINATE_SCHEMA, Pager, pagination_problems, path_problems, select
-from etl_cli.plugins.spark_types import declared_schema, declared_schema_problems, scalar_map, schema_ddl, user_sql
+from etl_cli.plugins.spark_types import declared_schema, declared_schema_problems, json_frame, scalar_map
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -130,7 +130,8 @@ class RestSource(Source):
         previous = self._previous(ctx, stage)
 
         def fetch(resolve: Any) -> list[dict[str, Any]]:
-            return self.fetch_records(build_client(stage.options, resolve, **client_overrides), stage, previous)
+            client = build_client(stage.options, resolve, ctx.retry_for(stage), **client_overrides)
+            return self.fetch_records(client, stage, previous)
 
         records = ctx.with_rotation(fetch, is_auth_failure)
         incremental = stage.option("incremental")
@@ -209,18 +210,4 @@ def newest_value(records: list[dict[str, Any]], cursor_path: str, previous: Any)
 
 def records_frame(spark: SparkSession, stage: StageSpec, records: list[dict[str, Any]]) -> DataFrame:
     """The records as a DataFrame: parsed with the declared schema, or with the schema Spark infers from them."""
-    from pyspark.sql import functions as F
-
-    lines = [json.dumps(record, ensure_ascii=False) for record in records]
-    schema = stage.option("schema")
-    if schema is not None:
-        with user_sql(stage, "schema"):
-            text = spark.createDataFrame([(line,) for line in lines], "value STRING")
-            return text.select(F.from_json(F.col("value"), schema_ddl(schema)).alias("r")).select("r.*")
-    if not lines:  # nothing to infer from: no columns (the incremental check warns to declare a schema)
-        from pyspark.sql.types import StructType
-
-        return spark.createDataFrame([], StructType([]))
-    context = spark.sparkContext
-    slices = max(1, min(context.defaultParallelism, len(lines) // 1000 + 1))
-    return spark.read.json(context.parallelize(lines, slices))
+    return json_frame(spark, stage, [json.dumps(record, ensure_ascii=False) for record in records])

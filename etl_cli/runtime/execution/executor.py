@@ -120,7 +120,8 @@ class Executor:
         checkpoints: RunCheckpoints | None = None,
     ):
         self.plan = plan
-        self.ctx = ctx
+        # plug-ins retrying their own requests (REST) take the stage's retry: over the pipeline's
+        self.ctx = ctx = replace(ctx, retry_for=plan.pipeline.retry_for)
         self.registry = registry
         self.reporter = reporter
         #: SIGINT/SIGTERM of the run: checked where stopping leaves every target as it was
