@@ -19,6 +19,7 @@ from etl_cli.diagnostics import Diagnostic, has_errors, sorted_diagnostics
 from etl_cli.errors import EtlError, ExitCode, InvalidPipeline, UsageError
 from etl_cli.events import Reporter
 from etl_cli.model.check import check_document, check_pipeline
+from etl_cli.model.connect import connect_problems, runs_over_connect
 from etl_cli.model.lineage import parent_run
 from etl_cli.model.pipeline import PipelineSpec
 from etl_cli.plugins.registry import REGISTRY, Registry, load_entry_points
@@ -112,8 +113,11 @@ def validate(
     all_envs: bool = False,
     sets: Sequence[str] = (),
     params: Sequence[str] = (),
+    remote: str | None = None,
 ) -> list[ValidationReport]:
     """Validate every pipeline under ``paths`` (in one env, or in every env with ``all_envs``).
+
+    ``remote``: check them for a run over that Spark Connect server (as a pipeline's ``spark.remote`` does).
 
     Without ``params`` a parameter takes its default, else a placeholder of its type (config/params.py), so
     the whole pipeline is still checked; with them, the values given are checked too.
@@ -135,6 +139,8 @@ def validate(
                 diagnostics += check_expressions(spec, registry(), graph)
                 diagnostics += check_policies(spec, registry(), graph=graph)
                 diagnostics += check_access_filters(spec, registry(), graph)
+                if runs_over_connect(spec, remote):
+                    diagnostics += connect_problems(spec, registry())
                 from etl_cli.testing.spec import check_test_files  # the tests beside it (docs/testing.md)
 
                 diagnostics += check_test_files(spec, registry())

@@ -182,11 +182,12 @@ def test_every_command_but_schema_takes_debug_and_lists_it_in_its_help(capsys: p
     assert sorted(with_debug) == [
         "alerts export", "audit show", "audit verify",
         "backfill", "catalog list", "catalog search", "catalog show", "create-pipeline", "dag run", "dag show", "debug",
-        "dlq count", "dlq replay", "dlq show", "dry-run", "generate", "init", "keys create", "keys list", "keys rotate",
-        "lineage", "plugins list", "recover",
+        "dlq count", "dlq replay", "dlq show", "dry-run", "engine start", "engine status", "engine stop", "export k8s",
+        "generate", "init", "keys create", "keys list",
+        "keys rotate", "lineage", "plugins list", "recover",
         "render", "run",
         "runs diff", "runs list", "runs report", "runs show", "schedule export", "schedule next", "secrets audit",
-        "secrets get", "secrets list", "secrets set", "secrets test", "state reset", "state show", "studio",
+        "secrets get", "secrets list", "secrets set", "secrets test", "state reset", "state show", "studio", "submit",
         "table expire-snapshots", "table optimize", "table vacuum", "test", "validate",
     ]  # fmt: skip
 

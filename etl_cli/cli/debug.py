@@ -28,9 +28,11 @@ from etl_cli.cli.options import (
     MasterOpt,
     ParamOpt,
     PipelineArg,
+    RemoteOpt,
     SetOpt,
     TakesVersion,
     VerboseOpt,
+    spark_target,
 )
 from etl_cli.cli.output import stderr_console, stdout_console
 from etl_cli.cli.progress import StatusReporter
@@ -77,6 +79,7 @@ def debug_command(
     write: Annotated[bool, typer.Option("--write", help="Also write the sinks (published at the end).")] = False,
     sample: Annotated[int | None, typer.Option("--sample", min=1, help="Read at most N rows per source.")] = None,
     master: MasterOpt = None,
+    remote: RemoteOpt = None,
     verbose: VerboseOpt = False,
     principal: AsOpt = None,
     confirm_env: ConfirmEnvOpt = None,
@@ -85,7 +88,18 @@ def debug_command(
     console = stdout_console()
     interactive = not non_interactive and sys.stdin.isatty()
     reporter = StatusReporter(stderr_console())
-    given = (env, tuple(sets or []), master, stage, break_at, limit, sample, write, verbose, tuple(params or []))
+    given = (
+        env,
+        tuple(sets or []),
+        spark_target(master, remote),
+        stage,
+        break_at,
+        limit,
+        sample,
+        write,
+        verbose,
+        tuple(params or []),
+    )
     options = app.DebugOptions(*given, principal=principal, confirm_env=confirm_env)
     with app.debug(pipeline, options, reporter) as stepper:
         session = DebugSession(console, stepper, reporter, interactive, break_at)

@@ -18,11 +18,13 @@ from etl_cli.cli.options import (
     LogFormatOpt,
     MasterOpt,
     PipelineArg,
+    RemoteOpt,
     ResultsDirOpt,
     SetOpt,
     TakesDebug,
     TextOrJson,
     VerboseOpt,
+    spark_target,
 )
 from etl_cli.cli.output import stdout_console
 from etl_cli.cli.reporters import run_reporter
@@ -123,13 +125,14 @@ def replay(
         typer.Option("--force", help="Replay even if it was done before or a transform on the way is not row-wise."),
     ] = False,
     master: MasterOpt = None,
+    remote: RemoteOpt = None,
     results_dir: ResultsDirOpt = None,
     log_format: LogFormatOpt = TextOrJson.text,
     verbose: VerboseOpt = False,
     confirm_env: ConfirmEnvOpt = None,
 ) -> None:
     """Run dead letters (or corrected rows) through the pipeline again from the stage they left; sinks append."""
-    queue = QueueOptions(env, tuple(sets or ()), master, tuple(runs or ()), check, stage)
+    queue = QueueOptions(env, tuple(sets or ()), spark_target(master, remote), tuple(runs or ()), check, stage)
     options = ReplayOptions(rows, force, verbose, results_dir, confirm_env)
     code = replay_dead_letters(pipeline, queue, options, run_reporter(log_format))
     raise typer.Exit(int(code))

@@ -18,9 +18,11 @@ from etl_cli.cli.options import (
     MasterOpt,
     ParamOpt,
     PipelineArg,
+    RemoteOpt,
     SetOpt,
     TextOrJson,
     VerboseOpt,
+    spark_target,
 )
 from etl_cli.cli.output import print_diagnostic, stderr_console, stdout_console
 from etl_cli.cli.progress import StatusReporter
@@ -43,6 +45,7 @@ def dry_run_command(
     explain: Annotated[bool, typer.Option("--explain", help="Show Spark's physical plan of each stage.")] = False,
     output_format: FormatOpt = TextOrJson.text,
     master: MasterOpt = None,
+    remote: RemoteOpt = None,
     verbose: VerboseOpt = False,
     principal: AsOpt = None,
 ) -> None:
@@ -53,7 +56,14 @@ def dry_run_command(
     """
     reporter = StatusReporter(stderr_console(), verb="analysing")
     options = app.DryRunOptions(
-        env, tuple(sets or []), master, sample, explain, verbose, tuple(params or []), principal=principal
+        env,
+        tuple(sets or []),
+        spark_target(master, remote),
+        sample,
+        explain,
+        verbose,
+        tuple(params or []),
+        principal=principal,
     )
     try:
         report = app.dry_run(pipeline, options, reporter)

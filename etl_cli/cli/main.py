@@ -24,12 +24,14 @@ from etl_cli.cli.options import (
     MasterOpt,
     ParamOpt,
     PipelineArg,
+    RemoteOpt,
     RenderFormat,
     ResultsDirOpt,
     SetOpt,
     TakesDebug,
     TextOrJson,
     VerboseOpt,
+    spark_target,
 )
 from etl_cli.errors import EtlError, ExitCode, InvalidPipeline, RunInterrupted, UsageError
 
@@ -157,10 +159,26 @@ class _Commands(LazyGroup):
             "Maintain the Delta or Iceberg table a pipeline's sink writes: optimize, vacuum, expire snapshots.",
         ),
         LazySpec(
+            "engine",
+            "etl_cli.cli.engine_cmd:engine_app",
+            "Keep a warm local Spark (a Spark Connect server) for the project: commands skip the JVM's start.",
+        ),
+        LazySpec(
             "studio",
             "etl_cli.cli.studio_cmd:studio_command",
             "Serve a local web page to see, edit, inspect and run the project's pipelines (see docs/studio.md).",
             TakesDebug,
+        ),
+        LazySpec(
+            "submit",
+            "etl_cli.cli.submit_cmd:submit_command",
+            "Run a pipeline on a cluster through spark-submit: etl-cli, the project's files and jars go with it.",
+            TakesDebug,
+        ),
+        LazySpec(
+            "export",
+            "etl_cli.cli.submit_cmd:export_app",
+            "Write a pipeline's run for a cluster manager to run: a SparkApplication of the Kubernetes Spark operator.",
         ),
     )
 
@@ -211,13 +229,16 @@ def validate(
     strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")] = False,
     sets: SetOpt = None,
     params: ParamOpt = None,
+    remote: RemoteOpt = None,
 ) -> None:
     """Check pipelines offline (no JVM, no network) and report every problem with file:line:col."""
     if env and all_envs:
         raise UsageError("--env and --all-envs cannot be used together")
     from etl_cli import app
 
-    reports = app.validate(paths, env=env, all_envs=all_envs, sets=sets or [], params=params or [])
+    reports = app.validate(
+        paths, env=env, all_envs=all_envs, sets=sets or [], params=params or [], remote=spark_target(None, remote)
+    )
     if output_format is TextOrJson.json:
         print(_json_validation(reports))
     else:
@@ -277,6 +298,7 @@ def run(
     sets: SetOpt = None,
     params: ParamOpt = None,
     master: MasterOpt = None,
+    remote: RemoteOpt = None,
     results_dir: ResultsDirOpt = None,
     full_refresh: Annotated[
         bool,
@@ -333,7 +355,7 @@ def run(
     options = app.RunOptions(
         env=env,
         sets=tuple(sets or []),
-        master=master,
+        master=spark_target(master, remote),
         verbose=verbose,
         results_dir=results_dir,
         full_refresh=full_refresh,

@@ -26,6 +26,7 @@ from typer.core import TyperCommand
 
 from etl_cli import __version__
 from etl_cli.cli.completion import complete_env, complete_pipeline
+from etl_cli.errors import UsageError
 
 
 class TextOrJson(StrEnum):
@@ -82,6 +83,29 @@ MasterOpt = Annotated[
         "--master", help="Spark master, overriding the pipeline's spark.master.", metavar="URL", envvar="ETL_MASTER"
     ),
 ]
+RemoteOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--remote",
+        help="Run over this Spark Connect server (sc://host:port), overriding the pipeline's spark settings "
+        "(needs the connect extra; docs/cluster.md).",
+        metavar="URL",
+        envvar="ETL_REMOTE",
+    ),
+]
+
+
+def spark_target(master: str | None, remote: str | None) -> str | None:
+    """Where ``--master`` or ``--remote`` says to run (a ``sc://`` URL is a Spark Connect server); None: neither."""
+    if remote is None:
+        return master
+    if master is not None:
+        raise UsageError("--master and --remote cannot be used together: choose a Spark master or a Connect server")
+    if not remote.startswith("sc://"):
+        raise UsageError(f"--remote {remote}: a Spark Connect URL starts with sc:// (sc://host:port)")
+    return remote
+
+
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Show Spark's own log output.")]
 AsOpt = Annotated[
     str | None,

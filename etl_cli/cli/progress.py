@@ -47,6 +47,11 @@ class StatusReporter(Reporter):
         else:
             self.console.print(f"starting Spark ({master})", markup=False, highlight=False)
 
+    def message(self, level: str, text: str) -> None:
+        """Notes and warnings (the warm engine used or not...), above the status line."""
+        self.stop()
+        self.console.print(f"{level}: {text}", markup=False, highlight=False)
+
     def stage_started(self, name: str, kind: str, type_: str, index: int, total: int) -> None:
         self._show(f"{self.verb} stage {index}/{total}: {name} ({kind} {type_})")
 

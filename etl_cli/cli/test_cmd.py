@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from etl_cli.cli.options import EnvOpt, MasterOpt
+from etl_cli.cli.options import EnvOpt, MasterOpt, RemoteOpt, spark_target
 from etl_cli.cli.output import stderr_console, stdout_console
 from etl_cli.cli.progress import StatusReporter
 from etl_cli.usecases.pipeline_tests import TestOptions, run_tests
@@ -41,6 +41,7 @@ def test_command(
     ] = False,
     env: EnvOpt = None,
     master: MasterOpt = None,
+    remote: RemoteOpt = None,
 ) -> None:
     """Run the pipelines' tests: given rows for the sources, expected rows for the stages and sinks.
 
@@ -49,7 +50,7 @@ def test_command(
     """
     console = stdout_console()
     reporter = StatusReporter(stderr_console(), verb="testing")
-    options = TestOptions(env, tuple(select or ()), keyword, update_snapshots, master)
+    options = TestOptions(env, tuple(select or ()), keyword, update_snapshots, spark_target(master, remote))
     started = time.perf_counter()
     try:
         outcomes = run_tests(paths or [Path(".")], options, reporter, lambda o: _print_outcome(console, reporter, o))

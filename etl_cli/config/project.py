@@ -46,6 +46,7 @@ _KNOWN_KEYS = {
     "policies",
     "keys",
     "audit",
+    "spark",
 }
 _HISTORY_KEYS = ("keep_days", "keep_runs_per_pipeline")
 _ENVIRONMENT_KEYS = {"protected", "secrets", "lineage"}
@@ -108,6 +109,8 @@ class Project:
     keys: dict[str, KeySettings] = field(default_factory=dict, compare=False, repr=False)
     #: ``audit:``: the audit trail's HMAC key reference and where its records are shipped (etl_cli/config/audit.py)
     audit: AuditSettings = field(default_factory=AuditSettings, compare=False, repr=False)
+    #: ``spark: {remote: sc://...}``: the Spark Connect server every pipeline runs on unless it names its own
+    spark_remote: str | None = None
 
     def lineage_under(self, tree: Node, env: str | None, diagnostics: list[Diagnostic]) -> Node:
         """``tree`` (a pipeline) with the project's ``lineage:`` and then ``env``'s merged beneath its own.
@@ -274,7 +277,24 @@ class _ProjectReader:
             policies=read_policies(data.get("policies"), self.problems),
             keys=read_keys(data.get("keys"), self.problems),
             audit=read_audit_settings(data.get("audit"), self.problems),
+            spark_remote=self._spark_remote(data.get("spark")),
         )
+
+    def _spark_remote(self, node: Node | None) -> str | None:
+        """``spark: {remote: sc://host:port}``: the only project-wide Spark setting."""
+        if node is None:
+            return None
+        if not node.is_mapping:
+            self._problem("not-a-mapping", "spark must be a mapping (remote: sc://host:port)", node.loc)
+            return None
+        self._unknown_keys(dict(node.value), ("remote",), "spark")
+        remote = node.value.get("remote")
+        if remote is None:
+            return None
+        if not isinstance(remote.value, str) or not remote.value.startswith("sc://"):
+            self._problem("bad-remote", "spark.remote must be a Spark Connect URL", remote.loc, "write sc://host:port")
+            return None
+        return remote.value
 
     def _problem(self, code: str, message: str, where: Location | None, hint: str | None = None) -> None:
         self.problems.append(error(code, message, where, hint))

@@ -14,6 +14,7 @@ from etl_cli.diagnostics import Diagnostic, error, has_errors, warning
 from etl_cli.model.access import access_of, check_access
 from etl_cli.model.catalog import check_registrations, check_table_catalogs, registrations_of, resolve_table_catalogs
 from etl_cli.model.checkpoints import CheckpointSettings
+from etl_cli.model.cluster_paths import check_cluster_paths
 from etl_cli.model.coerce import coerce_document
 from etl_cli.model.credentials import check_literal_credentials, check_secret_placement
 from etl_cli.model.input_paths import check_input_paths
@@ -63,6 +64,7 @@ def check_document(loaded: LoadedConfig, registry: Registry) -> tuple[dict[str, 
     diagnostics += check_semantics(document, loaded.provenance)
     diagnostics += check_sink_targets(document, loaded, registry)
     diagnostics += check_input_paths(document, loaded, registry)
+    diagnostics += check_cluster_paths(document, loaded, registry)
     diagnostics += check_literal_credentials(document, loaded.provenance, loaded.project.is_protected(loaded.env))
     diagnostics += check_secret_placement(document, loaded.provenance)
     diagnostics += _plugin_rules(document, loaded, registry)
@@ -97,6 +99,8 @@ def build_pipeline(document: dict[str, Any], loaded: LoadedConfig, registry: Reg
         vars=document.get("vars") or {},
         spark=SparkSettings(
             master=spark.get("master"),
+            # the project's server, unless the pipeline names its own master or server
+            remote=spark.get("remote") or (None if spark.get("master") else loaded.project.spark_remote),
             app_name=spark.get("app_name"),
             conf=spark.get("conf") or {},
             packages=tuple(spark.get("packages") or ()),

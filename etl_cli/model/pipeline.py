@@ -40,6 +40,8 @@ class SparkSettings:
     """The pipeline's ``spark:`` block."""
 
     master: str | None = None
+    #: a Spark Connect server (``sc://host:port``) to run on instead of a master
+    remote: str | None = None
     app_name: str | None = None
     conf: Mapping[str, Any] = field(default_factory=dict)
     packages: tuple[str, ...] = ()

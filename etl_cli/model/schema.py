@@ -50,6 +50,12 @@ _SPARK = {
             "type": "string",
             "description": "Spark master URL: local[*] (default), local[N], spark://host:7077, yarn, k8s://...",
         },
+        "remote": {
+            "type": "string",
+            "pattern": "^sc://",
+            "description": "A Spark Connect server to run on instead of a master: sc://host:port "
+            "(docs/cluster.md; needs the connect extra).",
+        },
         "app_name": {"type": "string", "description": "Spark application name (default: etl-cli:<pipeline>)."},
         "conf": {
             "type": "object",

@@ -113,7 +113,7 @@ def run_tests(
     outcomes: list[TestOutcome] = []
     with ExitStack() as stack:
         packages, settings = _plugin_needs(suites, options)
-        session = _SharedSession(stack, options.master or TEST_MASTER, reporter, packages, settings)
+        session = _SharedSession(stack, options.master, reporter, packages, settings)
         for suite in suites:
             for outcome in _run_suite(suite, options, reporter, session):
                 outcomes.append(outcome)
@@ -129,7 +129,7 @@ class _SharedSession:
     def __init__(
         self,
         stack: ExitStack,
-        master: str,
+        master: str | None,
         reporter: Reporter,
         packages: tuple[str, ...] = (),
         settings: Mapping[str, str] | None = None,
@@ -234,6 +234,7 @@ def _run_one(
         reporter,
         run_id,
         shared.master,
+        fallback_master=TEST_MASTER,  # the warm engine if it is up, else local Spark whatever the pipeline names
         # the test's env: reaches ${secret:env:...} as it reaches ${env:...}; a test writes no key ring
         secrets=open_secrets(spec, run_id, {**os.environ, **test.env}),
         may_create_keys=False,

@@ -15,6 +15,7 @@ from etl_cli.plugins.api import OptionProblem
 from etl_cli.plugins.checks import CheckSpec
 from etl_cli.plugins.quality.base import RowCheck, not_null
 from etl_cli.plugins.registry import register
+from etl_cli.plugins.spark_session import jvm_of
 from etl_cli.plugins.spark_types import quote, string_list
 
 if TYPE_CHECKING:
@@ -99,8 +100,8 @@ class RegexCheck(RowCheck):
 
 def _compile_in_java(check: CheckSpec, df: DataFrame) -> None:
     """Spark would only reject a bad pattern inside the job; Java's own parser says so now, naming the check."""
-    jvm = df.sparkSession._jvm
-    if jvm is None:
+    jvm = jvm_of(df.sparkSession)
+    if jvm is None:  # Spark Connect: Spark reports a bad pattern when the check runs
         return
     try:
         jvm.java.util.regex.Pattern.compile(check.options["pattern"])

@@ -79,6 +79,7 @@ _CONDITION = (
 @register
 class DeltaSink(Sink):
     type = "delta"
+    needs_driver_jvm = "it commits through Delta Lake's Java API in Spark's driver JVM (merges, the table's log)"
     description = (
         "Write a Delta Lake table: append, overwrite (whole table, dynamic partitions or replace_where) or merge "
         "(upsert and delete by keys), each one atomic Delta commit made when the whole run succeeded."

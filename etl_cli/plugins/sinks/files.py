@@ -25,11 +25,12 @@ from etl_cli.plugins.registry import register
 from etl_cli.plugins.s3 import S3_OPTIONS_SCHEMA, configure_buckets, s3_option_problems, s3_packages
 from etl_cli.plugins.sinks.journal import PublishJournal, PublishRecord
 from etl_cli.plugins.sinks.staging import (
-    HadoopFileSystem,
+    FileTree,
     Ownership,
     SkippedWrite,
     StagedFiles,
     StagingLayout,
+    file_tree,
     write_to_staging,
 )
 from etl_cli.plugins.sinks.targets import (
@@ -41,6 +42,7 @@ from etl_cli.plugins.sinks.targets import (
     marker_text,
     refusal,
 )
+from etl_cli.plugins.spark_session import off_local_disk
 from etl_cli.plugins.spark_types import managed_option_problems, scalar_map, string_list
 
 if TYPE_CHECKING:
@@ -84,6 +86,10 @@ class FileSink(Sink):
     }
 
     @classmethod
+    def connect_problems(cls, options: Mapping[str, Any]) -> list[OptionProblem]:
+        return off_local_disk(options, "etl-cli stages and publishes it through the Spark driver's file system")
+
+    @classmethod
     def packages_for(cls, options: Mapping[str, Any]) -> tuple[str, ...]:
         return s3_packages(options) + store_packages(options)
 
@@ -114,7 +120,7 @@ class FileSink(Sink):
             )
         configure_buckets(ctx, stage, [target])
         configure_stores(ctx, stage, [target])
-        fs = HadoopFileSystem(ctx.spark, target)
+        fs = file_tree(ctx.spark, target)
         if not stage.option(REPLACE_FOREIGN, False) and fs.holds_foreign(fs.normalize(target)):
             message, hint = foreign_target_message(fs.normalize(target))
             raise ConfigError(message, location=stage.location, hint=hint)
@@ -125,7 +131,7 @@ class FileSink(Sink):
         mode = stage.option("mode", self.default_mode)
         configure_buckets(ctx, stage, [target])
         configure_stores(ctx, stage, [target])
-        fs = HadoopFileSystem(ctx.spark, target)
+        fs = file_tree(ctx.spark, target)
         layout = StagingLayout.next_to(fs, target, ctx.run_id)
         if fs.exists(layout.target) and mode == "error":
             raise RunError(
@@ -144,9 +150,7 @@ class FileSink(Sink):
         ownership = Ownership(bool(stage.option(REPLACE_FOREIGN, False)), stage.location)
         return StagedFiles(fs, layout, mode, partition_depth, rows, journal, ownership)
 
-    def _write_marked(
-        self, ctx: RunContext, stage: StageSpec, df: DataFrame, fs: HadoopFileSystem, staging: str
-    ) -> int:
+    def _write_marked(self, ctx: RunContext, stage: StageSpec, df: DataFrame, fs: FileTree, staging: str) -> int:
         """Write ``df`` to ``staging`` with etl-cli's marker beside the data (it moves in with a new target)."""
         rows = self._write(stage, df, staging)
         fs.write_text(fs.child(staging, MARKER), marker_text(ctx.pipeline, stage.name, ctx.run_id))
@@ -160,7 +164,7 @@ class FileSink(Sink):
         observed = observe_rows(df, observation)
         if coalesce := stage.option("coalesce"):
             observed = observed.coalesce(coalesce)
-        writer = observed.write.format(self.format).mode("errorifexists")
+        writer = observed.write.format(self.format).mode("error")
         writer = writer.options(**self.writer_defaults(stage)).options(**dict(stage.option("options") or {}))
         if partition_by := stage.option("partition_by"):
             writer = writer.partitionBy(*partition_by)

@@ -106,6 +106,9 @@ class LoadPlan:
 @register
 class JdbcSink(Sink):
     type = "jdbc"
+    needs_driver_jvm = (
+        "it opens JDBC connections in Spark's driver JVM (staging tables, upserts, one transaction per publish)"
+    )
     description = (
         "Write a table over JDBC: append, overwrite or upsert (PostgreSQL, MySQL, MariaDB), staged in a "
         "staging table and published in one transaction when the whole run succeeded."
@@ -400,7 +403,7 @@ def _write_staging(stage: StageSpec, df: DataFrame, settings: ConnectionSettings
     writer = observed.write.format("jdbc").options(**settings.spark_options(), **faster)
     writer = writer.option("dbtable", settings.dialect.qualified(plan.staging_namespace, plan.staging_name))
     writer = writer.option("batchsize", int(stage.option("batch_size", 1000)))
-    writer.mode("append" if plan.target is not None else "errorifexists").save()
+    writer.mode("append" if plan.target is not None else "error").save()
     return int(observed_value(observation, "rows"))
 
 

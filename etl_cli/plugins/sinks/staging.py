@@ -30,9 +30,10 @@ from etl_cli import tracing
 from etl_cli.errors import ConfigError, Location, RunError
 from etl_cli.plugins.api import PendingWrite
 from etl_cli.plugins.s3 import bucket_of, is_s3a
-from etl_cli.plugins.sinks.filetree import FileTree
+from etl_cli.plugins.sinks.filetree import FileTree, LocalFiles
 from etl_cli.plugins.sinks.journal import PublishJournal
-from etl_cli.plugins.sinks.targets import foreign_target_message
+from etl_cli.plugins.sinks.targets import foreign_target_message, local_path
+from etl_cli.plugins.spark_session import is_connect
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -89,6 +90,23 @@ class HadoopFileSystem(FileTree):
 
     def _move(self, source: str, destination: str) -> bool:
         return bool(self._fs.rename(self._path(source), self._path(destination)))
+
+
+def file_tree(spark: SparkSession, uri: str) -> FileTree:
+    """The file system of ``uri`` as this session reaches it: Hadoop's in its JVM, or over Spark Connect the local disk.
+
+    A Spark Connect session has no JVM in this process: etl-cli then publishes local paths itself,
+    which requires the server to see the same disk (a Connect server on this machine: the warm engine).
+    """
+    if not is_connect(spark):
+        return HadoopFileSystem(spark, uri)
+    if local_path(uri) is None:
+        raise RunError(
+            f"cannot publish {uri} over Spark Connect: etl-cli stages and publishes outputs through the "
+            "Spark driver's file system, which only an in-process session reaches for this scheme",
+            hint="run this pipeline with --master (an in-process session), or write to a local path",
+        )
+    return LocalFiles()
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from etl_cli.plugins.object_stores import (
 from etl_cli.plugins.registry import register
 from etl_cli.plugins.s3 import S3_OPTIONS_SCHEMA, configure_buckets, s3_option_problems, s3_packages
 from etl_cli.plugins.sources.malformed import load_keeping_malformed
+from etl_cli.plugins.spark_session import off_local_disk
 from etl_cli.plugins.spark_types import (
     declared_schema,
     declared_schema_problems,
@@ -70,6 +71,10 @@ class FileSource(Source):
     @classmethod
     def packages_for(cls, options: Mapping[str, Any]) -> tuple[str, ...]:
         return s3_packages(options) + store_packages(options)
+
+    @classmethod
+    def connect_problems(cls, options: Mapping[str, Any]) -> list[OptionProblem]:
+        return off_local_disk(options, "its store's credentials are set in Spark's driver JVM")
 
     @classmethod
     def check_options(cls, options: Mapping[str, Any]) -> list[OptionProblem]:

@@ -27,6 +27,7 @@ _FEATURE = "__etl_cli_feature"
 @register
 class GeoJsonSource(Source):
     type = "geojson"
+    needs_driver_jvm = "Apache Sedona registers its functions in Spark's driver JVM"
     description = (
         "Read GeoJSON FeatureCollection files: one row per feature, with the declared properties and the "
         "feature's geometry as WKT text (Apache Sedona; its jars are added to the run)."

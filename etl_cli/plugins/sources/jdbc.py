@@ -81,6 +81,7 @@ class Watermark:
 @register
 class JdbcSource(Source):
     type = "jdbc"
+    needs_driver_jvm = "it opens JDBC connections in Spark's driver JVM (schema checks, watermarks, transactions)"
     description = (
         "Read a table or a query over JDBC (PostgreSQL, MySQL, MariaDB; others with a driver), "
         "optionally in parallel by a partition column, optionally incrementally by a watermark column."

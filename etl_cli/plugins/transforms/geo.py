@@ -166,6 +166,7 @@ class GeoTransform(Transform):
     """What the geo transforms share: Sedona's jars."""
 
     maven_packages = SEDONA_PACKAGES
+    needs_driver_jvm = "Apache Sedona registers its functions in Spark's driver JVM"
 
 
 def _new_column_problems(options: Mapping[str, Any], key: str, read: Sequence[str]) -> list[OptionProblem]:

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from etl_cli.events import Reporter, SparkProgress
+from etl_cli.runtime.spark.connect import is_connect
 
 if TYPE_CHECKING:
     from pyspark import SparkContext
@@ -25,7 +26,7 @@ def watch_spark_progress(
     spark: SparkSession, reporter: Reporter, interval_s: float = POLL_INTERVAL_S
 ) -> Iterator[None]:
     """Send :meth:`Reporter.spark_progress` events while the block runs, if the reporter wants them."""
-    if not reporter.wants_spark_progress:
+    if not reporter.wants_spark_progress or is_connect(spark):  # over Spark Connect the status tracker is the server's
         yield
         return
     stop = threading.Event()

@@ -76,9 +76,9 @@ def _files_for(spark: SparkSession | None) -> Callable[[str], FileTree]:
         if local_path(uri) is not None:
             return LocalFiles()
         assert spark is not None, "a journal naming a non-local target needs Spark (see _needs_spark)"
-        from etl_cli.plugins.sinks.staging import HadoopFileSystem
+        from etl_cli.plugins.sinks.staging import file_tree
 
-        return HadoopFileSystem(spark, uri)
+        return file_tree(spark, uri)
 
     return files
 

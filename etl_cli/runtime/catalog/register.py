@@ -19,7 +19,7 @@ from etl_cli.model.catalog import CatalogSpec, GlueCatalog, IcebergCatalog, Regi
 from etl_cli.model.pipeline import PipelineSpec
 from etl_cli.plugins.api import RunContext
 from etl_cli.plugins.s3 import configure_buckets
-from etl_cli.plugins.sinks.staging import HadoopFileSystem
+from etl_cli.plugins.sinks.staging import file_tree
 from etl_cli.runtime.catalog.entry import CatalogClient, TableEntry, written_entry
 from etl_cli.runtime.catalog.glue import GlueDataCatalog, glue_client
 from etl_cli.runtime.catalog.hive import HiveMetastore
@@ -68,7 +68,7 @@ def _entry(spec: PipelineSpec, ctx: RunContext, registration: Registration, df: 
     if registration.partition_by:
         stage = spec.stage(registration.sink)
         configure_buckets(ctx, stage, [target])
-        partitions = partition_folders(HadoopFileSystem(ctx.spark, target), target, registration.partition_by)
+        partitions = partition_folders(file_tree(ctx.spark, target), target, registration.partition_by)
     fields = [(f.name, f.dataType.simpleString()) for f in df.schema.fields]
     registered_by = {"project": spec.project.name, "pipeline": spec.name, "sink": registration.sink}
     location = table_location(registration, spec.project_root)

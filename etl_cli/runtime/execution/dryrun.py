@@ -31,6 +31,7 @@ from etl_cli.runtime.execution.sql_positions import expression_location
 from etl_cli.runtime.execution.workspace import Workspace
 from etl_cli.runtime.safeguards.guards import RunExtras
 from etl_cli.runtime.safeguards.quality.contracts import ContractViolation
+from etl_cli.runtime.spark.connect import jvm_of
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -379,5 +380,8 @@ def tidy(message: str) -> str:
 
 def explain_string(df: DataFrame) -> str:
     """Spark's physical plan for ``df`` (what ``df.explain()`` prints)."""
-    jvm: Any = df.sparkSession._jvm
+    jvm: Any = jvm_of(df.sparkSession)
+    if jvm is None:  # Spark Connect: the server explains it
+        connect: Any = df
+        return str(connect._explain_string(mode="simple")).strip()
     return str(jvm.PythonSQLUtils.explainString(df._jdf.queryExecution(), "simple")).strip()

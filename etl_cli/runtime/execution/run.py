@@ -19,6 +19,7 @@ from etl_cli.model.pipeline import PipelineSpec
 from etl_cli.plan.dag import Plan, compile_plan
 from etl_cli.plugins.api import KeyStore
 from etl_cli.plugins.registry import Registry
+from etl_cli.plugins.spark_session import is_connect
 from etl_cli.runtime.bookkeeping.audit_trail import Confirmation, append_record, run_record
 from etl_cli.runtime.bookkeeping.endpoint import MonitoringEndpoint, RunView, run_view
 from etl_cli.runtime.bookkeeping.history import record_run
@@ -248,7 +249,10 @@ class _Run:
     def session_started(self, workspace: Workspace) -> None:
         """Let a signal cancel Spark's jobs; record the master, Spark version and start-up time the run got."""
         if self.spec.streaming is None:  # a streaming run stops its queries on signals itself
-            self.signals.attach(workspace.session.sparkContext.cancelAllJobs)
+            session = workspace.session
+            # Spark Connect: the server interrupts the session's operations
+            cancel: Any = session.interruptAll if is_connect(session) else session.sparkContext.cancelAllJobs
+            self.signals.attach(cancel)
         self.keys = workspace.ctx.keys
         self.results.master = workspace.master
         self.results.spark_version = workspace.spark_version

@@ -9,6 +9,7 @@ the dead-letter queue's sink), and every exception leaving the block has resolve
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -16,12 +17,16 @@ from typing import TYPE_CHECKING, Any
 
 from etl_cli.errors import ConfigError
 from etl_cli.events import Reporter
+from etl_cli.model.connect import unfit_for_connect
 from etl_cli.model.pipeline import PipelineSpec
 from etl_cli.plan.dag import Plan
 from etl_cli.plugins.api import RunContext, StateStore
 from etl_cli.plugins.registry import Registry
+from etl_cli.plugins.spark_session import master_of
 from etl_cli.runtime.bookkeeping.state import journal_folder
 from etl_cli.runtime.catalog.hive import with_hive_support
+from etl_cli.runtime.spark.connect import display_url, server_settings
+from etl_cli.runtime.spark.engine import ENGINE_SWITCH, engine_fit, read_engine
 from etl_cli.runtime.spark.session import DEFAULT_MASTER, build_session
 from etl_cli.secrets.keys.manager import KeyManager
 from etl_cli.secrets.redaction import Redactor
@@ -77,6 +82,7 @@ def open_workspace(
     packages: tuple[str, ...] = (),
     settings: Mapping[str, str] | None = None,
     may_create_keys: bool | None = None,
+    fallback_master: str | None = None,
 ) -> Iterator[Workspace]:
     """Start Spark for ``plan`` (or use ``session`` as it is); every exception leaving the block is masked.
 
@@ -89,17 +95,25 @@ def open_workspace(
     ``settings``: more plug-in session settings for it, likewise (:func:`plugin_session_settings` of those pipelines).
     ``may_create_keys``: whether ``encrypt`` may create a key's missing key ring (default: unless ``analysis``);
     without, a key with no ring gets a throwaway data key, and nothing is written.
+    Without ``master``, a pipeline that names no Spark or a local one runs on the project's warm engine
+    (``etl-cli engine start``) when it is up and fits; ``fallback_master`` replaces the pipeline's own
+    (``etl-cli test`` runs locally whatever master a pipeline names).
     """
     spec = plan.pipeline
     secrets = secrets or open_secrets(spec, run_id)
     with secrets.redactor.guard():
         started = session is None
         if session is None:
-            chosen = master or spec.spark.master or DEFAULT_MASTER
-            reporter.session_starting(chosen)
+            chosen = master or fallback_master or spec.spark.remote or spec.spark.master
+            if master is None and (chosen is None or chosen.startswith("local")):
+                # this machine's Spark: the project's warm engine when it is up and fits, else one in-process
+                chosen = _warm_engine(plan, registry, reporter, packages, settings) or chosen
+            chosen = chosen or DEFAULT_MASTER
+            reporter.session_starting(display_url(chosen))
             session = _start_session(plan, registry, secrets, run_id, chosen, verbose, analysis, packages, settings)
+            chosen = display_url(chosen)  # what results and logs show: never the engine's token
         else:
-            chosen = str(session.sparkContext.master)
+            chosen = master_of(session)
         may_create = not analysis if may_create_keys is None else may_create_keys
         ctx = _context(spec, session, run_id, secrets, state, locked, may_create_keys=may_create)
         try:
@@ -107,6 +121,36 @@ def open_workspace(
         finally:
             if started and not keep_session:
                 session.stop()
+
+
+def _warm_engine(
+    plan: Plan,
+    registry: Registry,
+    reporter: Reporter,
+    packages: tuple[str, ...],
+    settings: Mapping[str, str] | None,
+) -> str | None:
+    """The URL of the project's warm engine (``etl-cli engine start``) when it runs and fits ``plan``."""
+    if os.environ.get(ENGINE_SWITCH, "").lower() in ("off", "0", "false", "no"):
+        return None
+    spec = plan.pipeline
+    engine = read_engine(spec.state_dir)
+    if engine is None:
+        return None
+    why = unfit_for_connect(spec, registry) or engine_fit(
+        engine,
+        spec.spark.packages + plugin_packages(plan, registry) + packages,
+        spec.spark.jars,
+        {
+            **server_settings(merge_session_settings([plugin_session_settings(plan, registry), settings or {}])),
+            **server_settings(spec.spark.conf),
+        },
+    )
+    if why is not None:
+        reporter.message("note", f"the warm engine ({engine.address}) is not used: {why}")
+        return None
+    reporter.message("note", f"using the warm engine at {engine.address}")
+    return engine.url
 
 
 def _context(

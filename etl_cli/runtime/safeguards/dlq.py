@@ -99,9 +99,9 @@ def read_queue(ctx: RunContext, spec: PipelineSpec, registry: Registry, selectio
 
 
 def _exists(ctx: RunContext, uri: str) -> bool:
-    from etl_cli.plugins.sinks.staging import HadoopFileSystem
+    from etl_cli.plugins.sinks.staging import file_tree
 
-    return HadoopFileSystem(ctx.spark, uri).exists(uri)
+    return file_tree(ctx.spark, uri).exists(uri)
 
 
 def counts(df: DataFrame | None) -> list[dict[str, Any]]:

@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from etl_cli.runtime.spark.connect import is_connect
+
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
@@ -84,6 +86,9 @@ def spark_duration_s(text: str | None) -> float | None:
 @contextmanager
 def job_description(session: SparkSession, text: str) -> Iterator[None]:
     """Spark's job description while the block runs: every SQL query started in it carries ``text``."""
+    if is_connect(session):  # no profile over Spark Connect: its SQL metrics are the server's
+        yield
+        return
     context = session.sparkContext
     before = context.getLocalProperty(_JOB_DESCRIPTION)
     context.setLocalProperty(_JOB_DESCRIPTION, text)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from etl_cli.runtime.spark.class_sharing import ClassArchive, class_archive
+from etl_cli.runtime.spark.connect import connect_session, is_connect_url
 from etl_cli.runtime.spark.gateway import launch_gateway
 from etl_cli.runtime.spark.jars import resolve_local_jars
 from etl_cli.runtime.spark.java import ensure_java
@@ -98,7 +99,7 @@ def build_session(
     analysis: bool = False,
     streaming: bool = False,
 ) -> SparkSession:
-    """Start (or join) a Spark session configured for etl-cli.
+    """Start (or join) a Spark session configured for etl-cli; a ``master`` of ``sc://...``: a Spark Connect session.
 
     A JVM started here gets its settings through private files removed once it runs, never on
     its command line, where any local user could read them (see :mod:`etl_cli.runtime.spark.gateway`).
@@ -108,6 +109,10 @@ def build_session(
     tuned to start and answer fast rather than to crunch data (:data:`ANALYSIS_SETTINGS`).
     ``streaming``: the session of a streaming run (see :func:`session_settings`).
     """
+    if is_connect_url(master):
+        # the server's JVM holds the packages and server settings (etl-cli engine starts it with them)
+        assert master is not None
+        return connect_session(master, session_settings(app_name, master, conf, (), (), verbose, analysis, streaming))
     java = ensure_java()
     from pyspark import SparkContext
     from pyspark.sql import SparkSession
@@ -131,11 +136,14 @@ def build_session(
     for key, value in settings.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
-    if "PYSPARK_PYTHON" not in os.environ and str(session.sparkContext.master).startswith("local"):
-        # Python UDFs (the text and ml transforms...) run in workers PySpark starts with `python3` from the PATH,
-        # which need not be the interpreter etl-cli is installed in (a venv run by its full path, from cron);
-        # on a local master the workers are on this machine: they use this interpreter
-        session.sparkContext.pythonExec = sys.executable
+    # Python UDFs (the text and ml transforms...) run in workers PySpark starts with `python3` from the PATH,
+    # which need not be the interpreter etl-cli is installed in (a venv run by its full path, from cron). As in
+    # Spark, spark.pyspark.python (a cluster whose machines keep Python elsewhere) comes before PYSPARK_PYTHON;
+    # else this interpreter: a local master's workers are on this machine, and a cluster's executors need
+    # pyspark and etl-cli's modules too, so the same installation path on every machine (docs/cluster.md)
+    session.sparkContext.pythonExec = (
+        settings.get("spark.pyspark.python") or os.environ.get("PYSPARK_PYTHON") or sys.executable
+    )
     if archive is not None and "ArchiveClassesAtExit" in class_sharing:
         _note_archive_writer(archive)
     session.sparkContext.setLogLevel("WARN" if verbose else "ERROR")

@@ -33,6 +33,7 @@ from etl_cli.plugins.observed import observed_metrics
 from etl_cli.plugins.quality.base import Check, DatasetCheck, RowCheck
 from etl_cli.plugins.spark_types import first_line, quote
 from etl_cli.runtime.safeguards.quality.report import CheckResult, Outcome, StageQuality
+from etl_cli.runtime.spark.connect import is_connect
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, Observation, SparkSession
@@ -62,6 +63,9 @@ def failed_check_names(checks: Sequence[CheckSpec]) -> Column:
 @contextmanager
 def job_group(spark: SparkSession, group: str, description: str) -> Iterator[None]:
     """Tag the Spark jobs started inside with ``group`` (Spark UI, status tracker), then restore the old tag."""
+    if is_connect(spark):  # job groups are the server's: its UI shows the session's own tags
+        yield
+        return
     sc = spark.sparkContext
     previous = sc.getLocalProperty("spark.jobGroup.id"), sc.getLocalProperty("spark.job.description")
     sc.setJobGroup(group, description)

@@ -1,0 +1,62 @@
+"""What of a pipeline cannot run over Spark Connect, found offline (``validate``) and before a run picks a session.
+
+Over Spark Connect the JVM is the server's: plug-ins that call into Spark's JVM from etl-cli's
+process (:attr:`Plugin.needs_driver_jvm`), streaming queries (their micro-batch handlers run in
+etl-cli's process) and files etl-cli publishes itself on a non-local file system need an
+in-process session; settings only a server's start applies are ignored by a Connect session.
+"""
+
+from __future__ import annotations
+
+from etl_cli.diagnostics import Diagnostic, error, warning
+from etl_cli.model.pipeline import PipelineSpec, option_location
+from etl_cli.plugins.registry import Registry
+from etl_cli.plugins.spark_session import is_connect_url, is_session_setting
+
+IN_PROCESS_HINT = "run it in-process or on a cluster (--master) instead of over Spark Connect (--remote)"
+
+
+def runs_over_connect(spec: PipelineSpec, master: str | None = None) -> bool:
+    """Whether ``spec`` runs over Spark Connect: ``master`` (``--master``/``--remote``) if given, else its settings."""
+    return is_connect_url(master) if master else spec.spark.remote is not None
+
+
+def connect_problems(spec: PipelineSpec, registry: Registry) -> list[Diagnostic]:
+    """Errors for what cannot run over Spark Connect; warnings for ``spark.conf`` settings a session ignores."""
+    found: list[Diagnostic] = []
+    for stage in spec.stages:
+        plugin = registry.get(stage.kind, stage.type)
+        for problem in plugin.connect_problems(stage.options):
+            key = problem.key_path[0] if problem.key_path else None
+            where = (option_location(spec, stage, str(key)) if key is not None else None) or stage.location
+            found.append(error("not-over-connect", f"{stage.label}: {problem.message}", where, problem.hint))
+    if spec.streaming is not None:
+        sources = [s for s in spec.stages if s.kind == "source"]
+        where = spec.provenance.user_location(("streaming",)) or (sources[0].location if sources else None)
+        found.append(
+            error(
+                "not-over-connect",
+                "a streaming pipeline cannot run over Spark Connect: its micro-batches are committed by handlers "
+                "in etl-cli's own process (exactly-once publishing, the dead-letter queue, metrics)",
+                where,
+                IN_PROCESS_HINT,
+            )
+        )
+    for key in spec.spark.conf:
+        if not is_session_setting(str(key)):
+            found.append(
+                warning(
+                    "server-setting",
+                    f"spark.conf.{key} is a server setting: a Spark Connect session cannot change it, so the "
+                    "server's own value applies",
+                    spec.provenance.user_location(("spark", "conf", key)),
+                    "set it where the Connect server starts (etl-cli engine start reads the project's pipelines)",
+                )
+            )
+    return found
+
+
+def unfit_for_connect(spec: PipelineSpec, registry: Registry) -> str | None:
+    """Why ``spec`` cannot run over Spark Connect (the first error of :func:`connect_problems`), or None."""
+    errors = [d for d in connect_problems(spec, registry) if d.severity == "error"]
+    return errors[0].message if errors else None

@@ -1,0 +1,177 @@
+"""The warm engine (``etl-cli engine``) and Spark Connect (``--remote``), against a real Spark Connect server.
+
+One engine serves the module: ``etl-cli engine start`` launches PySpark's own SparkConnectServer for a
+project holding the quickstart (and a JDBC pipeline, which cannot run over Connect), and the commands
+run against it as a user runs them: subprocesses of the installed CLI. Results are checked against rows
+computed with plain Python from the sample CSVs (tests/spark/test_cli_run.py).
+
+The isolation of sessions runs in a subprocess: a Spark Connect session marks its whole process as a
+Connect one, which the in-process Spark tests sharing this pytest process must not become.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow.dataset as ds
+import pytest
+
+from tests.clihelp import REPO, etl_cli
+from tests.spark.test_cli_run import expected_quickstart_rows
+
+pytestmark = [pytest.mark.integration, pytest.mark.spark]
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A project with the quickstart and a JDBC pipeline, and its engine running (stopped at the end)."""
+    root = tmp_path_factory.mktemp("engine-project")
+    (root / "etl-project.yaml").write_text("name: shop\n")
+    shutil.copytree(REPO / "pipelines" / "quickstart", root / "pipelines" / "quickstart")
+    shutil.copytree(
+        REPO / "pipelines" / "postgres_to_parquet_incremental", root / "pipelines" / "postgres_to_parquet_incremental"
+    )
+    started = etl_cli("engine", "start", str(root), "--format", "json", cwd=root, timeout=400)
+    assert started.returncode == 0, started.stderr
+    try:
+        yield root
+    finally:
+        etl_cli("engine", "stop", str(root), cwd=root)
+
+
+def _engine(root: Path) -> dict[str, str]:
+    data: dict[str, str] = json.loads((root / ".etl" / "engine" / "engine.json").read_text())
+    return data
+
+
+def _written_rows(folder: Path) -> list[tuple[object, ...]]:
+    table = ds.dataset(folder, format="parquet", partitioning="hive").to_table().to_pylist()
+    return sorted(
+        (str(r["order_date"]), r["country"], r["orders"], r["revenue"], r["buyers"], r["rank_in_day"]) for r in table
+    )
+
+
+def test_start_records_the_engine_privately_and_status_shows_it_without_the_token(project: Path) -> None:
+    record = project / ".etl" / "engine" / "engine.json"
+    assert record.stat().st_mode & 0o777 == 0o600
+    token = _engine(project)["token"]
+    status = etl_cli("engine", "status", str(project), "--format", "json", cwd=project)
+    assert status.returncode == 0, status.stderr
+    shown = json.loads(status.stdout)
+    assert shown["running"] is True and shown["address"] == f"sc://localhost:{_engine(project)['port']}"
+    assert token not in status.stdout and "token" not in shown
+    # the server got its token from its environment: no process's command line holds it
+    listing = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
+    assert token not in listing
+
+
+def test_the_jdbc_pipeline_is_not_served_and_says_why(project: Path) -> None:
+    again = etl_cli("engine", "start", str(project), cwd=project)
+    assert again.returncode != 0 and "already runs" in again.stderr
+    # what start reported: the quickstart is served, the JDBC pipeline starts Spark in-process
+    report = etl_cli("engine", "status", str(project), cwd=project)
+    assert report.returncode == 0
+    from etl_cli.usecases.engine import engine_needs
+
+    needs = engine_needs(project.resolve())
+    assert needs.served == ("quickstart",)
+    assert "JDBC" in needs.not_served["postgres_to_parquet_incremental"]
+
+
+def test_run_uses_the_engine_and_writes_the_expected_rows(project: Path, tmp_path: Path) -> None:
+    out = tmp_path / "warehouse"
+    result = etl_cli(
+        "run", "pipelines/quickstart", "--set", f"vars.output_dir={out}", "--results-dir", str(tmp_path), cwd=project
+    )
+    assert result.returncode == 0, result.stderr
+    engine = _engine(project)
+    assert f"using the warm engine at sc://localhost:{engine['port']}" in result.stderr
+    assert _written_rows(out / "daily_revenue") == sorted(expected_quickstart_rows())
+    results_text = (tmp_path / "latest.json").read_text()
+    assert engine["token"] not in results_text + result.stdout + result.stderr
+    results = json.loads(results_text)
+    assert results["status"] == "success" and results["master"] == f"sc://localhost:{engine['port']}"
+    sink = next(s for s in results["stages"] if s["name"] == "daily_revenue_out")
+    assert sink["rows_out"] == len(expected_quickstart_rows())
+    # the run's staging folders are gone: only the published output and etl-cli's marker are left
+    assert sorted(p.name for p in out.iterdir()) == ["daily_revenue"]
+
+
+def test_dry_run_and_pipeline_tests_use_the_engine(project: Path) -> None:
+    dry = etl_cli("dry-run", "pipelines/quickstart", cwd=project)
+    assert dry.returncode == 0, dry.stderr
+    assert "using the warm engine" in dry.stderr and "nothing written" in dry.stdout
+    assert not (project / "output").exists()
+    tests = etl_cli("test", "pipelines/quickstart", cwd=project)
+    assert tests.returncode == 0, tests.stdout + tests.stderr
+    assert "using the warm engine" in tests.stderr and "2 passed, 0 failed" in tests.stdout
+
+
+def test_etl_engine_off_and_an_explicit_master_start_spark_in_process(project: Path, tmp_path: Path) -> None:
+    result = etl_cli(
+        "dry-run", "pipelines/quickstart", cwd=project, env={"ETL_ENGINE": "off", "ETL_STATE_DIR": str(tmp_path)}
+    )
+    assert result.returncode == 0, result.stderr
+    assert "warm engine" not in result.stderr and "starting Spark (local[*])" in result.stderr
+
+
+def test_remote_runs_over_a_connect_url_given_in_the_environment(project: Path, tmp_path: Path) -> None:
+    engine = _engine(project)
+    out = tmp_path / "warehouse"
+    result = etl_cli(
+        "run",
+        "pipelines/quickstart",
+        "--set",
+        f"vars.output_dir={out}",
+        "--results-dir",
+        str(tmp_path),
+        cwd=project,
+        env={"ETL_REMOTE": f"sc://localhost:{engine['port']}/;token={engine['token']}"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "warm engine" not in result.stderr  # named, not found
+    assert _written_rows(out / "daily_revenue") == sorted(expected_quickstart_rows())
+    assert engine["token"] not in (tmp_path / "latest.json").read_text() + result.stderr
+    wrong = etl_cli(
+        "run",
+        "pipelines/quickstart",
+        cwd=project,
+        env={"ETL_REMOTE": f"sc://localhost:{engine['port']}/;token=not-the-token"},
+    )
+    assert wrong.returncode != 0
+
+
+def test_sessions_on_the_engine_are_isolated(project: Path) -> None:
+    engine = _engine(project)
+    script = textwrap.dedent(
+        f"""
+        from etl_cli.runtime.spark.connect import connect_session
+        url = "sc://localhost:{engine["port"]}/;token={engine["token"]}"
+        first = connect_session(url, {{"spark.sql.shuffle.partitions": "3"}})
+        second = connect_session(url, {{}})
+        first.range(5).createOrReplaceTempView("mine")
+        print(first.table("mine").count(), second.catalog.tableExists("mine"))
+        print(first.conf.get("spark.sql.shuffle.partitions"), second.conf.get("spark.sql.shuffle.partitions"))
+        first.stop()
+        second.stop()
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["5", "False", "3", "200"]
+
+
+def test_stop_ends_the_engine_and_commands_start_spark_in_process_again(project: Path) -> None:
+    pid = int(_engine(project)["pid"])
+    stopped = etl_cli("engine", "stop", str(project), cwd=project)
+    assert stopped.returncode == 0 and "engine stopped" in stopped.stdout
+    status = etl_cli("engine", "status", str(project), cwd=project)
+    assert status.returncode == 1 and "no engine" in status.stdout
+    assert not (project / ".etl" / "engine" / "engine.json").exists()
+    assert subprocess.run(["kill", "-0", str(pid)], capture_output=True).returncode != 0
