@@ -130,3 +130,18 @@ def test_the_engine_fits_a_pipeline_only_with_its_packages_jars_and_server_setti
 def test_the_engine_address_never_shows_the_token() -> None:
     engine = _engine(token="s3cret")
     assert "s3cret" in engine.url and "s3cret" not in engine.address and "s3cret" not in str(engine.public())
+
+
+def test_without_the_connect_extra_a_remote_session_says_which_extra_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    from etl_cli.errors import RunError
+    from etl_cli.runtime.spark.connect import require_connect_client
+
+    require_connect_client()  # the dev install has the extra
+    monkeypatch.setitem(sys.modules, "grpc", None)  # as if grpcio were not installed
+    with pytest.raises(RunError, match="needs the `connect` extra") as raised:
+        require_connect_client()
+    assert raised.value.hint == "pip install 'etl-cli[connect]'"

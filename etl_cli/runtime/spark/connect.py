@@ -47,6 +47,7 @@ def connect_session(url: str, conf: Mapping[str, str]) -> SparkSession:
     """
     from pyspark.sql import SparkSession
 
+    require_connect_client()
     try:
         # create(), never getOrCreate(): a second session of this process (etl-cli test, the studio) is one of its
         # own; it also marks the process as a Spark Connect one, which PySpark's functions need to build columns
@@ -66,6 +67,18 @@ def connect_session(url: str, conf: Mapping[str, str]) -> SparkSession:
         session.stop()
         raise
     return session
+
+
+def require_connect_client() -> None:
+    """Raise a clear error when PySpark's Spark Connect client cannot load (the ``connect`` extra is missing)."""
+    try:
+        from pyspark.sql.connect.utils import check_dependencies
+
+        check_dependencies("etl_cli")
+    except ImportError as exc:
+        raise RunError(
+            f"Spark Connect needs the `connect` extra ({exc})", hint="pip install 'etl-cli[connect]'"
+        ) from exc
 
 
 def _release(session: Any) -> None:

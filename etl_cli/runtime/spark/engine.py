@@ -118,6 +118,9 @@ def start_engine(
             f"an engine already runs for this project ({running.address}, pid {running.pid})",
             hint="etl-cli engine stop first, to start one with other settings",
         )
+    from etl_cli.runtime.spark.connect import require_connect_client
+
+    require_connect_client()  # before a server starts that no client here could reach
     folder = state_dir / ENGINE_FOLDER
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o700)
