@@ -17,6 +17,7 @@ from etl_cli.authoring.templates import usable_templates
 from etl_cli.authoring.writer import CreatedPipeline, secret_notes, write_pipeline
 from etl_cli.config.project import Project
 from etl_cli.errors import ConfigError, InvalidPipeline
+from etl_cli.model.catalog import IcebergCatalog, read_catalogs
 from etl_cli.model.schema import build_schema
 from etl_cli.plugins.registry import Registry
 from etl_cli.secrets.resolver import SecretResolver
@@ -28,9 +29,11 @@ def create_pipeline(
     """Ask what is not answered yet, then write ``pipelines_dir/<name>`` if the result validates."""
     templates = usable_templates(project.template_dirs(), registry)
     checks_available = "checks" in build_schema(registry)["properties"]
+    catalogs, _ = read_catalogs(project)  # a catalog that is wrong is reported by the validation of the result
+    table_catalogs = tuple(name for name, c in catalogs.items() if isinstance(c, IcebergCatalog))
 
     def conversation() -> tuple[Draft, CreatedPipeline]:
-        draft = Interview(answers, registry, templates, pipelines_dir, force, checks_available).run()
+        draft = Interview(answers, registry, templates, pipelines_dir, force, checks_available, table_catalogs).run()
         answers.finish()
         try:
             return draft, write_pipeline(draft, project, pipelines_dir, registry, force)

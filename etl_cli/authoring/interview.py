@@ -18,6 +18,20 @@ from pathlib import Path
 from typing import Any
 
 from etl_cli.authoring.columns import Columns, columns_after, source_columns
+from etl_cli.authoring.connectors import (
+    ASKED,
+    CONNECTION_STRINGS,
+    FOLLOW_UPS,
+    MODE_AFTER,
+    NO_VARIANT,
+    VARIANTS,
+    Field,
+    is_secret_field,
+    password_problem,
+    path_problem,
+    store_block,
+    variant_schema,
+)
 from etl_cli.authoring.first_test import first_test_text
 from etl_cli.authoring.paths import PathRoot
 from etl_cli.authoring.questions import Answers, Choice, Question, option_question, yes_no
@@ -70,6 +84,8 @@ class Draft:
     targets: dict[tuple[str, str | None, str], Any] = field(default_factory=dict)
     #: the text of ``tests/<name>.yaml`` when a first test was asked for (and the input's columns are known)
     first_test: str | None = None
+    #: keys added to a template's stages, by (section, stage name): an object store's settings block
+    stage_settings: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -82,6 +98,8 @@ class Interview:
     pipelines_dir: Path
     force: bool = False
     checks_available: bool = False
+    #: the project's Iceberg catalogs (``catalogs:`` of type iceberg), offered where a stage names one
+    table_catalogs: tuple[str, ...] = ()
     draft: Draft = field(default_factory=lambda: Draft(""))
     _secret_store: str | None = None
     #: where the pipeline's relative paths will start, known once it has a name
@@ -168,10 +186,25 @@ class Interview:
             default = f"output/{self.draft.name}"
         question = option_question(key, param.name, schema, param.required and default is None, default)
         question = replace(question, example=param.example)
+        if param.use and param.use.key == "path":
+            question = replace(question, check=_both(question.check, path_problem))
         value = self.ask(self._placed(question, param.use.kind, param.use.key) if param.use else question)
         if param.use and param.use.kind == "sink" and param.use.key in TARGET_KEYS and value is not None:
             self.draft.targets[("vars", None, param.name)] = value
+        if param.use and param.use.key == "path" and param.use.stage_name:
+            self._template_store(param.use.kind, param.use.stage_name, param.use.stage_keys, value)
         return value
+
+    def _template_store(self, kind: Kind, stage_name: str, written: frozenset[str], path: Any) -> None:
+        """The settings block of the store a template's path is on, unless the template writes it."""
+        block = store_block(path)
+        if block is None or block[0] in written:
+            return
+        prefix = "source" if kind == "source" else "sink"
+        settings = self._block(prefix, block[0], block[1], {}, stage_name)
+        if settings:
+            section = "sources" if kind == "source" else "sinks"
+            self.draft.stage_settings.setdefault((section, stage_name), {})[block[0]] = settings
 
     def _source(self, prefix: str, name: str) -> str:
         types = self.registry.types("source")
@@ -184,23 +217,105 @@ class Interview:
         return name
 
     def _options(self, prefix: str, kind: Kind, type_name: str, stage_name: str) -> dict[str, Any]:
-        """The required options, then the optional connection ones (user, password, token...)."""
+        """The required options, the optional connection ones (user, password, token...), then the ones the
+        connector's recipe asks (:mod:`.connectors`: a REST source's pages and auth, an object store's settings)."""
         plugin = self.registry.get(kind, type_name)
         optional = [o for o in plugin.options_schema if o in CONNECTION_KEYS or is_credential_key(o)]
+        recipe = [o for o in ASKED.get((kind, type_name), ()) if o in plugin.options_schema]
         found: dict[str, Any] = {}
-        for option in dict.fromkeys([*plugin.required_options, *optional]):
+        queue = list(dict.fromkeys([*plugin.required_options, *optional, *recipe]))
+        asked: set[str] = set()
+        while queue:
+            option = queue.pop(0)
+            if option in asked:
+                continue
+            asked.add(option)
             required = option in plugin.required_options
-            schema = plugin.options_schema.get(option, {})
-            key = f"{prefix}.{option}"
-            if is_credential_key(option):
-                field_name = f"{stage_name}_{option}" if prefix != "source" else option
-                value = self._secret(key, field_name, option, optional=not required)
-            else:
-                default = f"output/{self.draft.name}" if kind == "sink" and option == "path" else None
-                value = self.ask(self._placed(option_question(key, option, schema, required, default), kind, option))
-            if value not in (None, "", []):
+            value = self._option(prefix, kind, type_name, stage_name, option, required)
+            if value not in (None, "", [], {}):
                 found[option] = value
-        return {**found, **self._more_options(prefix, kind, type_name, set(found) | set(optional))}
+            follow = FOLLOW_UPS.get((type_name, option), {}).get(str(value), ())
+            queue[:0] = [o for o in follow if o in plugin.options_schema]
+            block = store_block(value) if option == "path" else None
+            if block is not None and block[0] in plugin.options_schema:
+                asked.add(block[0])
+                settings = self._block(prefix, block[0], block[1], plugin.options_schema[block[0]], stage_name)
+                found.update({block[0]: settings} if settings else {})
+        return {**found, **self._more_options(prefix, kind, type_name, set(found) | asked)}
+
+    def _option(self, prefix: str, kind: Kind, type_name: str, stage_name: str, option: str, required: bool) -> Any:
+        """One option's answer: a hidden prompt for a credential, a choice of the project's catalogs, the keys of
+        a variant block, else the question its schema shapes."""
+        plugin = self.registry.get(kind, type_name)
+        schema = plugin.options_schema.get(option, {})
+        key = f"{prefix}.{option}"
+        if is_credential_key(option):
+            field_name = f"{stage_name}_{option}" if prefix != "source" else option
+            return self._secret(key, field_name, option, optional=not required)
+        if option in VARIANTS and isinstance(schema.get("properties"), dict):
+            return self._variant(key, option, schema, stage_name if prefix != "source" else "")
+        if option == "catalog" and getattr(plugin, "catalog_kind", None) is not None:
+            return self.ask(self._catalog_question(key, schema))
+        default = f"output/{self.draft.name}" if kind == "sink" and option == "path" else None
+        question = option_question(key, option, schema, required, default)
+        if option == "path":
+            question = replace(question, check=_both(question.check, path_problem))
+        elif option in CONNECTION_STRINGS:
+            question = replace(question, check=_both(question.check, password_problem))
+        return self.ask(self._placed(question, kind, option))
+
+    def _catalog_question(self, key: str, schema: dict[str, Any]) -> Question:
+        """The project's Iceberg catalogs to choose from; without one, why the answer cannot be right yet."""
+        if self.table_catalogs:
+            choices = _choices(self.table_catalogs)
+            return Question(
+                key, "catalog — Iceberg catalog of etl-project.yaml", "select", choices, self.table_catalogs[0]
+            )
+        hint = (
+            "add one to etl-project.yaml first, "
+            "e.g. catalogs: {lake: {type: iceberg, catalog_type: hadoop, warehouse: lake}}"
+        )
+
+        def unknown(value: Any) -> str | None:
+            return f"etl-project.yaml declares no iceberg catalog named '{value}'; {hint}"
+
+        return Question(key, "catalog — Iceberg catalog of etl-project.yaml", check=unknown, help=hint)
+
+    def _variant(self, key: str, option: str, schema: dict[str, Any], owner: str) -> dict[str, Any] | None:
+        """A block whose ``type`` decides its keys (a REST ``auth:`` or ``paginate:``): the type, then its keys."""
+        variants = VARIANTS[option]
+        declared = variant_schema(schema, "type").get("enum", list(variants))
+        types = [NO_VARIANT, *[t for t in declared if t in variants and t != NO_VARIANT]]
+        description = str(schema.get("description") or option).split(" (")[0].rstrip(".")
+        chosen = self.ask(Question(f"{key}.type", f"{option} — {description}", "select", _choices(types), NO_VARIANT))
+        if not chosen or chosen == NO_VARIANT:
+            return None
+        block: dict[str, Any] = {"type": chosen}
+        for item in variants[chosen]:
+            field_schema = variant_schema(schema, item.name)
+            value = self._field(f"{key}.{item.name}", option, item, field_schema, owner)
+            if value not in (None, "", []) and (item.required or value != field_schema.get("default")):
+                block[item.name] = value
+        return block
+
+    def _block(
+        self, prefix: str, option: str, fields: tuple[Field, ...], schema: dict[str, Any], owner: str
+    ) -> dict[str, Any]:
+        """An object store's settings block, key by key; empty when nothing was answered."""
+        block: dict[str, Any] = {}
+        for item in fields:
+            value = self._field(
+                f"{prefix}.{option}.{item.name}", option, item, variant_schema(schema, item.name), owner
+            )
+            if value not in (None, "", [], False):
+                block[item.name] = value
+        return block
+
+    def _field(self, key: str, option: str, item: Field, schema: dict[str, Any], owner: str) -> Any:
+        if is_secret_field(option, item):
+            field_name = "_".join(filter(None, (owner, option, item.name)))
+            return self._secret(key, field_name, f"{option}.{item.name}", optional=not item.required)
+        return self.ask(option_question(key, item.name, schema, item.required))
 
     def _more_options(self, prefix: str, kind: Kind, type_name: str, asked: set[str]) -> dict[str, Any]:
         """Any other option, chosen from a list (answers given for an option choose it too)."""
@@ -301,8 +416,12 @@ class Interview:
         stage.update(self._options("sink", "sink", type_name, "output"))
         plugin = self.registry.get("sink", type_name)
         assert issubclass(plugin, Sink)
-        mode = self.ask(Question("sink.mode", "Mode", "select", _choices(list(plugin.modes)), plugin.default_mode))
-        stage["mode"] = mode or plugin.default_mode
+        default = next(
+            (m for (t, o, v), m in MODE_AFTER.items() if t == type_name and stage.get(o) == v and m in plugin.modes),
+            plugin.default_mode,
+        )
+        mode = self.ask(Question("sink.mode", "Mode", "select", _choices(list(plugin.modes)), default))
+        stage["mode"] = mode or default
         if stage["mode"] not in PLAIN_MODES:
             for option, schema in plugin.options_schema.items():
                 if "key" in option and option not in stage and not is_credential_key(option):
@@ -361,3 +480,12 @@ class Interview:
 
 def _choices(values: list[str] | tuple[str, ...]) -> tuple[Choice, ...]:
     return tuple(Choice(v, v) for v in values)
+
+
+def _both(first: Any, second: Any) -> Any:
+    """A check refusing what either check refuses."""
+
+    def check(value: Any) -> str | None:
+        return (first(value) if first is not None else None) or second(value)
+
+    return check

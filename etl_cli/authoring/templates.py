@@ -31,6 +31,8 @@ class ParamUse:
     key: str
     #: every key the template writes in that stage: a parameter filling ``type`` may only name a type taking them
     stage_keys: frozenset[str] = frozenset()
+    #: the name of that stage (None when the template does not name it)
+    stage_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -142,7 +144,8 @@ def _param_uses(data: dict[str, Any], registry: Registry) -> dict[str, ParamUse]
         for key, value in item.items():
             match = _WHOLE_VAR.match(value) if isinstance(value, str) else None
             if match and match.group(1) not in uses:
-                uses[match.group(1)] = ParamUse(kind, literal_type, str(key), frozenset(map(str, item)))
+                name = str(item["name"]) if item.get("name") is not None else None
+                uses[match.group(1)] = ParamUse(kind, literal_type, str(key), frozenset(map(str, item)), name)
     return uses
 
 

@@ -60,19 +60,34 @@ def _pipeline_text(draft: Draft) -> str:
         document["description"] = draft.description
     if draft.template is not None:
         document["extends"] = {"template": draft.template.name, "params": dict(draft.params)}
-    for section, items in (("sources", draft.sources), ("transforms", draft.transforms)):
+    sources, sinks = _with_settings(draft, "sources"), _with_settings(draft, "sinks")
+    for section, items in (("sources", sources), ("transforms", draft.transforms)):
         if items:
             document[section] = items
     if draft.checks:
         document["checks"] = draft.checks
-    if draft.sinks:
-        document["sinks"] = draft.sinks
+    if sinks:
+        document["sinks"] = sinks
     origin = f" from template {draft.template.name}" if draft.template else ""
     header = (
         f"# {draft.name}: created by `etl-cli create-pipeline`{origin}.\n"
         "# Environment overlays live in env/<env>.yaml; docs/configuration.md explains the layers.\n"
     )
     return header + _yaml(document)
+
+
+def _with_settings(draft: Draft, section: str) -> list[dict[str, Any]]:
+    """The stages of ``section``, with the keys added to a template's stages (merged by name, as extends does)."""
+    items = [dict(item) for item in (draft.sources if section == "sources" else draft.sinks)]
+    for (where, name), settings in draft.stage_settings.items():
+        if where != section:
+            continue
+        found = next((item for item in items if item.get("name") == name), None)
+        if found is None:
+            items.append({"name": name, **settings})
+        else:
+            found.update(settings)
+    return items
 
 
 def _dev_text(draft: Draft) -> str:

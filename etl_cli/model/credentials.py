@@ -48,7 +48,8 @@ SECRET_SETTINGS: dict[str, dict[str, tuple[tuple[str, ...], ...]]] = {
         "opensearch": (("url",), ("username",), ("password",)),
         "mongodb": (("uri",),),
         "rest": (("auth", "*"), ("headers", "*")),
-        **{files: (("s3", "*"),) for files in ("csv", "json", "orc", "parquet")},
+        **{files: (("s3", "*"), ("azure", "*"), ("gcs", "*")) for files in ("csv", "json", "orc", "parquet")},
+        "delta": (("s3", "*"),),
     },
     "metrics": {"pushgateway": (("url",), ("username",), ("password",))},
     "lineage": {"http": (("url",), ("auth", "*"), ("custom_headers", "*")), "kafka": (("config", "*"),)},
@@ -63,7 +64,7 @@ COMMAND_LINE_CONF = frozenset({
 ALLOWED_PLACES = (
     "JDBC url, user, password and properties; Kafka bootstrap_servers and options; "
     "Redis url, username and password; the MongoDB uri; OpenSearch url, username and password; "
-    "a file stage's s3 settings; "
+    "a file stage's s3, azure and gcs settings; a Delta stage's s3 settings; "
     "a REST stage's auth and headers; "
     "a mask transform's keys; the Pushgateway's url, username and password; the lineage transport's http url, "
     "auth and custom_headers "
