@@ -27,6 +27,15 @@ from tests.spark.test_cli_run import expected_quickstart_rows
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark]
 
+#: malformed records go to a dead-letter queue; the replay loads corrected rows (tests/spark/test_quality_replay.py)
+MALFORMED = """\
+sources:
+  - {name: orders, type: csv, path: data/orders.csv, schema: "id INT, amount DOUBLE", on_malformed: dead_letter}
+sinks:
+  - {name: out, type: parquet, input: orders, path: output/malformed, mode: overwrite}
+dead_letter: {type: json, path: output/dlq}
+"""
+
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
@@ -37,6 +46,10 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     shutil.copytree(
         REPO / "pipelines" / "postgres_to_parquet_incremental", root / "pipelines" / "postgres_to_parquet_incremental"
     )
+    (root / "pipelines" / "malformed").mkdir()
+    (root / "pipelines" / "malformed" / "pipeline.yaml").write_text(MALFORMED)
+    (root / "data").mkdir()
+    (root / "data" / "orders.csv").write_text("id,amount\n1,1.5\n2,2.5\n3,abc\n4,4.5,extra\n")
     started = etl_cli("engine", "start", str(root), "--format", "json", cwd=root, timeout=400)
     assert started.returncode == 0, started.stderr
     try:
@@ -80,7 +93,7 @@ def test_the_jdbc_pipeline_is_not_served_and_says_why(project: Path) -> None:
     from etl_cli.usecases.engine import engine_needs
 
     needs = engine_needs(project.resolve())
-    assert needs.served == ("quickstart",)
+    assert needs.served == ("malformed", "quickstart")
     assert "JDBC" in needs.not_served["postgres_to_parquet_incremental"]
 
 
@@ -145,6 +158,24 @@ def test_remote_runs_over_a_connect_url_given_in_the_environment(project: Path, 
         env={"ETL_REMOTE": f"sc://localhost:{engine['port']}/;token=not-the-token"},
     )
     assert wrong.returncode != 0
+
+
+def test_dead_letters_and_their_replay_on_the_engine(project: Path, tmp_path: Path) -> None:
+    first = etl_cli("run", "pipelines/malformed", "--results-dir", str(tmp_path), cwd=project)
+    assert first.returncode == 0, first.stderr
+    assert "using the warm engine" in first.stderr
+    run_id = json.loads((tmp_path / "latest.json").read_text())["run_id"]
+    out = project / "output" / "malformed"
+    assert sorted(r["id"] for r in ds.dataset(out, format="parquet").to_table().to_pylist()) == [1, 2]
+    letters = ds.dataset(project / "output" / "dlq", format="json").to_table().to_pylist()
+    assert sorted(r["raw"] for r in letters) == ["3,abc", "4,4.5,extra"]
+    fixed = tmp_path / "fixed.jsonl"
+    fixed.write_text('{"id": 3, "amount": 3.5}\n{"id": 4, "amount": 4.5}\n')
+    replayed = etl_cli("dlq", "replay", "pipelines/malformed", "--run", run_id, "--rows", str(fixed), cwd=project)
+    assert replayed.returncode == 0, replayed.stderr
+    assert "using the warm engine" in replayed.stderr
+    written = ds.dataset(out, format="parquet").to_table().to_pylist()
+    assert sorted((r["id"], r["amount"]) for r in written) == [(1, 1.5), (2, 2.5), (3, 3.5), (4, 4.5)]
 
 
 def test_sessions_on_the_engine_are_isolated(project: Path) -> None:
