@@ -140,7 +140,7 @@ def validate(
                 diagnostics += check_policies(spec, registry(), graph=graph)
                 diagnostics += check_access_filters(spec, registry(), graph)
                 if runs_over_connect(spec, remote):
-                    diagnostics += connect_problems(spec, registry())
+                    diagnostics += connect_problems(spec, registry(), remote or spec.spark.remote)
                 from etl_cli.testing.spec import check_test_files  # the tests beside it (docs/testing.md)
 
                 diagnostics += check_test_files(spec, registry())

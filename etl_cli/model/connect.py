@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from etl_cli.diagnostics import Diagnostic, error, warning
 from etl_cli.model.pipeline import PipelineSpec, option_location
+from etl_cli.plugins.api import OptionProblem
 from etl_cli.plugins.registry import Registry
-from etl_cli.plugins.spark_session import is_connect_url, is_session_setting
+from etl_cli.plugins.spark_session import display_url, is_connect_url, is_session_setting, loopback
 
 IN_PROCESS_HINT = "run it in-process or on a cluster (--master) instead of over Spark Connect (--remote)"
 
@@ -21,12 +22,27 @@ def runs_over_connect(spec: PipelineSpec, master: str | None = None) -> bool:
     return is_connect_url(master) if master else spec.spark.remote is not None
 
 
-def connect_problems(spec: PipelineSpec, registry: Registry) -> list[Diagnostic]:
-    """Errors for what cannot run over Spark Connect; warnings for ``spark.conf`` settings a session ignores."""
+def connect_problems(spec: PipelineSpec, registry: Registry, remote: str | None = None) -> list[Diagnostic]:
+    """Errors for what cannot run over Spark Connect; warnings for ``spark.conf`` settings a session ignores.
+
+    ``remote``: the server's URL; on another machine than this one, file outputs (which etl-cli publishes
+    itself on this machine's disk) cannot be published either.
+    """
     found: list[Diagnostic] = []
-    for stage in spec.stages:
+    stages = [*spec.stages, *([spec.dead_letter.as_sink()] if spec.dead_letter is not None else [])]
+    for stage in stages:
         plugin = registry.get(stage.kind, stage.type)
-        for problem in plugin.connect_problems(stage.options):
+        problems = list(plugin.connect_problems(stage.options))
+        if remote and not loopback(remote) and getattr(plugin, "publishes_on_client", False):
+            problems.append(
+                OptionProblem(
+                    (),
+                    f"cannot be published over the Spark Connect server at {display_url(remote)}: etl-cli publishes "
+                    "file outputs on this machine's disk, and that server writes on its own",
+                    "use a Connect server on this machine (etl-cli engine start), or run in-process or on a cluster",
+                )
+            )
+        for problem in problems:
             key = problem.key_path[0] if problem.key_path else None
             where = (option_location(spec, stage, str(key)) if key is not None else None) or stage.location
             found.append(error("not-over-connect", f"{stage.label}: {problem.message}", where, problem.hint))
@@ -56,7 +72,7 @@ def connect_problems(spec: PipelineSpec, registry: Registry) -> list[Diagnostic]
     return found
 
 
-def unfit_for_connect(spec: PipelineSpec, registry: Registry) -> str | None:
+def unfit_for_connect(spec: PipelineSpec, registry: Registry, remote: str | None = None) -> str | None:
     """Why ``spec`` cannot run over Spark Connect (the first error of :func:`connect_problems`), or None."""
-    errors = [d for d in connect_problems(spec, registry) if d.severity == "error"]
+    errors = [d for d in connect_problems(spec, registry, remote) if d.severity == "error"]
     return errors[0].message if errors else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -37,6 +38,12 @@ STATIC_SQL_SETTINGS = frozenset(
 def is_connect_url(master: str | None) -> bool:
     """Whether ``master`` names a Spark Connect server rather than a Spark master."""
     return bool(master) and str(master).startswith(CONNECT_SCHEME)
+
+
+def loopback(url: str) -> bool:
+    """Whether the Connect server at ``url`` runs on this machine (its files are this machine's files)."""
+    host = urlsplit(url.replace(CONNECT_SCHEME, "http://", 1)).hostname or ""
+    return host in {"localhost", "127.0.0.1", "::1"} or host == socket.gethostname()
 
 
 def is_session_setting(key: str) -> bool:

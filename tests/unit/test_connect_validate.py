@@ -75,7 +75,8 @@ def test_a_sink_off_the_local_disk_is_an_error_and_a_server_setting_a_warning(tm
 
 def test_the_projects_spark_remote_applies_unless_the_pipeline_names_its_own_master(tmp_path: Path) -> None:
     path = _project(tmp_path, JDBC, "name: shop\nspark:\n  remote: sc://spark.example:15002\n")
-    assert _found(path, None) == [("error", "not-over-connect", 2, 5)]
+    # the JDBC source, and the Parquet sink: etl-cli publishes it on this machine, not the server's
+    assert sorted(_found(path, None)) == [("error", "not-over-connect", 2, 5), ("error", "not-over-connect", 9, 5)]
     local = _project(tmp_path / "local", "spark: {master: 'local[2]'}\n" + JDBC)
     (tmp_path / "local" / "etl-project.yaml").write_text("name: shop\nspark:\n  remote: sc://spark.example:15002\n")
     assert _found(local, None) == []
@@ -145,3 +146,27 @@ def test_without_the_connect_extra_a_remote_session_says_which_extra_to_install(
     with pytest.raises(RunError, match="needs the `connect` extra") as raised:
         require_connect_client()
     assert raised.value.hint == "pip install 'etl-cli[connect]'"
+
+
+LOCAL = (
+    "sources:\n"
+    "  - {name: raw, type: csv, path: data/orders.csv}\n"
+    "sinks:\n"
+    "  - {name: out, type: parquet, input: raw, path: output/orders}\n"  # line 4, column 5
+    "dead_letter:\n"  # line 5, column 1: where the queue's problems point
+    "  type: jdbc\n"
+    "  url: jdbc:postgresql://localhost:5432/shop\n"
+    "  table: rejects\n"
+)
+
+
+def test_local_outputs_need_a_server_on_this_machine_and_the_queue_is_checked_too(tmp_path: Path) -> None:
+    path = _project(tmp_path, LOCAL)
+    assert _found(path, "sc://localhost:15002") == [("error", "not-over-connect", 5, 1)]
+    assert sorted(_found(path, "sc://spark.example:15002")) == [
+        ("error", "not-over-connect", 4, 5),
+        ("error", "not-over-connect", 5, 1),
+    ]
+    (report,) = app.validate([path], remote="sc://spark.example:15002")
+    messages = " ".join(d.message for d in report.diagnostics)
+    assert "publishes file outputs on this machine's disk" in messages and "sink 'dead_letter' (jdbc)" in messages

@@ -85,6 +85,9 @@ class FileSink(Sink):
         },
     }
 
+    #: over Spark Connect etl-cli publishes the output itself, on this machine's disk (model.connect)
+    publishes_on_client: ClassVar[bool] = True
+
     @classmethod
     def connect_problems(cls, options: Mapping[str, Any]) -> list[OptionProblem]:
         return off_local_disk(options, "etl-cli stages and publishes it through the Spark driver's file system")

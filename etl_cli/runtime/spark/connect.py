@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import socket
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from etl_cli.errors import RunError
 from etl_cli.plugins.spark_session import (
@@ -24,18 +22,13 @@ from etl_cli.plugins.spark_session import (
     is_connect_url,
     is_session_setting,
     jvm_of,
+    loopback,
     master_of,
     server_settings,
 )
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
-
-
-def loopback(url: str) -> bool:
-    """Whether the Connect server at ``url`` runs on this machine (its files are this machine's files)."""
-    host = urlsplit(url.replace(CONNECT_SCHEME, "http://", 1)).hostname or ""
-    return host in {"localhost", "127.0.0.1", "::1"} or host == socket.gethostname()
 
 
 def connect_session(url: str, conf: Mapping[str, str]) -> SparkSession:
@@ -104,6 +97,7 @@ __all__ = [
     "is_connect_url",
     "is_session_setting",
     "jvm_of",
+    "loopback",
     "master_of",
     "server_settings",
 ]
