@@ -170,3 +170,12 @@ def test_local_outputs_need_a_server_on_this_machine_and_the_queue_is_checked_to
     (report,) = app.validate([path], remote="sc://spark.example:15002")
     messages = " ".join(d.message for d in report.diagnostics)
     assert "publishes file outputs on this machine's disk" in messages and "sink 'dead_letter' (jdbc)" in messages
+
+
+def test_a_run_over_connect_is_refused_before_any_session_at_the_line_of_what_needs_the_jvm(tmp_path: Path) -> None:
+    _project(tmp_path, JDBC)
+    # port 1: nothing listens there; the refusal comes first, without a connection
+    result = etl_cli("run", "p", "--remote", "sc://localhost:1", cwd=tmp_path, env={"PG_PASSWORD": "x"})
+    assert result.returncode == 1, result.stderr
+    assert "p/pipeline.yaml:2:5: source 'orders' (jdbc): cannot run over Spark Connect" in result.stderr
+    assert "starting Spark" not in result.stderr

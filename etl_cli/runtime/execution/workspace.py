@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from etl_cli.errors import ConfigError
 from etl_cli.events import Reporter
-from etl_cli.model.connect import unfit_for_connect
+from etl_cli.model.connect import connect_problems, unfit_for_connect
 from etl_cli.model.pipeline import PipelineSpec
 from etl_cli.plan.dag import Plan
 from etl_cli.plugins.api import RunContext, StateStore
@@ -25,7 +25,7 @@ from etl_cli.plugins.registry import Registry
 from etl_cli.plugins.spark_session import master_of
 from etl_cli.runtime.bookkeeping.state import journal_folder
 from etl_cli.runtime.catalog.hive import with_hive_support
-from etl_cli.runtime.spark.connect import display_url, server_settings
+from etl_cli.runtime.spark.connect import display_url, is_connect_url, server_settings
 from etl_cli.runtime.spark.engine import ENGINE_SWITCH, engine_fit, read_engine
 from etl_cli.runtime.spark.session import DEFAULT_MASTER, build_session
 from etl_cli.secrets.keys.manager import KeyManager
@@ -109,6 +109,8 @@ def open_workspace(
                 # this machine's Spark: the project's warm engine when it is up and fits, else one in-process
                 chosen = _warm_engine(plan, registry, reporter, packages, settings) or chosen
             chosen = chosen or DEFAULT_MASTER
+            if is_connect_url(chosen):
+                _refuse_what_needs_the_jvm(spec, registry, chosen)
             reporter.session_starting(display_url(chosen))
             session = _start_session(plan, registry, secrets, run_id, chosen, verbose, analysis, packages, settings)
             chosen = display_url(chosen)  # what results and logs show: never the engine's token
@@ -121,6 +123,15 @@ def open_workspace(
         finally:
             if started and not keep_session:
                 session.stop()
+
+
+def _refuse_what_needs_the_jvm(spec: PipelineSpec, registry: Registry, url: str) -> None:
+    """Before a session over Spark Connect: the first thing of ``spec`` that cannot run there, at its line."""
+    errors = [d for d in connect_problems(spec, registry, url) if d.severity == "error"]
+    if errors:
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more: etl-cli validate --remote lists them)" if len(errors) > 1 else ""
+        raise ConfigError(first.message + more, location=first.location, hint=first.hint)
 
 
 def _warm_engine(
