@@ -36,7 +36,14 @@ class Inspector:
         reporter = Reporter()
         with self._lock:
             opening = open_workspace(
-                plan, app.registry(), reporter, app.new_run_id(), self.master, session=self.session, keep_session=True
+                plan,
+                app.registry(),
+                reporter,
+                app.new_run_id(),
+                self.master,
+                session=self.session,
+                keep_session=True,
+                use_engine=False,  # one session for every pipeline inspected, some of which need an in-process one
             )
             with opening as workspace:
                 self.session = workspace.session

@@ -112,8 +112,8 @@ def run_tests(
         )
     outcomes: list[TestOutcome] = []
     with ExitStack() as stack:
-        packages, settings = _plugin_needs(suites, options)
-        session = _SharedSession(stack, options.master, reporter, packages, settings)
+        packages, settings, connect_ready = _plugin_needs(suites, options)
+        session = _SharedSession(stack, options.master, reporter, packages, settings, use_engine=connect_ready)
         for suite in suites:
             for outcome in _run_suite(suite, options, reporter, session):
                 outcomes.append(outcome)
@@ -133,9 +133,12 @@ class _SharedSession:
         reporter: Reporter,
         packages: tuple[str, ...] = (),
         settings: Mapping[str, str] | None = None,
+        use_engine: bool = True,
     ):
         self.stack = stack
         self.master = master
+        #: whether the warm engine may serve the session: only when every tested pipeline can run over Spark Connect
+        self.use_engine = use_engine
         #: every tested pipeline's JVM packages (Sedona...): a session started without them cannot load them later
         self.packages = packages
         #: every tested pipeline's plug-in session settings (Delta's SQL extension...), likewise static
@@ -149,25 +152,29 @@ class _SharedSession:
             self.session.stop()
 
 
-def _plugin_needs(suites: Sequence[Suite], options: TestOptions) -> tuple[tuple[str, ...], dict[str, str]]:
-    """The plug-in packages and session settings of every suite's pipeline, for the one session they share.
+def _plugin_needs(suites: Sequence[Suite], options: TestOptions) -> tuple[tuple[str, ...], dict[str, str], bool]:
+    """The plug-in packages and session settings of every suite's pipeline, for the one session they share,
+    and whether all of them can run over Spark Connect (the warm engine may serve that session).
 
     A pipeline that does not load is left out here: its tests report that as their error.
     """
+    from etl_cli.model.connect import unfit_for_connect
     from etl_cli.plan.dag import compile_plan
     from etl_cli.runtime.execution.workspace import merge_session_settings, plugin_packages, plugin_session_settings
 
     found: list[str] = []
     settings: list[Mapping[str, str]] = []
+    connect_ready = True
     for suite in suites:
         try:
             _, spec = load_spec(suite.pipeline_file, options.env, require_params=False)
             plan = compile_plan(spec)
             found.extend(plugin_packages(plan, registry()))
             settings.append(plugin_session_settings(plan, registry()))
+            connect_ready = connect_ready and unfit_for_connect(spec, registry()) is None
         except EtlError:
             continue
-    return tuple(dict.fromkeys(found)), merge_session_settings(settings)
+    return tuple(dict.fromkeys(found)), merge_session_settings(settings), connect_ready
 
 
 def _run_suite(suite: Suite, options: TestOptions, reporter: Reporter, shared: _SharedSession) -> Iterator[TestOutcome]:
@@ -235,6 +242,7 @@ def _run_one(
         run_id,
         shared.master,
         fallback_master=TEST_MASTER,  # the warm engine if it is up, else local Spark whatever the pipeline names
+        use_engine=shared.use_engine,
         # the test's env: reaches ${secret:env:...} as it reaches ${env:...}; a test writes no key ring
         secrets=open_secrets(spec, run_id, {**os.environ, **test.env}),
         may_create_keys=False,

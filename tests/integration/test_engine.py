@@ -124,6 +124,10 @@ def test_dry_run_and_pipeline_tests_use_the_engine(project: Path) -> None:
     tests = etl_cli("test", "pipelines/quickstart", cwd=project)
     assert tests.returncode == 0, tests.stdout + tests.stderr
     assert "using the warm engine" in tests.stderr and "2 passed, 0 failed" in tests.stdout
+    # with a pipeline that needs an in-process session among those tested, the one session they share is in-process
+    both = etl_cli("test", "pipelines/quickstart", "pipelines/postgres_to_parquet_incremental", cwd=project)
+    assert both.returncode == 0, both.stdout + both.stderr
+    assert "warm engine" not in both.stderr and "0 failed" in both.stdout
 
 
 def test_etl_engine_off_and_an_explicit_master_start_spark_in_process(project: Path, tmp_path: Path) -> None:

@@ -83,6 +83,7 @@ def open_workspace(
     settings: Mapping[str, str] | None = None,
     may_create_keys: bool | None = None,
     fallback_master: str | None = None,
+    use_engine: bool = True,
 ) -> Iterator[Workspace]:
     """Start Spark for ``plan`` (or use ``session`` as it is); every exception leaving the block is masked.
 
@@ -97,7 +98,8 @@ def open_workspace(
     without, a key with no ring gets a throwaway data key, and nothing is written.
     Without ``master``, a pipeline that names no Spark or a local one runs on the project's warm engine
     (``etl-cli engine start``) when it is up and fits; ``fallback_master`` replaces the pipeline's own
-    (``etl-cli test`` runs locally whatever master a pipeline names).
+    (``etl-cli test`` runs locally whatever master a pipeline names). ``use_engine=False``: never the engine
+    (a session shared by several pipelines, some of which could not run over Spark Connect).
     """
     spec = plan.pipeline
     secrets = secrets or open_secrets(spec, run_id)
@@ -105,7 +107,7 @@ def open_workspace(
         started = session is None
         if session is None:
             chosen = master or fallback_master or spec.spark.remote or spec.spark.master
-            if master is None and (chosen is None or chosen.startswith("local")):
+            if use_engine and master is None and (chosen is None or chosen.startswith("local")):
                 # this machine's Spark: the project's warm engine when it is up and fits, else one in-process
                 chosen = _warm_engine(plan, registry, reporter, packages, settings) or chosen
             chosen = chosen or DEFAULT_MASTER
