@@ -88,8 +88,6 @@ def test_the_jdbc_pipeline_is_not_served_and_says_why(project: Path) -> None:
     again = etl_cli("engine", "start", str(project), cwd=project)
     assert again.returncode != 0 and "already runs" in again.stderr
     # what start reported: the quickstart is served, the JDBC pipeline starts Spark in-process
-    report = etl_cli("engine", "status", str(project), cwd=project)
-    assert report.returncode == 0
     from etl_cli.usecases.engine import engine_needs
 
     needs = engine_needs(project.resolve())

@@ -52,6 +52,7 @@ from etl_cli.plugins.delta_lake import (
 from etl_cli.plugins.maintenance import MaintenanceRequest, MaintenanceResult
 from etl_cli.plugins.registry import register
 from etl_cli.plugins.s3 import S3_OPTIONS_SCHEMA, configure_buckets, s3_option_problems, s3_packages
+from etl_cli.plugins.sinks.on_commit import held
 from etl_cli.plugins.sinks.staging import HadoopFileSystem, OneShotWrite
 from etl_cli.plugins.sinks.targets import (
     MARKER,
@@ -217,14 +218,11 @@ class DeltaSink(Sink):
                 )
 
     def stage_write(self, ctx: RunContext, stage: StageSpec, df: DataFrame) -> PendingWrite:
-        from pyspark import StorageLevel
-
         self.preflight(ctx, stage)
         target = HadoopFileSystem(ctx.spark, ctx.path(stage.options["path"])).normalize(ctx.path(stage.options["path"]))
         mode = str(stage.option("mode", self.default_mode))
-        rows = df.persist(StorageLevel.MEMORY_AND_DISK)
+        rows, count = held(df)  # one job: computed, counted and kept for the commit
         try:
-            count = rows.count()
             exists = is_delta_table(ctx.spark, target)
             if mode == "merge":
                 _check_merge(ctx.spark, stage, rows, target if exists else None)
