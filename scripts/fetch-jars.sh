@@ -31,12 +31,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 DEPENDENCY_PLUGIN=org.apache.maven.plugins:maven-dependency-plugin:3.8.1
 JARS_ROOT="$ETL_CACHE_DIR/jars"
 
-# Default connector set for pyspark 4.0.x (Scala 2.13, bundled Hadoop 3.4.1).
-# spark-sql-kafka 4.0.1-4.0.5 need spark-token-provider-kafka of the same
-# version, which the registry reachable from CI does not serve; 4.0.0 resolves
-# completely and runs on Spark 4.0.x.
-SPARK_KAFKA_VERSION="${ETL_SPARK_KAFKA_VERSION:-4.0.0}"
-HADOOP_AWS_VERSION="${ETL_HADOOP_AWS_VERSION:-3.4.1}"
+# Default connector set for pyspark 4.1.x (Scala 2.13, bundled Hadoop 3.4.2).
+# spark-sql-kafka 4.1.0 needs spark-token-provider-kafka 4.1.0, which the
+# registry reachable from CI does not serve; 4.1.1 resolves completely.
+SPARK_KAFKA_VERSION="${ETL_SPARK_KAFKA_VERSION:-4.1.1}"
+HADOOP_AWS_VERSION="${ETL_HADOOP_AWS_VERSION:-3.4.2}"
 PG_JDBC_VERSION="${ETL_PG_JDBC_VERSION:-42.7.8}"
 MARIADB_JDBC_VERSION="${ETL_MARIADB_JDBC_VERSION:-3.5.6}"
 DEFAULT_COORDS=(

@@ -27,9 +27,9 @@ if TYPE_CHECKING:
 
 #: the key under which an iceberg stage receives its catalog, resolved by the model from etl-project.yaml
 RESOLVED_CATALOG = "_catalog"
-ICEBERG_VERSION = "1.10.1"
+ICEBERG_VERSION = "1.12.0"
 VERSION_VARIABLE = "ETL_ICEBERG_VERSION"
-RUNTIME_ARTIFACT = "org.apache.iceberg:iceberg-spark-runtime-4.0_2.13"
+RUNTIME_ARTIFACT = "org.apache.iceberg:iceberg-spark-runtime-4.1_2.13"
 EXTENSIONS = "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"
 SPARK_CATALOG = "org.apache.iceberg.spark.SparkCatalog"
 #: the snapshot summary property a streaming micro-batch's commit carries (``<pipeline>/<sink>:<batch id>``)

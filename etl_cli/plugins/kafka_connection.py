@@ -2,11 +2,12 @@
 Kafka client (security settings, with secrets resolved at run time) and Spark's Kafka connector.
 
 Both plug-ins run on Spark's own connector (``spark-sql-kafka-0-10``), declared as a Maven
-coordinate. Its version follows the installed pyspark's major.minor with patch 0: every
-patch release of a Spark line is binary compatible with the connector of that line, and
-the .0 release is the one whose whole dependency tree is published (4.0.1 and later miss
-``spark-token-provider-kafka-0-10`` in the registries we reach). ``ETL_SPARK_KAFKA_VERSION``
-chooses another version; ``scripts/fetch-jars.sh`` reads the same variable.
+coordinate. Its version follows the installed pyspark's major.minor line: every patch release
+of a Spark line is binary compatible with the connector of that line, so the connector is the
+release of that line whose whole dependency tree is published in the registries we reach
+(:data:`CONNECTOR_FOR_LINE`: for 4.1, 4.1.1; 4.1.0 misses ``spark-token-provider-kafka-0-10``),
+else the line's ``.0``. ``ETL_SPARK_KAFKA_VERSION`` chooses another version;
+``scripts/fetch-jars.sh`` reads the same variable.
 """
 
 from __future__ import annotations
@@ -22,19 +23,25 @@ from etl_cli.plugins.spark_types import SCALAR_TYPES
 
 CONNECTOR_ARTIFACT = "org.apache.spark:spark-sql-kafka-0-10_2.13"
 VERSION_VARIABLE = "ETL_SPARK_KAFKA_VERSION"
+#: per Spark line, the connector release whose dependencies (spark-token-provider-kafka-0-10 of the same
+#: version) all resolve from Maven Central here; a line not listed uses its .0 release
+CONNECTOR_FOR_LINE = {"4.0": "4.0.0", "4.1": "4.1.1"}
 
 
 def connector_version(environ: Mapping[str, str] | None = None) -> str:
-    """The connector version: ``$ETL_SPARK_KAFKA_VERSION``, else the installed pyspark's ``major.minor.0``."""
+    """The connector version: ``$ETL_SPARK_KAFKA_VERSION``, else the one for the installed pyspark's line."""
     chosen = (environ if environ is not None else os.environ).get(VERSION_VARIABLE, "").strip()
     if chosen:
         return chosen
     try:
         installed = version("pyspark")
     except PackageNotFoundError:
-        installed = "4.0.0"
+        installed = "4.1.1"
     match = re.match(r"(\d+)\.(\d+)", installed)
-    return f"{match.group(1)}.{match.group(2)}.0" if match else installed
+    if not match:
+        return installed
+    line = f"{match.group(1)}.{match.group(2)}"
+    return CONNECTOR_FOR_LINE.get(line, f"{line}.0")
 
 
 def connector_package() -> str:

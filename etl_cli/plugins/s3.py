@@ -28,10 +28,10 @@ from etl_cli.plugins.api import OptionProblem, RunContext, StageSpec
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-#: the Hadoop version pyspark 4.0.x bundles (pyspark/jars/hadoop-client-api-3.4.1.jar)
-HADOOP_VERSION = "3.4.1"
-#: the AWS SDK v2 bundle hadoop-aws 3.4.1 depends on
-AWS_SDK_BUNDLE_VERSION = "2.24.6"
+#: the Hadoop version pyspark 4.1.x bundles (pyspark/jars/hadoop-client-api-3.4.2.jar)
+HADOOP_VERSION = "3.4.2"
+#: the AWS SDK v2 bundle hadoop-aws 3.4.2 depends on
+AWS_SDK_BUNDLE_VERSION = "2.29.52"
 S3_PACKAGES = (
     f"org.apache.hadoop:hadoop-aws:{HADOOP_VERSION}",
     f"software.amazon.awssdk:bundle:{AWS_SDK_BUNDLE_VERSION}",

@@ -2,7 +2,7 @@
 # hdfs: a real single-node HDFS (one NameNode, one DataNode) on 127.0.0.1, run from Hadoop's Maven
 # artifacts (hadoop-hdfs, hadoop-hdfs-client, hadoop-common and their runtime dependencies), cached
 # under ${ETL_CACHE_DIR}/hadoop-<version>/lib (sourced by scripts/services.sh).
-HDFS_VERSION="${ETL_HADOOP_VERSION:-3.4.1}" # the Hadoop pyspark 4.0 bundles
+HDFS_VERSION="${ETL_HADOOP_VERSION:-3.4.1}" # a Hadoop 3.4 server: pyspark 4.1 bundles the 3.4.2 client, which talks to it
 HDFS_PORT="${ETL_TEST_HDFS_PORT:-59820}"
 HDFS_HTTP_PORT="${ETL_TEST_HDFS_HTTP_PORT:-59870}"
 HDFS_DN_PORT="${ETL_TEST_HDFS_DN_PORT:-59866}"
