@@ -20,7 +20,7 @@
 #   ETL_SPARK_JARS_DIR   Spark's jars/ directory, used to drop duplicates
 #                        (default: $SPARK_HOME/jars, else pyspark's jars/ found with $PYTHON)
 #   PYTHON               interpreter with pyspark (default: <repo>/.venv/bin/python, else python3)
-#   ETL_SPARK_KAFKA_VERSION, ETL_HADOOP_AWS_VERSION, ETL_PG_JDBC_VERSION,
+#   ETL_SPARK_KAFKA_VERSION, ETL_SPARK_TOKEN_PROVIDER_VERSION, ETL_HADOOP_AWS_VERSION, ETL_PG_JDBC_VERSION,
 #   ETL_MARIADB_JDBC_VERSION   versions used for the default set
 set -euo pipefail
 
@@ -32,9 +32,12 @@ DEPENDENCY_PLUGIN=org.apache.maven.plugins:maven-dependency-plugin:3.8.1
 JARS_ROOT="$ETL_CACHE_DIR/jars"
 
 # Default connector set for pyspark 4.1.x (Scala 2.13, bundled Hadoop 3.4.2).
-# spark-sql-kafka 4.1.0 needs spark-token-provider-kafka 4.1.0, which the
-# registry reachable from CI does not serve; 4.1.1 resolves completely.
-SPARK_KAFKA_VERSION="${ETL_SPARK_KAFKA_VERSION:-4.1.1}"
+# spark-sql-kafka 4.1.3 (4.1.1 and 4.1.2 fail a restarted query with SPARK-55271's
+# NullPointerException) depends on spark-token-provider-kafka 4.1.3, which the
+# registry reachable from CI does not serve: the default set pins it to 4.1.1,
+# the newest served (the module only obtains Kafka delegation tokens).
+SPARK_KAFKA_VERSION="${ETL_SPARK_KAFKA_VERSION:-4.1.3}"
+TOKEN_PROVIDER_PIN="org.apache.spark:spark-token-provider-kafka-0-10_2.13:${ETL_SPARK_TOKEN_PROVIDER_VERSION:-4.1.1}"
 HADOOP_AWS_VERSION="${ETL_HADOOP_AWS_VERSION:-3.4.2}"
 PG_JDBC_VERSION="${ETL_PG_JDBC_VERSION:-42.7.8}"
 MARIADB_JDBC_VERSION="${ETL_MARIADB_JDBC_VERSION:-3.5.6}"
@@ -194,7 +197,10 @@ main() {
         ;;
     esac
   done
-  [[ ${#coords[@]} -gt 0 ]] || coords=("${DEFAULT_COORDS[@]}")
+  if [[ ${#coords[@]} -eq 0 ]]; then
+    coords=("${DEFAULT_COORDS[@]}")
+    PINS+=("$TOKEN_PROVIDER_PIN")
+  fi
   [[ ${#PINS[@]} -eq 0 ]] || log "pinned: ${PINS[*]} (cached directories are not re-resolved; delete them to apply)"
 
   local spark_jars

@@ -4,9 +4,10 @@ Kafka client (security settings, with secrets resolved at run time) and Spark's 
 Both plug-ins run on Spark's own connector (``spark-sql-kafka-0-10``), declared as a Maven
 coordinate. Its version follows the installed pyspark's major.minor line: every patch release
 of a Spark line is binary compatible with the connector of that line, so the connector is the
-release of that line whose whole dependency tree is published in the registries we reach
-(:data:`CONNECTOR_FOR_LINE`: for 4.1, 4.1.1; 4.1.0 misses ``spark-token-provider-kafka-0-10``),
-else the line's ``.0``. ``ETL_SPARK_KAFKA_VERSION`` chooses another version;
+release of that line chosen in :data:`CONNECTOR_FOR_LINE` (for 4.1: 4.1.3, the first whose
+micro-batch source survives a restart after a kill, SPARK-55271; ``scripts/fetch-jars.sh``
+pins its ``spark-token-provider-kafka-0-10`` to 4.1.1, the newest the registries we reach
+serve), else the line's ``.0``. ``ETL_SPARK_KAFKA_VERSION`` chooses another version;
 ``scripts/fetch-jars.sh`` reads the same variable.
 """
 
@@ -23,9 +24,9 @@ from etl_cli.plugins.spark_types import SCALAR_TYPES
 
 CONNECTOR_ARTIFACT = "org.apache.spark:spark-sql-kafka-0-10_2.13"
 VERSION_VARIABLE = "ETL_SPARK_KAFKA_VERSION"
-#: per Spark line, the connector release whose dependencies (spark-token-provider-kafka-0-10 of the same
-#: version) all resolve from Maven Central here; a line not listed uses its .0 release
-CONNECTOR_FOR_LINE = {"4.0": "4.0.0", "4.1": "4.1.1"}
+#: per Spark line, the connector release to use; a line not listed uses its .0 release. 4.1.1 and 4.1.2 fail a
+#: query restarted after a kill (SPARK-55271: a NullPointerException in the source's progress metrics)
+CONNECTOR_FOR_LINE = {"4.0": "4.0.0", "4.1": "4.1.3"}
 
 
 def connector_version(environ: Mapping[str, str] | None = None) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import subprocess
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,7 @@ name: read
 sources:
   - {name: orders_now, type: iceberg, catalog: lake, table: orders}
   - {name: orders_first, type: iceberg, catalog: lake, table: orders, snapshot_id: %s}
+  - {name: orders_then, type: iceberg, catalog: lake, table: orders, timestamp: "%s"}
   - {name: events_new, type: iceberg, catalog: lake, table: events, incremental: true}
   - {name: daily_now, type: iceberg, catalog: lake, table: daily}
   - {name: latest_now, type: iceberg, catalog: lake, table: latest}
@@ -61,6 +63,7 @@ sinks:
   - {name: o3, type: json, input: events_new, path: out/%s/events_new}
   - {name: o4, type: json, input: daily_now, path: out/%s/daily_now}
   - {name: o5, type: json, input: latest_now, path: out/%s/latest_now}
+  - {name: o6, type: json, input: orders_then, path: out/%s/orders_then}
 """
 V1 = """\
 id,name,amount,day,deleted
@@ -115,14 +118,18 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
 
     runs = [run("load")]
     orders = project / "warehouse" / "sales" / "orders" / "metadata" / "v1.metadata.json"
-    first = json.loads(orders.read_text())["current-snapshot-id"] if orders.exists() else 0
+    created = json.loads(orders.read_text()) if orders.exists() else {"current-snapshot-id": 0, "snapshots": []}
+    first = created["current-snapshot-id"]
+    # an instant after the first snapshot's commit and before the second load, written with a zone offset
+    millis = max([s["timestamp-ms"] for s in created["snapshots"]] or [0]) + 1
+    then = datetime.fromtimestamp(millis / 1000, timezone(timedelta(hours=2))).isoformat()
     read = project / "pipelines" / "read" / "pipeline.yaml"
     read.parent.mkdir(parents=True)
-    read.write_text(READ % (first, *["first"] * 5))
+    read.write_text(READ % (first, then, *["first"] * 6))
     runs.append(run("read"))
     (project / "data" / "orders.csv").write_text(V2)
     runs.append(run("load"))
-    read.write_text(READ % (first, *["second"] * 5))
+    read.write_text(READ % (first, then, *["second"] * 6))
     runs.append(run("read"))
     return Lake(project, runs)
 
@@ -161,6 +168,11 @@ def test_time_travel_reads_the_first_snapshot(lake: Lake) -> None:
     first = [(1, "a", 10, "2026-01-01"), (2, "b", 20, "2026-01-02"), (3, "c", 30, "2026-01-02")]
     assert lake.rows("first", "orders_first") == first
     assert lake.rows("second", "orders_first") == first
+
+
+def test_time_travel_by_timestamp_reads_the_snapshot_current_then(lake: Lake) -> None:
+    first = [(1, "a", 10, "2026-01-01"), (2, "b", 20, "2026-01-02"), (3, "c", 30, "2026-01-02")]
+    assert lake.rows("second", "orders_then") == first
 
 
 def test_append_and_incremental_read(lake: Lake) -> None:

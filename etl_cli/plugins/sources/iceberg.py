@@ -10,7 +10,7 @@ or a merge, which the run then reports.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from etl_cli.errors import RunError
@@ -70,7 +70,7 @@ class IcebergSource(Source):
             problems.append(OptionProblem(("incremental",), f"incremental reads the newest rows: drop {chosen[0]}"))
         if isinstance(options.get("timestamp"), str):
             try:
-                _millis(options["timestamp"])
+                _utc(options["timestamp"])
             except ValueError:
                 problems.append(OptionProblem(("timestamp",), "not an ISO 8601 instant", "e.g. 2026-05-01T12:00:00Z"))
         return problems
@@ -83,14 +83,15 @@ class IcebergSource(Source):
         name = iceberg.display_name(stage.options)
         reader = ctx.spark.read.format("iceberg")
         options = stage.options
+        # Spark 4.1's own time-travel options: Iceberg 1.12 refuses its snapshot-id/as-of-timestamp there
         if options.get("snapshot_id") is not None:
-            reader = reader.option("snapshot-id", str(options["snapshot_id"]))
+            reader = reader.option("versionAsOf", str(options["snapshot_id"]))
         elif options.get("timestamp"):
-            reader = reader.option("as-of-timestamp", str(_millis(options["timestamp"])))
+            reader = reader.option("timestampAsOf", _utc(options["timestamp"]))
         elif options.get("branch"):
-            reader = reader.option("branch", str(options["branch"]))
+            name = f"{name}.branch_{options['branch']}"
         elif options.get("tag"):
-            reader = reader.option("tag", str(options["tag"]))
+            reader = reader.option("versionAsOf", str(options["tag"]))
         elif options.get("incremental"):
             return self._incremental(ctx, stage, name)
         try:
@@ -106,9 +107,9 @@ class IcebergSource(Source):
         if current is None:
             df = reader.load(name)
         elif start is None:
-            df = reader.option("snapshot-id", str(current)).load(name)
+            df = reader.option("versionAsOf", str(current)).load(name)
         elif int(start) == current:
-            df = reader.option("snapshot-id", str(current)).load(name).limit(0)
+            df = reader.option("versionAsOf", str(current)).load(name).limit(0)
         else:
             options = {"start-snapshot-id": str(start), "end-snapshot-id": str(current)}
             df = reader.options(**options).load(name)
@@ -124,11 +125,12 @@ def current_snapshot(ctx: RunContext, stage: StageSpec) -> int | None:
     return int(found[0][0]) if found else None
 
 
-def _millis(text: str) -> int:
+def _utc(text: str) -> str:
+    """An ISO 8601 time with its zone as UTC text Spark casts to the same instant, whatever the session's zone."""
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if moment.tzinfo is None:
         raise ValueError("no time zone")
-    return int(moment.timestamp() * 1000)
+    return moment.astimezone(UTC).isoformat()
 
 
 def _first_line(exc: BaseException) -> str:
