@@ -24,8 +24,8 @@ step() {
 
 # What is downloaded or compiled rather than checked runs in the background while the checks below use the
 # CPU: the connector jars (JDBC drivers, S3A, Kafka; runs put them on spark.jars instead of resolving Maven
-# coordinates with Ivy at every Spark start, see etl_cli/runtime/spark/jars.py), Apache Sedona (the geo
-# transforms and the geojson source, about 100 MB), the Debian programs some tests drive (Chromium, Graphviz,
+# coordinates with Ivy at every Spark start, see etl_cli/runtime/spark/jars.py; Iceberg, Delta, MongoDB, Azure,
+# spark-avro), the Debian programs some tests drive (Chromium, Graphviz,
 # Prometheus: scripts/test-tools.sh) and the OpenTelemetry Collector the tracing tests build with Go
 # (tests/integration/otelcolhelp.py). Each writes its own log; a failure fails this script before pytest.
 background_log="$(mktemp -d "${TMPDIR:-/tmp}/etl-test-prep.XXXXXX")"
@@ -37,7 +37,7 @@ prepare() {  # prepare NAME COMMAND...: run COMMAND in the background, output to
     background+=("$name:$!")
 }
 if [ -x scripts/fetch-jars.sh ] && [ "${ETL_SKIP_JARS:-0}" != "1" ]; then
-    prepare jars sh -c 'scripts/fetch-jars.sh && scripts/fetch-jars.sh org.apache.iceberg:iceberg-spark-runtime-4.1_2.13:1.12.0 && scripts/fetch-jars.sh io.delta:delta-spark_2.13:4.1.0 && scripts/fetch-jars.sh org.mongodb.spark:mongo-spark-connector_2.13:10.5.0 && scripts/fetch-jars.sh org.apache.hadoop:hadoop-azure:3.4.2'
+    prepare jars sh -c 'scripts/fetch-jars.sh && scripts/fetch-jars.sh org.apache.iceberg:iceberg-spark-runtime-4.1_2.13:1.12.0 && scripts/fetch-jars.sh io.delta:delta-spark_2.13:4.1.0 && scripts/fetch-jars.sh org.mongodb.spark:mongo-spark-connector_2.13:10.5.0 && scripts/fetch-jars.sh org.apache.hadoop:hadoop-azure:3.4.2 && scripts/fetch-jars.sh org.apache.spark:spark-avro_2.13:4.1.1'
 fi
 prepare test-tools scripts/test-tools.sh
 if command -v go >/dev/null; then

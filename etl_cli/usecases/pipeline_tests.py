@@ -139,7 +139,7 @@ class _SharedSession:
         self.master = master
         #: whether the warm engine may serve the session: only when every tested pipeline can run over Spark Connect
         self.use_engine = use_engine
-        #: every tested pipeline's JVM packages (Sedona...): a session started without them cannot load them later
+        #: every tested pipeline's JVM packages (Kafka, Delta...): a session started without them cannot load them later
         self.packages = packages
         #: every tested pipeline's plug-in session settings (Delta's SQL extension...), likewise static
         self.settings: Mapping[str, str] = settings or {}

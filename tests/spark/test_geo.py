@@ -1,6 +1,6 @@
-"""The geo transforms on Apache Sedona, through the ``pipelines/stores_geo`` example run by ``etl-cli run``.
+"""The geo transforms and the geojson source, through the ``pipelines/stores_geo`` example run by ``etl-cli run``.
 
-One run (its own JVM, which gets Sedona's jars because the pipeline uses geo stages) is shared by
+One run (its own JVM; the work is Spark SQL and shapely in pandas UDFs, no JVM package) is shared by
 the assertions. Expected values are written by hand from the example's CSV files, distances with
 the haversine formula in plain Python.
 """
@@ -17,7 +17,7 @@ import pytest
 
 from tests.clihelp import etl_cli
 
-#: the mean Earth radius in metres, the one ST_DistanceSphere is documented to use
+#: the mean Earth radius in metres, the one Sedona's ST_DistanceSphere used and geo_distance keeps
 RADIUS = 6371008.0
 
 
@@ -108,10 +108,11 @@ def test_geojson_features_become_rows_with_their_properties_and_wkt(
     assert zoned[1]["area"] == "POLYGON ((-0.2 51.5, 0 51.5, 0 51.6, -0.2 51.6, -0.2 51.5))"
 
 
-def test_dry_run_shows_sedona_planning_the_spatial_join() -> None:
-    """Sedona's planner turns the join's ST_Contains into an indexed spatial join, not a pairwise nested loop."""
+def test_dry_run_shows_the_join_on_the_broadcast_polygons_bounding_boxes() -> None:
+    """The join compares each point with the broadcast polygons' boxes, then shapely tests the candidates."""
     result = etl_cli("dry-run", "pipelines/stores_geo", "--explain")
     assert result.returncode == 0, result.stderr
     zoned = result.stdout.split("transform zoned (geo_join)")[1].split("\nsink ")[0]
-    assert "BroadcastIndexJoin" in zoned or "RangeJoin" in zoned
-    assert "NestedLoopJoin" not in zoned and "CartesianProduct" not in zoned
+    assert "BroadcastNestedLoopJoin" in zoned and "BuildRight" in zoned
+    assert "etl_geo_contains" in zoned and "etl_geo_bounds" in zoned
+    assert "CartesianProduct" not in zoned

@@ -1,10 +1,15 @@
 """geo_point, geo_distance, geo_within and geo_join without Spark: option checks at their YAML line and column,
-column lineage, and the Sedona jars a run of such a pipeline asks for."""
+column lineage, no JVM packages, and the geo extra (shapely, pandas, pyarrow) reported when it is missing."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from etl_cli import app
 from etl_cli.config.loader import load_pipeline
@@ -12,7 +17,7 @@ from etl_cli.lineage.engine import pipeline_lineage
 from etl_cli.lineage.model import ColumnRef, LineageGraph
 from etl_cli.model.check import check_pipeline
 from etl_cli.plan.dag import compile_plan
-from etl_cli.plugins import builtin  # noqa: F401 - registers the built-in plug-ins
+from etl_cli.plugins import builtin, geometry  # noqa: F401 - builtin registers the built-in plug-ins
 from etl_cli.plugins.registry import REGISTRY
 from etl_cli.runtime.execution.workspace import plugin_packages
 from tests.clihelp import etl_cli
@@ -151,14 +156,48 @@ def test_join_lineage_keeps_both_sides_columns(tmp_path: Path) -> None:
     assert sources_of(graph, "store") == {("p.stores", "store", "identity"), *condition}
 
 
-def test_a_pipeline_with_a_geo_stage_asks_for_sedona(tmp_path: Path) -> None:
+def test_a_pipeline_with_geo_stages_asks_for_no_jvm_package(tmp_path: Path) -> None:
     stage = "  - name: t\n    type: geo_point\n    inputs: [stores]\n    lon: lon\n    lat: lat\n    as: wkt\n"
     make_project(tmp_path, {"p/pipeline.yaml": SOURCES + stage + SINK})
     plan = compile_plan(app.load_spec(tmp_path / "p", None)[1])
-    assert set(plugin_packages(plan, REGISTRY)) == {
-        "org.apache.sedona:sedona-spark-shaded-4.0_2.13:1.8.0",
-        "org.datasyslab:geotools-wrapper:1.8.0-33.1",
-    }
+    assert set(plugin_packages(plan, REGISTRY)) == set()
+
+
+def test_validate_imports_no_shapely_and_no_pyspark(tmp_path: Path) -> None:
+    """validate of a pipeline using every geo plug-in stays offline: shapely, pandas and pyspark are not imported."""
+    stage = "  - name: t\n    type: geo_within\n    inputs: [stores]\n    point: {lon: lon, lat: lat}\n"
+    stage += '    polygon: "POLYGON ((0 0, 10 0, 10 10, 0 0))"\n    flag: inside\n'
+    make_project(tmp_path, {"p/pipeline.yaml": SOURCES + stage + SINK})
+    probe = (
+        "import sys\n"
+        "from etl_cli.cli.main import main\n"
+        "try:\n"
+        "    main(['validate', 'p', 'pipelines/stores_geo'])\n"
+        "except SystemExit as exc:\n"
+        "    print('exit', exc.code)\n"
+        "heavy = ('shapely', 'pandas', 'pyarrow', 'numpy', 'pyspark', 'py4j')\n"
+        "print('imported:', sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
+    )
+    (tmp_path / "pipelines").symlink_to(Path(__file__).resolve().parents[2] / "pipelines")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.stdout.splitlines()[-2:] == ["exit 0", "imported: []"], done.stdout + done.stderr
+
+
+def test_without_the_geo_extra_validate_names_the_extra_at_the_geo_stage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An interpreter without shapely (find_spec answers None for it, as it does when it is not installed)."""
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        geometry.importlib.util, "find_spec", lambda name, *a: None if name == "shapely" else real(name, *a)
+    )
+    stage = "  - name: t\n    type: geo_point\n    inputs: [stores]\n    lon: lon\n    lat: lat\n    as: wkt\n"
+    make_project(tmp_path, {"p/pipeline.yaml": SOURCES + stage + SINK})
+    _, diagnostics = check_pipeline(load_pipeline(tmp_path / "p", None, environ={}), app.registry())
+    (found,) = [d for d in diagnostics if d.severity == "error"]
+    assert found.message.endswith("the geo stages need shapely (the geo extra), which this Python does not have")
+    assert found.hint == "pip install 'etl-cli[geo]'"
+    assert found.location is not None and (found.location.line, found.location.column) == (12, 11)  # its type
 
 
 def geojson_problems(tmp_path: Path, source: str) -> list[tuple[int, int, str]]:
@@ -188,7 +227,7 @@ def test_a_geojson_geometry_column_must_be_declared_string(tmp_path: Path) -> No
     assert "the geometry column holds WKT text: declare it STRING" in message
 
 
-def test_a_geojson_source_has_its_declared_columns_in_lineage_and_asks_for_sedona(tmp_path: Path) -> None:
+def test_a_geojson_source_has_its_declared_columns_in_lineage_and_needs_no_jvm_package(tmp_path: Path) -> None:
     source = (
         "  - name: zones\n    type: geojson\n    path: zones.geojson\n    schema: {zone: STRING, geometry: STRING}\n"
     )
@@ -197,7 +236,7 @@ def test_a_geojson_source_has_its_declared_columns_in_lineage_and_asks_for_sedon
     spec = app.load_spec(tmp_path / "p", None)[1]
     graph = pipeline_lineage(spec, REGISTRY)
     assert sources_of(graph, "geometry") == {("p.zones", "geometry", "identity")}
-    assert "org.apache.sedona:sedona-spark-shaded-4.0_2.13:1.8.0" in plugin_packages(compile_plan(spec), REGISTRY)
+    assert list(plugin_packages(compile_plan(spec), REGISTRY)) == []
 
 
 def test_a_misspelt_point_column_is_reported_offline_with_a_suggestion(tmp_path: Path) -> None:

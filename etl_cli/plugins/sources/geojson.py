@@ -2,9 +2,9 @@
 
 Spark's JSON reader reads each file as one document under a schema built from the declared
 columns (so nothing is inferred, and a feature's ``geometry`` object is kept as its JSON
-text); Sedona turns that text into WKT (``ST_GeomFromGeoJSON``, ``ST_AsText``), the form the
-geo transforms take. Like them, the source asks for Sedona's jars and outputs only plain
-Spark types.
+text); shapely 2 turns that text into WKT (``from_geojson``, ``to_wkt`` with every digit kept) in an
+Arrow-based pandas UDF, the form the geo transforms take. Like them, it needs the ``geo`` extra
+(shapely, pandas, pyarrow) and outputs only plain Spark types.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from etl_cli.plugins.api import OptionProblem, RunContext, Source, StageSpec
+from etl_cli.plugins.geometry import CONNECT_REASON, extra_problems, register_functions
 from etl_cli.plugins.registry import register
-from etl_cli.plugins.sedona import SEDONA_PACKAGES, ensure_sedona
 from etl_cli.plugins.spark_types import declared_schema_problems, quote, user_sql
 
 if TYPE_CHECKING:
@@ -27,13 +27,12 @@ _FEATURE = "__etl_cli_feature"
 @register
 class GeoJsonSource(Source):
     type = "geojson"
-    needs_driver_jvm = "Apache Sedona registers its functions in Spark's driver JVM"
+    needs_driver_jvm = CONNECT_REASON
     description = (
         "Read GeoJSON FeatureCollection files: one row per feature, with the declared properties and the "
-        "feature's geometry as WKT text (Apache Sedona; its jars are added to the run)."
+        "feature's geometry as WKT text (converted by shapely: the geo extra)."
     )
     required_options = ("path", "schema")
-    maven_packages = SEDONA_PACKAGES
     options_schema = {
         "path": {
             "type": ["string", "array"],
@@ -63,8 +62,8 @@ class GeoJsonSource(Source):
     def check_options(cls, options: Mapping[str, Any]) -> list[OptionProblem]:
         schema = options.get("schema")
         if not isinstance(schema, Mapping) or not schema:
-            return []
-        problems = declared_schema_problems(schema)
+            return extra_problems()
+        problems = declared_schema_problems(schema) + extra_problems()
         geometry = options.get("geometry", DEFAULT_GEOMETRY)
         if geometry not in schema:
             key: tuple[str | int, ...] = ("geometry",) if "geometry" in options else ("schema",)
@@ -87,7 +86,7 @@ class GeoJsonSource(Source):
         ddl = f"type STRING, features ARRAY<STRUCT<geometry: STRING, properties: STRUCT<{properties}>>>"
         paths = stage.options["path"]
         resolved = [ctx.path(p) for p in paths] if isinstance(paths, (list, tuple)) else [ctx.path(paths)]
-        ensure_sedona(ctx.spark, stage)
+        register_functions(ctx.spark, stage)
         with user_sql(stage, "schema"):
             documents = ctx.spark.read.options(multiLine=True, mode="FAILFAST").schema(ddl).json(resolved)
         not_a_collection = F.raise_error(
@@ -98,10 +97,7 @@ class GeoJsonSource(Source):
                 F.when(F.col("type") == "FeatureCollection", F.col("features")).otherwise(not_a_collection)
             ).alias(_FEATURE)
         )
-        # Sedona's ST_GeomFromGeoJSON fails on null (a feature may have "geometry": null)
-        wkt = F.expr(
-            f"CASE WHEN {_FEATURE}.geometry IS NOT NULL THEN ST_AsText(ST_GeomFromGeoJSON({_FEATURE}.geometry)) END"
-        )
+        wkt = F.expr(f"etl_geo_geojson_to_wkt({_FEATURE}.geometry)")  # "geometry": null gives null
         return features.select(
             *[wkt.alias(c) if c == geometry else F.col(f"{_FEATURE}.properties.{quote(c)}").alias(c) for c in schema]
         )

@@ -1,16 +1,30 @@
-"""Geospatial transforms on Apache Sedona: ``geo_point``, ``geo_distance``, ``geo_within`` and ``geo_join``.
+"""Geospatial transforms: ``geo_point``, ``geo_distance``, ``geo_within`` and ``geo_join``.
 
-Sedona's SQL functions (``ST_Point``, ``ST_DistanceSphere``, ``ST_Contains``...) live in JVM
-jars, not in pyspark: each transform declares them as Maven packages, so a run whose
-pipeline uses one starts Spark with Sedona on its classpath (the way the Kafka connector
-is added for a kafka source), and registers Sedona's functions and join planner in the
-session before its first use. No Python package is needed: every output column is a
-plain Spark type (WKT or GeoJSON text, a distance in metres, a flag), never Sedona's
-geometry type, so any sink can write it and nothing needs Sedona's Python classes.
+What computes what (no JVM packages; shapely, pandas and pyarrow from the ``geo`` extra):
 
-Points are given as longitude/latitude columns (degrees, WGS84) or as a column of WKT
-``POINT`` text; polygons as WKT in the same degrees. ``validate`` parses a polygon written
-in the YAML, so a typo there is reported at its line before Spark starts.
+- ``geo_point``: plain Spark SQL writes ``POINT (lon lat)`` or the GeoJSON text, each number as the
+  shortest decimal that reads back as it (``1`` for 1.0, never an exponent).
+- ``geo_distance``: plain Spark SQL, the haversine formula on a sphere of radius
+  :data:`EARTH_RADIUS_M` (the one Apache Sedona's ``ST_DistanceSphere`` used, the mean Earth radius).
+- ``geo_within``: shapely 2's ``contains_xy`` (``boundary: exclude``: a point on an edge is outside,
+  as in DE-9IM *contains*) or ``intersects_xy`` (``include``), vectorised in an Arrow-based pandas UDF;
+  the polygon is parsed once on the driver and travels inside the function.
+- ``geo_join``: Spark joins each point with the polygons whose bounding box holds it (the boxes
+  computed by shapely; the polygon side broadcast, as polygons are usually the small side: a
+  ``BroadcastNestedLoopJoin`` whose condition is four compiled comparisons per pair, with no
+  Python), then shapely tests each candidate pair exactly, as geo_within does (each distinct
+  polygon text parsed once per Arrow batch). Chosen over a grid-cell equi-join because no fixed
+  cell size suits both city blocks and whole countries (too many candidates per cell, or too many
+  cells per polygon) and an adaptive one needs a pass over the data before planning; the cost is
+  one cheap comparison per point and polygon, so it suits polygon sides of up to some thousands of
+  rows. A point's row and the polygon's text travel to the Python worker for each candidate pair.
+
+WKT in a column (points given as ``{wkt: column}``, a geo_join's polygons) is parsed by shapely in
+the workers; text that does not parse, or a point column holding another geometry, fails the run
+quoting it. Points are given as longitude/latitude columns (degrees, WGS84) or as a column of WKT
+``POINT`` text; polygons as WKT in the same degrees, edges straight lines in longitude/latitude.
+``validate`` parses a polygon written in the YAML (with its own small parser, no shapely), so a
+typo there is reported at its line before Spark starts.
 """
 
 from __future__ import annotations
@@ -22,15 +36,17 @@ from typing import TYPE_CHECKING, Any
 from etl_cli.diagnostics import did_you_mean
 from etl_cli.errors import ConfigError
 from etl_cli.plugins.api import OptionProblem, RunContext, StageLineage, StageSpec, Transform
+from etl_cli.plugins.geometry import CONNECT_REASON, extra_problems, finite_sql, number_sql, register_functions
 from etl_cli.plugins.registry import register
-from etl_cli.plugins.sedona import SEDONA_PACKAGES, ensure_sedona
 from etl_cli.plugins.spark_types import quote, single, user_sql
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
-#: the radius ST_DistanceSphere uses by default (metres): the mean Earth radius
+#: the radius of the haversine distance (metres): the mean Earth radius, the default of Sedona's ST_DistanceSphere
 EARTH_RADIUS_M = 6371008.0
+#: hidden columns a transform adds while it works (removed before its output)
+_HIDDEN = "__etl_cli_geo_"
 
 _COLUMN = {"type": "string", "minLength": 1}
 POINT_SCHEMA: dict[str, Any] = {
@@ -57,18 +73,22 @@ _BOUNDARY = {
     "type": "string",
     "enum": ["exclude", "include"],
     "default": "exclude",
-    "description": "Whether a point exactly on a polygon's edge counts as inside: exclude (ST_Contains) or "
-    "include (ST_Intersects).",
+    "description": "Whether a point exactly on a polygon's edge (a hole's too) counts as inside: exclude (the "
+    "polygon contains the point) or include (they intersect).",
 }
 
 
-def point_sql(point: Mapping[str, str], table: str | None = None) -> str:
-    """Spark SQL making the Sedona point of a point option (columns qualified by ``table`` when given)."""
+def point_sql(point: Mapping[str, str], table: str | None = None) -> tuple[str, str]:
+    """Spark SQL of a point option's longitude and latitude, for lineage (columns qualified by ``table``).
+
+    A ``{wkt: column}`` point is parsed by shapely (``etl_geo_point_lon_lat``). The run computes the
+    same values once per row in hidden columns (:func:`_parse_points`), a NaN coordinate made null.
+    """
     prefix = f"{quote(table)}." if table else ""
     if "wkt" in point:
-        return f"ST_GeomFromWKT({prefix}{quote(point['wkt'])})"
-    lon, lat = (f"CAST({prefix}{quote(point[k])} AS DOUBLE)" for k in ("lon", "lat"))
-    return f"ST_Point({lon}, {lat})"
+        parsed = f"etl_geo_point_lon_lat({prefix}{quote(point['wkt'])})"
+        return f"{parsed}.lon", f"{parsed}.lat"
+    return f"{prefix}{quote(point['lon'])}", f"{prefix}{quote(point['lat'])}"
 
 
 def point_columns(point: Any) -> list[str]:
@@ -78,10 +98,9 @@ def point_columns(point: Any) -> list[str]:
     return [str(point[k]) for k in ("lon", "lat", "wkt") if isinstance(point.get(k), str)]
 
 
-def predicate_sql(boundary: str, polygon: str, point: str) -> str:
-    """``polygon`` contains ``point``; with ``include`` a point on the edge counts too."""
-    function = "ST_Intersects" if boundary == "include" else "ST_Contains"
-    return f"{function}({polygon}, {point})"
+def predicate_function(boundary: str) -> str:
+    """The SQL function testing a polygon against a point: contains, or intersects with ``include``."""
+    return "etl_geo_intersects" if boundary == "include" else "etl_geo_contains"
 
 
 def sql_string(text: str) -> str:
@@ -163,10 +182,13 @@ def _is_ring(ring: Any) -> bool:
 
 
 class GeoTransform(Transform):
-    """What the geo transforms share: Sedona's jars."""
+    """What the geo transforms share: shapely, pandas and pyarrow (the geo extra), checked by validate and the run."""
 
-    maven_packages = SEDONA_PACKAGES
-    needs_driver_jvm = "Apache Sedona registers its functions in Spark's driver JVM"
+    needs_driver_jvm = CONNECT_REASON
+
+    @classmethod
+    def check_options(cls, options: Mapping[str, Any]) -> list[OptionProblem]:
+        return extra_problems()
 
 
 def _new_column_problems(options: Mapping[str, Any], key: str, read: Sequence[str]) -> list[OptionProblem]:
@@ -181,16 +203,6 @@ def _new_column_problems(options: Mapping[str, Any], key: str, read: Sequence[st
             )
         ]
     return []
-
-
-def _add_column(ctx: RunContext, stage: StageSpec, df: DataFrame, name: str, sql: str) -> DataFrame:
-    """``df`` with a new column ``name`` = ``sql`` (refused when ``df`` has a column of that name, before Sedona)."""
-    from pyspark.sql import functions as F
-
-    _refuse_existing(stage, df.columns, name)
-    ensure_sedona(ctx.spark, stage)
-    with user_sql(stage, stage.type):
-        return df.withColumn(name, F.expr(sql))
 
 
 def _refuse_existing(stage: StageSpec, columns: Sequence[str], name: str) -> None:
@@ -209,6 +221,28 @@ def _require(stage: StageSpec, columns: Sequence[str], names: Sequence[str], sid
             raise ConfigError(f"{stage.label}: the {side} has no column '{name}'", location=stage.location, hint=hint)
 
 
+def _parse_points(df: DataFrame, points: Sequence[Mapping[str, str]]) -> tuple[DataFrame, list[tuple[str, str]]]:
+    """``df`` with hidden DOUBLE columns of each point's longitude and latitude (null without a point), and their names.
+
+    A ``{wkt: column}`` point is parsed once per row, into a hidden struct both columns read.
+    """
+    from pyspark.sql import functions as F
+
+    names: list[tuple[str, str]] = []
+    for number, point in enumerate(points):
+        lon, lat = f"{_HIDDEN}lon{number}", f"{_HIDDEN}lat{number}"
+        if "wkt" in point:
+            parsed = f"{_HIDDEN}point{number}"
+            df = df.withColumn(parsed, F.expr(f"etl_geo_point_lon_lat({quote(point['wkt'])})"))
+            df = df.withColumns({lon: F.col(f"{parsed}.lon"), lat: F.col(f"{parsed}.lat")})
+        else:
+            df = df.withColumns(
+                {lon: F.expr(finite_sql(quote(point["lon"]))), lat: F.expr(finite_sql(quote(point["lat"])))}
+            )
+        names.append((lon, lat))
+    return df, names
+
+
 def _select_adding(stage: StageSpec, inputs: Mapping[str, Sequence[str] | None], sql: str, name: str) -> str:
     """Lineage: the input's columns, then ``sql AS name``."""
     (table,) = inputs
@@ -218,32 +252,48 @@ def _select_adding(stage: StageSpec, inputs: Mapping[str, Sequence[str] | None],
 
 
 class _ColumnAdding(GeoTransform):
-    """A geo transform that adds one column (``as``) computed by one SQL expression from the point columns it reads."""
+    """A geo transform that adds one column (``as``) computed by one SQL expression from the points it reads."""
+
+    @classmethod
+    def _points(cls, options: Mapping[str, Any]) -> list[Mapping[str, str]]:
+        raise NotImplementedError
+
+    @classmethod
+    def _sql(cls, options: Mapping[str, Any], points: Sequence[tuple[str, str]]) -> str:
+        """The new column from the points' longitude and latitude (SQL of DOUBLE columns, null without a point)."""
+        raise NotImplementedError
 
     @classmethod
     def _reads(cls, options: Mapping[str, Any]) -> list[str]:
-        raise NotImplementedError
-
-    @classmethod
-    def _sql(cls, options: Mapping[str, Any]) -> str:
-        raise NotImplementedError
+        return [c for point in cls._points(options) for c in point_columns(point)]
 
     @classmethod
     def check_options(cls, options: Mapping[str, Any]) -> list[OptionProblem]:
-        return _new_column_problems(options, "as", cls._reads(options))
+        return _new_column_problems(options, "as", cls._reads(options)) + extra_problems()
 
     @classmethod
     def column_lineage(cls, stage: StageSpec, inputs: Mapping[str, Sequence[str] | None]) -> StageLineage:
-        return StageLineage(_select_adding(stage, inputs, cls._sql(stage.options), stage.options["as"]))
+        # the values the run computes from these columns, named rather than spelt out (lineage shows it)
+        points = ", ".join(c for point in cls._points(stage.options) for c in point_sql(point))
+        return StageLineage(_select_adding(stage, inputs, f"{cls.type}({points})", stage.options["as"]))
 
     @classmethod
     def keeps_row_count(cls, options: Mapping[str, Any]) -> bool:
         return True
 
     def apply(self, ctx: RunContext, stage: StageSpec, inputs: Mapping[str, DataFrame]) -> DataFrame:
+        from pyspark.sql import functions as F
+
         df = single(inputs)
         _require(stage, df.columns, self._reads(stage.options))
-        return _add_column(ctx, stage, df, stage.options["as"], self._sql(stage.options))
+        name = stage.options["as"]
+        _refuse_existing(stage, df.columns, name)
+        register_functions(ctx.spark, stage)
+        with user_sql(stage, stage.type):
+            parsed, points = _parse_points(df, self._points(stage.options))
+            quoted = [(quote(lon), quote(lat)) for lon, lat in points]
+            added = parsed.withColumn(name, F.expr(self._sql(stage.options, quoted)))
+            return added.select(*[F.col(quote(c)) for c in df.columns], F.col(quote(name)))
 
 
 @register
@@ -267,21 +317,23 @@ class GeoPointTransform(_ColumnAdding):
     }
 
     @classmethod
-    def _reads(cls, options: Mapping[str, Any]) -> list[str]:
-        return [str(options[k]) for k in ("lon", "lat") if isinstance(options.get(k), str)]
+    def _points(cls, options: Mapping[str, Any]) -> list[Mapping[str, str]]:
+        return [{k: str(options[k]) for k in ("lon", "lat") if isinstance(options.get(k), str)}]
 
     @classmethod
-    def _sql(cls, options: Mapping[str, Any]) -> str:
-        function = "ST_AsGeoJSON" if options.get("format") == "geojson" else "ST_AsText"
-        return f"{function}({point_sql({'lon': options['lon'], 'lat': options['lat']})})"
+    def _sql(cls, options: Mapping[str, Any], points: Sequence[tuple[str, str]]) -> str:
+        lon, lat = (number_sql(c) for c in points[0])
+        if options.get("format") == "geojson":
+            return f"""concat('{{"type":"Point","coordinates":[', {lon}, ',', {lat}, ']}}')"""
+        return f"concat('POINT (', {lon}, ' ', {lat}, ')')"
 
 
 @register
 class GeoDistanceTransform(_ColumnAdding):
     type = "geo_distance"
     description = (
-        "Add the great-circle distance in metres between two points of each row (Sedona's ST_DistanceSphere, "
-        f"on a sphere of radius {EARTH_RADIUS_M:.0f} m); null when a coordinate is null."
+        "Add the great-circle distance in metres between two points of each row (the haversine formula on a "
+        f"sphere of radius {EARTH_RADIUS_M:.0f} m, in Spark SQL); null when a point is null."
     )
     required_options = ("from", "to", "as")
     options_schema = {
@@ -291,12 +343,17 @@ class GeoDistanceTransform(_ColumnAdding):
     }
 
     @classmethod
-    def _reads(cls, options: Mapping[str, Any]) -> list[str]:
-        return point_columns(options.get("from")) + point_columns(options.get("to"))
+    def _points(cls, options: Mapping[str, Any]) -> list[Mapping[str, str]]:
+        return [options[k] for k in ("from", "to") if isinstance(options.get(k), Mapping)]
 
     @classmethod
-    def _sql(cls, options: Mapping[str, Any]) -> str:
-        return f"ST_DistanceSphere({point_sql(options['from'])}, {point_sql(options['to'])})"
+    def _sql(cls, options: Mapping[str, Any], points: Sequence[tuple[str, str]]) -> str:
+        (lon1, lat1), (lon2, lat2) = points
+        half_chord = (
+            f"power(sin(radians({lat2} - {lat1}) / 2), 2) + "
+            f"cos(radians({lat1})) * cos(radians({lat2})) * power(sin(radians({lon2} - {lon1}) / 2), 2)"
+        )
+        return f"2 * {EARTH_RADIUS_M!r} * atan2(sqrt({half_chord}), sqrt(1 - ({half_chord})))"
 
 
 @register
@@ -304,7 +361,7 @@ class GeoWithinTransform(GeoTransform):
     type = "geo_within"
     description = (
         "Keep the rows whose point lies inside a polygon written as WKT (or, with flag, keep every row and add "
-        "a boolean column saying so). Edges are straight lines in longitude/latitude."
+        "a boolean column saying so). Edges are straight lines in longitude/latitude; the test is shapely's."
     )
     required_options = ("point", "polygon")
     options_schema = {
@@ -329,12 +386,14 @@ class GeoWithinTransform(GeoTransform):
         polygon = options.get("polygon")
         if isinstance(polygon, str) and (problem := polygon_problem(polygon)):
             problems.append(OptionProblem(("polygon",), problem, "POLYGON ((lon lat, lon lat, lon lat, lon lat))"))
-        return problems
+        return problems + extra_problems()
 
     @classmethod
     def _sql(cls, options: Mapping[str, Any]) -> str:
-        polygon = f"ST_GeomFromWKT({sql_string(options['polygon'])})"
-        return predicate_sql(options.get("boundary", "exclude"), polygon, point_sql(options["point"]))
+        """The test as SQL (lineage); the run calls the same test with the polygon parsed once instead."""
+        lon, lat = point_sql(options["point"])
+        function = predicate_function(options.get("boundary", "exclude"))
+        return f"{function}({sql_string(options['polygon'])}, {lon}, {lat})"
 
     @classmethod
     def column_lineage(cls, stage: StageSpec, inputs: Mapping[str, Sequence[str] | None]) -> StageLineage:
@@ -354,12 +413,24 @@ class GeoWithinTransform(GeoTransform):
         from pyspark.sql import functions as F
 
         df = single(inputs)
-        _require(stage, df.columns, point_columns(stage.options["point"]))
-        if "flag" in stage.options:
-            return _add_column(ctx, stage, df, stage.options["flag"], self._sql(stage.options))
-        ensure_sedona(ctx.spark, stage)
+        point = stage.options["point"]
+        _require(stage, df.columns, point_columns(point))
+        flag = stage.options.get("flag")
+        if flag is not None:
+            _refuse_existing(stage, df.columns, flag)
+        register_functions(ctx.spark, stage)
+        from etl_cli.plugins.geometry_udfs import point_test_in
+
+        test = point_test_in(stage.options["polygon"], stage.option("boundary", "exclude"))
+        within = F.pandas_udf(test, "boolean")  # type: ignore[call-overload]
         with user_sql(stage, stage.type):
-            return df.filter(F.expr(self._sql(stage.options)))
+            parsed, ((lon, lat),) = _parse_points(df, [point])
+            inside = within(F.col(lon), F.col(lat))
+            if flag is not None:
+                return parsed.withColumn(flag, inside).select(
+                    *[F.col(quote(c)) for c in df.columns], F.col(quote(flag))
+                )
+            return parsed.filter(inside).select(*[F.col(quote(c)) for c in df.columns])
 
 
 @register
@@ -367,7 +438,7 @@ class GeoJoinTransform(GeoTransform):
     type = "geo_join"
     description = (
         "Spatial join: each point of the first input with every polygon of the second that contains it (an inner "
-        "join; Sedona plans it as an indexed spatial join rather than comparing every pair)."
+        "join: points are matched to the broadcast polygons' bounding boxes, then tested exactly with shapely)."
     )
     single_input = False
     min_inputs = 2
@@ -397,14 +468,14 @@ class GeoJoinTransform(GeoTransform):
                     "inputs: [the stage with the points, the stage with the polygons]",
                 )
             ]
-        return []
+        return extra_problems()
 
     @classmethod
     def streaming_problems(cls, options: Mapping[str, Any]) -> list[OptionProblem]:
         return [
             OptionProblem(
                 ("type",),
-                "geo_join does not run on a stream (Sedona's spatial join is batch only)",
+                "geo_join does not run on a stream (it is a batch join of two inputs)",
                 "read the points with a batch source, or use geo_within against one polygon",
             )
         ]
@@ -412,10 +483,9 @@ class GeoJoinTransform(GeoTransform):
     @classmethod
     def _condition(cls, stage: StageSpec) -> str:
         points, polygons = stage.inputs
-        polygon = f"ST_GeomFromWKT({quote(polygons)}.{quote(stage.options['polygon'])})"
-        return predicate_sql(
-            stage.options.get("boundary", "exclude"), polygon, point_sql(stage.options["point"], points)
-        )
+        lon, lat = point_sql(stage.options["point"], points)
+        function = predicate_function(stage.options.get("boundary", "exclude"))
+        return f"{function}({quote(polygons)}.{quote(stage.options['polygon'])}, {lon}, {lat})"
 
     @classmethod
     def column_lineage(cls, stage: StageSpec, inputs: Mapping[str, Sequence[str] | None]) -> StageLineage:
@@ -433,19 +503,29 @@ class GeoJoinTransform(GeoTransform):
 
         points_name, polygons_name = stage.inputs
         points, polygons = inputs[points_name], inputs[polygons_name]
-        _require(stage, points.columns, point_columns(stage.options["point"]), "first input")
-        _require(stage, polygons.columns, [stage.options["polygon"]], "second input")
+        point, polygon = stage.options["point"], stage.options["polygon"]
+        _require(stage, points.columns, point_columns(point), "first input")
+        _require(stage, polygons.columns, [polygon], "second input")
         for column in polygons.columns:
             _refuse_existing(stage, points.columns, column)
-        ensure_sedona(ctx.spark, stage)
-        # Sedona's range join fails on a null geometry; such a row matches nothing anyway
-        points = points.dropna(subset=point_columns(stage.options["point"]))
-        polygons = polygons.dropna(subset=[stage.options["polygon"]])
+        register_functions(ctx.spark, stage)
+        box = f"{_HIDDEN}box"
         with user_sql(stage, stage.type):
-            joined = points.alias(points_name).join(
-                polygons.alias(polygons_name), on=F.expr(self._condition(stage)), how="inner"
+            parsed, ((lon, lat),) = _parse_points(points, [point])
+            located = parsed.filter(
+                F.col(lon).isNotNull() & F.col(lat).isNotNull()  # no point: no polygon contains it
             )
-            return joined.select(
-                *[F.col(f"{quote(points_name)}.{quote(c)}") for c in points.columns],
-                *[F.col(f"{quote(polygons_name)}.{quote(c)}") for c in polygons.columns],
+            # a null or empty polygon has no bounding box and contains nothing
+            boxed = polygons.withColumn(box, F.expr(f"etl_geo_bounds({quote(polygon)})")).filter(
+                F.col(f"{box}.min_lon").isNotNull()
+            )
+            in_box = (
+                (F.col(lon) >= F.col(f"{box}.min_lon")) & (F.col(lon) <= F.col(f"{box}.max_lon"))
+                & (F.col(lat) >= F.col(f"{box}.min_lat")) & (F.col(lat) <= F.col(f"{box}.max_lat"))
+            )  # fmt: skip
+            candidates = located.join(F.broadcast(boxed), on=in_box, how="inner")
+            function = predicate_function(stage.options.get("boundary", "exclude"))
+            matched = candidates.filter(F.expr(f"{function}({quote(polygon)}, {quote(lon)}, {quote(lat)})"))
+            return matched.select(
+                *[F.col(quote(c)) for c in points.columns], *[F.col(quote(c)) for c in polygons.columns]
             )
