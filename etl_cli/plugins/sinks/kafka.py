@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from etl_cli.plugins import avro
 from etl_cli.plugins.api import Effect, OptionProblem, PendingWrite, RunContext, Sink, StageSpec
 from etl_cli.plugins.kafka_connection import (
     BOOTSTRAP_SERVERS,
@@ -39,9 +40,9 @@ RESERVED_OPTIONS = {"kafka.bootstrap.servers": "bootstrap_servers", "topic": "to
 class KafkaSink(Sink):
     type = "kafka"
     description = (
-        "Produce one Kafka record per row: the value is a JSON object of the row's columns, the key and the "
-        "topic may come from columns. Records are produced after every other sink has committed; delivery is "
-        "at least once (see docs/connectors/kafka.md)."
+        "Produce one Kafka record per row: the value is a JSON object (or an Avro record) of the row's columns, "
+        "the key and the topic may come from columns. Records are produced after every other sink has committed; "
+        "delivery is at least once (see docs/connectors/kafka.md)."
     )
     required_options = ("bootstrap_servers",)
     modes: ClassVar[tuple[str, ...]] = ("append",)
@@ -65,16 +66,38 @@ class KafkaSink(Sink):
             "the value. Without it records have no key.",
         },
         "value_columns": string_list(
-            "Columns to put in the JSON value, in order (default: every column but key_column and topic_column). "
-            "Null fields are left out of the JSON.",
+            "Columns to put in the value, in order (default: every column but key_column and topic_column). "
+            "Null fields are left out of the JSON; in Avro each column goes to the schema's field of its name.",
             min_items=1,
         ),
+        "value_format": {
+            "enum": ["json", "avro"],
+            "default": "json",
+            "description": "How to write each value: json (an object of value_columns) or avro (Avro binary "
+            "written with avro_schema or avro_schema_file, one field per value column).",
+        },
+        "avro_schema": avro.AVRO_SCHEMA,
+        "avro_schema_file": avro.AVRO_SCHEMA_FILE,
         "options": CLIENT_OPTIONS,
     }
 
     @classmethod
+    def packages_for(cls, options: Mapping[str, Any]) -> tuple[str, ...]:
+        if options.get("value_format") == "avro":
+            return (*cls.maven_packages, avro.avro_package())
+        return cls.maven_packages
+
+    @classmethod
     def check_options(cls, options: Mapping[str, Any]) -> list[OptionProblem]:
         problems = reserved_option_problems(options, RESERVED_OPTIONS)
+        if options.get("value_format") == "avro":
+            problems += avro.schema_problems(options)
+        else:
+            problems += [
+                OptionProblem((key,), f"{key} only applies to value_format avro")
+                for key in ("avro_schema", "avro_schema_file")
+                if key in options
+            ]
         given = [key for key in ("topic", "topic_column") if key in options]
         if len(given) != 1:
             message = "give topic or topic_column, not both" if given else "say where to produce: topic or topic_column"
@@ -88,14 +111,17 @@ class KafkaSink(Sink):
                 )
         return problems
 
-    def records(self, stage: StageSpec, df: DataFrame) -> DataFrame:
-        """``df`` as the columns the connector writes: value (JSON text), and key and topic when configured."""
+    def records(self, stage: StageSpec, df: DataFrame, writer: str | None = None) -> DataFrame:
+        """``df`` as the columns the connector writes: value (JSON text, or Avro written with the schema
+        ``writer``), and key and topic when configured."""
         from pyspark.sql import functions as F
 
         key_column, topic_column = stage.option("key_column"), stage.option("topic_column")
         excluded = {key_column, topic_column}
         value_columns = list(stage.option("value_columns") or [c for c in df.columns if c not in excluded])
-        columns = [F.to_json(F.struct(*[F.col(quote(c)) for c in value_columns])).alias("value")]
+        record = F.struct(*[F.col(quote(c)) for c in value_columns])
+        value = F.to_json(record) if writer is None else avro.encode(record, writer)
+        columns = [value.alias("value")]
         if key_column:
             key = F.col(quote(key_column))
             columns.append(
@@ -113,13 +139,22 @@ class KafkaSink(Sink):
         return settings
 
     def stage_write(self, ctx: RunContext, stage: StageSpec, df: DataFrame) -> PendingWrite:
+        writer = self.writer_schema(ctx, stage)
         with user_sql(stage, "columns"):
-            staged, rows = held(self.records(stage, df))
+            staged, rows = held(self.records(stage, df, writer))
         settings = self.writer_options(ctx, stage)
         return SaveOnCommit(staged, "kafka", settings, _target(stage), "append", rows, "at least once")
 
     def stream_writer(self, ctx: RunContext, stage: StageSpec, df: DataFrame) -> DataStreamWriter:
-        return self.records(stage, df).writeStream.format("kafka").options(**self.writer_options(ctx, stage))
+        return (
+            self.records(stage, df, self.writer_schema(ctx, stage))
+            .writeStream.format("kafka")
+            .options(**self.writer_options(ctx, stage))
+        )
+
+    def writer_schema(self, ctx: RunContext, stage: StageSpec) -> str | None:
+        """The Avro schema of the values (value_format avro), else None (JSON values)."""
+        return avro.schema_json(ctx, stage) if stage.option("value_format") == "avro" else None
 
     def effects(self, stage: StageSpec, project_root: Path) -> list[Effect]:
         return [
