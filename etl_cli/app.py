@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -250,8 +250,13 @@ def check_run_id(run_id: str) -> str:
     return run_id
 
 
-def run(path: Path, options: RunOptions, reporter: Reporter) -> tuple[ExitCode, Path | None]:
-    """Run a batch pipeline under its lock; always write run results. Returns exit code and results path."""
+def run(
+    path: Path, options: RunOptions, reporter: Reporter, streaming_hook: Callable[[Any], None] | None = None
+) -> tuple[ExitCode, Path | None]:
+    """Run a batch pipeline under its lock; always write run results. Returns exit code and results path.
+
+    ``streaming_hook``: called with a streaming run's executor before its queries start (``run --watch``).
+    """
     from etl_cli.runtime.execution.run import execute_run
 
     run_id = check_run_id(options.run_id) if options.run_id is not None else new_run_id()
@@ -280,6 +285,7 @@ def run(path: Path, options: RunOptions, reporter: Reporter) -> tuple[ExitCode, 
         select=options.select,
         resume=options.resume,
         confirmation=confirmation,
+        streaming_hook=streaming_hook,
     )
 
 

@@ -187,7 +187,8 @@ def test_every_command_but_schema_takes_debug_and_lists_it_in_its_help(capsys: p
         "keys rotate", "lineage", "plugins list", "recover",
         "render", "run",
         "runs diff", "runs list", "runs report", "runs show", "schedule export", "schedule next", "secrets audit",
-        "secrets get", "secrets list", "secrets set", "secrets test", "state reset", "state show", "studio", "submit",
+        "secrets get", "secrets list", "secrets set", "secrets test", "state reset", "state show",
+        "streams list", "streams status", "streams stop", "studio", "submit",
         "table expire-snapshots", "table optimize", "table vacuum", "test", "validate",
     ]  # fmt: skip
 

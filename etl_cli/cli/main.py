@@ -103,6 +103,11 @@ class _Commands(LazyGroup):
             "Show the incremental watermarks pipelines keep between runs, or forget one source's.",
         ),
         LazySpec(
+            "streams",
+            "etl_cli.cli.streams_cmd:streams_app",
+            "List the streaming runs on this machine, show their progress and Kafka lag, stop one gracefully.",
+        ),
+        LazySpec(
             "init",
             "etl_cli.cli.init_cmd:init_command",
             "Create a project: etl-project.yaml (dev, staging, prod), an example pipeline that runs, templates/, "
@@ -347,6 +352,14 @@ def run(
     ] = None,
     confirm_env: ConfirmEnvOpt = None,
     principal: AsOpt = None,
+    watch: Annotated[
+        bool,
+        typer.Option(
+            "--watch",
+            help="Streaming pipelines: watch the pipeline's files; apply a change the checkpoints can take by "
+            "restarting after the current micro-batch, report any other (see docs/streaming.md).",
+        ),
+    ] = False,
 ) -> None:
     """Run a pipeline on Spark, once, without prompts (safe for cron)."""
     from etl_cli import app
@@ -370,7 +383,12 @@ def run(
         principal=principal,
     )
     with run_log(log_format, log_file) as reporter:
-        code, _ = app.run(pipeline, options, reporter)
+        if watch:
+            from etl_cli.usecases.watch import run_watching
+
+            code, _ = run_watching(pipeline, options, reporter)
+        else:
+            code, _ = app.run(pipeline, options, reporter)
     raise typer.Exit(int(code))
 
 

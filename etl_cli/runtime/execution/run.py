@@ -42,6 +42,7 @@ from etl_cli.runtime.safeguards.guards import RunExtras
 from etl_cli.runtime.safeguards.quality.report import write_quality
 from etl_cli.runtime.safeguards.resilience import first_line
 from etl_cli.runtime.spark.session import DEFAULT_MASTER
+from etl_cli.runtime.streams.control import RunControl
 from etl_cli.runtime.streams.streaming import StreamingExecutor
 from etl_cli.secrets.resolver import SecretResolver
 
@@ -75,6 +76,7 @@ def execute_run(
     resume: str | None = None,
     confirmation: Confirmation | None = None,
     command: str = "run",
+    streaming_hook: Callable[[StreamingExecutor], None] | None = None,
 ) -> tuple[ExitCode, Path]:
     """Run ``spec`` once (or ``plan``, a part of it). Errors are recorded in the run results, then re-raised.
 
@@ -86,6 +88,7 @@ def execute_run(
     undone, starting from checkpoints (docs/orchestration.md); a UsageError before anything runs otherwise.
     ``confirmation``: who confirmed a run into a protected environment; ``command``: what started the run.
     Both go into the run's audit record (runtime/bookkeeping/audit_trail.py).
+    ``streaming_hook``: called with a streaming run's executor before its queries start (``run --watch``).
     """
     plan = plan or compile_plan(spec)
     folder = results_dir or default_results_dir(spec.state_dir, spec.name, spec.env)
@@ -96,6 +99,7 @@ def execute_run(
     run.choose(choice)
     run.profiling, run.trace = profile, trace
     run.confirmation, run.command = confirmation, command
+    run.streaming_hook = streaming_hook
     with trace, run_lock(spec.state_dir, spec.name, spec.env, run_id), secrets.redactor.guard(), run.signals:
         try:
             run.decide_access()  # before Spark starts: a run its access rules refuse reads nothing
@@ -151,6 +155,8 @@ class _Run:
         #: for the audit record: who confirmed a run into a protected environment, and the command
         self.confirmation: Confirmation | None = None
         self.command = "run"
+        #: called with the streaming executor before its queries start (``run --watch``)
+        self.streaming_hook: Callable[[StreamingExecutor], None] | None = None
 
     @classmethod
     def start(
@@ -277,6 +283,8 @@ class _Run:
         if self.spec.streaming is not None:
             streams = StreamingExecutor(self.plan, workspace.ctx, self.registry, self.reporter, self.spec.streaming)
             streams.row_access = self.row_access  # the filters the results report
+            if self.streaming_hook is not None:
+                self.streaming_hook(streams)
             return streams
         executor = Executor(self.plan, workspace.ctx, self.registry, self.reporter, extras, self.signals)
         executor.row_access = self.row_access
@@ -307,8 +315,9 @@ class _Run:
         )
         if self.view is not None:
             self.view.watch(workspace.session, executor.guards.resilience.metrics)
+        control = self._control(executor)
         try:
-            with watch_spark_progress(workspace.session, self.reporter), pusher:
+            with watch_spark_progress(workspace.session, self.reporter), pusher, control:
                 results.stages = executor.run()
                 self.written = executor.written if isinstance(executor, Executor) else {}
         except BaseException:
@@ -317,6 +326,18 @@ class _Run:
         finally:
             self._record_guards(executor)
         self._record_profile(executor)
+
+    def _control(self, executor: Executor | StreamingExecutor) -> AbstractContextManager[Any]:
+        """A streaming run's control file (``etl-cli streams``), kept up to date by its executor's polls."""
+        if not isinstance(executor, StreamingExecutor):
+            return nullcontext()
+        results = self.results
+        endpoint = (results.monitoring or {}).get("url")
+        file = results_file(self.folder, self.run_id)
+        spec = self.spec
+        control = RunControl(spec.state_dir, spec.name, spec.env, self.run_id, results.started_at, file, endpoint)
+        executor.on_poll = control.update
+        return control
 
     def register_in_catalogs(self, workspace: Workspace) -> None:
         """Register what each committed sink with a ``catalog:`` wrote (docs/catalog.md)."""
