@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from etl_cli.model.streaming_state import SINK_OUTPUT_MODE
 from etl_cli.plugins.api import Kind, Plugin
 from etl_cli.plugins.checks import DEFAULT_SAMPLES, POLICIES
 from etl_cli.plugins.quality.base import Check
@@ -149,6 +150,8 @@ def stage_properties(kind: Kind) -> dict[str, Any]:
         props["count_rows"] = COUNT_ROWS
     if kind in ("source", "sink"):
         props["retry"] = {**RETRY, "description": f"Retries for this stage (over the pipeline's retry:). {_RETRY_TEXT}"}
+    if kind == "sink":
+        props["output_mode"] = SINK_OUTPUT_MODE
     return props
 
 

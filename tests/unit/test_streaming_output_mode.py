@@ -132,7 +132,8 @@ def test_update_on_a_join_of_two_streams_is_refused(tmp_path: Path) -> None:
         "  - {name: other, type: kafka, mode: stream, bootstrap_servers: 'localhost:9092', topic: other, "
         "schema: {id: BIGINT, event_time: TIMESTAMP}, watermark: {column: event_time, delay: 10 seconds}}\n"
         "transforms:\n"
-        "  - {name: both, type: join, inputs: [events, other], on: [id], how: inner}\n",
+        "  - {name: both, type: join, inputs: [events, other], on: [id], how: inner,\n"
+        "     within: {left: event_time, right: event_time, lower: -1 minute, upper: 1 minute}}\n",
     )
     sink = "  - {name: pairs, type: kafka, input: both, bootstrap_servers: 'localhost:9092', topic: pairs}\n"
     found = errors(tmp_path, KAFKA_SINK + sink, head)

@@ -55,12 +55,19 @@ _AGGREGATION = {
 _WINDOW = {
     "type": "object",
     "additionalProperties": False,
-    "required": ["column", "duration"],
-    "description": "Also group by time window of a timestamp column; the output starts with window_start and "
-    "window_end. Needed to aggregate a stream (with a watermark on the streaming source).",
+    "required": ["column"],
+    "description": "Also group by time window of a timestamp column, fixed (duration, and slide for overlapping "
+    "windows) or a session (gap); the output starts with window_start and window_end. Needed to aggregate a "
+    "stream (with a watermark on the streaming source).",
     "properties": {
         "column": {"type": "string", "minLength": 1, "description": "The timestamp column (event time)."},
         "duration": {"type": "string", "minLength": 1, "description": 'Window length, e.g. "1 minute".'},
+        "gap": {
+            "type": "string",
+            "minLength": 1,
+            "description": "Session windows instead of duration: a session of a group ends when no row comes for "
+            'this long, e.g. "5 minutes" (Spark session_window); on a stream, append output only.',
+        },
         "slide": {
             "type": "string",
             "minLength": 1,
@@ -86,6 +93,18 @@ def aggregation_problems(output: str, spec: Any) -> list[OptionProblem]:
         return [OptionProblem((*path, "column"), "column goes with function, not with expr")]
     if "function" in spec and spec["function"] != "count" and "column" not in spec:
         return [OptionProblem(path, f"{spec['function']} needs a column", "only count may leave it out (rows)")]
+    return []
+
+
+def window_problems(window: Any) -> list[OptionProblem]:
+    """A window is fixed (duration, maybe slide) or a session (gap), never both."""
+    if not isinstance(window, Mapping):
+        return []
+    hint = 'window: {column: event_time, duration: "1 minute"} or {column: event_time, gap: "5 minutes"}'
+    if ("duration" in window) == ("gap" in window):
+        return [OptionProblem(("window",), "give either duration (fixed windows) or gap (session windows)", hint)]
+    if "gap" in window and "slide" in window:
+        return [OptionProblem(("window", "slide"), "slide goes with duration; session windows do not slide", hint)]
     return []
 
 
@@ -127,10 +146,13 @@ class AggregateTransform(Transform):
 
     @classmethod
     def check_options(cls, options: Mapping[str, Any]) -> list[OptionProblem]:
+        problems = window_problems(options.get("window"))
         aggregations = options.get("aggregations")
         if not isinstance(aggregations, Mapping):
-            return []
-        return [problem for output, spec in aggregations.items() for problem in aggregation_problems(output, spec)]
+            return problems
+        return problems + [
+            problem for output, spec in aggregations.items() for problem in aggregation_problems(output, spec)
+        ]
 
     @classmethod
     def streaming_problems(cls, options: Mapping[str, Any]) -> list[OptionProblem]:
@@ -154,8 +176,11 @@ class AggregateTransform(Transform):
         (name,) = inputs
         keys = list(stage.option("group_by") or ())
         if (window := stage.option("window")) is not None:
-            bounds = ", ".join(f"'{part}'" for part in (window["duration"], window.get("slide")) if part)
-            time_window = f"`window`({quote(window['column'])}, {bounds})"
+            if "gap" in window:
+                time_window = f"session_window({quote(window['column'])}, '{window['gap']}')"
+            else:
+                bounds = ", ".join(f"'{part}'" for part in (window["duration"], window.get("slide")) if part)
+                time_window = f"`window`({quote(window['column'])}, {bounds})"
             keys = [f"{time_window}.start AS window_start", f"{time_window}.end AS window_end", *keys]
         aggregations = [
             f"{aggregate_sql(spec)} AS {quote(output)}" for output, spec in stage.options["aggregations"].items()
@@ -178,7 +203,10 @@ def _by_window(df: DataFrame, window: Mapping[str, str], groups: list[Column], c
     """Group by time window too; the window becomes the columns window_start and window_end, first."""
     from pyspark.sql import functions as F
 
-    time_window = F.window(F.col(quote(window["column"])), window["duration"], window.get("slide"))
+    if "gap" in window:
+        time_window = F.session_window(F.col(quote(window["column"])), window["gap"])
+    else:
+        time_window = F.window(F.col(quote(window["column"])), window["duration"], window.get("slide"))
     grouped = df.groupBy(time_window.alias(WINDOW_COLUMN), *groups).agg(*columns)
     bounds = [F.col(f"{WINDOW_COLUMN}.start").alias("window_start"), F.col(f"{WINDOW_COLUMN}.end").alias("window_end")]
     return grouped.select(*bounds, *[F.col(quote(c)) for c in grouped.columns if c != WINDOW_COLUMN])

@@ -32,11 +32,27 @@ class DeduplicateTransform(Transform):
     options_schema = {
         "keys": string_list("Columns that identify a row; one row is kept per distinct combination.", min_items=1),
         "order_by": order_by_schema("Which row to keep per key: the first in this order (updated_at desc: latest)."),
+        "within_watermark": {
+            "type": "boolean",
+            "default": False,
+            "description": "On a stream: drop a row when a row with the same keys arrived less than the streaming "
+            "source's watermark delay before it (Spark's dropDuplicatesWithinWatermark); the keys need no event "
+            "time and the state stays bounded. A batch input is deduplicated as without it.",
+        },
     }
 
     @classmethod
     def check_options(cls, options: Mapping[str, Any]) -> list[OptionProblem]:
-        return sort_key_problems(options.get("order_by"))
+        problems = sort_key_problems(options.get("order_by"))
+        if options.get("within_watermark") and options.get("order_by"):
+            problems.append(
+                OptionProblem(
+                    ("within_watermark",),
+                    "within_watermark keeps the first row to arrive per key, not the first in an order",
+                    "leave out order_by or within_watermark",
+                )
+            )
+        return problems
 
     @classmethod
     def streaming_problems(cls, options: Mapping[str, Any]) -> list[OptionProblem]:
@@ -64,6 +80,8 @@ class DeduplicateTransform(Transform):
         keys = list(stage.options["keys"])
         order_by = stage.option("order_by")
         with user_sql(stage, "deduplicate"):
+            if stage.option("within_watermark") and df.isStreaming:
+                return df.dropDuplicatesWithinWatermark(keys)
             if not order_by:
                 return df.dropDuplicates(keys)
             return keep_first(df, keys, order_by)
