@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from etl_cli.plugins import avro
 from etl_cli.plugins.api import OptionProblem, RunContext, Source, StageSpec
 from etl_cli.plugins.kafka_connection import (
     BOOTSTRAP_SERVERS,
@@ -22,6 +23,7 @@ from etl_cli.plugins.kafka_connection import (
     reserved_option_problems,
 )
 from etl_cli.plugins.registry import register
+from etl_cli.plugins.sources.malformed import CORRUPT_COLUMN
 from etl_cli.plugins.spark_types import (
     declared_schema,
     declared_schema_problems,
@@ -113,11 +115,14 @@ _OPTIONS_SCHEMA: dict[str, Any] = {
         "Mode batch: stop before the first record at or after this time (same forms). Instead of ending_offsets."
     ),
     "value_format": {
-        "enum": ["json", "string", "bytes"],
+        "enum": ["json", "avro", "string", "bytes"],
         "default": "json",
         "description": "How to read each record's value: json (parsed with `schema`, one column per field), "
+        "avro (Avro binary decoded with avro_schema or avro_schema_file, one column per field), "
         "string (a column `value`, UTF-8) or bytes (a binary column `value`).",
     },
+    "avro_schema": avro.AVRO_SCHEMA,
+    "avro_schema_file": avro.AVRO_SCHEMA_FILE,
     "schema": declared_schema(
         'Fields of the JSON values (value_format json): Spark DDL ("id BIGINT, name STRING") or '
         "a mapping field: type, in column order. Fields missing from a record are null."
@@ -142,21 +147,31 @@ _OPTIONS_SCHEMA: dict[str, Any] = {
         "description": 'Prefix for the metadata column names (e.g. "kafka_"), when value fields use the same names.',
     },
     "on_malformed": {
-        "enum": list(MALFORMED_MODES),
+        "enum": [*MALFORMED_MODES, "dead_letter"],
         "default": "fail",
-        "description": "value_format json: what to do with a value that is not JSON: fail the run (default), "
-        "drop the record, or keep it with null fields. A record without a value (a tombstone) is not malformed: "
-        "its fields are null.",
+        "description": "value_format json or avro: what to do with a value that is not JSON (that Avro cannot "
+        "decode with the schema): fail the run (default), drop the record, or keep it with null fields; avro in "
+        "mode batch also: dead_letter, send it (its raw value in base64) to the pipeline's dead_letter queue. "
+        "A record without a value (a tombstone) is not malformed: its fields are null.",
     },
     "watermark": {
         "type": "object",
         "additionalProperties": False,
         "required": ["column", "delay"],
         "description": "Mode stream: how late an event may arrive, for windowed aggregations: "
-        '{column: event_time, delay: "10 minutes"}. The column must be a timestamp of this source.',
+        '{column: event_time, delay: "10 minutes"}. The column must be a timestamp of this source. '
+        "late: dead_letter or drop, what happens to records later than that (default: dead_letter when the "
+        "pipeline has a dead_letter queue, else drop; see docs/streaming.md, Late records).",
         "properties": {
             "column": {"type": "string", "minLength": 1, "description": "Event-time column (a timestamp)."},
             "delay": {"type": "string", "minLength": 1, "description": 'Allowed lateness, e.g. "10 seconds".'},
+            "late": {
+                "enum": ["dead_letter", "drop"],
+                "description": "Records later than the watermark, which a windowed aggregate drops: dead_letter "
+                "sends them to the pipeline's dead_letter queue with their event time, the watermark and the "
+                "aggregate (default when the pipeline has a dead_letter); drop lets Spark drop them (default "
+                "without one). Covers aggregates with a fixed window on this column (docs/streaming.md).",
+            },
         },
     },
     "max_offsets_per_trigger": {
@@ -173,12 +188,18 @@ class KafkaSource(Source):
     type = "kafka"
     description = (
         "Read records from Kafka topics: a bounded range (mode batch, by offsets or timestamps) or a stream "
-        "(mode stream). Values are JSON with a declared schema, or raw strings or bytes; key, topic, partition, "
+        "(mode stream). Values are JSON with a declared schema, Avro, or raw strings or bytes; key, topic, partition, "
         "offset, timestamp and headers are available as columns."
     )
     required_options = ("bootstrap_servers",)
     options_schema: ClassVar[dict[str, Any]] = _OPTIONS_SCHEMA
     maven_packages: ClassVar[tuple[str, ...]] = (connector_package(),)
+
+    @classmethod
+    def packages_for(cls, options: Mapping[str, Any]) -> tuple[str, ...]:
+        if options.get("value_format") == "avro":
+            return (*cls.maven_packages, avro.avro_package())
+        return cls.maven_packages
 
     @classmethod
     def is_streaming(cls, options: Mapping[str, Any]) -> bool:
@@ -198,11 +219,11 @@ class KafkaSource(Source):
     def read(self, ctx: RunContext, stage: StageSpec) -> DataFrame:
         """A batch read; of a mode stream source (``dry-run``, ``debug``): the records in the topic now."""
         reader = ctx.spark.read.format("kafka").options(**self.connector_options(ctx, stage, streaming=False))
-        return self._rows(stage, reader.load())
+        return self._rows(ctx, stage, reader.load())
 
     def read_stream(self, ctx: RunContext, stage: StageSpec) -> DataFrame:
         reader = ctx.spark.readStream.format("kafka").options(**self.connector_options(ctx, stage, streaming=True))
-        df = self._rows(stage, reader.load())
+        df = self._rows(ctx, stage, reader.load())
         if watermark := stage.option("watermark"):
             with user_sql(stage, "watermark"):
                 df = df.withWatermark(watermark["column"], watermark["delay"])
@@ -220,13 +241,15 @@ class KafkaSource(Source):
             settings["maxOffsetsPerTrigger"] = str(limit)
         return settings
 
-    def _rows(self, stage: StageSpec, raw: DataFrame) -> DataFrame:
+    def _rows(self, ctx: RunContext, stage: StageSpec, raw: DataFrame) -> DataFrame:
         """The records as rows: value columns, then metadata columns."""
         from pyspark.sql import functions as F
         from pyspark.sql.types import StructType
 
         metadata = _metadata_columns(stage)
         value_format = stage.option("value_format", "json")
+        if value_format == "avro":
+            return _avro_rows(ctx, stage, raw, metadata)
         if value_format != "json":
             value = F.col("value").cast("string") if value_format == "string" else F.col("value")
             return raw.select(value.alias("value"), *metadata)
@@ -240,6 +263,31 @@ class KafkaSource(Source):
             parsed = parsed.where(F.col(_PARSED).getField(_CORRUPT).isNull())
         value_columns = [F.col(_PARSED).getField(name).alias(name) for name in fields]
         return parsed.select(*value_columns, *[F.col(_quote(c)) for c in parsed.columns if c != _PARSED])
+
+
+def _avro_rows(ctx: RunContext, stage: StageSpec, raw: DataFrame, metadata: list[Column]) -> DataFrame:
+    """Avro values decoded into columns, then the metadata columns; malformed values as ``on_malformed`` says
+    (dead_letter: their raw value, base64, in the corrupt-record column the run sends to the dead-letter queue)."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import StructType
+
+    writer = avro.schema_json(ctx, stage)
+    mode = stage.option("on_malformed", "fail")
+    with user_sql(stage, "avro_schema"):
+        parsed = raw.select(
+            avro.decode(F.col("value"), writer, mode == "fail").alias(_PARSED), F.col("value"), *metadata
+        )
+        parsed_type = parsed.schema[_PARSED].dataType
+    assert isinstance(parsed_type, StructType)  # the schema is an Avro record
+    malformed = F.col("value").isNotNull() & F.col(_PARSED).getField(avro.OK_FIELD).isNull()
+    if mode == "drop":
+        parsed = parsed.where(~malformed)
+    fields = [name for name in parsed_type.names if name != avro.OK_FIELD]
+    value_columns = [F.col(_PARSED).getField(name).alias(name) for name in fields]
+    rest = [F.col(_quote(c)) for c in parsed.columns if c not in (_PARSED, "value")]
+    if mode == "dead_letter":
+        rest.append(F.when(malformed, F.base64(F.col("value"))).alias(CORRUPT_COLUMN))
+    return parsed.select(*value_columns, *rest)
 
 
 def _parse_json(schema: str | Mapping[str, str], on_malformed: str) -> Column:
@@ -390,9 +438,20 @@ def _offset_problems(options: Mapping[str, Any]) -> list[OptionProblem]:
 
 def _value_problems(options: Mapping[str, Any]) -> list[OptionProblem]:
     value_format = options.get("value_format", "json")
+    problems = [
+        OptionProblem((key,), f"{key} only applies to value_format avro")
+        for key in ("avro_schema", "avro_schema_file")
+        if key in options and value_format != "avro"
+    ]
+    if value_format == "avro":
+        if "schema" in options:
+            problems.append(OptionProblem(("schema",), "schema only applies to value_format json", "use avro_schema"))
+        return problems + avro.schema_problems(options) + _dead_letter_problems(options) + _collision_problems(options)
+    if options.get("on_malformed") == "dead_letter":
+        problems.append(OptionProblem(("on_malformed",), "on_malformed dead_letter applies to value_format avro only"))
     if value_format != "json":
-        return [
-            OptionProblem((key,), f"{key} only applies to value_format json")
+        return problems + [
+            OptionProblem((key,), f"{key} only applies to value_format json or avro")
             for key in ("schema", "on_malformed")
             if key in options
         ]
@@ -404,21 +463,44 @@ def _value_problems(options: Mapping[str, Any]) -> list[OptionProblem]:
                 "schema: {id: BIGINT, name: STRING}, or value_format: string to get the raw text",
             )
         ]
-    return declared_schema_problems(options["schema"]) + _collision_problems(options)
+    return problems + declared_schema_problems(options["schema"]) + _collision_problems(options)
+
+
+def _dead_letter_problems(options: Mapping[str, Any]) -> list[OptionProblem]:
+    if options.get("on_malformed") != "dead_letter" or options.get("mode", "batch") == "batch":
+        return []
+    return [
+        OptionProblem(
+            ("on_malformed",),
+            "on_malformed dead_letter applies to mode batch only",
+            "in a stream use drop or keep (a quarantine check can send the kept rows to the dead-letter queue)",
+        )
+    ]
 
 
 def _collision_problems(options: Mapping[str, Any]) -> list[OptionProblem]:
     metadata = set(_metadata_names(options))
     taken = {name.lower() for name in metadata}
+    key = "avro_schema" if options.get("value_format") == "avro" else "schema"
     return [
         OptionProblem(
-            ("schema",),
+            (key,),
             f"value field '{name}' has the name of a metadata column",
             'set metadata_prefix (e.g. "kafka_"), or leave that column out of metadata',
         )
-        for name in declared_columns(options["schema"])
+        for name in _value_names(options)
         if name.lower() in taken
     ]
+
+
+def _value_names(options: Mapping[str, Any]) -> list[str]:
+    """The value's columns as far as they can be known offline."""
+    value_format = options.get("value_format", "json")
+    if value_format == "avro":
+        return avro.field_names(options)
+    if value_format == "json":
+        return declared_columns(options.get("schema"))
+    return ["value"]
 
 
 def _watermark_problems(options: Mapping[str, Any]) -> list[OptionProblem]:
@@ -426,9 +508,7 @@ def _watermark_problems(options: Mapping[str, Any]) -> list[OptionProblem]:
     watermark = options.get("watermark")
     if not isinstance(watermark, Mapping) or not isinstance(watermark.get("column"), str):
         return []
-    columns = _metadata_names(options)
-    json_values = options.get("value_format", "json") == "json"
-    columns = (declared_columns(options.get("schema")) if json_values else ["value"]) + columns
+    columns = _value_names(options) + _metadata_names(options)
     if watermark["column"] in columns:
         return []
     return [

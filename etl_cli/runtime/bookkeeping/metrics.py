@@ -218,6 +218,10 @@ def state_families(progresses: Sequence[Mapping[str, Any]]) -> list[Family]:
         "etl_stream_late_rows_dropped",
         "Rows the watermark dropped as too late in the last micro-batch (all stateful operators).",
     )
+    dead_lettered = Family(
+        "etl_stream_late_rows_dead_lettered",
+        "Records later than the watermark that an aggregate's input sent to the dead-letter queue, last micro-batch.",
+    )
     for progress in progresses:
         sink = str(progress.get("name") or progress.get("id"))
         operators = list(progress.get("stateOperators") or [])
@@ -226,7 +230,10 @@ def state_families(progresses: Sequence[Mapping[str, Any]]) -> list[Family]:
             memory.add(operator.get("memoryUsedBytes"), sink=sink, operator=name)
         if operators:
             dropped.add(sum(int(op.get("numRowsDroppedByWatermark") or 0) for op in operators), sink=sink)
-    return [state_rows, memory, dropped]
+        for name, observed in sorted((progress.get("observedMetrics") or {}).items()):
+            if name.startswith("etl_late_") and isinstance(observed, Mapping):
+                dead_lettered.add(observed.get("rows"), sink=sink, stage=name.removeprefix("etl_late_"))
+    return [state_rows, memory, dropped, dead_lettered]
 
 
 def kafka_lag(progresses: Sequence[Mapping[str, Any]]) -> list[Family]:

@@ -9,7 +9,7 @@ either), and committed after the other sinks. Files are appended, partitioned by
 
 A dead letter has these columns (see docs/dead-letter.md)::
 
-    pipeline, env, stage, kind (malformed | quarantined | rejected), reason, check,
+    pipeline, env, stage, kind (malformed | quarantined | rejected | late), reason, check,
     failed_at, row (the row as JSON), raw (the unparsed text of a malformed record), run_id
 """
 
@@ -35,7 +35,7 @@ DEAD_LETTER_DDL = (
     "failed_at TIMESTAMP, `row` STRING, raw STRING, run_id STRING"
 )
 COLUMNS = ("pipeline", "env", "stage", "kind", "reason", "check", "failed_at", "row", "raw", "run_id")
-KINDS = ("malformed", "quarantined", "rejected")
+KINDS = ("malformed", "quarantined", "rejected", "late")
 
 
 def split_malformed(df: DataFrame) -> tuple[DataFrame, DataFrame]:
