@@ -19,6 +19,9 @@ from typing import Any
 from etl_cli.config.nodes import Provenance
 from etl_cli.diagnostics import Diagnostic, error, warning
 from etl_cli.model.graph import StageGraph
+from etl_cli.model.late import late_problems
+from etl_cli.model.late import uses_dead_letter as late_uses_queue
+from etl_cli.model.streaming_state import dedup_problems, join_problems, session_update_problem
 from etl_cli.model.validation import describe_path
 from etl_cli.plugins.api import KINDS, SECTION_OF_KIND, Kind, Plugin, Sink, Source
 from etl_cli.plugins.quality.base import Check
@@ -110,13 +113,14 @@ class StreamingSettings:
         """The checkpoint folder of one sink's query (before resolving against the project root)."""
         return f"{self.checkpoint_location.rstrip('/')}/{sink}"
 
-    def output_mode_for(self, plugin: type[Sink], mode: str | None) -> str:
-        """Spark's output mode for one sink's query, writing in ``mode``.
+    def output_mode_for(self, plugin: type[Sink], mode: str | None, requested: str | None = None) -> str:
+        """Spark's output mode for one sink's query, writing in ``mode`` (``requested``: the sink's own
+        ``output_mode``, over the pipeline's).
 
         A sink that cannot take updates gets append: validation refused it where an aggregate
         feeds it, and without an aggregate Spark writes the same rows in both modes.
         """
-        if self.output_mode == "update" and sink_takes_updates(plugin, mode):
+        if (requested or self.output_mode) == "update" and sink_takes_updates(plugin, mode):
             return "update"
         return "append"
 
@@ -211,6 +215,15 @@ def check_streaming(document: dict[str, Any], provenance: Provenance, registry: 
     items = list(_items(document, registry))
     sources = _streaming_sources(items)
     if not sources:
+        unused = [
+            warning(
+                "streaming-unused",
+                f"sink '{i.name}': output_mode has no effect: no source reads a stream",
+                provenance.key_location((*i.path, "output_mode")),
+            )
+            for i in items
+            if i.kind == "sink" and "output_mode" in i.data
+        ]
         if "streaming" in document:
             return [
                 warning(
@@ -218,21 +231,26 @@ def check_streaming(document: dict[str, Any], provenance: Provenance, registry: 
                     "the streaming settings have no effect: no source reads a stream",
                     provenance.key_location(("streaming",)),
                     "set mode: stream on a kafka source, or remove the streaming block",
-                )
+                ),
+                *unused,
             ]
-        return []
+        return unused
     found = _settings_problems(document, provenance, sources[0]) + _trigger_problems(document, provenance)
     graph, by_name = StageGraph.of((i.name, i.inputs) for i in items), {i.name: i for i in items}
     streaming = graph.downstream(s.name for s in sources)
-    found += _guard_problems(document, provenance, items)
+    found += _guard_problems(document, provenance, items) + late_problems(document, provenance)
     found += _check_problems(document, provenance, registry, streaming)
     for item in items:
         upstream = [by_name[name] for name in graph.upstream(item.name)]  # nearest first
         if item.kind == "transform" and item.name in streaming:
             found += _transform_problems(document, provenance, item, upstream)
+            if item.data.get("type") == "join":
+                found += join_problems(provenance, item, graph.upstream, by_name, streaming)
+            elif item.data.get("type") == "deduplicate":
+                found += dedup_problems(provenance, item, graph.upstream, by_name, streaming)
         elif item.kind == "sink":
             problems = _sink_problems(document, provenance, item, streaming, registry)
-            if not problems and _output_mode(document) == "update":
+            if not problems and item.data.get("output_mode", _output_mode(document)) == "update":
                 problems = _update_problems(provenance, item, upstream, streaming)
             found += problems
     return found
@@ -283,11 +301,13 @@ def _guard_problems(document: dict[str, Any], provenance: Provenance, items: lis
             where = provenance.key_location((*item.path, "count_rows"))
             found.append(warning("streaming-unsupported", message, where))
     checks = [c for c in document.get("checks") or [] if isinstance(c, dict)]
-    if document.get("dead_letter") and not any(c.get("action") == "quarantine" for c in checks):
+    quarantines = any(c.get("action") == "quarantine" for c in checks)
+    if document.get("dead_letter") and not quarantines and not late_uses_queue(document):
         found.append(
             warning(
                 "streaming-unsupported",
-                "dead_letter: in a streaming run only quarantine checks write to the dead-letter queue",
+                "dead_letter: in a streaming run only quarantine checks and late records write to the "
+                "dead-letter queue",
                 provenance.key_location(("dead_letter",)),
             )
         )
@@ -417,16 +437,30 @@ def _update_problems(
     upstream = [i for i in upstream if i.name in streaming and i.kind == "transform"]
     mode = item.data.get("mode") or sink_stream_modes(item.plugin)[0]
     aggregates = [i for i in upstream if i.data.get("type") == "aggregate"]
+    own = "output_mode" in item.data  # the sink's own output_mode: update, over the pipeline's
+    setting, where_key = ("its output_mode", "output_mode") if own else ("streaming.output_mode", "type")
+    if sessions := session_update_problem(provenance, item, aggregates, setting, where_key):
+        return sessions
     if not sink_takes_updates(item.plugin, mode):
+        if own and not aggregates:
+            return [
+                error(
+                    "streaming-output-mode",
+                    f"sink '{item.name}' ({item.data['type']}, mode {mode}) can only append, but its output_mode "
+                    "is update (Spark refuses update output into it)",
+                    provenance.value_location((*item.path, "output_mode")),
+                    "remove output_mode (or set append); only kafka and jdbc with mode: upsert take updates",
+                )
+            ]
         if not aggregates:
             return []  # nothing to update: Spark writes the same rows as in append mode
         return [
             error(
                 "streaming-output-mode",
-                f"sink '{item.name}' ({item.data['type']}, mode {mode}) can only append, but streaming.output_mode "
+                f"sink '{item.name}' ({item.data['type']}, mode {mode}) can only append, but {setting} "
                 f"is update and transform '{aggregates[0].name}' aggregates its input: a window's row would have "
                 "to be written again each time it changes",
-                provenance.value_location((*item.path, "type")),
+                provenance.value_location((*item.path, where_key)),
                 "write the live results to a kafka sink or to a jdbc sink with mode: upsert (keys: the window and "
                 "group columns), or set streaming.output_mode: append (each window written once, when the "
                 "watermark passes it); for both, use two pipelines reading the same topic",
@@ -438,8 +472,8 @@ def _update_problems(
             error(
                 "streaming-output-mode",
                 f"sink '{item.name}' writes the join of two streams ('{joins[0].name}'), which Spark can only "
-                "append, but streaming.output_mode is update",
-                provenance.value_location((*item.path, "type")),
+                f"append, but {setting} is update",
+                provenance.value_location((*item.path, where_key)),
                 "set streaming.output_mode: append",
             )
         ]

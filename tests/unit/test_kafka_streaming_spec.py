@@ -122,8 +122,9 @@ def test_transforms_that_cannot_run_on_a_stream_are_refused(tmp_path: Path) -> N
           - {name: d, type: json, input: firsts, path: d}
         """,
     )
-    assert [code for code, _ in found] == ["not-streamable"] * 3
-    assert [message.split(":")[0] for _, message in found] == [
+    # firsts runs on a stream, but no watermark bounds its state (tests/unit/test_streaming_state_spec.py)
+    assert [code for code, _ in found] == ["not-streamable"] * 3 + ["streaming-state"]
+    assert [message.split(":")[0] for _, message in found[:3]] == [
         "transforms.totals",
         "transforms.ranked",
         "transforms.latest.order_by",
@@ -298,8 +299,8 @@ def test_the_connector_follows_the_installed_spark_line_unless_told_otherwise() 
     line = ".".join(pyspark.__version__.split(".")[:2])
     chosen = connector_version({})
     assert chosen.startswith(f"{line}.")
-    # 4.1.0's spark-token-provider-kafka is not served; 4.1.1's whole tree is
-    assert chosen == {"4.0": "4.0.0", "4.1": "4.1.1"}.get(line, f"{line}.0")
+    # 4.1.1 and 4.1.2 fail a query restarted after a kill (SPARK-55271)
+    assert chosen == {"4.0": "4.0.0", "4.1": "4.1.3"}.get(line, f"{line}.0")
 
 
 def test_streams_take_row_level_checks_only_and_retries_are_flagged(tmp_path: Path) -> None:

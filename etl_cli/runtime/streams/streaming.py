@@ -38,7 +38,7 @@ import json
 import signal
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +58,7 @@ from etl_cli.runtime.safeguards.guards import StageGuards
 from etl_cli.runtime.safeguards.quality import contracts
 from etl_cli.runtime.safeguards.quality.report import QualityReport, StageQuality
 from etl_cli.runtime.safeguards.quality.streaming import StreamChecks, gate_error
+from etl_cli.runtime.streams.late import LateRecords
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -89,6 +90,10 @@ class StopRequest:
         self.signal = self.signal or signum
         self.count += 1
         self._event.set()
+
+    def request(self) -> None:
+        """Stop as a first SIGTERM does, from any thread (``run --watch`` restarting with a changed pipeline)."""
+        self._handle(signal.SIGTERM, None)
 
     def wait(self, seconds: float) -> None:
         """Sleep ``seconds``, or less when the first signal arrives."""
@@ -153,12 +158,16 @@ class SinkQuery:
     #: (batch id, timestamp) of the newest progress report already counted
     newest_seen: tuple[int, str] | None = None
     timings: BatchTimings = dataclasses.field(default_factory=BatchTimings)
+    #: takes each micro-batch's late records (streams/late.py)
+    late: LateRecords | None = None
 
     def poll(self, reporter: Reporter, checks: Sequence[StreamChecks] = ()) -> None:
         """Count the rows of every micro-batch reported since the last poll (and what ``checks`` found)."""
         for progress in self._new_progress():
             for checked in checks:
                 checked.count(str(self.query.id), progress.batchId, progress.observedMetrics.get(checked.metric))
+            if self.late is not None:
+                self.late.collect(self.stage.name, progress)
             observed = progress.observedMetrics.get(self.metric)
             rows = int(observed["rows"]) if observed is not None else 0
             if progress.numInputRows or rows:
@@ -242,10 +251,17 @@ class StreamingExecutor:
         self._dead_letter_queries: list[SinkQuery] = []
         self.guards = StageGuards(plan, ctx, registry, reporter)
         self.checks = self._stream_checks()
+        #: windowed aggregates whose late records go to the dead-letter queue (streams/late.py)
+        checkpoints = {s.name: ctx.path(settings.checkpoint_for(s.name)) for s in plan.sinks}
+        self.late = LateRecords(plan, ctx, registry, reporter, checkpoints)
         #: the stages whose checks each sink's query counts (each checked stage counted by one query only)
         self._counted_by: dict[str, list[StreamChecks]] = {}
         #: the stages' spans of the run's trace, open until the queries end (nothing while tracing is off)
         self.spans = StageSpans(end_at_results=True)
+        #: called with the queries after each poll of their progress (the run's control file, streams/control.py)
+        self.on_poll: Callable[[Sequence[SinkQuery]], None] | None = None
+        #: the signals the queries stop on; ``request()`` stops them the same way (``run --watch`` restarting)
+        self.stop_request = StopRequest()
 
     def _stream_checks(self) -> dict[str, StreamChecks]:
         found: dict[str, StreamChecks] = {}
@@ -259,16 +275,20 @@ class StreamingExecutor:
 
     def run(self) -> list[StageResult]:
         """Start every query, wait until they end or a signal stops them; one result per stage."""
-        with StopRequest().installed() as stop:
+        with self.stop_request.installed() as stop:
             try:
                 self._start_all()
                 self._await(stop)
             except BaseException:
                 self._stop_all()
                 self._finish_results("failed")
+                with contextlib.suppress(Exception):  # late records of batches Spark committed are still kept
+                    self.late.flush()
                 self.spans.finish(self.partial_results)
                 raise
             self._finish_results("ok", _signal_name(stop.signal))
+            self.late.flush()
+            self.late.report()
             self.spans.finish(self.partial_results)
             if stop.requested and (self.settings.trigger.bounded or stop.signal == signal.SIGINT):
                 raise KeyboardInterrupt
@@ -312,7 +332,7 @@ class StreamingExecutor:
             df = plugin.read_stream(self.ctx, stage) if streams else plugin.read(self.ctx, stage)
             df = self.row_access.filtered(stage, df)
         elif isinstance(plugin, Transform):
-            df = plugin.apply(self.ctx, stage, {name: frames[name] for name in stage.inputs})
+            df = plugin.apply(self.ctx, stage, self.late.marked(stage, {name: frames[name] for name in stage.inputs}))
         else:
             raise RunError(f"{stage.label}: plug-in {type(plugin).__name__} is neither a source nor a transform")
         return self._guarded(stage, df)
@@ -378,10 +398,10 @@ class StreamingExecutor:
         else:
             writer = self._micro_batch_writer(plugin, stage, observed)
         checkpoint = self.ctx.path(self.settings.checkpoint_for(stage.name))
-        output_mode = self.settings.output_mode_for(type(plugin), stage.option("mode"))
+        output_mode = self.settings.output_mode_for(type(plugin), stage.option("mode"), stage.option("output_mode"))
         writer = self._with_trigger(writer.option("checkpointLocation", checkpoint).outputMode(output_mode))
         query = writer.queryName(stage.name).start()
-        return SinkQuery(stage, query, checkpoint, started, metric)
+        return SinkQuery(stage, query, checkpoint, started, metric, late=self.late or None)
 
     def _micro_batch_writer(self, plugin: Sink, stage: StageSpec, df: DataFrame) -> DataStreamWriter:
         """foreachBatch through the sink's batch write: each micro-batch staged and committed on its own.
@@ -432,13 +452,15 @@ class StreamingExecutor:
                 "rows": sum(quarantined.values()),
                 "by_stage": {stage: {"quarantined": rows} for stage, rows in quarantined.items()},
             }
-        return {"quality": None if report.empty else report.to_json(), "dead_letters": dead_letters}
+        return {"quality": None if report.empty else report.to_json(), "dead_letters": self.late.merged(dead_letters)}
 
     # ------------------------------------------------------------------ wait and stop
 
     def _await(self, stop: StopRequest) -> None:
         while True:
             self._poll_and_check()
+            if self.on_poll is not None:
+                self.on_poll(self._queries + self._dead_letter_queries)
             if stop.requested:
                 self._graceful_stop(stop)
                 return
@@ -459,6 +481,7 @@ class StreamingExecutor:
                         checked.gate_failed |= names
                     raise failed from None
                 raise StageFailed(sink_query.stage, error, self.plan)
+        self.late.flush()
 
     def _graceful_stop(self, stop: StopRequest) -> None:
         name = _signal_name(stop.signal)
