@@ -23,7 +23,7 @@ import pyarrow.dataset as ds
 import pytest
 
 from tests.clihelp import REPO, etl_cli
-from tests.spark.test_cli_run import expected_quickstart_rows
+from tests.spark.test_cli_run import QUICKSTART_DATA, expected_quickstart_rows
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark]
 
@@ -110,6 +110,11 @@ def test_run_uses_the_engine_and_writes_the_expected_rows(project: Path, tmp_pat
     assert results["status"] == "success" and results["master"] == f"sc://localhost:{engine['port']}"
     sink = next(s for s in results["stages"] if s["name"] == "daily_revenue_out")
     assert sink["rows_out"] == len(expected_quickstart_rows())
+    # Spark 4.1's Connect server returns the observed counts of every stage below the sink (4.0's: the top only)
+    counts = {s["name"]: s["rows_out"] for s in results["stages"]}
+    assert all(isinstance(n, int) for n in counts.values()), counts
+    with (QUICKSTART_DATA / "orders.csv").open() as fh:
+        assert counts["orders_raw"] == sum(1 for _ in fh) - 1  # the header
     # the run's staging folders are gone: only the published output and etl-cli's marker are left
     assert sorted(p.name for p in out.iterdir()) == ["daily_revenue"]
 
