@@ -15,23 +15,21 @@ mode turns a value that fails into a row of nulls, that field included.
 from __future__ import annotations
 
 import json
-import os
-import re
 from collections.abc import Mapping
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from etl_cli.errors import ConfigError, Location
 from etl_cli.plugins.api import OptionProblem, RunContext, StageSpec
+from etl_cli.plugins.spark_session import release_for_line
 
 if TYPE_CHECKING:
     from pyspark.sql import Column
 
 AVRO_ARTIFACT = "org.apache.spark:spark-avro_2.13"
 VERSION_VARIABLE = "ETL_SPARK_AVRO_VERSION"
-#: the newest spark-avro release served for each Spark line (4.0.3 and later are not published)
-NEWEST_SERVED = {"4.0": (4, 0, 2), "4.1": (4, 1, 1)}
+#: the spark-avro release for each Spark line: the newest served here (4.0.3+ and 4.1.2+ are not published)
+RELEASE_FOR_LINE = {"4.0": "4.0.2", "4.1": "4.1.1"}
 #: the field added to the reader schema to tell decoded values from failed ones
 OK_FIELD = "__etl_avro_ok"
 
@@ -50,23 +48,8 @@ AVRO_SCHEMA_FILE = {
 
 
 def avro_version(environ: Mapping[str, str] | None = None) -> str:
-    """``$ETL_SPARK_AVRO_VERSION``, else the installed pyspark's version (the newest served of its line when
-    that patch release of spark-avro is not published)."""
-    chosen = (environ if environ is not None else os.environ).get(VERSION_VARIABLE, "").strip()
-    if chosen:
-        return chosen
-    try:
-        installed = version("pyspark")
-    except PackageNotFoundError:
-        installed = "4.1.1"
-    match = re.match(r"(\d+)\.(\d+)\.(\d+)", installed)
-    if not match:
-        return installed
-    numbers = tuple(int(part) for part in match.groups())
-    newest = NEWEST_SERVED.get(f"{numbers[0]}.{numbers[1]}")
-    if newest is not None and numbers > newest:
-        numbers = newest
-    return ".".join(str(n) for n in numbers)
+    """``$ETL_SPARK_AVRO_VERSION``, else the release for the installed pyspark's line."""
+    return release_for_line(VERSION_VARIABLE, RELEASE_FOR_LINE, environ)
 
 
 def avro_package() -> str:

@@ -13,13 +13,11 @@ serve), else the line's ``.0``. ``ETL_SPARK_KAFKA_VERSION`` chooses another vers
 
 from __future__ import annotations
 
-import os
-import re
 from collections.abc import Mapping
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from etl_cli.plugins.api import OptionProblem, RunContext, StageSpec
+from etl_cli.plugins.spark_session import release_for_line
 from etl_cli.plugins.spark_types import SCALAR_TYPES
 
 CONNECTOR_ARTIFACT = "org.apache.spark:spark-sql-kafka-0-10_2.13"
@@ -31,18 +29,7 @@ CONNECTOR_FOR_LINE = {"4.0": "4.0.0", "4.1": "4.1.3"}
 
 def connector_version(environ: Mapping[str, str] | None = None) -> str:
     """The connector version: ``$ETL_SPARK_KAFKA_VERSION``, else the one for the installed pyspark's line."""
-    chosen = (environ if environ is not None else os.environ).get(VERSION_VARIABLE, "").strip()
-    if chosen:
-        return chosen
-    try:
-        installed = version("pyspark")
-    except PackageNotFoundError:
-        installed = "4.1.1"
-    match = re.match(r"(\d+)\.(\d+)", installed)
-    if not match:
-        return installed
-    line = f"{match.group(1)}.{match.group(2)}"
-    return CONNECTOR_FOR_LINE.get(line, f"{line}.0")
+    return release_for_line(VERSION_VARIABLE, CONNECTOR_FOR_LINE, environ)
 
 
 def connector_package() -> str:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import re
 import socket
 from collections.abc import Mapping
+from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -54,6 +57,23 @@ def is_session_setting(key: str) -> bool:
 def server_settings(conf: Mapping[str, Any]) -> dict[str, str]:
     """The settings of ``conf`` that only a Spark Connect server's start can apply."""
     return {key: str(value) for key, value in conf.items() if not is_session_setting(key)}
+
+
+def release_for_line(variable: str, for_line: Mapping[str, str], environ: Mapping[str, str] | None = None) -> str:
+    """A connector's version for the installed pyspark: ``$variable`` if set, else the release ``for_line`` names
+    for pyspark's ``major.minor`` line, else that line's ``.0`` (patch releases of a line are binary compatible)."""
+    chosen = (environ if environ is not None else os.environ).get(variable, "").strip()
+    if chosen:
+        return chosen
+    try:
+        installed = version("pyspark")
+    except PackageNotFoundError:
+        installed = "4.1.3"
+    match = re.match(r"(\d+)\.(\d+)", installed)
+    if not match:
+        return installed
+    line = f"{match.group(1)}.{match.group(2)}"
+    return for_line.get(line, f"{line}.0")
 
 
 def is_connect(session: SparkSession) -> bool:

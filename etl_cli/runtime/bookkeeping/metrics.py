@@ -244,7 +244,7 @@ def kafka_lag(progresses: Sequence[Mapping[str, Any]]) -> list[Family]:
     for progress in progresses:
         sink = str(progress.get("name") or progress.get("id"))
         for source in progress.get("sources") or []:
-            latest, end = _offsets(source.get("latestOffset")), _offsets(source.get("endOffset"))
+            latest, end = kafka_offsets(source.get("latestOffset")), kafka_offsets(source.get("endOffset"))
             for (topic, partition), offset in sorted(latest.items()):
                 if (topic, partition) in end:
                     lag.add(max(offset - end[(topic, partition)], 0), sink=sink, topic=topic, partition=partition)
@@ -261,7 +261,7 @@ def progress_json(progress: Any) -> dict[str, Any]:
     return dict(json.loads(text)) if isinstance(text, str) else dict(progress)
 
 
-def _offsets(value: Any) -> dict[tuple[str, str], int]:
+def kafka_offsets(value: Any) -> dict[tuple[str, str], int]:
     """Kafka offsets, ``{"topic": {"0": 42}}`` (or its JSON text), by (topic, partition); empty for other sources."""
     if isinstance(value, str):
         try:
@@ -275,7 +275,7 @@ def _offsets(value: Any) -> dict[tuple[str, str], int]:
         for topic, partitions in value.items()
         if isinstance(partitions, Mapping)
         for partition, offset in partitions.items()
-        if isinstance(offset, int)
+        if isinstance(offset, int) and not isinstance(offset, bool)
     }
 
 

@@ -26,6 +26,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from etl_cli.runtime.bookkeeping.metrics import kafka_offsets
+
 if TYPE_CHECKING:
     from etl_cli.runtime.streams.streaming import SinkQuery
 
@@ -193,7 +195,7 @@ def progress_summary(progress: Mapping[str, Any]) -> dict[str, Any]:
 
 def source_lag(source: Mapping[str, Any]) -> dict[str, Any]:
     """A source of a progress report: its description and, for Kafka, the records behind per partition."""
-    latest, end = _offsets(source.get("latestOffset")), _offsets(source.get("endOffset"))
+    latest, end = kafka_offsets(source.get("latestOffset")), kafka_offsets(source.get("endOffset"))
     partitions = {
         f"{topic}[{partition}]": max(offset - end[(topic, partition)], 0)
         for (topic, partition), offset in sorted(latest.items())
@@ -203,24 +205,6 @@ def source_lag(source: Mapping[str, Any]) -> dict[str, Any]:
         "description": str(source.get("description") or ""),
         "lag": sum(partitions.values()) if partitions else None,
         "partitions": partitions,
-    }
-
-
-def _offsets(value: Any) -> dict[tuple[str, str], int]:
-    """Kafka offsets, ``{"topic": {"0": 42}}`` (or its JSON text), by (topic, partition); empty for other sources."""
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return {}
-    if not isinstance(value, Mapping):
-        return {}
-    return {
-        (str(topic), str(partition)): int(offset)
-        for topic, partitions in value.items()
-        if isinstance(partitions, Mapping)
-        for partition, offset in partitions.items()
-        if isinstance(offset, int) and not isinstance(offset, bool)
     }
 
 
