@@ -26,7 +26,7 @@ from etl_cli.plugins.s3 import HADOOP_VERSION, apply_settings, paths_of
 AZURE_PACKAGES = (f"org.apache.hadoop:hadoop-azure:{HADOOP_VERSION}",)
 #: the GCS connector; its ``-shaded`` jar (all dependencies relocated) is the one to use: scripts/services.d/gcs.sh
 #: puts it into the jar cache (etl_cli/runtime/spark/jars.py) under this coordinate
-GCS_CONNECTOR_VERSION = "3.1.18"
+GCS_CONNECTOR_VERSION = "4.0.4"
 GCS_PACKAGES = (f"com.google.cloud.bigdataoss:gcs-connector:{GCS_CONNECTOR_VERSION}",)
 #: the connector's shaded jar registers no FileSystem service for gs: name its classes
 GCS_FILE_SYSTEMS = {

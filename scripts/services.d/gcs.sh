@@ -13,7 +13,7 @@ gcs_apt_packages() { have go || [[ -x /usr/local/go/bin/go ]] || echo golang-go;
 gcs_pip_packages() { :; }
 gcs_go() { if have go; then command -v go; else printf '/usr/local/go/bin/go'; fi; }
 # the connector's shaded jar (one jar, dependencies relocated) into the jar cache runs use (etl_cli/runtime/spark/jars.py)
-GCS_CONNECTOR_VERSION="${ETL_GCS_CONNECTOR_VERSION:-3.1.18}"
+GCS_CONNECTOR_VERSION="${ETL_GCS_CONNECTOR_VERSION:-4.0.4}"
 gcs_fetch_connector() {
   local dest="$ETL_CACHE_DIR/jars/com.google.cloud.bigdataoss__gcs-connector__$GCS_CONNECTOR_VERSION"
   [[ -f "$dest/.complete" ]] && return 0
