@@ -37,7 +37,7 @@ prepare() {  # prepare NAME COMMAND...: run COMMAND in the background, output to
     background+=("$name:$!")
 }
 if [ -x scripts/fetch-jars.sh ] && [ "${ETL_SKIP_JARS:-0}" != "1" ]; then
-    prepare jars sh -c 'scripts/fetch-jars.sh && scripts/fetch-jars.sh org.apache.iceberg:iceberg-spark-runtime-4.1_2.13:1.12.0 && scripts/fetch-jars.sh io.delta:delta-spark_2.13:4.1.0 && scripts/fetch-jars.sh org.mongodb.spark:mongo-spark-connector_2.13:10.5.0 && scripts/fetch-jars.sh org.apache.hadoop:hadoop-azure:3.4.2 && scripts/fetch-jars.sh org.apache.spark:spark-avro_2.13:4.1.1'
+    prepare jars sh -c 'scripts/fetch-jars.sh && scripts/fetch-jars.sh org.apache.iceberg:iceberg-spark-runtime-4.1_2.13:1.12.0 && scripts/fetch-jars.sh io.delta:delta-spark_2.13:4.3.0 && scripts/fetch-jars.sh org.mongodb.spark:mongo-spark-connector_2.13:10.5.0 && scripts/fetch-jars.sh org.apache.hadoop:hadoop-azure:3.4.2 && scripts/fetch-jars.sh org.apache.spark:spark-avro_2.13:4.1.1'
 fi
 prepare test-tools scripts/test-tools.sh
 if command -v go >/dev/null; then

@@ -2,7 +2,7 @@
 
 A Delta table is a folder holding Parquet files and a transaction log, ``_delta_log/``: each
 commit is one numbered JSON file there, created atomically, so a reader sees a whole commit or
-none of it. The connector is ``io.delta:delta-spark_2.13`` (4.1.0, built for Spark 4.1); its SQL
+none of it. The connector is ``io.delta:delta-spark_2.13`` (4.3.0, built for Spark 4.1; 4.1.0 and 4.2.0 fail on Spark 4.1.3); its SQL
 extension and catalog must be set when the session starts (:func:`delta_session_settings`).
 Tables are reached through the JVM API (``io.delta.tables.DeltaTable``) and Delta's SQL, so no
 Python package beyond pyspark is needed. Nothing here imports pyspark at module level.
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 #: Delta Lake for Spark 4.1 / Scala 2.13 (``ETL_DELTA_VERSION`` picks another release of the same line)
-DELTA_VERSION = os.environ.get("ETL_DELTA_VERSION", "4.1.0")
+DELTA_VERSION = os.environ.get("ETL_DELTA_VERSION", "4.3.0")
 DELTA_LOG = "_delta_log"
 #: the table property saying how long files a commit removed stay on disk (what VACUUM may delete after)
 DELETED_FILE_RETENTION = "delta.deletedFileRetentionDuration"

@@ -59,7 +59,7 @@ def test_source_takes_a_version_or_a_timestamp() -> None:
 
 def test_both_plug_ins_need_delta_s_jar_and_session_settings() -> None:
     for plugin in (DeltaSink, DeltaSource):
-        assert plugin.packages_for({"path": "t"}) == ("io.delta:delta-spark_2.13:4.1.0",)
+        assert plugin.packages_for({"path": "t"}) == ("io.delta:delta-spark_2.13:4.3.0",)
         assert plugin.session_settings_for({})["spark.sql.catalog.spark_catalog"] == (
             "org.apache.spark.sql.delta.catalog.DeltaCatalog"
         )
