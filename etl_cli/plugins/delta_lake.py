@@ -2,9 +2,9 @@
 
 A Delta table is a folder holding Parquet files and a transaction log, ``_delta_log/``: each
 commit is one numbered JSON file there, created atomically, so a reader sees a whole commit or
-none of it. The connector is ``io.delta:delta-spark_2.13`` (4.3.0, built for Spark 4.1; 4.1.0 and
-4.2.0 fail on Spark 4.1.3); its SQL extension and catalog must be set when the session starts
-(:func:`delta_session_settings`).
+none of it. The connector is ``io.delta:delta-spark_2.13`` (4.3.0, built for Spark 4.1; 4.1.0 fails
+on Spark 4.1.3, and 4.2.0 uses the same missing class); its SQL extension and catalog must be set
+when the session starts (:func:`delta_session_settings`).
 Tables are reached through the JVM API (``io.delta.tables.DeltaTable``) and Delta's SQL, so no
 Python package beyond pyspark is needed. Nothing here imports pyspark at module level.
 """
