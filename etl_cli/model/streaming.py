@@ -21,6 +21,7 @@ from etl_cli.diagnostics import Diagnostic, error, warning
 from etl_cli.model.graph import StageGraph
 from etl_cli.model.late import late_problems
 from etl_cli.model.late import uses_dead_letter as late_uses_queue
+from etl_cli.model.real_time import real_time_problems
 from etl_cli.model.streaming_state import dedup_problems, join_problems, session_update_problem
 from etl_cli.model.validation import describe_path
 from etl_cli.plugins.api import KINDS, SECTION_OF_KIND, Kind, Plugin, Sink, Source
@@ -33,8 +34,10 @@ OUTPUT_MODES = ("append", "update")
 _TRIGGER = {
     "description": 'When micro-batches run: {processing_time: "10 seconds"} (one batch per interval, for ever), '
     "{available_now: true} (everything available when the run starts, in as many batches as needed, then stop) "
-    'or {once: true} (the same in a single batch; deprecated in Spark 4). Default: processing_time "0 seconds", '
-    "a new batch as soon as the previous one ends.",
+    'or {once: true} (the same in a single batch; deprecated in Spark 4), or {real_time: "5 minutes"} '
+    "(real-time mode: tasks that run for the whole duration given and pass each record on as soon as it is "
+    "read, for millisecond latency; stateless pipelines from Kafka to Kafka only, see docs/streaming.md). "
+    'Default: processing_time "0 seconds", a new batch as soon as the previous one ends.',
     "type": "object",
     "additionalProperties": False,
     "minProperties": 1,
@@ -42,6 +45,12 @@ _TRIGGER = {
         "processing_time": {"type": "string", "minLength": 1, "description": 'Interval, e.g. "30 seconds".'},
         "available_now": {"const": True, "description": "Process what is available, then stop."},
         "once": {"const": True, "description": "Process what is available in one micro-batch, then stop."},
+        "real_time": {
+            "type": "string",
+            "minLength": 1,
+            "description": 'Real-time mode; how long each of its long-running batches lasts, e.g. "5 minutes" '
+            "(progress, row counts and the checkpoint are written at the end of each).",
+        },
     },
 }
 
@@ -80,7 +89,8 @@ STREAMING_SCHEMA: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class Trigger:
-    """When micro-batches run: ``kind`` is processing_time, available_now or once."""
+    """When micro-batches run: ``kind`` is processing_time, available_now, once or real_time (``interval``: the
+    processing time's interval, or the duration of a real-time batch)."""
 
     kind: str
     interval: str | None = None
@@ -88,7 +98,7 @@ class Trigger:
     @property
     def bounded(self) -> bool:
         """Whether the queries stop by themselves once the data available at the start is processed."""
-        return self.kind != "processing_time"
+        return self.kind not in ("processing_time", "real_time")
 
     @classmethod
     def from_document(cls, value: Mapping[str, Any] | None) -> Trigger:
@@ -96,6 +106,8 @@ class Trigger:
             return cls("processing_time", "0 seconds")
         if "processing_time" in value:
             return cls("processing_time", str(value["processing_time"]))
+        if "real_time" in value:
+            return cls("real_time", str(value["real_time"]))
         return cls("available_now" if value.get("available_now") else "once")
 
 
@@ -120,6 +132,8 @@ class StreamingSettings:
         A sink that cannot take updates gets append: validation refused it where an aggregate
         feeds it, and without an aggregate Spark writes the same rows in both modes.
         """
+        if self.trigger.kind == "real_time":
+            return "update"  # the one mode Spark 4.1 runs real-time queries in; stateless, they write the same rows
         if (requested or self.output_mode) == "update" and sink_takes_updates(plugin, mode):
             return "update"
         return "append"
@@ -239,6 +253,7 @@ def check_streaming(document: dict[str, Any], provenance: Provenance, registry: 
     graph, by_name = StageGraph.of((i.name, i.inputs) for i in items), {i.name: i for i in items}
     streaming = graph.downstream(s.name for s in sources)
     found += _guard_problems(document, provenance, items) + late_problems(document, provenance)
+    found += real_time_problems(document, provenance, items, streaming)
     found += _check_problems(document, provenance, registry, streaming)
     for item in items:
         upstream = [by_name[name] for name in graph.upstream(item.name)]  # nearest first
@@ -353,7 +368,7 @@ def _trigger_problems(document: dict[str, Any], provenance: Provenance) -> list[
             "streaming-trigger",
             f"give one trigger, not {' and '.join(map(str, trigger))}",
             provenance.value_location(("streaming", "trigger")),
-            'trigger: {processing_time: "10 seconds"}, {available_now: true} or {once: true}',
+            'trigger: {processing_time: "10 seconds"}, {available_now: true}, {once: true} or {real_time: "5 minutes"}',
         )
     ]
 

@@ -173,7 +173,7 @@ def _contract(contract: Any) -> Any:
 
 
 def _trigger(trigger: Any) -> str:
-    return f"processing_time {trigger.interval}" if trigger.kind == "processing_time" else str(trigger.kind)
+    return f"{trigger.kind} {trigger.interval}" if trigger.interval else str(trigger.kind)
 
 
 def _changed_keys(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
