@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration import serviceshelp
+from tests.timing import Timing
 
 REPO = Path(__file__).resolve().parents[1]
 # Every JVM the tests start (the shared session's and each ``etl-cli`` subprocess's, through spark-submit) uses
@@ -27,6 +28,7 @@ _STOP_PROBLEM = pytest.StashKey[str | None]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(Timing(), "etl-timing")
     config.addinivalue_line(
         "markers",
         "services(*names): the test needs these services of scripts/services.sh (started when first needed)",
