@@ -137,8 +137,9 @@ def skipped_reason(profile: str) -> str | None:
 # ----------------------------------------------------------------------------- producer (own process)
 
 
-def produce(servers: str, topic: str, rate: int, seconds: float, report: str) -> None:
-    """Produce ``rate`` events per second for ``seconds``, on schedule; write what happened to ``report``."""
+def produce(servers: str, topic: str, rate: int, seconds: float, report: str, first_id: int = 0) -> None:
+    """Produce ``rate`` events per second for ``seconds``, on schedule, their ids from ``first_id`` on; write what
+    happened to ``report``."""
     from confluent_kafka import Producer
 
     producer = Producer(
@@ -154,7 +155,9 @@ def produce(servers: str, topic: str, rate: int, seconds: float, report: str) ->
         stamp = datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         millis = int(now * 1000)
         for n in range(sent, sent + due):
-            value = f'{{"event_id":{n},"sensor":"s{n % SENSORS}","event_time":"{stamp}","produced_ms":{millis}}}'
+            event_id = first_id + n
+            sensor = f"s{event_id % SENSORS}"
+            value = f'{{"event_id":{event_id},"sensor":"{sensor}","event_time":"{stamp}","produced_ms":{millis}}}'
             while True:
                 try:
                     producer.produce(topic, value.encode())
@@ -578,6 +581,6 @@ def run_streaming(rate: int, seconds: float, work: Path, log: Callable[[str], No
     }
 
 
-if __name__ == "__main__":  # the producer: SERVERS TOPIC RATE SECONDS REPORT
+if __name__ == "__main__":  # the producer: SERVERS TOPIC RATE SECONDS REPORT [FIRST_ID]
     servers, topic, rate, seconds, report = sys.argv[1:6]
-    produce(servers, topic, int(rate), float(seconds), report)
+    produce(servers, topic, int(rate), float(seconds), report, int(sys.argv[6]) if len(sys.argv) > 6 else 0)

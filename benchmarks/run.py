@@ -22,7 +22,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from benchmarks import batch_complex, batch_simple, cli_latency, jdbc_upsert, kafka_streaming
+from benchmarks import batch_complex, batch_simple, cli_latency, jdbc_upsert, kafka_passthrough, kafka_streaming
 from benchmarks.batch import BatchBenchmark, run_batch
 from benchmarks.cli_responsiveness import run_cli
 from benchmarks.datagen import DATA_DIR, DEFAULT_SEED, ensure_dataset
@@ -57,7 +57,15 @@ PROFILES = {
 #: rounds of benchmark 4 at most (a 1M-row upsert round takes minutes on a small machine)
 JDBC_MAX_REPEAT = 3
 BATCH: dict[str, BatchBenchmark] = {b.name: b for b in (batch_simple.BENCHMARK, batch_complex.BENCHMARK)}
-NAMES = (*BATCH, jdbc_upsert.NAME, kafka_streaming.NAME, "cli", cli_latency.NAME, "quality_cost")
+NAMES = (
+    *BATCH,
+    jdbc_upsert.NAME,
+    kafka_streaming.NAME,
+    kafka_passthrough.NAME,
+    "cli",
+    cli_latency.NAME,
+    "quality_cost",
+)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -130,6 +138,14 @@ def _streaming(profile: Profile, work: Path) -> dict[str, Any]:
     return _guarded(name, title, run)
 
 
+def _real_time(profile: Profile, work: Path) -> dict[str, Any]:
+    name, title = kafka_passthrough.NAME, kafka_passthrough.TITLE
+    if reason := kafka_passthrough.skipped_reason(profile.name):
+        return {"name": name, "title": title, "status": "skipped", "reason": reason}
+    run = partial(kafka_passthrough.run_real_time, kafka_passthrough.RATE, profile.stream_seconds, work, _log)
+    return _guarded(name, title, run)
+
+
 def run_suite(args: argparse.Namespace, argv: Sequence[str]) -> dict[str, Any]:
     profile = PROFILES["smoke" if args.smoke else "quick" if args.quick else "full"]
     repeat = args.repeat or profile.repeat
@@ -152,6 +168,8 @@ def run_suite(args: argparse.Namespace, argv: Sequence[str]) -> dict[str, Any]:
     benchmarks += spark_results
     if kafka_streaming.NAME in selected:
         benchmarks.append(_streaming(profile, work))
+    if kafka_passthrough.NAME in selected:
+        benchmarks.append(_real_time(profile, work))
     if "quality_cost" in selected:
         benchmarks.append(_guarded("quality_cost", "Data-quality cost", lambda: run_quality(profile.name, work, _log)))
     return {
@@ -184,6 +202,10 @@ def broken(results: dict[str, Any]) -> list[str]:
                 problems.append(f"cli {case['label']}: unexpected exit codes {case['exit_codes']}")
             if bench.get("kind") == "jdbc" and not case["ok"]:
                 problems.append(f"{bench['name']} {case['label']}: wrong table contents {case['checks']}")
+        for name, run in (bench.get("variants") or {}).items():
+            if bench.get("kind") == "streaming_latency" and not run.get("counted_once"):
+                missing, twice = run.get("missing"), run.get("duplicates")
+                problems.append(f"{bench['name']} {name}: events not counted once ({missing} missing, {twice} twice)")
     return problems
 
 

@@ -1,0 +1,241 @@
+"""Benchmark 5, stateless: Kafka → filter, derive → Kafka, in micro-batch and in real-time mode, latency per event.
+
+``benchmarks/pipelines/kafka_passthrough`` drops one sensor in sixteen and derives two columns; each kept
+event becomes one record in an output topic created with ``message.timestamp.type=LogAppendTime``, so its
+timestamp is the moment the broker made it visible. An event's latency is that moment minus the
+``produced_ms`` it carries (the producer's clock, the same machine): exact per event, no spreading.
+Four variants, one after the other on a fresh topic each, the same producer (benchmarks/kafka_streaming.py)
+at the same rate:
+
+- ``micro_batch``: ``etl-cli run`` of the pipeline as written (a micro-batch as soon as the previous ends);
+- ``real_time``: the same with ``--set streaming.trigger={real_time: "5 minutes"}`` (Spark 4.1's real-time
+  mode: the tasks stay up and pass each event on as they read it);
+- ``micro_batch_handwritten`` and ``real_time_handwritten``: the same job written directly in Structured
+  Streaming (``benchmarks/passthrough_handwritten.py``).
+
+A trickle of events starts the query, ``WARMUP_AT_RATE_S`` at the full rate warm the JVM up (those events
+carry ids from ``WARMUP_IDS`` on and are not measured), then the measured phase produces ids 0.. at the
+rate. Every event is counted once: the measured ids in the output must be exactly the produced ones the
+filter keeps, none missing, none twice. Needs the broker (``scripts/services.sh up kafka``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from benchmarks.kafka_streaming import (
+    PARTITIONS,
+    REPO,
+    TopicProbe,
+    _create_topic,
+    _delete_topics,
+    _wait_until,
+    bootstrap_servers,
+    skipped_reason,
+)
+from benchmarks.machine import load_average
+from benchmarks.measure import MB, PeakSampler, tree_cpu_seconds
+
+NAME = "kafka_real_time"
+TITLE = "Streaming, stateless: Kafka → filter, derive → Kafka, micro-batch against real-time mode"
+PIPELINE = Path(__file__).resolve().parent / "pipelines" / "kafka_passthrough"
+RATE = 60_000
+P95_TARGET_MS = 100.0
+REAL_TIME_BATCH = "5 minutes"
+WARMUP_AT_RATE_S = 15.0
+#: ids of the warm-up events start here (the measured phase's start at 0)
+WARMUP_IDS = 1_000_000_000
+#: the pipeline's filter drops this sensor's events
+DROPPED_SENSOR = 15
+SENSORS = 16
+
+__all__ = ["NAME", "TITLE", "run_real_time", "skipped_reason"]
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    real_time: bool
+    handwritten: bool
+    description: str
+
+
+VARIANTS = (
+    Variant("micro_batch", False, False, "etl-cli run, trigger processing_time 0 seconds"),
+    Variant("real_time", True, False, f'etl-cli run, trigger real_time "{REAL_TIME_BATCH}"'),
+    Variant("micro_batch_handwritten", False, True, "the same job hand-written in PySpark, micro-batches"),
+    Variant("real_time_handwritten", True, True, "the same job hand-written in PySpark, real-time mode"),
+)
+
+
+def kept(event_id: int) -> bool:
+    """Whether the pipeline's filter keeps the event (the producer names sensors ``s{id % 16}``)."""
+    return event_id % SENSORS != DROPPED_SENSOR
+
+
+def _produce(topic: str, rate: int, seconds: float, report: Path, first_id: int) -> subprocess.Popen[bytes]:
+    args = [sys.executable, "-m", "benchmarks.kafka_streaming", bootstrap_servers(), topic, str(rate), str(seconds)]
+    return subprocess.Popen([*args, str(report), str(first_id)], cwd=REPO, stdin=subprocess.DEVNULL)
+
+
+def _start(variant: Variant, topic: str, output_topic: str, folder: Path) -> subprocess.Popen[bytes]:
+    checkpoint = str(folder / "checkpoints")
+    if variant.handwritten:
+        mode = "real_time" if variant.real_time else "micro_batch"
+        args = [sys.executable, "-m", "benchmarks.passthrough_handwritten", bootstrap_servers(), topic, output_topic]
+        args += [checkpoint, mode, REAL_TIME_BATCH, str(folder / "jvm.log")]
+    else:
+        script = Path(sys.executable).with_name("etl-cli")
+        command = [str(script)] if script.is_file() else [sys.executable, "-m", "etl_cli"]
+        args = [*command, "run", str(PIPELINE), "--log-format", "json", "--results-dir", str(folder / "results")]
+        sets = {
+            "vars.bootstrap_servers": bootstrap_servers(),
+            "vars.topic": topic,
+            "vars.output_topic": output_topic,
+            "vars.checkpoint_dir": checkpoint,
+        }
+        if variant.real_time:
+            sets["streaming.trigger"] = f'{{real_time: "{REAL_TIME_BATCH}"}}'
+        for key, value in sets.items():
+            args += ["--set", f"{key}={value}"]
+    env = {**os.environ, "ETL_STATE_DIR": str(folder / "state"), "NO_COLOR": "1"}
+    log = (folder / "run.log").open("wb")
+    return subprocess.Popen(args, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> int | None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(90)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(30)
+    return process.returncode
+
+
+def summarise(rows: list[tuple[float, dict[str, Any]]], sent: int, rate: int, produced_rate: float) -> dict[str, Any]:
+    """Latency percentiles of the measured events, and whether each was counted exactly once."""
+    import numpy as np
+
+    measured = [(seen, row) for seen, row in rows if int(row["event_id"]) < WARMUP_IDS]
+    ids = Counter(int(row["event_id"]) for _, row in measured)
+    expected = {n for n in range(sent) if kept(n)}
+    duplicates = sum(count - 1 for count in ids.values() if count > 1)
+    missing = len(expected - set(ids))
+    unexpected = len(set(ids) - expected)
+    first_seen: dict[int, float] = {}
+    for seen, row in measured:
+        event_id = int(row["event_id"])
+        first_seen[event_id] = min(first_seen.get(event_id, seen), seen)
+    produced_ms = {int(row["event_id"]): float(row["produced_ms"]) for _, row in measured}
+    values = np.array([first_seen[n] * 1000 - produced_ms[n] for n in sorted(first_seen)])
+    if values.size == 0:
+        return {"events_measured": 0, "events_expected": len(expected), "counted_once": False}
+    fifth = max(1, values.size // 5)
+    p50, p95, p99 = (float(np.percentile(values, q)) for q in (50, 95, 99))
+    no_backlog = float(np.median(values[-fifth:])) <= float(np.median(values[:fifth])) + 1000
+    counted_once = duplicates == 0 and missing == 0 and unexpected == 0
+    return {
+        "events_measured": int(values.size),
+        "events_expected": len(expected),
+        "duplicates": duplicates,
+        "missing": missing,
+        "unexpected": unexpected,
+        "counted_once": counted_once,
+        "latency_ms": {"p50": round(p50), "p95": round(p95), "p99": round(p99), "max": round(float(values.max()))},
+        "median_latency_first_fifth_ms": round(float(np.median(values[:fifth]))),
+        "median_latency_last_fifth_ms": round(float(np.median(values[-fifth:]))),
+        "sustained": bool(produced_rate >= 0.98 * rate and counted_once and no_backlog),
+        "p95_target_ms": P95_TARGET_MS,
+        "p95_met": p95 < P95_TARGET_MS,
+    }
+
+
+def run_variant(variant: Variant, rate: int, seconds: float, work: Path, log: Callable[[str], None]) -> dict[str, Any]:
+    topic = f"etl-bench-rt-{uuid.uuid4().hex[:8]}"
+    output_topic = f"{topic}-out"
+    folder = work / "streaming" / f"{NAME}-{variant.name}-{topic}"
+    folder.mkdir(parents=True)
+    _create_topic(topic, PARTITIONS)
+    _create_topic(output_topic, PARTITIONS, {"message.timestamp.type": "LogAppendTime"})
+    probe = TopicProbe(output_topic)
+    process = _start(variant, topic, output_topic, folder)
+    load_before = load_average()
+    try:
+        probe.start()
+        log(f"{NAME} {variant.name}: waiting for the first events to come through (topic {topic})")
+        trickle = _produce(topic, 200, 240, folder / "trickle.json", WARMUP_IDS * 2)
+        ready = _wait_until(lambda: bool(probe.rows), 240, lambda: process.poll() is None)
+        trickle.terminate()
+        trickle.wait(30)
+        if not ready:
+            raise RuntimeError(f"the streaming run wrote nothing; see {folder / 'run.log'}")
+        log(f"  warming up at {rate:,} events/s for {WARMUP_AT_RATE_S:.0f} s (not measured)")
+        warmup = _produce(topic, rate, WARMUP_AT_RATE_S, folder / "warmup.json", WARMUP_IDS)
+        if warmup.wait(WARMUP_AT_RATE_S + 120) != 0:
+            raise RuntimeError(f"the warm-up producer failed (exit {warmup.returncode})")
+        time.sleep(2)
+        log(f"  producing {rate:,} events/s for {seconds:.0f} s")
+        cpu_before = tree_cpu_seconds(process.pid)
+        with PeakSampler(process.pid, interval_s=0.5) as memory:
+            steady = _produce(topic, rate, seconds, folder / "steady.json", 0)
+            if steady.wait(seconds + 120) != 0:
+                raise RuntimeError(f"the producer failed (exit {steady.returncode})")
+            produced = json.loads((folder / "steady.json").read_text())
+            expected = sum(1 for n in range(produced["sent"]) if kept(n))
+            _wait_until(
+                lambda: sum(1 for _, row in list(probe.rows) if int(row["event_id"]) < WARMUP_IDS) >= expected,
+                60,
+                lambda: process.poll() is None,
+            )
+            time.sleep(1)  # a replayed record, were there one, would come now
+        cpu_after = tree_cpu_seconds(process.pid)
+    finally:
+        probe.stop()
+        exit_code = _stop(process)
+        _delete_topics(topic, output_topic)
+    result = summarise(list(probe.rows), produced["sent"], rate, produced["rate"])
+    log(f"  {variant.name}: latency {result.get('latency_ms')}, counted once: {result.get('counted_once')}")
+    return {
+        "variant": variant.name,
+        "description": variant.description,
+        "handwritten": variant.handwritten,
+        "real_time": variant.real_time,
+        "produced": {k: v for k, v in produced.items() if k != "per_second"},
+        "pipeline_exit_code": exit_code,
+        "pipeline_cpu_s": None if cpu_before is None or cpu_after is None else round(cpu_after - cpu_before, 1),
+        "pipeline_peak_rss_mb": None if memory.peak is None else round(memory.peak / MB),
+        "load_average_before": load_before,
+        "load_average_after": load_average(),
+        **result,
+    }
+
+
+def run_real_time(rate: int, seconds: float, work: Path, log: Callable[[str], None]) -> dict[str, Any]:
+    """Every variant, one after the other; etl-cli in real-time mode is the headline figure."""
+    variants = {variant.name: run_variant(variant, rate, seconds, work, log) for variant in VARIANTS}
+    headline = variants["real_time"]
+    return {
+        "name": NAME,
+        "title": TITLE,
+        "kind": "streaming_latency",
+        "status": "ok",
+        "target_rate": rate,
+        "seconds": seconds,
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        **headline,
+        "variants": variants,
+    }
