@@ -3,8 +3,9 @@
 # type-check, install etl-cli into a fresh environment and run the quickstart there, run every test.
 #   scripts/test.sh                 -> everything
 #   scripts/test.sh -m "not spark"  -> extra arguments go to pytest
-# The tests start the services of scripts/services.sh they need, when they first need them, and stop them at
-# the end (tests/integration/serviceshelp.py): unit tests alone start none. ETL_KEEP_SERVICES=1 leaves them
+# A run of the whole suite starts the services of scripts/services.sh while the checks run, and stops them at the
+# end; with pytest arguments the tests start the ones they need, when they first need them, and stop them at the
+# end (tests/integration/serviceshelp.py): unit tests alone start none. ETL_KEEP_SERVICES=1 leaves them
 # running for the next run, ETL_SKIP_SERVICES=1 starts none (tests that need one skip, or fail under CI).
 # ETL_SKIP_SMOKE=1 leaves out the fresh install (it starts Spark once); ETL_SKIP_JARS as below.
 set -euo pipefail
@@ -40,6 +41,20 @@ if [ -x scripts/fetch-jars.sh ] && [ "${ETL_SKIP_JARS:-0}" != "1" ]; then
     prepare jars sh -c 'scripts/fetch-jars.sh && scripts/fetch-jars.sh org.apache.iceberg:iceberg-spark-runtime-4.1_2.13:1.12.0 && scripts/fetch-jars.sh io.delta:delta-spark_2.13:4.3.0 && scripts/fetch-jars.sh org.mongodb.spark:mongo-spark-connector_2.13:10.5.0 && scripts/fetch-jars.sh org.apache.hadoop:hadoop-azure:3.4.2 && scripts/fetch-jars.sh org.apache.spark:spark-avro_2.13:4.1.1'
 fi
 prepare test-tools scripts/test-tools.sh
+# The whole suite (no pytest arguments) needs every test service: start those not running yet now, while the
+# checks below use the CPU, instead of one by one as the first test of each asks (a selective run starts only
+# what its tests need, when they need it: tests/integration/serviceshelp.py). They are stopped at the end unless
+# ETL_KEEP_SERVICES=1; services that were running before are left alone.
+prestarted=()
+if [ "$#" -eq 0 ] && [ "${ETL_SKIP_SERVICES:-0}" != "1" ]; then
+    mapfile -t prestarted < <(scripts/services.sh status | awk '$2 == "stopped" {print $1}' || true)
+    if [ "${#prestarted[@]}" -gt 0 ]; then
+        prepare services scripts/services.sh up "${prestarted[@]}"
+        if [ "${ETL_KEEP_SERVICES:-0}" != "1" ]; then
+            trap 'scripts/services.sh down "${prestarted[@]}" >/dev/null 2>&1 || true' EXIT
+        fi
+    fi
+fi
 if command -v go >/dev/null; then
     prepare otelcol python -c 'from tests.integration.otelcolhelp import collector_binary; print(collector_binary())'
 fi
@@ -61,7 +76,7 @@ if [ "${ETL_SKIP_SMOKE:-0}" != "1" ]; then
     scripts/smoke-install.sh
 fi
 
-step "waiting for the background preparation (connector jars, test tools, the OpenTelemetry Collector)"
+step "waiting for the background preparation (connector jars, test tools, the OpenTelemetry Collector, services)"
 for job in "${background[@]}"; do
     name="${job%%:*}"
     if ! wait "${job##*:}"; then
