@@ -40,7 +40,8 @@ class Timing:
         total = sum(modules.values())
         terminalreporter.write_sep("=", f"slowest {min(SHOWN, len(modules))} modules (of {total / 60:.1f} min)")
         for module, seconds in sorted(modules.items(), key=lambda item: -item[1])[:SHOWN]:
-            terminalreporter.write_line(f"{seconds:8.1f}s {100 * seconds / total:5.1f}%  {module}")
+            share = 100 * seconds / total if total else 0.0
+            terminalreporter.write_line(f"{seconds:8.1f}s {share:5.1f}%  {module}")
         terminalreporter.write_line(f"every test's phases: {REPORT.relative_to(REPO)} (python -m tests.timing)")
 
 
