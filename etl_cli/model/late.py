@@ -1,14 +1,23 @@
-"""Late records of a stream: which windowed aggregates send the records their watermark drops to the
+"""Late records of a stream: which stateful stages send the records their watermark drops to the
 dead-letter queue instead of losing them, and what ``validate`` says about it (docs/streaming.md, "Late
 records"). No pyspark here: validation is offline; the runtime part is etl_cli/runtime/streams/late.py.
 
 A streaming source's ``watermark: {column, delay, late}`` says what happens to its records that arrive
-after the watermark has passed their window: ``late: dead_letter`` (the default when the pipeline has a
+after the watermark has passed them: ``late: dead_letter`` (the default when the pipeline has a
 ``dead_letter:`` queue) routes them to the queue, ``late: drop`` lets Spark drop them (the default without
-a queue, with a validate warning). Covered: an ``aggregate`` with a fixed ``window`` (tumbling, or sliding
-with ``slide``) on the watermark's column, reading the stream through stateless stages. Not covered (their
-late records are dropped by Spark; validate warns): session windows (``gap``), a window on another column,
-and the other stateful operators (``deduplicate``, joins of two streams).
+a queue, with a validate warning). Covered, each with the rule Spark drops by (``rule``):
+
+- an ``aggregate`` with a fixed ``window`` (tumbling, or sliding with ``slide``) on the watermark's column,
+  reading the stream through stateless stages (``window``: the end of the row's window);
+- an ``aggregate`` with a session window (``gap``) on the watermark's column (``session``: the end of the
+  row's own session, event time + gap);
+- a ``deduplicate`` of a stream (``event``: the event-time column);
+- a ``join`` of two streams (``event``: each side's event-time column).
+
+The last three must be the first stateful stage on the stream (no aggregate, deduplicate or join of
+streams before them), as Spark judges later operators against another watermark. Not covered (their late
+records are dropped by Spark; validate warns): a window on a column without a watermark, a deduplicate or a
+join after another stateful stage, a join of more than two inputs.
 """
 
 from __future__ import annotations
@@ -38,16 +47,21 @@ class Stage:
 
 @dataclass(frozen=True)
 class LateSplit:
-    """One windowed aggregate whose late input records go to the dead-letter queue."""
+    """One stateful stage whose late input records go to the dead-letter queue."""
 
-    #: the aggregate (the stage that drops them: the dead letters' ``stage``)
+    #: the aggregate, deduplicate or join (the stage that drops them: the dead letters' ``stage``)
     stage: str
-    #: the event-time column: the window's column, which a streaming source upstream has a watermark on
+    #: the event-time column: the window's column, or the watermark's (the runtime takes the column Spark
+    #: marks as event time in each input, for the rule ``event``)
     column: str
+    #: a fixed window's duration, a session window's gap ("" for the rule ``event``)
     duration: str
     slide: str | None
     #: the watermarked sources upstream, with their delay
     sources: tuple[tuple[str, str], ...]
+    #: what Spark compares with the watermark: ``window`` (the end of the row's window), ``session`` (the end of
+    #: the row's own session: event time + gap), ``event`` (the event time itself: deduplicate, join sides)
+    rule: str = "window"
 
 
 def late_action(watermark: Mapping[str, Any], has_dead_letter: bool) -> str:
@@ -70,27 +84,75 @@ def _watermarked(stages: list[Stage]) -> Iterator[tuple[Stage, tuple[Stage, ...]
     for stage in stages:
         if stage.kind != "transform":
             continue
-        upstream = [by_name[n] for n in graph.upstream(stage.name) if n in by_name]
-        sources = tuple(s for s in upstream if s.kind == "source" and isinstance(s.options.get("watermark"), Mapping))
+        sources = _sources(stage.name, graph, by_name)
         if sources:
             yield stage, sources
 
 
+def _sources(name: str, graph: StageGraph, by_name: Mapping[str, Stage]) -> tuple[Stage, ...]:
+    """The watermarked sources ``name`` reads (or is)."""
+    found = [by_name[n] for n in (name, *graph.upstream(name)) if n in by_name]
+    return tuple(s for s in found if s.kind == "source" and isinstance(s.options.get("watermark"), Mapping))
+
+
+def _stateful_before(stage: Stage, stages: list[Stage]) -> str | None:
+    """A stateful stage on a stream before ``stage`` (an aggregate, deduplicate or join of streams), if any."""
+    graph = StageGraph.of((s.name, s.inputs) for s in stages)
+    by_name = {s.name: s for s in stages}
+    for name in graph.upstream(stage.name):
+        before = by_name.get(name)
+        if before is None or before.kind != "transform" or not _sources(name, graph, by_name):
+            continue
+        if before.type in ("aggregate", "deduplicate") or (before.type == "join" and _joins_streams(before, stages)):
+            return name
+    return None
+
+
+def _joins_streams(stage: Stage, stages: list[Stage]) -> bool:
+    graph = StageGraph.of((s.name, s.inputs) for s in stages)
+    by_name = {s.name: s for s in stages}
+    return sum(1 for name in stage.inputs if _sources(name, graph, by_name)) > 1
+
+
+def _rule(stage: Stage, sources: tuple[Stage, ...], stages: list[Stage]) -> tuple[str, tuple[Stage, ...]] | None:
+    """Spark's rule for the late records of ``stage`` and the sources it applies to; None: not covered."""
+    columns = {s.options["watermark"].get("column") for s in sources}
+    window = stage.options.get("window")
+    if stage.type == "aggregate" and isinstance(window, Mapping):
+        marked = tuple(s for s in sources if s.options["watermark"].get("column") == window.get("column"))
+        if not marked:
+            return None
+        if window.get("duration"):
+            return "window", marked
+        if window.get("gap") and _stateful_before(stage, stages) is None:
+            return "session", marked
+        return None
+    if _stateful_before(stage, stages) is not None:
+        return None
+    if stage.type == "deduplicate" and (
+        stage.options.get("within_watermark") or columns & set(stage.options.get("keys") or [])
+    ):
+        return "event", sources
+    if stage.type == "join" and len(stage.inputs) == 2 and _joins_streams(stage, stages):
+        return "event", sources
+    return None
+
+
 def _covered(stages: list[Stage], has_dead_letter: bool) -> Iterator[tuple[LateSplit, str]]:
     for stage, sources in _watermarked(stages):
-        window = stage.options.get("window")
-        if stage.type != "aggregate" or not isinstance(window, Mapping) or not window.get("duration"):
+        found = _rule(stage, sources, stages)
+        if found is None:
             continue
-        marked = [s for s in sources if s.options["watermark"].get("column") == window.get("column")]
-        if not marked:
-            continue
+        rule, marked = found
+        window = stage.options.get("window") if rule != "event" else None
         actions = {late_action(s.options["watermark"], has_dead_letter) for s in marked}
         split = LateSplit(
             stage.name,
-            str(window["column"]),
-            str(window["duration"]),
-            str(window["slide"]) if window.get("slide") else None,
+            str(window["column"]) if isinstance(window, Mapping) else str(marked[0].options["watermark"].get("column")),
+            str(window.get("duration") or window.get("gap")) if isinstance(window, Mapping) else "",
+            str(window["slide"]) if isinstance(window, Mapping) and window.get("slide") else None,
             tuple((s.name, str(s.options["watermark"].get("delay"))) for s in marked),
+            rule,
         )
         yield split, "dead_letter" if "dead_letter" in actions else "drop"
 
@@ -140,7 +202,9 @@ def late_problems(document: Mapping[str, Any], provenance: Provenance) -> list[D
                     "late-data",
                     f"transform '{split.stage}': records later than the watermark will be dropped (the pipeline "
                     "has no dead_letter queue to send them to)",
-                    provenance.value_location(_path_of(stages, split.stage, "window")),
+                    provenance.value_location(
+                        _path_of(stages, split.stage, *(("window",) if split.rule != "event" else ()))
+                    ),
                     "add a dead_letter: queue to keep them, or set late: drop on the source's watermark to "
                     "say that dropping them is intended",
                 )
@@ -155,18 +219,23 @@ def _uncovered(stages: list[Stage], has_queue: bool, provenance: Provenance) -> 
     for stage, sources in _watermarked(stages):
         if not any(late_action(s.options["watermark"], has_queue) == "dead_letter" for s in sources):
             continue
+        if _rule(stage, sources, stages) is not None:
+            continue
         window = stage.options.get("window")
         columns = {s.options["watermark"].get("column") for s in sources}
+        before = _stateful_before(stage, stages)
+        after = f" after the stateful stage '{before}'" if before else ""
         if stage.type == "aggregate" and isinstance(window, Mapping):
-            if window.get("duration") and window.get("column") in columns:
-                continue
-            what = "a session window" if window.get("gap") else "a window on a column without a watermark"
+            if window.get("column") not in columns:
+                what = "a window on a column without a watermark"
+            else:
+                what = f"a session window{after}"
         elif stage.type == "deduplicate" and (
             stage.options.get("within_watermark") or columns & set(stage.options.get("keys") or [])
         ):
-            what = "a deduplicate of a stream"
-        elif stage.type == "join" and len(sources) > 1:
-            what = "a join of two streams"
+            what = f"a deduplicate of a stream{after}"
+        elif stage.type == "join" and _joins_streams(stage, stages):
+            what = f"a join of streams{after}" if before else "a join of more than two inputs"
         else:
             continue
         found.append(
@@ -175,8 +244,9 @@ def _uncovered(stages: list[Stage], has_queue: bool, provenance: Provenance) -> 
                 f"transform '{stage.name}': the late records of {what} are dropped by Spark, not sent to the "
                 "dead-letter queue",
                 provenance.value_location(stage.path),
-                "only aggregates with a fixed window on the watermark's column route late records to the "
-                "queue (docs/streaming.md, Late records)",
+                "late records go to the queue from windows on the watermark's column, and from session windows, "
+                "deduplicates and joins of two streams that are the first stateful stage on the stream "
+                "(docs/streaming.md, Late records)",
             )
         )
     return found

@@ -220,7 +220,7 @@ def state_families(progresses: Sequence[Mapping[str, Any]]) -> list[Family]:
     )
     dead_lettered = Family(
         "etl_stream_late_rows_dead_lettered",
-        "Records later than the watermark that an aggregate's input sent to the dead-letter queue, last micro-batch.",
+        "Records later than the watermark a stateful stage sent to the dead-letter queue, last micro-batch.",
     )
     for progress in progresses:
         sink = str(progress.get("name") or progress.get("id"))
@@ -230,9 +230,13 @@ def state_families(progresses: Sequence[Mapping[str, Any]]) -> list[Family]:
             memory.add(operator.get("memoryUsedBytes"), sink=sink, operator=name)
         if operators:
             dropped.add(sum(int(op.get("numRowsDroppedByWatermark") or 0) for op in operators), sink=sink)
+        late: dict[str, int] = {}  # per stage (a join observes each side: etl_late_<join>#<input>)
         for name, observed in sorted((progress.get("observedMetrics") or {}).items()):
             if name.startswith("etl_late_") and isinstance(observed, Mapping):
-                dead_lettered.add(observed.get("rows"), sink=sink, stage=name.removeprefix("etl_late_"))
+                stage = name.removeprefix("etl_late_").split("#", 1)[0]
+                late[stage] = late.get(stage, 0) + int(observed.get("rows") or 0)
+        for stage, rows in late.items():
+            dead_lettered.add(rows, sink=sink, stage=stage)
     return [state_rows, memory, dropped, dead_lettered]
 
 

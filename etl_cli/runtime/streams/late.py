@@ -1,12 +1,17 @@
 """Late records of a stream go to the dead-letter queue instead of being lost.
 
-Spark drops, without a trace, every record a windowed aggregate receives after the watermark has passed
-its window (the window was written and its state dropped); it offers no hook to see those rows, only
-their number, ``numRowsDroppedByWatermark`` in each progress report. So this module finds them itself,
-by Spark's own rule, in the same query, just before the aggregate:
+Spark drops, without a trace, every record a stateful operator receives after the watermark has passed
+it (a windowed aggregate's window was written and its state dropped; a session, a deduplicate's or a
+join's state was evicted); it offers no hook to see those rows, only their number,
+``numRowsDroppedByWatermark`` in each progress report. So this module finds them itself, by Spark's own
+rule, in the same query, just before the operator:
 
-- *the rule*: in micro-batch N a row is dropped when the end of its window is at or before the
-  watermark of micro-batch N-1 (Spark 3.5+/4.x, ``PropagateWatermarkSimulator``:
+- *the rule*: in micro-batch N a row is dropped when a time of the row is at or before the watermark
+  of micro-batch N-1 (``WatermarkSupport.watermarkExpression``: ``<=``, on the first input column
+  marked as event time): for a fixed window, the end of the row's window; for a session window, the end
+  of the row's own session (event time + gap: Spark drops before merging sessions); for a deduplicate,
+  the event time; for a join of two streams, each side's event time, side by side. The watermark is that
+  of micro-batch N-1 (Spark 3.5+/4.x, ``PropagateWatermarkSimulator``:
   ``getInputWatermarkForLateEvents(N) = watermark(N-1)``; with
   ``spark.sql.streaming.statefulOperator.allowMultiple=false`` it is the watermark of N itself). The
   watermark of a batch is the global one (the minimum over the watermarked inputs), and Spark writes it
@@ -17,11 +22,12 @@ by Spark's own rule, in the same query, just before the aggregate:
   ``streaming.sql.batchId`` and ``sql.streaming.queryId``), finds the query's checkpoint among the
   pipeline's sink checkpoints (``<checkpoint>/metadata`` holds the query id) and returns that batch's
   watermark, read once per batch and Python worker;
-- *the rows*: ``observe`` on the aggregate's input collects, per micro-batch, the late rows (as dead
-  letters: reason with event time, window end and watermark; the row as JSON) and counts them. They
-  reach the driver with the batch's progress report; the executor's poll writes them to the
-  dead-letter queue (kind ``late``, stage = the aggregate). Spark still drops them itself, so its
-  ``numRowsDroppedByWatermark`` is kept beside ours as a cross-check.
+- *the rows*: ``observe`` on the operator's input (on each side of a join) collects, per micro-batch,
+  the late rows (as dead letters: reason with event time, window or session end and watermark; the row
+  as JSON) and counts them. They reach the driver with the batch's progress report; the executor's poll
+  writes them to the dead-letter queue (kind ``late``, stage = the aggregate, deduplicate or join).
+  Spark still drops them itself, so its ``numRowsDroppedByWatermark`` is kept beside ours as a
+  cross-check.
 
 Limits (docs/streaming.md, "Late records"): the checkpoint must be on a file system the executors'
 Python can read at the same path (local runs, or a shared mount; an ``s3a://`` or ``hdfs://``
@@ -32,8 +38,10 @@ driver memory (``max_offsets_per_trigger`` bounds it), and a report the poll mis
 warned about and counted; a sliding window's row is dead-lettered when
 *all* its windows are late (a row late for some windows only still counts in the others, and Spark's
 count includes those partial drops); Spark's count is of (window, group) rows after partial
-aggregation, so it equals ours when each late record has its own window and group. Every row of the
-aggregate's input makes one Python call.
+aggregation (a session window's too: of (group, event time)), so it equals ours when each late record has
+its own window and group; a join's condition on one side's columns alone runs before the join, so a late
+row it filters out is dead-lettered by us but not counted by Spark. Every row of the operator's input
+makes one Python call.
 """
 
 from __future__ import annotations
@@ -58,17 +66,26 @@ from etl_cli.runtime.safeguards.dead_letters import DeadLetterQueue
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
-#: observed-metric name prefix: ``etl_late_<aggregate>`` holds ``rows`` and ``letters`` of a micro-batch
+#: observed-metric name prefix: ``etl_late_<stage>`` holds ``rows`` and ``letters`` of a micro-batch
+#: (``etl_late_<join>#<input>`` for each side of a join)
 METRIC_PREFIX = "etl_late_"
+SIDE = "#"
 KIND = "late"
 _HELPER = "__etl_late_"
 #: Spark's conf: when false, late events are judged against the batch's own watermark
 _ALLOW_MULTIPLE = "spark.sql.streaming.statefulOperator.allowMultiple"
 _ISO = "yyyy-MM-dd'T'HH:mm:ss.SSSXXX"
+#: the metadata key Spark marks a watermarked (event-time) column with (EventTimeWatermark.delayKey)
+_DELAY_KEY = "spark.watermarkDelayMs"
 
 
-def metric_name(stage: str) -> str:
-    return f"{METRIC_PREFIX}{stage}"
+def metric_name(stage: str, side: str | None = None) -> str:
+    return f"{METRIC_PREFIX}{stage}" + (f"{SIDE}{side}" if side else "")
+
+
+def stage_of_metric(name: str) -> str:
+    """The stage of an observed metric ``etl_late_<stage>`` or ``etl_late_<stage>#<input>``."""
+    return name.removeprefix(METRIC_PREFIX).split(SIDE, 1)[0]
 
 
 # ---------------------------------------------------------------------------- executor side (Python workers)
@@ -123,6 +140,11 @@ def _read_watermark(checkpoint: str, batch: int) -> int:
 # ---------------------------------------------------------------------------- driver side
 
 
+def event_time_column(df: DataFrame) -> str | None:
+    """The column Spark judges late rows of ``df`` by: the first one marked as event time (a watermark's)."""
+    return next((f.name for f in df.schema.fields if _DELAY_KEY in (f.metadata or {})), None)
+
+
 @dataclasses.dataclass
 class _Batch:
     stage: str
@@ -161,13 +183,26 @@ class LateRecords:
     # -- building the queries
 
     def marked(self, stage: StageSpec, inputs: dict[str, DataFrame]) -> dict[str, DataFrame]:
-        """``stage``'s inputs, its single input observed for late rows when ``stage`` is a split aggregate."""
+        """``stage``'s inputs, each streaming one observed for late rows when ``stage`` is a split."""
         split = self.splits.get(stage.name)
-        if split is None or len(stage.inputs) != 1 or not inputs[stage.inputs[0]].isStreaming:
+        if split is None:
             return inputs
-        self._check_checkpoints(stage)
-        name = stage.inputs[0]
-        return {**inputs, name: self._observed(split, inputs[name])}
+        if split.rule != "event":  # an aggregate: its single input, by the window's column
+            if len(stage.inputs) != 1 or not inputs[stage.inputs[0]].isStreaming:
+                return inputs
+            self._check_checkpoints(stage)
+            name = stage.inputs[0]
+            return {**inputs, name: self._observed(split, inputs[name], split.column, metric_name(split.stage))}
+        marked = dict(inputs)
+        streams = [n for n in stage.inputs if inputs[n].isStreaming]
+        for name in streams:
+            column = event_time_column(inputs[name])
+            if column is None:  # no event time in this input: Spark drops nothing from it
+                continue
+            self._check_checkpoints(stage)
+            metric = metric_name(split.stage, name if len(stage.inputs) > 1 else None)
+            marked[name] = self._observed(split, inputs[name], column, metric)
+        return marked
 
     def _check_checkpoints(self, stage: StageSpec) -> None:
         for folder in self.checkpoints.values():
@@ -181,7 +216,7 @@ class LateRecords:
                     "source's watermark",
                 )
 
-    def _observed(self, split: LateSplit, df: DataFrame) -> DataFrame:
+    def _observed(self, split: LateSplit, df: DataFrame, column: str, metric: str) -> DataFrame:
         from pyspark.sql import functions as F
         from pyspark.sql.types import LongType
 
@@ -192,10 +227,19 @@ class LateRecords:
             return watermark_for_late_events(checkpoints, previous)
 
         columns = list(df.columns)
-        ts = F.col(quote(split.column))
+        ts = F.col(quote(column))
         helper = {k: f"{_HELPER}{k}" for k in ("wm", "slide", "size", "end")}
         marked = df.withColumn(helper["wm"], F.udf(watermark, LongType()).asNondeterministic()())
-        if split.slide:
+        what = "its window ended %s, "
+        if split.rule == "event":
+            end = F.unix_micros(ts.cast("timestamp"))
+            what = ""
+        elif split.rule == "session":
+            # the row's own session, as Spark's session_window makes it before merging: [event time, + gap)
+            gap = split.duration.replace("\\", "\\\\").replace("'", "\\'")
+            end = F.unix_micros(ts.cast("timestamp") + F.expr(f"INTERVAL '{gap}'"))
+            what = "its session (gap " + split.duration.replace("%", "%%") + ") ended %s, "
+        elif split.slide:
             # the latest window holding the row starts where its tumbling window of length ``slide`` does
             marked = marked.withColumn(helper["slide"], F.window(ts, split.slide))
             marked = marked.withColumn(helper["size"], F.window(ts, split.duration))
@@ -207,15 +251,16 @@ class LateRecords:
         marked = marked.withColumn(helper["end"], end)
         wm = F.col(helper["wm"])
         late = F.col(helper["end"]) <= wm * 1000
+        ends = [F.date_format(F.timestamp_micros(F.col(helper["end"])), _ISO)] if what else []
         reason = F.format_string(
-            "late record: event time %s, its window ended %s, at or before the watermark %s",
+            f"late record: event time %s, {what}at or before the watermark %s",
             F.date_format(ts, _ISO),
-            F.date_format(F.timestamp_micros(F.col(helper["end"])), _ISO),
+            *ends,
             F.date_format(F.timestamp_millis(wm), _ISO),
         )
         row = F.to_json(F.struct(*[F.col(quote(c)) for c in columns]), {"ignoreNullFields": "false"})
         observed = marked.observe(
-            metric_name(split.stage),
+            metric,
             F.count(F.when(late, 1)).alias("rows"),
             F.collect_list(F.when(late, F.struct(reason.alias("reason"), row.alias("row")))).alias("letters"),
             F.max(wm).alias("watermark_ms"),
@@ -227,7 +272,7 @@ class LateRecords:
     def collect(self, sink: str, progress: Any) -> None:
         """Take the late rows of one micro-batch of ``sink``'s query, and Spark's count of the rows it dropped."""
         metrics = progress.observedMetrics
-        names = [n for n in self.splits if metric_name(n) in metrics]
+        names = sorted({stage_of_metric(m) for m in metrics if m.startswith(METRIC_PREFIX)} & set(self.splits))
         last = self._last_batch.get(sink)
         if last is not None and progress.batchId > last + 1:  # Spark keeps the last 100 reports only
             self.missed += progress.batchId - last - 1
@@ -244,13 +289,17 @@ class LateRecords:
         self.dropped_by_spark[sink] = self.dropped_by_spark.get(sink, 0) + dropped
         found = 0
         for name in names:
-            observed = metrics[metric_name(name)]
-            rows = int(observed["rows"] or 0)
+            sides = [metrics[m] for m in sorted(metrics) if m.startswith(METRIC_PREFIX) and stage_of_metric(m) == name]
+            rows = sum(int(observed["rows"] or 0) for observed in sides)
             found += rows
             if not rows:
                 continue
             where = f" (micro-batch {progress.batchId} of query '{sink}')"
-            letters = [(str(letter["reason"]) + where, str(letter["row"])) for letter in observed["letters"]]
+            letters = [
+                (str(letter["reason"]) + where, str(letter["row"]))
+                for observed in sides
+                for letter in observed["letters"]
+            ]
             self._pending.append(_Batch(name, sink, progress.batchId, letters))
             counts = self.found.setdefault(name, {})
             counts[sink] = counts.get(sink, 0) + rows

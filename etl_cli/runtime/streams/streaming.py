@@ -251,7 +251,7 @@ class StreamingExecutor:
         self._dead_letter_queries: list[SinkQuery] = []
         self.guards = StageGuards(plan, ctx, registry, reporter)
         self.checks = self._stream_checks()
-        #: windowed aggregates whose late records go to the dead-letter queue (streams/late.py)
+        #: stateful stages whose late records go to the dead-letter queue (streams/late.py)
         checkpoints = {s.name: ctx.path(settings.checkpoint_for(s.name)) for s in plan.sinks}
         self.late = LateRecords(plan, ctx, registry, reporter, checkpoints)
         #: the stages whose checks each sink's query counts (each checked stage counted by one query only)
