@@ -109,6 +109,8 @@ def _header(results: dict[str, Any]) -> list[str]:
             f"{session['start_s']:.2f} s, first job {session['first_job_s']:.2f} s — measured apart, "
             "never included in the jobs below.",
         ]
+        if extensions := (session.get("plugin_settings") or {}).get("spark.sql.extensions"):
+            lines[-1] += f" Started with the SQL extensions {extensions} (benchmark 9's Delta and Iceberg tables)."
     return lines
 
 
@@ -253,6 +255,37 @@ def _jdbc_table(benchmarks: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _merge_table(benchmarks: list[dict[str, Any]]) -> list[str]:
+    merge = next((b for b in benchmarks if b.get("kind") == "table_merge" and b["status"] == "ok"), None)
+    if merge is None:
+        return []
+    lines = [
+        "",
+        "## Merge into Delta and Iceberg tables: etl-cli vs hand-written PySpark",
+        "",
+        "Changed rows (half updates of existing rows, a tenth of them older than the table's row and so ignored; "
+        "half new rows) merged by key into a table reset to the base rows before every run (outside the timing). "
+        "etl-cli: benchmarks/pipelines/table_merge (Parquet → sink with `mode: merge`); hand-written: "
+        "`DeltaTable.merge` and Iceberg's `MERGE INTO`, same session. Wall seconds, median [min-max]; rows/s: "
+        "changed rows ÷ median; the ratio of the medians / the median of each round's ratio / of CPU time. "
+        "Checked: each table equals the result computed from the files with pyarrow, and the two variants' "
+        "tables are equal.",
+        "",
+        "| format | base rows | changes | etl-cli s | etl-cli rows/s | hand-written s | hand-written rows/s "
+        "| etl-cli ÷ hand-written | rows after | checks |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---:|---|",
+    ]
+    for case in merge["cases"]:
+        etl, hand = case["variants"]["etl_cli"], case["variants"]["handwritten"]
+        lines.append(
+            f"| {case['format']} | {case['base_rows']:,} | {case['changes']:,} | {_spread(etl['wall_s'])} "
+            f"| {etl['rows_per_s']:,} | {_spread(hand['wall_s'])} | {hand['rows_per_s']:,} "
+            f"| {_ratio_text(case['ratio'])} | {case['rows_after']['expected']:,} "
+            f"| {'ok' if case['ok'] else '**failed** ' + str(case['checks'])} |"
+        )
+    return lines
+
+
 def _real_time_table(benchmarks: list[dict[str, Any]]) -> list[str]:
     stream = next((b for b in benchmarks if b.get("kind") == "streaming_latency" and b["status"] == "ok"), None)
     if stream is None:
@@ -393,6 +426,7 @@ def markdown(results: dict[str, Any]) -> str:
     benchmarks = results["benchmarks"]
     lines = _header(results) + _batch_tables(benchmarks) + _cli_table(benchmarks) + _cli_latency_table(benchmarks)
     lines += _jdbc_table(benchmarks)
+    lines += _merge_table(benchmarks)
     lines += _streaming_table(benchmarks)
     lines += _real_time_table(benchmarks)
     lines += _other_sections(benchmarks)

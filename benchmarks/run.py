@@ -5,8 +5,9 @@
 Profiles: the default (full) runs 1M and 10M rows, ``--quick`` 100k and 1M, ``--smoke``
 10k rows once (what CI runs, so the suite cannot rot; it proves nothing about speed).
 Benchmarks never fail on a time: the exit code is 1 only when a benchmark broke, the
-variants of a batch job wrote different data, or the counting hand-written job counted
-other rows than etl-cli reported.
+variants of a batch job wrote different data, the counting hand-written job counted
+other rows than etl-cli reported, or a table of the JDBC upsert or the table merge holds
+other rows than it should. The table merge runs in the smoke profile only when named.
 """
 
 from __future__ import annotations
@@ -22,7 +23,15 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from benchmarks import batch_complex, batch_simple, cli_latency, jdbc_upsert, kafka_passthrough, kafka_streaming
+from benchmarks import (
+    batch_complex,
+    batch_simple,
+    cli_latency,
+    jdbc_upsert,
+    kafka_passthrough,
+    kafka_streaming,
+    table_merge,
+)
 from benchmarks.batch import BatchBenchmark, run_batch
 from benchmarks.cli_responsiveness import run_cli
 from benchmarks.datagen import DATA_DIR, DEFAULT_SEED, ensure_dataset
@@ -47,19 +56,34 @@ class Profile:
     warmup: bool = True
     #: seconds of steady streaming in benchmark 5 (the issue asks for at least two minutes)
     stream_seconds: float = 120
+    #: benchmark 9: rows in the table, and changed rows merged into it (half updates, half new)
+    merge_rows: tuple[int, int] = (1_000_000, 100_000)
 
 
 PROFILES = {
     "full": Profile("full", (1_000_000, 10_000_000), repeat=5, cli_repeat=10, jdbc_rows=1_000_000),
-    "quick": Profile("quick", (100_000, 1_000_000), repeat=3, cli_repeat=5, jdbc_rows=100_000, stream_seconds=30),
-    "smoke": Profile("smoke", (10_000,), repeat=1, cli_repeat=1, jdbc_rows=10_000, warmup=False),
+    "quick": Profile(
+        "quick",
+        (100_000, 1_000_000),
+        repeat=3,
+        cli_repeat=5,
+        jdbc_rows=100_000,
+        stream_seconds=30,
+        merge_rows=(100_000, 10_000),
+    ),
+    "smoke": Profile(
+        "smoke", (10_000,), repeat=1, cli_repeat=1, jdbc_rows=10_000, warmup=False, merge_rows=(10_000, 1_000)
+    ),
 }
 #: rounds of benchmark 4 at most (a 1M-row upsert round takes minutes on a small machine)
 JDBC_MAX_REPEAT = 3
+#: rounds of benchmark 9 at most (each run of each variant first rewrites its table)
+MERGE_MAX_REPEAT = 3
 BATCH: dict[str, BatchBenchmark] = {b.name: b for b in (batch_simple.BENCHMARK, batch_complex.BENCHMARK)}
 NAMES = (
     *BATCH,
     jdbc_upsert.NAME,
+    table_merge.NAME,
     kafka_streaming.NAME,
     kafka_passthrough.NAME,
     "cli",
@@ -106,17 +130,35 @@ def _spark_benchmarks(
     if upsert and (reason := jdbc_upsert.skipped_reason()):
         results.append({"name": jdbc_upsert.NAME, "title": jdbc_upsert.TITLE, "status": "skipped", "reason": reason})
         upsert = False
-    if not chosen and not upsert:
+    merge = table_merge.NAME in selected
+    if merge and profile.name == "smoke" and not args.only:
+        results.append(
+            {
+                "name": table_merge.NAME,
+                "title": table_merge.TITLE,
+                "status": "skipped",
+                "reason": table_merge.NOT_IN_SMOKE,
+            }
+        )
+        merge = False
+    if not chosen and not upsert and not merge:
         return results, None
-    started = time.perf_counter()
-    datasets = [ensure_dataset(rows, args.seed, args.data_dir) for rows in profile.rows] if chosen else []
-    if datasets:
-        _log(f"data ready in {time.perf_counter() - started:.1f} s: {', '.join(str(d.folder) for d in datasets)}")
     from benchmarks.session import start_session
 
-    spark, session_info = start_session(work, jdbc_upsert.packages() if upsert else ())
+    packages = jdbc_upsert.packages() if upsert else ()
+    settings: dict[str, str] = {}
+    if merge:  # Delta's and Iceberg's jars and SQL extensions, in the session every benchmark shares
+        project = table_merge.prepare_project(work)
+        packages += table_merge.packages(project)
+        settings = table_merge.session_settings(project)
+    spark, session_info = start_session(work, packages, settings)
     _log(f"Spark session started in {session_info['start_s']} s (first job {session_info['first_job_s']} s)")
     try:
+        # generated before any job is measured; above 100k rows by Spark, in this session
+        started = time.perf_counter()
+        datasets = [ensure_dataset(rows, args.seed, args.data_dir, spark) for rows in profile.rows] if chosen else []
+        if datasets:
+            _log(f"data ready in {time.perf_counter() - started:.1f} s: {', '.join(str(d.folder) for d in datasets)}")
         for bench in chosen:
             run = partial(run_batch, bench, spark, datasets, repeat, work, _log, profile.warmup)
             results.append(_guarded(bench.name, bench.title, run))
@@ -125,6 +167,12 @@ def _spark_benchmarks(
             sizes = [profile.jdbc_rows]
             run = partial(jdbc_upsert.run_jdbc_upsert, spark, sizes, args.seed, rounds, work, _log, profile.warmup)
             results.append(_guarded(jdbc_upsert.NAME, jdbc_upsert.TITLE, run))
+        if merge:
+            rounds, sizes_merge = min(repeat, MERGE_MAX_REPEAT), [profile.merge_rows]
+            run = partial(
+                table_merge.run_table_merge, spark, sizes_merge, args.seed, rounds, project, work, _log, profile.warmup
+            )
+            results.append(_guarded(table_merge.NAME, table_merge.TITLE, run))
     finally:
         spark.stop()
     return results, session_info
@@ -200,7 +248,7 @@ def broken(results: dict[str, Any]) -> list[str]:
                 problems.append(f"{bench['name']} {case['label']}: etl-cli reported other row counts than observed")
             if bench.get("kind") in ("cli", "cli_latency") and not case["ok"]:
                 problems.append(f"cli {case['label']}: unexpected exit codes {case['exit_codes']}")
-            if bench.get("kind") == "jdbc" and not case["ok"]:
+            if bench.get("kind") in ("jdbc", "table_merge") and not case["ok"]:
                 problems.append(f"{bench['name']} {case['label']}: wrong table contents {case['checks']}")
         for name, run in (bench.get("variants") or {}).items():
             if bench.get("kind") == "streaming_latency" and not run.get("counted_once"):

@@ -9,7 +9,7 @@ class loading), so the jobs' figures never include it.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,15 +23,22 @@ MASTER = "local[*]"
 SETTINGS = {"spark.sql.shuffle.partitions": "8"}
 
 
-def start_session(work: Path, packages: Sequence[str] = ()) -> tuple[SparkSession, dict[str, Any]]:
-    """Start the shared session (with the JVM ``packages`` connectors need); return it and its start-up figures."""
+def start_session(
+    work: Path, packages: Sequence[str] = (), settings: Mapping[str, str] | None = None
+) -> tuple[SparkSession, dict[str, Any]]:
+    """Start the shared session (with the JVM ``packages`` connectors need); return it and its start-up figures.
+
+    ``settings``: what plug-ins need at session start (:meth:`Plugin.session_settings_for`: the Delta and
+    Iceberg SQL extensions, an Iceberg catalog), added to :data:`SETTINGS`.
+    """
     from etl_cli.runtime.spark.session import build_session
 
+    conf = {**SETTINGS, **(settings or {})}
     sample, spark = measure_call(
         lambda: build_session(
             app_name="etl-cli-benchmarks",
             master=MASTER,
-            conf=SETTINGS,
+            conf=conf,
             packages=packages,
             jvm_log=work / "logs" / f"jvm-{int(time.time())}.log",
         )
@@ -41,6 +48,7 @@ def start_session(work: Path, packages: Sequence[str] = ()) -> tuple[SparkSessio
         "master": MASTER,
         "default_parallelism": spark.sparkContext.defaultParallelism,
         "settings": SETTINGS,
+        "plugin_settings": dict(settings or {}),
         "packages": list(packages),
         "start_s": round(sample.wall_s, 3),
         "first_job_s": round(first_job.wall_s, 3),

@@ -45,6 +45,8 @@ class GenColumn:
     max_inclusive: bool = True
     #: when given, the only values drawn
     accepted_values: tuple[Any, ...] = ()
+    #: how often each accepted value is drawn, relative to the others (empty: all equally often)
+    weights: tuple[float, ...] = ()
     #: a pattern every value matches in full
     regex: str | None = None
     #: no two rows share a value (and no row is null)
@@ -146,7 +148,8 @@ def _range(check: CheckSpec, sources: set[str]) -> list[tuple[str, dict[str, Any
 
 
 def _accepted(check: CheckSpec, sources: set[str]) -> list[tuple[str, dict[str, Any]]]:
-    return [(check.option("column"), {"accepted_values": tuple(check.option("values") or ())})]
+    changes = {"accepted_values": tuple(check.option("values") or ()), "weights": tuple(check.option("weights") or ())}
+    return [(check.option("column"), changes)]
 
 
 def _regex(check: CheckSpec, sources: set[str]) -> list[tuple[str, dict[str, Any]]]:

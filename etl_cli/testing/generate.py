@@ -10,6 +10,8 @@ instead of by retrying. Nothing here imports pyspark.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -143,6 +145,16 @@ class Choice(Draw):
 
 
 @dataclass(frozen=True)
+class Weighted(Choice):
+    """A value drawn with the chance its weight gives it: ``bounds`` are the running totals of the weights."""
+
+    bounds: tuple[float, ...] = ()
+
+    def __call__(self, index: int, rng: CellRandom) -> Any:
+        return self.values[min(bisect.bisect_right(self.bounds, rng.random() * self.bounds[-1]), len(self.values) - 1)]
+
+
+@dataclass(frozen=True)
 class Pattern(Draw):
     compiled: Node
 
@@ -264,7 +276,8 @@ def _draw(column: GenColumn, count: int, seed: int, parents: Mapping[str, Parent
 
 def _base_draw(column: GenColumn, kind: str, count: int) -> Draw:
     if column.accepted_values:
-        return Choice(tuple(_coerce(column, kind, v) for v in column.accepted_values))
+        values = tuple(_coerce(column, kind, v) for v in column.accepted_values)
+        return _weighted(column, values) if column.weights else Choice(values)
     if kind in ("string", "boolean") and (column.min is not None or column.max is not None):
         raise _error(column, f"cannot follow a range on a {kind} column", "give accepted_values or a regex instead")
     if kind == "string":
@@ -274,6 +287,17 @@ def _base_draw(column: GenColumn, kind: str, count: int) -> Draw:
     if kind == "float":
         return _uniform(column)
     return _units(column, kind, count)
+
+
+def _weighted(column: GenColumn, values: tuple[Any, ...]) -> Weighted:
+    weights = column.weights
+    if len(weights) != len(values) or any(w < 0 for w in weights) or not any(w > 0 for w in weights):
+        raise _error(
+            column,
+            f"its weights {list(weights)} do not fit its {len(values)} accepted values",
+            "give one weight (0 or more, at least one above 0) per accepted value, in the same order",
+        )
+    return Weighted(values, tuple(itertools.accumulate(float(w) for w in weights)))
 
 
 def _unique(column: GenColumn, kind: str, base: Draw, count: int, seed: int) -> Draw:

@@ -249,3 +249,27 @@ def test_source_rows_draw_references_from_rows_given_for_the_referenced_source(t
     given = [{"customer_id": 41, "country": "SE"}, {"customer_id": 42, "country": "NO"}]
     orders = source_rows(spec, "orders", 50, 5, {"customers": given})
     assert {o["customer_id"] for o in orders} - {None} == {41, 42}
+
+
+def test_weighted_accepted_values_come_as_often_as_their_weights_say() -> None:
+    statuses = ("paid", "shipped", "cancelled", "refunded", "lost")
+    column = GenColumn("status", "string", accepted_values=statuses, weights=(60, 25, 10, 5, 0))
+    made = values(column, count=20_000)
+    shares = {status: made.count(status) / len(made) for status in statuses}
+    assert shares["lost"] == 0
+    for status, expected in zip(statuses, (0.60, 0.25, 0.10, 0.05), strict=False):
+        assert abs(shares[status] - expected) < 0.015, (status, shares)
+
+
+def test_weights_that_do_not_fit_the_accepted_values_are_a_config_error_naming_the_column() -> None:
+    for weights in ((1.0,), (0.0, 0.0), (-1.0, 2.0)):
+        column = GenColumn("status", "string", accepted_values=("a", "b"), weights=weights, source="orders")
+        with pytest.raises(ConfigError, match=r"column 'status' of 'orders'.*weights"):
+            generate_rows([column], 1, 0)
+
+
+def test_the_weights_of_an_accepted_values_check_reach_the_generated_column(tmp_path: Path) -> None:
+    weighted = PIPELINE.replace("values: [paid, shipped]}", "values: [paid, shipped], weights: [3, 1]}")
+    make_project(tmp_path, {"p/pipeline.yaml": weighted})
+    status = next(c for c in columns_for_source(app.load_spec(tmp_path / "p", None)[1], "orders") if c.name == "status")
+    assert (status.accepted_values, status.weights) == (("paid", "shipped"), (3, 1))

@@ -152,6 +152,8 @@ def test_options_of_a_check_type_are_checked_by_the_schema(tmp_path: Path) -> No
         ("{name: c, type: row_count, stage: paid, min: 9, max: 2}", "9,", "min 9 is greater than max 2"),
         ("{name: c, type: freshness, stage: orders, column: ts, max_age: 2 fortnights}", "2 fort", "unknown unit"),
         ("{name: c, type: freshness, stage: orders, column: ts, max_age: soon}", "soon", "is not a duration"),
+        ("{name: c, type: accepted_values, stage: orders, column: a, values: [x, y], weights: [1]}", "[1]", "1 weig"),
+        ("{name: c, type: accepted_values, stage: orders, column: a, values: [x], weights: [0]}", "[0]", "every w"),
     ],
 )
 def test_type_specific_option_rules(tmp_path: Path, item: str, token: str, text: str) -> None:

@@ -128,7 +128,33 @@ class AcceptedValuesCheck(RowCheck):
             "items": {"type": ["string", "number", "boolean"]},
             "description": "The allowed values.",
         },
+        "weights": {
+            "type": "array",
+            "minItems": 1,
+            "items": {"type": "number", "minimum": 0},
+            "description": (
+                "How often etl-cli generate makes each value, relative to the others: one weight per value, "
+                "in the same order (default: all equal). The check itself ignores them."
+            ),
+        },
     }
+
+    @classmethod
+    def check_options(cls, options: Mapping[str, Any]) -> list[OptionProblem]:
+        weights, values = options.get("weights"), options.get("values")
+        if not isinstance(weights, list) or not isinstance(values, list):
+            return []
+        if len(weights) != len(values):
+            return [
+                OptionProblem(
+                    ("weights",),
+                    f"{len(weights)} weights for {len(values)} values",
+                    "give one weight per value, in the order of values",
+                )
+            ]
+        if all(isinstance(w, numbers.Real) for w in weights) and not any(w > 0 for w in weights):
+            return [OptionProblem(("weights",), "every weight is 0", "give at least one value a weight above 0")]
+        return []
 
     def failing(self, check: CheckSpec, df: DataFrame) -> Column:
         value = col(check.options["column"])
