@@ -20,6 +20,7 @@ from etl_cli.config.nodes import Node, Provenance, to_plain
 from etl_cli.config.project import PROJECT_FILE, Project
 from etl_cli.diagnostics import Diagnostic, did_you_mean, error
 from etl_cli.errors import Location
+from etl_cli.model.credentials import is_credential_key, secret_references, words
 from etl_cli.model.quality import contract_of
 from etl_cli.model.validation import SchemaChecker
 from etl_cli.plugins.api import Effect, Kind, Plugin, Source, StageSpec, resolve_path
@@ -32,6 +33,8 @@ GLUE = "glue"
 ICEBERG = "iceberg"
 #: Iceberg's own catalog implementations a project can declare (``catalog_type``)
 ICEBERG_TYPES = ("hadoop", "hive", "rest")
+#: iceberg catalog properties holding a credential besides keys named like one (token, *password, *secret)
+ICEBERG_CREDENTIALS = frozenset({"credential"})
 #: the file formats a catalog entry can describe: a sink plug-in whose ``format`` is one of them can register
 FORMATS = ("parquet", "orc", "csv", "json")
 #: databases and tables: lower case, as both catalogs store them, so a name reads back as it was written
@@ -112,8 +115,9 @@ _ICEBERG_SCHEMA = {
         "warehouse": {
             "type": "string",
             "minLength": 1,
-            "description": "Where table data goes (hadoop: required; hive: default <state folder>/iceberg; rest: "
-            "passed to the server when set). Relative to the project root, or a URI (s3a://, hdfs://).",
+            "description": "Where table data goes (hadoop: required; hive: default <state folder>/iceberg), "
+            "relative to the project root, or a URI (s3a://, hdfs://). rest: passed to the server as written "
+            "(the warehouse it serves).",
         },
         "uri": {
             "type": "string",
@@ -125,7 +129,8 @@ _ICEBERG_SCHEMA = {
             "type": "object",
             "additionalProperties": {"type": ["string", "number", "boolean"]},
             "description": "More catalog properties, passed as spark.sql.catalog.<name>.<key> (io-impl, "
-            "credential, token: values may be ${secret:...} references).",
+            "token, credential, ...); a credential (token, credential, a key ending in password or secret) "
+            "only as a ${secret:...} reference, resolved when the Spark session starts.",
         },
     },
     "allOf": [
@@ -340,10 +345,31 @@ def read_catalog(project: Project, name: str) -> tuple[CatalogSpec | None, list[
     assert project.catalogs is not None
     where = project.catalogs.loc
     document, provenance = to_plain(Node({"catalogs": Node({name: project.catalogs.value[name]}, where)}, where))
-    problems = _CHECKER.check(document, provenance)
+    problems = _CHECKER.check(document, provenance) or _literal_credentials(name, document, provenance)
     if problems:
         return None, problems
     return _catalog(name, document["catalogs"][name], project, provenance), []
+
+
+def _literal_credentials(name: str, document: Mapping[str, Any], provenance: Provenance) -> list[Diagnostic]:
+    """An error for each credential of an iceberg catalog's ``properties`` written without a ``${secret:...}``."""
+    settings = document["catalogs"][name]
+    if settings.get("type") != ICEBERG:
+        return []
+    return [
+        error(
+            "literal-credential",
+            f"catalog '{name}': properties.{key} is a credential written as plain text",
+            provenance.key_location(("catalogs", name, "properties", key)),
+            f"write it as a reference, e.g. {key}: ${{secret:env:ICEBERG_{_env_name(key)}}} (docs/secrets.md)",
+        )
+        for key, value in (settings.get("properties") or {}).items()
+        if (str(key) in ICEBERG_CREDENTIALS or is_credential_key(str(key))) and not any(secret_references(str(value)))
+    ]
+
+
+def _env_name(key: str) -> str:
+    return "_".join(words(key)).upper()
 
 
 def _catalog(name: str, settings: Mapping[str, Any], project: Project, provenance: Provenance) -> CatalogSpec:
@@ -372,7 +398,7 @@ def _iceberg_catalog(
     kind = settings["catalog_type"]
     warehouse = settings.get("warehouse")
     state = project.run_state_dir()
-    if warehouse:
+    if warehouse and kind != "rest":  # a REST catalog's warehouse is the server's to interpret: passed as written
         warehouse = resolve_path(warehouse, project.root)
     elif kind == "hive":
         warehouse = str(state / "iceberg")

@@ -105,6 +105,26 @@ def test_hadoop_needs_a_warehouse_and_rest_a_uri(tmp_path: Path) -> None:
     assert codes == ["missing-key", "missing-key"]
 
 
+def test_a_rest_catalog_credential_must_be_a_secret_reference(tmp_path: Path) -> None:
+    literal = PROJECT.replace(
+        "{io-impl:", "{token: abc123, credential: 'id:pw', rest.auth.basic.password: pw, io-impl:"
+    )
+    found = errors(tmp_path, PIPELINE % "remote", literal)
+    assert found == [
+        ("literal-credential", f"catalog 'remote': properties.{key} is a credential written as plain text")
+        for key in ("token", "credential", "rest.auth.basic.password")
+    ]
+    referenced = PROJECT.replace("    uri: http", "    warehouse: analytics\n    uri: http").replace(
+        "{io-impl:", "{token: '${secret:env:T}', credential: 'id:${secret:env:C}', oauth2-server-uri: x, io-impl:"
+    )
+    spec, diagnostics = check(tmp_path, PIPELINE % "remote", referenced)
+    assert spec is not None, diagnostics
+    properties = spec.stages[1].options[RESOLVED_CATALOG]["properties"]
+    assert properties["token"] == "${secret:env:T}"  # resolved when the session starts, never before
+    # a REST catalog's warehouse is the server's name for it, not a folder of the project
+    assert spec.stages[1].options[RESOLVED_CATALOG]["warehouse"] == "analytics"
+
+
 def test_a_file_sink_cannot_register_in_an_iceberg_catalog(tmp_path: Path) -> None:
     pipeline = (
         "sources: [{name: a, type: csv, path: a.csv}]\n"

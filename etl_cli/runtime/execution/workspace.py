@@ -209,7 +209,8 @@ def _start_session(
         app_name=spec.spark.app_name or f"etl-cli:{spec.name}",
         master=master,
         conf=with_plugin_settings(
-            merge_session_settings([plugin_session_settings(plan, registry), settings or {}]),
+            # a plug-in's settings may carry references (an iceberg catalog's token): resolved like spark.conf
+            secrets.resolve_value(merge_session_settings([plugin_session_settings(plan, registry), settings or {}])),
             _conf(spec, secrets.resolve_value(dict(spec.spark.conf)), analysis),
         ),
         packages=spec.spark.packages + plugin_packages(plan, registry) + packages,
