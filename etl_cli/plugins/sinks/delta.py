@@ -21,12 +21,15 @@ A target folder that holds files but no Delta table is refused (any mode), unles
 says ``replace_foreign``: Delta would write its log beside those files, and a later VACUUM would
 delete them. A streaming query appends natively (Delta's streaming sink records each micro-batch's
 id in the log with the checkpoint's query id, so a batch replayed after a crash is committed once);
-a streaming merge runs each micro-batch as one merge (replaying it gives the same table).
+a streaming merge runs each micro-batch as one merge that records the same (Delta's idempotent
+writes: ``txnAppId`` = the query's id, ``txnVersion`` = the batch id, in the commit itself), so a
+batch replayed after a crash whose merge was committed is skipped by Delta.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -52,6 +55,7 @@ from etl_cli.plugins.delta_lake import (
 from etl_cli.plugins.maintenance import MaintenanceRequest, MaintenanceResult
 from etl_cli.plugins.registry import register
 from etl_cli.plugins.s3 import S3_OPTIONS_SCHEMA, configure_buckets, s3_option_problems, s3_packages
+from etl_cli.plugins.sinks.micro_batch import query_id
 from etl_cli.plugins.sinks.on_commit import held
 from etl_cli.plugins.sinks.staging import HadoopFileSystem, OneShotWrite
 from etl_cli.plugins.sinks.targets import (
@@ -70,6 +74,8 @@ if TYPE_CHECKING:
 
 #: what ``etl-cli table`` can do to a Delta table (:func:`maintain`)
 MAINTENANCE_ACTIONS = ("optimize", "vacuum")
+#: the session settings that make a merge idempotent (Delta's ``txnAppId``/``txnVersion`` for SQL commands)
+TXN_APP_ID, TXN_VERSION = "spark.databricks.delta.write.txnAppId", "spark.databricks.delta.write.txnVersion"
 #: the aliases merge conditions use: the table's row and the incoming row
 TARGET_ALIAS, SOURCE_ALIAS = "t", "s"
 _CONDITION = (
@@ -88,7 +94,7 @@ class DeltaSink(Sink):
     modes: ClassVar[tuple[str, ...]] = ("append", "overwrite", "merge")
     default_mode: ClassVar[str] = "append"
     streaming_modes: ClassVar[tuple[str, ...]] = ("append",)
-    #: a micro-batch replayed after a crash merges the same rows by key again: the same table
+    #: each micro-batch's merge records the query's id and the batch id: a replayed batch is skipped
     micro_batch_modes: ClassVar[tuple[str, ...]] = ("merge",)
     required_options = ("path",)
     options_schema: ClassVar[dict[str, Any]] = {
@@ -233,6 +239,8 @@ class DeltaSink(Sink):
             rows.unpersist()
             raise
         write = DeltaCommit(ctx.spark, stage, rows, target, mode)
+        if ctx.micro_batch is not None and (query := query_id(df)):
+            write.transaction = (query, ctx.micro_batch)
         write.rows = count
         write.details["version_before"] = table_version(ctx.spark, target) if exists else None
         return write
@@ -322,13 +330,18 @@ def _check_merge(spark: SparkSession, stage: StageSpec, rows: DataFrame, target:
 
 
 class DeltaCommit(OneShotWrite):
-    """Rows kept by Spark, written to the Delta table as one commit by :meth:`commit`."""
+    """Rows kept by Spark, written to the Delta table as one commit by :meth:`commit`.
+
+    ``transaction``, in a streaming micro-batch: (the query's id, the batch id), recorded by the commit
+    (Delta's idempotent writes); Delta skips the write when the table already has that batch of that query.
+    """
 
     def __init__(self, spark: SparkSession, stage: StageSpec, rows: DataFrame, target: str, mode: str):
         super().__init__(target, mode)
         self.spark = spark
         self.stage = stage
         self.frame = rows
+        self.transaction: tuple[str, int] | None = None
 
     def _publish(self) -> None:
         # on failure nothing was committed (the log has no new entry) and the rows stay kept for a retry
@@ -365,13 +378,18 @@ class DeltaCommit(OneShotWrite):
                 writer = writer.option("overwriteSchema", "true")
         if stage.option("merge_schema"):
             writer = writer.option("mergeSchema", "true")
+        if self.transaction is not None:
+            writer = writer.option("txnAppId", self.transaction[0]).option("txnVersion", str(self.transaction[1]))
         writer.mode(writer_mode).save(self.target)
 
     def _merge(self) -> None:
         stage = self.stage
         keys = list(stage.options["keys"])
         on = " AND ".join(f"{TARGET_ALIAS}.{quote(k)} <=> {SOURCE_ALIAS}.{quote(k)}" for k in keys)
-        builder = java_table(self.spark, self.target).alias(TARGET_ALIAS).merge(self.frame.alias(SOURCE_ALIAS)._jdf, on)
+        # a micro-batch merges in its query's own session (Spark's per-query clone), where the idempotent-write
+        # settings concern this merge alone
+        spark = self.frame.sparkSession if self.transaction is not None else self.spark
+        builder = java_table(spark, self.target).alias(TARGET_ALIAS).merge(self.frame.alias(SOURCE_ALIAS)._jdf, on)
         if stage.option("merge_schema"):
             builder = builder.withSchemaEvolution()
         if delete := stage.option("delete_when"):
@@ -382,7 +400,7 @@ class DeltaCommit(OneShotWrite):
             builder = builder.whenNotMatched(_insert_condition(stage)).insertAll()
         else:
             builder = builder.whenNotMatched().insertAll()
-        with user_sql(stage, "merge"):
+        with user_sql(stage, "merge"), _idempotent(spark, self.transaction):
             metrics = builder.execute()
         self.details["keys"] = keys
         try:
@@ -396,6 +414,22 @@ class DeltaCommit(OneShotWrite):
             )
         except Exception:  # the counts are a nicety: an older Delta returns none
             pass
+
+
+@contextlib.contextmanager
+def _idempotent(spark: SparkSession, transaction: tuple[str, int] | None) -> Iterator[None]:
+    """Delta's idempotent DML: the merge records (app id, version) in its commit, and is skipped (a no-op)
+    when the table already has that version, or a later one, of that app id."""
+    if transaction is None:
+        yield
+        return
+    spark.conf.set(TXN_APP_ID, transaction[0])
+    spark.conf.set(TXN_VERSION, str(transaction[1]))
+    try:
+        yield
+    finally:
+        spark.conf.unset(TXN_APP_ID)
+        spark.conf.unset(TXN_VERSION)
 
 
 def _has_insert_filter(stage: StageSpec) -> bool:

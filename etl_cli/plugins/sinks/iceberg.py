@@ -16,16 +16,18 @@ SELECT``: created and filled by one commit). ``properties`` are set on an existi
 (a metadata commit before the data commit). ``merge_schema: true`` lets an append or overwrite add the
 rows' new columns to the table (``mergeSchema``, with ``write.spark.accept-any-schema``).
 
-In a streaming pipeline each micro-batch is one commit carrying the snapshot property
-``etl-cli.stream-batch = <pipeline>/<sink>:<batch id>``; a micro-batch Spark replays after a crash whose
-commit is already the table's last one of that sink is not written again (exactly once).
+In a streaming pipeline each micro-batch is one commit (an append or a merge) carrying the snapshot
+property ``etl-cli.stream-batch = <pipeline>/<sink>/<query id>:<batch id>`` (the query's id is kept in the
+checkpoint); a micro-batch Spark replays after a crash is not written again when the table already has a
+commit of that query with that batch id or a later one (exactly once). A merge gets the property through
+Iceberg's ``CommitMetadata.withCommitProperties`` (SQL has no write options).
 """
 
 from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -37,6 +39,7 @@ from etl_cli.plugins import iceberg
 from etl_cli.plugins.api import Effect, OptionProblem, PendingWrite, RunContext, Sink, StageSpec
 from etl_cli.plugins.maintenance import MaintenanceRequest, MaintenanceResult
 from etl_cli.plugins.registry import register
+from etl_cli.plugins.sinks.micro_batch import query_id
 from etl_cli.plugins.sinks.on_commit import held
 from etl_cli.plugins.sinks.staging import OneShotWrite
 from etl_cli.plugins.spark_types import quote
@@ -176,11 +179,14 @@ class IcebergSink(Sink):
 
     def stage_write(self, ctx: RunContext, stage: StageSpec, df: DataFrame) -> PendingWrite:
         mode = str(stage.option("mode", self.default_mode))
-        batch = None
+        batch, query = None, None
         if ctx.micro_batch is not None:
-            batch = f"{ctx.pipeline or 'pipeline'}/{stage.name}:{ctx.micro_batch}"
+            query = query_id(df)  # None over Spark Connect: the batches are told apart by pipeline and sink only
+            batch = f"{ctx.pipeline or 'pipeline'}/{stage.name}{f'/{query}' if query else ''}:{ctx.micro_batch}"
         rows, count = held(df)  # one job: computed, counted and kept for the commit
-        write = IcebergWrite(ctx.spark, stage, mode, rows, batch)
+        # the rows' own session: a micro-batch's is its query's (a clone of ctx.spark), where its views are
+        write = IcebergWrite(rows.sparkSession, stage, mode, rows, batch)
+        write.per_query = query is not None
         write.rows = count
         return write
 
@@ -194,6 +200,8 @@ class IcebergWrite(OneShotWrite):
         self.stage = stage
         self.frame = rows
         self.batch = batch
+        #: whether ``batch`` names the streaming query (whose batch ids only grow)
+        self.per_query = False
         self.identifier = iceberg.table_identifier(stage.options)
 
     def _publish(self) -> None:
@@ -293,7 +301,10 @@ class IcebergWrite(OneShotWrite):
         statement = f"MERGE INTO {self.identifier} t USING {quote(view)} s ON {on}\n" + "\n".join(clauses)
         self.details["keys"] = keys
         try:
-            self.spark.sql(statement)
+            if self.batch is not None and self.spark._jvm is not None:
+                _with_commit_property(self.spark, iceberg.BATCH_PROPERTY, self.batch, lambda: self.spark.sql(statement))
+            else:
+                self.spark.sql(statement)
         finally:
             self.spark.catalog.dropTempView(view)
 
@@ -303,18 +314,65 @@ class IcebergWrite(OneShotWrite):
         return view
 
     def _already_committed(self) -> bool:
-        """Whether the table's last commit of this sink is this micro-batch (Spark replays it after a crash)."""
-        key = self.batch.rpartition(":")[0] if self.batch else ""
-        rows = self.spark.sql(
-            f"SELECT summary[{iceberg.sql_string(iceberg.BATCH_PROPERTY)}] AS batch FROM {self.identifier}.snapshots "
-            f"WHERE summary[{iceberg.sql_string(iceberg.BATCH_PROPERTY)}] LIKE {iceberg.sql_string(key + ':%')} "
-            "ORDER BY committed_at DESC LIMIT 1"
-        ).collect()
-        return bool(rows) and rows[0][0] == self.batch
+        """Whether the table has a commit of this query with this micro-batch's id or a later one (Spark replays
+        the last micro-batch after a crash, committed or not). Without the query's id (Spark Connect, a write
+        outside a query's thread): whether the last commit of this sink is this batch."""
+        assert self.batch is not None
+        key, _, number = self.batch.rpartition(":")
+        tag = f"summary[{iceberg.sql_string(iceberg.BATCH_PROPERTY)}]"
+        mine = f"startswith({tag}, {iceberg.sql_string(key + ':')})"
+        row = self.spark.sql(
+            f"SELECT max(n), max_by(n, committed_at) FROM (SELECT CAST(substring_index({tag}, ':', -1) AS BIGINT) "
+            f"AS n, committed_at FROM {self.identifier}.snapshots WHERE {mine})"
+        ).head()
+        if row is None or row[0] is None:
+            return False
+        if self.per_query:
+            return int(row[0]) >= int(number)
+        return int(row[1]) == int(number)
 
     def _current_snapshot(self) -> int | None:
         rows = self.spark.sql(f"SELECT snapshot_id FROM {self.identifier}.refs WHERE name = 'main'").collect()
         return int(rows[0][0]) if rows else None
+
+
+class _Call:
+    """A ``java.util.concurrent.Callable`` running a Python function (py4j calls it back on this thread)."""
+
+    def __init__(self, function: Callable[[], Any]):
+        self.function = function
+        self.error: BaseException | None = None
+
+    def call(self) -> None:
+        try:
+            self.function()
+        except BaseException as exc:
+            self.error = exc  # raised again as itself in Python, not as the JVM's wrapping of it
+            raise
+
+    class Java:
+        implements: ClassVar[list[str]] = ["java.util.concurrent.Callable"]
+
+
+def _with_commit_property(spark: SparkSession, key: str, value: str, action: Callable[[], Any]) -> None:
+    """Run ``action`` with ``key = value`` added to the summary of every Iceberg commit it makes.
+
+    ``CommitMetadata`` keeps the properties in a thread-local of the driver's JVM thread; py4j runs the
+    callback on the Python thread that made the call, whose JVM calls go to that same JVM thread.
+    """
+    jvm = spark._jvm
+    assert jvm is not None
+    properties = jvm.java.util.HashMap()
+    properties.put(key, value)
+    call = _Call(action)
+    try:
+        jvm.org.apache.iceberg.spark.CommitMetadata.withCommitProperties(
+            properties, call, jvm.java.lang.RuntimeException._java_lang_class
+        )
+    except Exception:
+        if call.error is not None:
+            raise call.error from None
+        raise
 
 
 def _and(condition: Any) -> str:
