@@ -72,7 +72,7 @@ def readings(first: int, count: int) -> list[dict[str, Any]]:
 
 
 def expected(produced: list[dict[str, Any]]) -> dict[int, tuple[str, str | None, float]]:
-    """reading id → (sensor, site, value × 10) of the readings the filter keeps."""
+    """reading id → (sensor, site, value * 10) of the readings the filter keeps."""
     return {
         r["reading_id"]: (r["sensor"], SITES.get(r["sensor"]), r["value"] * 10) for r in produced if r["value"] >= 0
     }
