@@ -4,7 +4,8 @@
 Records produced while the run is up come out while its first real-time batch is still running (no query
 has reported a finished batch yet), which micro-batches cannot do: there, a record is written only by
 a batch that then reports its progress. Every expected output record is computed here from the records
-produced, and each comes out once. SIGTERM ends the run at once (exit 0), without waiting out the batch.
+produced, and each comes out once. SIGTERM ends the run at once (exit 0), without waiting out the batch. With
+``streaming.count_rows: false`` the query writes the same records without counting them (no ``observe``).
 
 Needs the broker of scripts/services.sh (``up kafka``).
 """
@@ -26,6 +27,7 @@ spark: {{master: "local[2]", conf: {{spark.sql.shuffle.partitions: 2}}}}
 streaming:
   checkpoint_location: {checkpoints}
   trigger: {{real_time: "10 minutes"}}
+  count_rows: false
 sources:
   - name: readings
     type: kafka
@@ -145,3 +147,6 @@ def test_records_pass_through_in_real_time_each_once_and_sigterm_stops_at_once(t
     rows = written(bootstrap, output_topic)
     assert sorted(r[0] for r in rows) == sorted(expected(before + during)), "each kept reading once"
     assert {r[0]: r[1:] for r in rows} == expected(before + during)
+    [results] = [f for f in (state / "runs" / "sensors_live").glob("*/*.json") if f.name != "latest.json"]
+    [sink] = [s for s in json.loads(results.read_text())["stages"] if s["kind"] == "sink"]
+    assert sink["rows_out"] is None, "streaming.count_rows: false: the sink's rows are not counted"

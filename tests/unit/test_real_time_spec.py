@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from etl_cli import app
-from etl_cli.model.streaming import Trigger
+from etl_cli.model.streaming import Trigger, streaming_settings
 from etl_cli.plan.stream_restart import _trigger
 from tests.unit.helpers import make_project
 
@@ -146,3 +146,16 @@ def test_two_triggers_at_once_are_refused(tmp_path: Path) -> None:
     found = errors(tmp_path, pipeline(STATELESS, "picked", head=head))
 
     assert ("streaming-trigger", "give one trigger, not real_time and once", 2, 47) in found
+
+
+
+def test_streaming_count_rows_false_is_read_into_the_settings(tmp_path: Path) -> None:
+    document = {
+        "streaming": {"checkpoint_location": "ck", "trigger": {"real_time": "1 minute"}, "count_rows": False},
+        "sources": [{"name": "events", "type": "kafka", "mode": "stream"}],
+    }
+    settings = streaming_settings(document, app.registry())
+
+    assert settings is not None and not settings.count_rows
+    document["streaming"].pop("count_rows")
+    assert streaming_settings(document, app.registry()).count_rows  # type: ignore[union-attr]

@@ -159,7 +159,7 @@ def query_state(sink_query: SinkQuery) -> dict[str, Any]:
         "query_id": None,
         "active": False,
         "status": None,
-        "rows_written": sink_query.rows,
+        "rows_written": sink_query.rows if sink_query.counted else None,
         "micro_batches": sink_query.batches,
         "checkpoint": sink_query.checkpoint,
     }
