@@ -4,14 +4,16 @@
 event becomes one record in an output topic created with ``message.timestamp.type=LogAppendTime``, so its
 timestamp is the moment the broker made it visible. An event's latency is that moment minus the
 ``produced_ms`` it carries (the producer's clock, the same machine): exact per event, no spreading.
-Four variants, one after the other on a fresh topic each, the same producer (benchmarks/kafka_streaming.py)
+Six variants, one after the other on a fresh topic each, the same producer (benchmarks/kafka_streaming.py)
 at the same rate:
 
 - ``micro_batch``: ``etl-cli run`` of the pipeline as written (a micro-batch as soon as the previous ends);
 - ``real_time``: the same with ``--set streaming.trigger={real_time: "5 minutes"}`` (Spark 4.1's real-time
   mode: the tasks stay up and pass each event on as they read it);
-- ``micro_batch_handwritten`` and ``real_time_handwritten``: the same job written directly in Structured
-  Streaming (``benchmarks/passthrough_handwritten.py``).
+- ``real_time_uncounted``: the same with ``streaming.count_rows: false`` (no ``observe`` counting the rows);
+- ``micro_batch_handwritten``, ``real_time_handwritten`` and ``real_time_handwritten_uncounted``: the same job
+  written directly in Structured Streaming (``benchmarks/passthrough_handwritten.py``), counting the rows it
+  writes with the same ``observe`` as etl-cli (the fair comparison), and without (the uncounted ratio).
 
 A trickle of events starts the query, ``WARMUP_AT_RATE_S`` at the full rate warm the JVM up (those events
 carry ids from ``WARMUP_IDS`` on and are not measured), then the measured phase produces ids 0.. at the
@@ -70,13 +72,19 @@ class Variant:
     real_time: bool
     handwritten: bool
     description: str
+    #: whether the job counts the rows it writes (etl-cli's default; the hand-written job with the same observe)
+    counted: bool = True
 
 
 VARIANTS = (
     Variant("micro_batch", False, False, "etl-cli run, trigger processing_time 0 seconds"),
     Variant("real_time", True, False, f'etl-cli run, trigger real_time "{REAL_TIME_BATCH}"'),
-    Variant("micro_batch_handwritten", False, True, "the same job hand-written in PySpark, micro-batches"),
-    Variant("real_time_handwritten", True, True, "the same job hand-written in PySpark, real-time mode"),
+    Variant(
+        "real_time_uncounted", True, False, "etl-cli run in real-time mode with streaming.count_rows: false", False
+    ),
+    Variant("micro_batch_handwritten", False, True, "hand-written in PySpark, micro-batches, counting the rows"),
+    Variant("real_time_handwritten", True, True, "hand-written in PySpark, real-time mode, counting the rows"),
+    Variant("real_time_handwritten_uncounted", True, True, "hand-written in PySpark, real-time mode, no count", False),
 )
 
 
@@ -95,7 +103,7 @@ def _start(variant: Variant, topic: str, output_topic: str, folder: Path) -> sub
     if variant.handwritten:
         mode = "real_time" if variant.real_time else "micro_batch"
         args = [sys.executable, "-m", "benchmarks.passthrough_handwritten", bootstrap_servers(), topic, output_topic]
-        args += [checkpoint, mode, REAL_TIME_BATCH, str(folder / "jvm.log")]
+        args += [checkpoint, mode, REAL_TIME_BATCH, str(folder / "jvm.log"), "count" if variant.counted else "none"]
     else:
         script = Path(sys.executable).with_name("etl-cli")
         command = [str(script)] if script.is_file() else [sys.executable, "-m", "etl_cli"]
@@ -108,6 +116,8 @@ def _start(variant: Variant, topic: str, output_topic: str, folder: Path) -> sub
         }
         if variant.real_time:
             sets["streaming.trigger"] = f'{{real_time: "{REAL_TIME_BATCH}"}}'
+        if not variant.counted:
+            sets["streaming.count_rows"] = "false"
         for key, value in sets.items():
             args += ["--set", f"{key}={value}"]
     env = {**os.environ, "ETL_STATE_DIR": str(folder / "state"), "NO_COLOR": "1"}
@@ -214,6 +224,7 @@ def run_variant(variant: Variant, rate: int, seconds: float, work: Path, log: Ca
         "description": variant.description,
         "handwritten": variant.handwritten,
         "real_time": variant.real_time,
+        "counted": variant.counted,
         "produced": {k: v for k, v in produced.items() if k != "per_second"},
         "pipeline_exit_code": exit_code,
         "pipeline_cpu_s": None if cpu_before is None or cpu_after is None else round(cpu_after - cpu_before, 1),

@@ -2,11 +2,12 @@
 
 JSON events from Kafka, sensor s15 filtered out, two derived columns, one JSON record per event produced to
 Kafka; in micro-batches (a new one as soon as the previous ends) or in Spark 4.1's real-time mode, whose
-trigger pyspark 4.1 has no Python form of (set on the JVM, as a PySpark developer would). Its session comes
+trigger pyspark 4.1 has no Python form of (set on the JVM, as a PySpark developer would); with ``count``,
+counting the rows it writes with an ``observe``, as etl-cli does by default. Its session comes
 from etl-cli's session factory (a streaming session with the Kafka connector), as the other hand-written
 benchmark jobs' do, so the variants differ only in how the job is built and run. SIGTERM stops the query.
 
-    python -m benchmarks.passthrough_handwritten SERVERS TOPIC OUTPUT_TOPIC CHECKPOINT MODE BATCH JVM_LOG
+    python -m benchmarks.passthrough_handwritten SERVERS TOPIC OUTPUT_TOPIC CHECKPOINT MODE BATCH JVM_LOG count|none
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from pathlib import Path
 EVENTS_DDL = "event_id BIGINT, sensor STRING, event_time TIMESTAMP, produced_ms BIGINT"
 
 
-def run(servers: str, topic: str, output_topic: str, checkpoint: str, mode: str, batch: str, jvm_log: Path) -> None:
+def run(
+    servers: str, topic: str, output_topic: str, checkpoint: str, mode: str, batch: str, jvm_log: Path, count: bool
+) -> None:
     """Start the query and run it until SIGTERM."""
     from etl_cli.plugins.kafka_connection import connector_package
     from etl_cli.runtime.spark.session import build_session
@@ -47,6 +50,8 @@ def run(servers: str, topic: str, output_topic: str, checkpoint: str, mode: str,
         .withColumn("site", F.expr("concat('site-', cast(cast(substr(sensor, 2) AS INT) % 4 AS STRING))"))
         .withColumn("event_second", F.date_trunc("second", "event_time"))
     )
+    if count:  # the rows written, counted as etl-cli counts a sink's (streaming.count_rows, its default)
+        enriched = enriched.observe("rows", F.count(F.lit(1)).alias("rows"))
     writer = (
         enriched.select(F.to_json(F.struct(*enriched.columns)).alias("value"))
         .writeStream.format("kafka")
@@ -74,5 +79,5 @@ def run(servers: str, topic: str, output_topic: str, checkpoint: str, mode: str,
 
 
 if __name__ == "__main__":
-    servers, topic, output_topic, checkpoint, mode, batch, jvm_log = sys.argv[1:8]
-    run(servers, topic, output_topic, checkpoint, mode, batch, Path(jvm_log))
+    servers, topic, output_topic, checkpoint, mode, batch, jvm_log, count = sys.argv[1:9]
+    run(servers, topic, output_topic, checkpoint, mode, batch, Path(jvm_log), count == "count")
