@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -43,6 +42,7 @@ from benchmarks.kafka_streaming import (
     TopicProbe,
     _create_topic,
     _delete_topics,
+    _stop_pipeline,
     _wait_until,
     bootstrap_servers,
     skipped_reason,
@@ -125,17 +125,6 @@ def _start(variant: Variant, topic: str, output_topic: str, folder: Path) -> sub
     return subprocess.Popen(args, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
 
-def _stop(process: subprocess.Popen[bytes]) -> int | None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(90)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(30)
-    return process.returncode
-
-
 def summarise(rows: list[tuple[float, dict[str, Any]]], sent: int, rate: int, produced_rate: float) -> dict[str, Any]:
     """Latency percentiles of the measured events, and whether each was counted exactly once."""
     import numpy as np
@@ -215,7 +204,7 @@ def run_variant(variant: Variant, rate: int, seconds: float, work: Path, log: Ca
         cpu_after = tree_cpu_seconds(process.pid)
     finally:
         probe.stop()
-        exit_code = _stop(process)
+        exit_code = _stop_pipeline(process)
         _delete_topics(topic, output_topic)
     result = summarise(list(probe.rows), produced["sent"], rate, produced["rate"])
     log(f"  {variant.name}: latency {result.get('latency_ms')}, counted once: {result.get('counted_once')}")

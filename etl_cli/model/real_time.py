@@ -19,10 +19,11 @@ Offline: reads the document, imports no pyspark.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 
 from etl_cli.config.nodes import Provenance
 from etl_cli.diagnostics import Diagnostic, error
+from etl_cli.model.streaming_state import StageItem
 
 #: transform types whose Spark plans real-time mode runs (projections, filters, unions, explode), and
 #: ``lookup``, a broadcast join with a static side
@@ -45,19 +46,6 @@ REAL_TIME_SINKS = ("kafka",)
 #: source types it reads (the Kafka source is the one that supports real-time mode)
 REAL_TIME_SOURCES = ("kafka",)
 _HINT = 'use trigger: {processing_time: "0 seconds"} (micro-batches) for this pipeline'
-
-
-class StageItem(Protocol):
-    """A stage of the document being validated (``etl_cli.model.streaming._Item``)."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def kind(self) -> str: ...
-    @property
-    def data(self) -> dict[str, Any]: ...
-    @property
-    def path(self) -> tuple[str | int, ...]: ...
 
 
 def is_real_time(document: Mapping[str, Any]) -> bool:
