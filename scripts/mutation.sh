@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO="$PWD"
 export PATH="$REPO/.venv/bin:$PATH"
-command -v mutmut >/dev/null || { echo "mutmut is not installed: uv pip install 'mutmut>=3.8,<4'" >&2; exit 2; }
+command -v mutmut >/dev/null || { echo "mutmut is not installed: scripts/bootstrap.sh dev installs it" >&2; exit 2; }
 
 WORK="${MUTATION_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/etl-cli/mutation}"
 WORKERS="${MUTATION_WORKERS:-1}"
@@ -66,10 +66,24 @@ EOF
     for arg in "$@"; do echo "    $arg"; done
 } >"$WORK/setup.cfg"
 
+# While mutmut finds which tests reach which function (its "stats" run, MUTANT_UNDER_TEST=stats), the mutated
+# code records each call in mutmut's memory, reading mutmut's settings from the current folder: in an `etl-cli`
+# subprocess a test starts elsewhere there are none (FileNotFoundError "Could not figure out where the code to
+# mutate is"), and what it would record is lost with the process anyway. This sitecustomize, imported by every
+# Python process at start, makes such a subprocess run the original code; while a mutant is tested
+# (MUTANT_UNDER_TEST=<module>.<mutant>) subprocesses run that mutant, as before.
+mkdir -p "$WORK/site"
+cat >"$WORK/site/sitecustomize.py" <<'PY'
+import os
+
+if os.environ.get("MUTANT_UNDER_TEST") == "stats":
+    del os.environ["MUTANT_UNDER_TEST"]
+PY
+
 cd "$WORK"
 # mutants/ must exist before Python starts: a PYTHONPATH folder missing at start up is never looked in later.
 rm -rf mutants && mkdir mutants
-export ETL_KEEP_SERVICES=1 ETL_SKIP_SERVICES=1 PYTHONPATH="$WORK/mutants${PYTHONPATH:+:$PYTHONPATH}"
+export ETL_KEEP_SERVICES=1 ETL_SKIP_SERVICES=1 PYTHONPATH="$WORK/mutants:$WORK/site${PYTHONPATH:+:$PYTHONPATH}"
 start=$(date +%s)
 mutmut run --max-children "$WORKERS"
 echo "== run time: $(( $(date +%s) - start ))s (scope: ${modules[*]})"

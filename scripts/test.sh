@@ -7,7 +7,8 @@
 # end; with pytest arguments the tests start the ones they need, when they first need them, and stop them at the
 # end (tests/integration/serviceshelp.py): unit tests alone start none. ETL_KEEP_SERVICES=1 leaves them
 # running for the next run, ETL_SKIP_SERVICES=1 starts none (tests that need one skip, or fail under CI).
-# ETL_SKIP_SMOKE=1 leaves out the fresh install (it starts Spark once); ETL_SKIP_JARS as below.
+# ETL_SKIP_SMOKE=1 leaves out the fresh install (it starts Spark once); ETL_SKIP_JARS as below; ETL_TEST_WORKERS
+# (default 2; 0: one process) is how many pytest-xdist workers run the whole suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -96,9 +97,16 @@ done
 rm -rf "$background_log"
 
 step "pytest"
-# One process, one shared Spark session: on two cores, two pytest processes side by side (integration and the
-# others) took longer in all than one after the other, as they fought for the CPU and each started a JVM.
+# The whole suite runs in two pytest-xdist workers (ETL_TEST_WORKERS, 0 for one process), each with its own
+# shared Spark session: one test process kept two cores only about 60 % busy (a JVM starts on one core; the
+# streaming tests wait on triggers and brokers). Each test module runs whole in one worker, the integration tests
+# in two groups that never share a server's state (tests/conftest.py: xdist_group). A run with pytest arguments
+# stays in one process, starting the services its tests need.
+workers=()
+if [ "$#" -eq 0 ] && [ "${ETL_TEST_WORKERS:-2}" != "0" ]; then
+    workers=(-n "${ETL_TEST_WORKERS:-2}" --dist loadfile)
+fi
 status=0
-python -m pytest "$@" || status=$?
+python -m pytest "${workers[@]}" "$@" || status=$?
 echo "   ($((SECONDS - step_start)) s; scripts/test.sh took $((SECONDS - STARTED)) s after the install)"
 exit "$status"

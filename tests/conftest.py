@@ -11,6 +11,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import nullcontext
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,7 +29,8 @@ _STOP_PROBLEM = pytest.StashKey[str | None]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.pluginmanager.register(Timing(), "etl-timing")
+    if not _is_worker(config):  # under pytest-xdist the controller receives every worker's reports
+        config.pluginmanager.register(Timing(), "etl-timing")
     config.addinivalue_line(
         "markers",
         "services(*names): the test needs these services of scripts/services.sh (started when first needed)",
@@ -62,8 +64,17 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Stop the services this session started (ETL_KEEP_SERVICES=1 keeps them for the next run)."""
-    session.config.stash[_STOP_PROBLEM] = serviceshelp.SESSION.stop_started()
+    """Stop the services this session started (ETL_KEEP_SERVICES=1 keeps them for the next run).
+
+    A pytest-xdist worker stops none: the other worker may still be using them (scripts/test.sh starts
+    and stops the services of a whole-suite run itself).
+    """
+    if not _is_worker(session.config):
+        session.config.stash[_STOP_PROBLEM] = serviceshelp.SESSION.stop_started()
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
@@ -85,6 +96,40 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if "integration" in parts:
             item.add_marker(pytest.mark.integration)
             item.add_marker(pytest.mark.spark)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under ``--dist loadfile`` (scripts/test.sh), pytest-xdist hands out :func:`xdist_group` units, not files.
+
+    (pytest-xdist's own ``loadgroup`` marks cannot do it with pytest 9.2, whose node ids no longer take the
+    group suffix xdist writes.)
+    """
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleGroups(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_group(nodeid.split("::", 1)[0])
+
+    return ModuleGroups(config, log)
+
+
+def xdist_group(module: str) -> str:
+    """Which worker-sized unit a test module's tests run in: one worker runs a group's tests in order.
+
+    A module is its own group (its module-scoped fixtures run once, its tests in order), except:
+    the integration tests run in two groups, the Kafka ones (each on topics of its own) and the rest with
+    the documented commands, which share servers whose state is not per test (the Pushgateway's groups,
+    the Spark cluster's two one-core workers), so that no two of those run at once.
+    """
+    path = Path(module)
+    if path.parent.name == "integration":
+        return "kafka" if "kafka" in path.stem else "services"
+    if path.name == "test_docs_commands.py":
+        return "services"
+    return module
 
 
 @pytest.fixture(scope="session")

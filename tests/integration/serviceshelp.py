@@ -10,12 +10,15 @@ marker (``@pytest.mark.services("vault", "s3")``, tests/conftest.py) or :func:`e
   it is left running), and the settings ``scripts/services.sh env NAME`` prints go into this
   process's environment, which the ``etl-cli`` subprocesses of the tests inherit.
 - At the end of the session ``scripts/services.sh down`` stops the services this session
-  started, unless ``ETL_KEEP_SERVICES=1``. With ``ETL_SKIP_SERVICES=1`` nothing is started:
+  started, unless ``ETL_KEEP_SERVICES=1``. A pytest-xdist worker leaves what it started running
+  (the other worker may still use it); scripts/test.sh starts every service before a whole-suite
+  run with workers and stops them after it. With ``ETL_SKIP_SERVICES=1`` nothing is started:
   the tests that need a service skip (fail under CI) as when it is unreachable.
 """
 
 from __future__ import annotations
 
+import fcntl
 import importlib
 import os
 import subprocess
@@ -40,6 +43,8 @@ KNOWN = (
     "pushgateway",
     *sorted(path.stem for path in (SCRIPT.parent / "services.d").glob("*.sh")),
 )
+#: held while a service is looked for and started: pytest-xdist workers share the services
+UP_LOCK = REPO / ".services" / "pytest-up.lock"
 #: seconds one ``services.sh up NAME`` may take: a first start installs packages and resolves the Kafka jars
 UP_TIMEOUT_S = 1800
 
@@ -123,10 +128,14 @@ class Services:
         if self.environ.get("ETL_SKIP_SERVICES", "0") == "1":
             self.failed[name] = f"ETL_SKIP_SERVICES=1: {name} was not started"
             return
-        running = self._run("status", name).returncode == 0
-        self.say(f"test services: {'using the running' if running else 'starting'} {name} (scripts/services.sh up)")
-        began = time.monotonic()
-        up = self._run("up", name, timeout=UP_TIMEOUT_S)
+        # two pytest workers (scripts/test.sh runs the suite with pytest-xdist) may ask for the same service at once
+        UP_LOCK.parent.mkdir(parents=True, exist_ok=True)
+        with UP_LOCK.open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            running = self._run("status", name).returncode == 0
+            self.say(f"test services: {'using the running' if running else 'starting'} {name} (scripts/services.sh up)")
+            began = time.monotonic()
+            up = self._run("up", name, timeout=UP_TIMEOUT_S)
         if up.returncode != 0:
             self.failed[name] = f"scripts/services.sh up {name} failed: {_tail(up)}"
             return

@@ -32,6 +32,7 @@ from tests.integration.kafkahelp import (
     produce_json,
     wait_until,
 )
+from tests.integration.promstack import free_port
 
 PIPELINE = "pipelines/kafka_to_files_streaming"
 START = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
@@ -168,7 +169,26 @@ streaming:
     return pipeline
 
 
-def test_stream_recovers_from_a_broker_restart(tmp_path: Path, bootstrap: str) -> None:
+@pytest.fixture
+def private_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
+    """A broker of this test alone (its own folder and ports), so that stopping it disturbs no other test."""
+    kafka_bootstrap()  # the shared broker's install (Kafka's jars): the private one starts from the same
+    port, controller = free_port(), free_port()
+    env = {
+        **os.environ,
+        "ETL_SERVICES_DIR": str(tmp_path_factory.mktemp("services")),
+        "ETL_TEST_KAFKA_PORT": str(port),
+        "ETL_TEST_KAFKA_CONTROLLER_PORT": str(controller),
+    }
+    services(env, "up", "kafka")
+    try:
+        yield f"127.0.0.1:{port}", env
+    finally:
+        subprocess.run([str(REPO / "scripts" / "services.sh"), "clean"], env=env, capture_output=True, timeout=300)
+
+
+def test_stream_recovers_from_a_broker_restart(tmp_path: Path, private_broker: tuple[str, dict[str, str]]) -> None:
+    bootstrap, env = private_broker
     topic, out = new_topic("restart"), tmp_path / "out"
     pipeline = template_pipeline(tmp_path, bootstrap, topic, "{processing_time: 2 seconds}", 100)
     run = BackgroundRun([str(pipeline)], tmp_path / "run.log", {"ETL_STATE_DIR": str(tmp_path / "state")})
@@ -181,13 +201,13 @@ def test_stream_recovers_from_a_broker_restart(tmp_path: Path, bootstrap: str) -
         )
         restarted = False
         try:
-            services("down", "kafka")
+            services(env, "down", "kafka")
             keep_checking(8, run.assert_running)  # the stream keeps running while the broker is away
-            services("up", "kafka")
+            services(env, "up", "kafka")
             restarted = True
         finally:
             if not restarted:
-                services("up", "kafka")
+                services(env, "up", "kafka")
         later = clicks(15, 35)
         produce_json(bootstrap, topic, later, key="click_id")
         wait_until(lambda: len(ids(out)) >= 35, 180, "the records produced after the restart", run.assert_running)
@@ -220,10 +240,10 @@ def test_available_now_processes_the_backlog_and_exits(tmp_path: Path, bootstrap
     assert "micro-batch 2:" in run.output(), "10 records per micro-batch: the backlog took three"
 
 
-def services(*args: str) -> None:
-    """scripts/services.sh with this environment (the same ETL_SERVICES_DIR and ports as the broker's)."""
+def services(env: dict[str, str], *args: str) -> None:
+    """scripts/services.sh with ``env`` (a private broker's ETL_SERVICES_DIR and ports)."""
     result = subprocess.run(
-        ["scripts/services.sh", *args], cwd=REPO, env=dict(os.environ), capture_output=True, text=True, timeout=180
+        ["scripts/services.sh", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=180
     )
     assert result.returncode == 0, f"scripts/services.sh {' '.join(args)} failed:\n{result.stderr[-3000:]}"
 
