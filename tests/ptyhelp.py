@@ -36,6 +36,9 @@ class Terminal:
             "NO_COLOR": "1",
             # no terminal emulator answers cursor-position requests here
             "PROMPT_TOOLKIT_NO_CPR": "1",
+            # the pty's size below, also where a parent set other sizes (Rich reads these before the pty's)
+            "COLUMNS": "200",
+            "LINES": "50",
             **(env or {}),
         }
         self.transcript = io.StringIO()

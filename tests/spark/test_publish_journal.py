@@ -13,6 +13,7 @@ its steps, without a JVM.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -132,7 +133,11 @@ def swap_began(root: Path, name: str, run: subprocess.Popen[bytes]) -> bool:
 
 def kill(run: subprocess.Popen[bytes], which: str) -> None:
     """SIGKILL the run's Python process, its JVM, or the whole process group (both)."""
-    jvms = [p for p in psutil.Process(run.pid).children(recursive=True) if p.name() == "java"]
+    jvms = []
+    for child in psutil.Process(run.pid).children(recursive=True):
+        with contextlib.suppress(psutil.NoSuchProcess):  # a short-lived child may end while it is looked at
+            if child.name() == "java":
+                jvms.append(child)
     if which == "both":
         os.killpg(run.pid, signal.SIGKILL)
     elif which == "python":
