@@ -36,11 +36,12 @@ class Terminal:
             "NO_COLOR": "1",
             # no terminal emulator answers cursor-position requests here
             "PROMPT_TOOLKIT_NO_CPR": "1",
-            # the pty's size below, also where a parent set other sizes (Rich reads these before the pty's)
-            "COLUMNS": "200",
-            "LINES": "50",
             **(env or {}),
         }
+        # the program reads the pty's size (Rich and prompt_toolkit prefer these; pytest-xdist workers set 80x24)
+        for size in ("COLUMNS", "LINES"):
+            if size not in (env or {}):
+                full_env.pop(size, None)
         self.transcript = io.StringIO()
         self.timeout = timeout
         self._seen = 0
