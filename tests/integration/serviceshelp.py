@@ -23,7 +23,8 @@ import importlib
 import os
 import subprocess
 import time
-from collections.abc import Callable, Iterable, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -183,3 +184,30 @@ def need_module(name: str) -> ModuleType:
         return importlib.import_module(name)
     except ImportError:
         unavailable(f"{name} is not installed (pip install -e '.[dev]')")
+
+
+@dataclass(frozen=True)
+class PrivateServices:
+    """Services of scripts/services.sh in a folder of their own, on ports of their own.
+
+    Stopping or restarting them disturbs no other test (the shared ones have their own folder and lock).
+    """
+
+    env: dict[str, str]
+
+    def run(self, *args: str) -> None:
+        """``scripts/services.sh ARGS`` for these services; fails the test with the script's output."""
+        result = subprocess.run(
+            [str(SCRIPT), *args], cwd=REPO, env=self.env, capture_output=True, text=True, timeout=300
+        )
+        assert result.returncode == 0, f"scripts/services.sh {' '.join(args)} failed:\n{result.stderr[-3000:]}"
+
+
+@contextmanager
+def private_services(folder: Path, settings: Mapping[str, object]) -> Iterator[PrivateServices]:
+    """Services kept in ``folder`` with ``settings`` (ports: ``ETL_TEST_PG_PORT``...); all removed at the end."""
+    env = {**os.environ, "ETL_SERVICES_DIR": str(folder), **{key: str(value) for key, value in settings.items()}}
+    try:
+        yield PrivateServices(env)
+    finally:
+        subprocess.run([str(SCRIPT), "clean"], cwd=REPO, env=env, capture_output=True, timeout=300)

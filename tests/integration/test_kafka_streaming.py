@@ -9,9 +9,7 @@ produced.
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,7 +18,6 @@ from typing import Any
 
 import pytest
 
-from tests.clihelp import REPO
 from tests.integration.kafkahelp import (
     BackgroundRun,
     committed_json_rows,
@@ -33,6 +30,7 @@ from tests.integration.kafkahelp import (
     wait_until,
 )
 from tests.integration.promstack import free_port
+from tests.integration.serviceshelp import PrivateServices, private_services
 
 PIPELINE = "pipelines/kafka_to_files_streaming"
 START = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
@@ -170,25 +168,18 @@ streaming:
 
 
 @pytest.fixture
-def private_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
-    """A broker of this test alone (its own folder and ports), so that stopping it disturbs no other test."""
+def private_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, PrivateServices]]:
+    """A broker of this test alone, so that stopping it disturbs no other test."""
     kafka_bootstrap()  # the shared broker's install (Kafka's jars): the private one starts from the same
     port, controller = free_port(), free_port()
-    env = {
-        **os.environ,
-        "ETL_SERVICES_DIR": str(tmp_path_factory.mktemp("services")),
-        "ETL_TEST_KAFKA_PORT": str(port),
-        "ETL_TEST_KAFKA_CONTROLLER_PORT": str(controller),
-    }
-    services(env, "up", "kafka")
-    try:
-        yield f"127.0.0.1:{port}", env
-    finally:
-        subprocess.run([str(REPO / "scripts" / "services.sh"), "clean"], env=env, capture_output=True, timeout=300)
+    folder = tmp_path_factory.mktemp("services")
+    with private_services(folder, {"ETL_TEST_KAFKA_PORT": port, "ETL_TEST_KAFKA_CONTROLLER_PORT": controller}) as own:
+        own.run("up", "kafka")
+        yield f"127.0.0.1:{port}", own
 
 
-def test_stream_recovers_from_a_broker_restart(tmp_path: Path, private_broker: tuple[str, dict[str, str]]) -> None:
-    bootstrap, env = private_broker
+def test_stream_recovers_from_a_broker_restart(tmp_path: Path, private_broker: tuple[str, PrivateServices]) -> None:
+    bootstrap, broker = private_broker
     topic, out = new_topic("restart"), tmp_path / "out"
     pipeline = template_pipeline(tmp_path, bootstrap, topic, "{processing_time: 2 seconds}", 100)
     run = BackgroundRun([str(pipeline)], tmp_path / "run.log", {"ETL_STATE_DIR": str(tmp_path / "state")})
@@ -201,13 +192,13 @@ def test_stream_recovers_from_a_broker_restart(tmp_path: Path, private_broker: t
         )
         restarted = False
         try:
-            services(env, "down", "kafka")
+            broker.run("down", "kafka")
             keep_checking(8, run.assert_running)  # the stream keeps running while the broker is away
-            services(env, "up", "kafka")
+            broker.run("up", "kafka")
             restarted = True
         finally:
             if not restarted:
-                services(env, "up", "kafka")
+                broker.run("up", "kafka")
         later = clicks(15, 35)
         produce_json(bootstrap, topic, later, key="click_id")
         wait_until(lambda: len(ids(out)) >= 35, 180, "the records produced after the restart", run.assert_running)
@@ -238,14 +229,6 @@ def test_available_now_processes_the_backlog_and_exits(tmp_path: Path, bootstrap
     assert sorted(r["click_id"] for r in rows) == [c["click_id"] for c in produced]
     assert {r["kafka_topic"] for r in rows} == {topic}
     assert "micro-batch 2:" in run.output(), "10 records per micro-batch: the backlog took three"
-
-
-def services(env: dict[str, str], *args: str) -> None:
-    """scripts/services.sh with ``env`` (a private broker's ETL_SERVICES_DIR and ports)."""
-    result = subprocess.run(
-        ["scripts/services.sh", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=180
-    )
-    assert result.returncode == 0, f"scripts/services.sh {' '.join(args)} failed:\n{result.stderr[-3000:]}"
 
 
 def test_a_failing_query_fails_the_run_with_spark_s_reason(tmp_path: Path, bootstrap: str) -> None:

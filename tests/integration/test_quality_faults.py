@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -28,9 +27,9 @@ from typing import Any
 
 import pytest
 
-from tests.clihelp import REPO
+from tests.integration.promstack import free_port
+from tests.integration.serviceshelp import PrivateServices, private_services
 
-SERVICES = REPO / "scripts" / "services.sh"
 PASSWORD = "etl-test-pw"
 
 PIPELINE = """\
@@ -60,12 +59,6 @@ sinks:
 """
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def postgres_installed() -> bool:
     return any(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl")) or bool(
         subprocess.run(["sh", "-c", "command -v pg_ctl"], capture_output=True).stdout
@@ -76,18 +69,14 @@ def postgres_installed() -> bool:
 class PrivatePostgres:
     """A PostgreSQL cluster of this test module only, run by scripts/services.sh."""
 
-    env: dict[str, str]
+    services: PrivateServices
     port: int
 
-    def services(self, *args: str) -> None:
-        result = subprocess.run([str(SERVICES), *args], env=self.env, capture_output=True, text=True, timeout=300)
-        assert result.returncode == 0, result.stderr
-
     def up(self) -> None:
-        self.services("up", "pg")
+        self.services.run("up", "pg")
 
     def down(self) -> None:
-        self.services("down", "pg")
+        self.services.run("down", "pg")
 
     def sql(self, statement: str) -> list[tuple[Any, ...]]:
         import psycopg
@@ -107,14 +96,10 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivatePostgr
             pytest.fail(message)
         pytest.skip(message)
     port = free_port()
-    env = {**os.environ, "ETL_SERVICES_DIR": str(tmp_path_factory.mktemp("services")), "ETL_TEST_PG_PORT": str(port)}
-    server = PrivatePostgres(env, port)
-    server.up()
-    try:
+    with private_services(tmp_path_factory.mktemp("services"), {"ETL_TEST_PG_PORT": port}) as own:
+        server = PrivatePostgres(own, port)
+        server.up()
         yield server
-    finally:
-        # only this private folder's services: the shared ones have their own folder and lock
-        subprocess.run([str(SERVICES), "clean"], env=env, capture_output=True, timeout=300)
 
 
 def project(root: Path) -> Path:
