@@ -97,6 +97,9 @@ http.port: $OPENSEARCH_PORT
 transport.port: $OPENSEARCH_TRANSPORT_PORT
 discovery.type: single-node
 action.auto_create_index: true
+# a test node on a shared disk: past the disk watermarks (90 % high, 95 % flood stage, on a machine whose
+# tests fill its disk) OpenSearch leaves new shards unassigned and answers writes 403 with an index block
+cluster.routing.allocation.disk.threshold_enabled: false
 EOF
   cat >"$home/config/log4j2.properties" <<'EOF'
 status = error

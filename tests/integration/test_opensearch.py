@@ -110,7 +110,7 @@ def node(method: str, path: str, body: Any = None, ndjson: str | None = None) ->
     except urllib.error.HTTPError as exc:
         if exc.code == 404 and method == "DELETE":
             return None
-        raise
+        raise AssertionError(f"{method} {path}: HTTP {exc.code}: {exc.read().decode(errors='replace')}") from exc
 
 
 def documents(index: str) -> dict[str, dict[str, Any]]:
