@@ -133,3 +133,24 @@ def test_columnar_sources_read_only_declared_columns(spark: SparkSession, tmp_pa
     )
     df = read(spark, tmp_path, file_format, path="orders", schema="customer STRING, id INT")
     assert rows(df) == [("alice", 1)]
+
+
+@pytest.mark.parametrize("on_malformed", ["fail", "drop", "keep"])
+def test_kafka_json_values_are_parsed_once_under_a_later_filter(spark: SparkSession, on_malformed: str):
+    # the optimizer pushes a filter on parsed fields below the parse; a parse given options (FAILFAST, a
+    # corrupt-record column) is not pruned, so each record would be parsed twice in full
+    from pyspark.sql import functions as F
+
+    from etl_cli.plugins.sources.kafka import KafkaSource
+
+    raw = spark.createDataFrame(
+        [(b'{"id": 1, "sensor": "s1"}',), (b'{"id": 2, "sensor": "s15"}',)], "value BINARY"
+    )
+    options = {"topic": "t", "bootstrap_servers": "b:9092", "schema": "id INT, sensor STRING", "metadata": []}
+    options["on_malformed"] = on_malformed
+    stage = StageSpec(name="events", kind="source", type="kafka", inputs=(), options=frozen(options))
+    ctx = RunContext(spark=spark, project_root=Path("."), run_id="test")
+    kept = KafkaSource()._rows(ctx, stage, raw).where(F.col("sensor") != "s15")
+    plan = kept._jdf.queryExecution().optimizedPlan().toString()
+    assert plan.count("from_json(") == 1, plan
+    assert [(r.id, r.sensor) for r in kept.collect()] == [(1, "s1")]
