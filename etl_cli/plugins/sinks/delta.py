@@ -471,6 +471,15 @@ def maintain(ctx: RunContext, stage: StageSpec, request: MaintenanceRequest) -> 
     raise RunError(f"Delta tables have no maintenance action {request.action}")
 
 
+#: the number of tasks VACUUM lists a table's folders in (Spark's, also its partition discovery's)
+LISTING_PARALLELISM = "spark.sql.sources.parallelPartitionDiscovery.parallelism"
+
+
+def listing_parallelism(cores: int) -> int:
+    """Tasks for VACUUM's listing when the pipeline sets none: four per core of the session (at least 8)."""
+    return max(8, 4 * cores)
+
+
 def _vacuum(spark: SparkSession, stage: StageSpec, target: str, request: MaintenanceRequest) -> MaintenanceResult:
     """VACUUM, refusing a retention below the table's own (files an older version or a running write needs)."""
     properties = table_properties(spark, target)
@@ -489,9 +498,16 @@ def _vacuum(spark: SparkSession, stage: StageSpec, target: str, request: Mainten
     before = spark.conf.get(check, "true")
     if hours < table_hours:
         spark.conf.set(check, "false")
+    # VACUUM lists the table's folders in as many tasks as this setting says, 10,000 unless set: on a
+    # local master, minutes of empty tasks for a small table (and its DRY RUN lists them again)
+    spread = not spark.sparkContext.getConf().contains(LISTING_PARALLELISM)
+    if spread:
+        spark.conf.set(LISTING_PARALLELISM, str(listing_parallelism(spark.sparkContext.defaultParallelism)))
     try:
         listed = spark.sql(f"VACUUM {table_sql(target)} RETAIN {hours:g} HOURS DRY RUN").count()
         spark.sql(f"VACUUM {table_sql(target)} RETAIN {hours:g} HOURS").collect()
     finally:
         spark.conf.set(check, before or "true")
+        if spread:
+            spark.conf.unset(LISTING_PARALLELISM)
     return MaintenanceResult(target, "vacuum", details={"retain_hours": hours, "files_deleted": listed})
