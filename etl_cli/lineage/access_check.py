@@ -30,9 +30,7 @@ from etl_cli.plugins.registry import Registry
 from etl_cli.plugins.spark_types import quote
 
 
-def check_access_filters(
-    spec: PipelineSpec, registry: Registry, graph: LineageGraph | None = None
-) -> list[Diagnostic]:
+def check_access_filters(spec: PipelineSpec, registry: Registry, graph: LineageGraph | None = None) -> list[Diagnostic]:
     """Every column a rule's filter reads that a source it matches does not have, each at the rule's filter."""
     sources = [stage for stage in spec.stages if stage.kind == "source"]
     matched = [

@@ -78,8 +78,9 @@ def test_tokens_keep_the_format_and_join(spark: Any) -> None:
     assert first != "4111-1111-1111-1234" and len(first) == 19 and first[4::5] == "---"
     assert all(c.isdigit() for c in first.replace("-", ""))
     email = got[2]["email"]
-    assert email != "Bob.Smith@Example.org" and [c.isupper() for c in email] == [c.isupper() for c in
-                                                                                  "Bob.Smith@Example.org"]
+    assert email != "Bob.Smith@Example.org" and [c.isupper() for c in email] == [
+        c.isupper() for c in "Bob.Smith@Example.org"
+    ]
     assert got[3]["phone"] == ""
     # the same value under the same key: the same token, so masked tables still join
     people = out.alias("a").join(out.alias("b"), on="card").where("a.id < b.id").select("a.id", "b.id").collect()
@@ -166,8 +167,9 @@ def test_tagged_columns_are_masked_in_debug_dry_run_check_samples_and_dead_lette
     (check,) = [c for c in json.loads(text)["quality"]["checks"] if c["name"] == "known_city"]
     assert [(s["id"], s["email"], s["city"]) for s in check["samples"]] == [(2, "***", "Rome")]
     written = [json.loads(line) for f in sorted((tmp_path / "out").glob("*.json")) for line in f.read_text().split()]
-    assert sorted(r["email"] for r in written) == sorted(hmac_hex(KEY, e) for e in ("ann@example.com",
-                                                                                    "cid@example.com"))
+    assert sorted(r["email"] for r in written) == sorted(
+        hmac_hex(KEY, e) for e in ("ann@example.com", "cid@example.com")
+    )
 
     letters = etl_cli("dlq", "show", "p", "--format", "json", cwd=tmp_path, env=env)
     assert letters.returncode == 0, letters.stderr

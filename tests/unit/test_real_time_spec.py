@@ -148,7 +148,6 @@ def test_two_triggers_at_once_are_refused(tmp_path: Path) -> None:
     assert ("streaming-trigger", "give one trigger, not real_time and once", 2, 47) in found
 
 
-
 def test_streaming_count_rows_false_is_read_into_the_settings(tmp_path: Path) -> None:
     document = {
         "streaming": {"checkpoint_location": "ck", "trigger": {"real_time": "1 minute"}, "count_rows": False},

@@ -71,7 +71,6 @@ def test_a_given_session_is_used_as_it_is_and_left_running(tmp_path: Path) -> No
     assert not session.stopped
 
 
-
 class _Wants:
     """A plug-in class as far as plugin_session_settings looks at it."""
 
