@@ -35,12 +35,14 @@ for module in "$@"; do
 done
 [ ${#modules[@]} -gt 0 ] || modules=("etl_cli/config/*" "etl_cli/model/*")
 
-# The tests read docs, pipelines and examples relative to the repository: copy what they need, not .venv/.git.
+# The tests read docs, pipelines, examples and the benchmarks' pipelines relative to the repository: copy what they
+# need, not .venv/.git.
 mkdir -p "$WORK"
 rsync -a --delete --exclude=__pycache__ --exclude=mutants --exclude=setup.cfg --exclude=/output \
     --exclude=/spark-warehouse --exclude=/benchmarks/data --exclude=.etl --exclude=.services \
     --include='/etl_cli/***' --include='/tests/***' --include='/docs/***' --include='/pipelines/***' \
-    --include='/examples/***' --include='/templates/***' --include='/scripts/***' --include=/pyproject.toml \
+    --include='/examples/***' --include='/templates/***' --include='/scripts/***' --include='/benchmarks/***' \
+    --include=/pyproject.toml \
     --include=/etl-project.yaml --include=/README.md --exclude='/*' "$REPO/" "$WORK/"
 # mutmut reads [tool.mutmut] of pyproject.toml before setup.cfg: the copy's pyproject must not have one.
 python - "$WORK/pyproject.toml" <<'EOF'
@@ -59,7 +61,7 @@ EOF
     echo "only_mutate ="
     for module in "${modules[@]}"; do echo "    $module"; done
     echo "also_copy ="
-    for extra in docs pipelines examples templates scripts etl-project.yaml README.md; do echo "    $extra"; done
+    for extra in docs pipelines examples templates scripts benchmarks etl-project.yaml README.md; do echo "    $extra"; done
     printf 'pytest_add_cli_args =\n    -p\n    no:cacheprovider\n    -o\n    addopts=\n    -q\n'
     echo "pytest_add_cli_args_test_selection ="
     eval "set -- $TESTS"
