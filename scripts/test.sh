@@ -99,9 +99,9 @@ rm -rf "$background_log"
 step "pytest"
 # The whole suite runs in two pytest-xdist workers (ETL_TEST_WORKERS, 0 for one process), each with its own
 # shared Spark session: the CI run's pytest took 60 min instead of 77 in one process (docs/development.md, "Two
-# workers"). Each test module runs whole in one worker, the integration tests
-# in two groups that never share a server's state (tests/conftest.py: xdist_group). A run with pytest arguments
-# stays in one process, starting the services its tests need.
+# workers"). Each test module runs whole in one worker, the integration tests in two groups that never share a
+# server's state (tests/conftest.py: xdist_group). A run with pytest arguments stays in one process, starting the
+# services its tests need.
 workers=()
 if [ "$#" -eq 0 ] && [ "${ETL_TEST_WORKERS:-2}" != "0" ]; then
     workers=(-n "${ETL_TEST_WORKERS:-2}" --dist loadfile)

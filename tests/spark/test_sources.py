@@ -145,7 +145,7 @@ def test_kafka_json_values_are_parsed_once_under_a_later_filter(spark: SparkSess
 
     raw = spark.createDataFrame([(b'{"id": 1, "sensor": "s1"}',), (b'{"id": 2, "sensor": "s15"}',)], "value BINARY")
     options = {"topic": "t", "bootstrap_servers": "b:9092", "schema": "id INT, sensor STRING", "metadata": []}
-    options["on_malformed"] = on_malformed
+    options |= {"on_malformed": on_malformed}
     stage = StageSpec(name="events", kind="source", type="kafka", inputs=(), options=frozen(options))
     ctx = RunContext(spark=spark, project_root=Path("."), run_id="test")
     kept = KafkaSource()._rows(ctx, stage, raw).where(F.col("sensor") != "s15")

@@ -480,6 +480,22 @@ def listing_parallelism(cores: int) -> int:
     return max(8, 4 * cores)
 
 
+@contextlib.contextmanager
+def _session_settings(spark: SparkSession, settings: Mapping[str, str]) -> Iterator[None]:
+    """``settings`` on the session for the block; each is put back as it was (unset if it was) after it."""
+    before = {key: spark.conf.get(key, None) for key in settings}
+    for key, value in settings.items():
+        spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        for key, previous in before.items():
+            if previous is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, previous)
+
+
 def _vacuum(spark: SparkSession, stage: StageSpec, target: str, request: MaintenanceRequest) -> MaintenanceResult:
     """VACUUM, refusing a retention below the table's own (files an older version or a running write needs)."""
     properties = table_properties(spark, target)
@@ -494,20 +510,14 @@ def _vacuum(spark: SparkSession, stage: StageSpec, target: str, request: Mainten
             hint="below it, time travel to older versions breaks and a write running now may lose its files; "
             "--force if no reader or writer can be using the table",
         )
-    check = "spark.databricks.delta.retentionDurationCheck.enabled"
-    before = spark.conf.get(check, "true")
+    settings: dict[str, str] = {}
     if hours < table_hours:
-        spark.conf.set(check, "false")
+        settings["spark.databricks.delta.retentionDurationCheck.enabled"] = "false"
     # VACUUM lists the table's folders in as many tasks as this setting says, 10,000 unless set: on a
     # local master, minutes of empty tasks for a small table (and its DRY RUN lists them again)
-    spread = not spark.sparkContext.getConf().contains(LISTING_PARALLELISM)
-    if spread:
-        spark.conf.set(LISTING_PARALLELISM, str(listing_parallelism(spark.sparkContext.defaultParallelism)))
-    try:
+    if not spark.sparkContext.getConf().contains(LISTING_PARALLELISM):
+        settings[LISTING_PARALLELISM] = str(listing_parallelism(spark.sparkContext.defaultParallelism))
+    with _session_settings(spark, settings):
         listed = spark.sql(f"VACUUM {table_sql(target)} RETAIN {hours:g} HOURS DRY RUN").count()
         spark.sql(f"VACUUM {table_sql(target)} RETAIN {hours:g} HOURS").collect()
-    finally:
-        spark.conf.set(check, before or "true")
-        if spread:
-            spark.conf.unset(LISTING_PARALLELISM)
     return MaintenanceResult(target, "vacuum", details={"retain_hours": hours, "files_deleted": listed})
