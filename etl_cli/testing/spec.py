@@ -310,7 +310,8 @@ def _given(path: Path, source: str, value: dict[str, Any], at: Location | None) 
     rows = value.get("rows")
     if isinstance(rows, dict):
         return Given(source, generate=rows["generate"], seed=rows.get("seed", 0), location=at)
-    file = (path.parent / value["file"]) if "file" in value else None
+    # absolute: Spark reads it, in a JVM whose working folder need not be this process's (the warm engine's)
+    file = (path.parent / value["file"]).absolute() if "file" in value else None
     return Given(source, rows=_rows(rows), file=file, location=at)
 
 

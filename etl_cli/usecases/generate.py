@@ -257,7 +257,8 @@ def _write(
     session: SparkSession | None,
 ) -> Generated:
     target.path.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.path.with_name(f".{target.path.name}.generating-{uuid.uuid4().hex[:8]}")
+    # absolute: Spark writes it from a JVM whose working folder need not be this process's
+    staging = target.path.absolute().with_name(f".{target.path.name}.generating-{uuid.uuid4().hex[:8]}")
     try:
         if session is None:
             _write_python(staging, target, columns, parents, options)
