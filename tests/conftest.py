@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from tests import clihelp, sparkhelp
 from tests.integration import serviceshelp
 from tests.timing import Timing
 
@@ -35,6 +36,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "services(*names): the test needs these services of scripts/services.sh (started when first needed)",
     )
+    config.addinivalue_line(
+        "markers",
+        "own_jvm: the test's etl-cli commands that start Spark (tests/sparkhelp.py SPARK_COMMANDS) run as"
+        " subprocesses, each starting its own JVM, not in the test process on its shared Spark session",
+    )
     serviceshelp.SESSION.say = lambda line: _say(config, line)
 
 
@@ -51,7 +57,11 @@ def _say(config: pytest.Config, line: str) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    """A test marked ``services(...)`` gets them before any of its fixtures runs, or skips (fails under CI)."""
+    """A test marked ``services(...)`` gets them before any of its fixtures runs, or skips (fails under CI).
+
+    Its ``etl-cli`` commands (its fixtures' too) run in-process unless it is marked ``own_jvm``.
+    """
+    clihelp.IN_PROCESS = item.get_closest_marker("own_jvm") is None
     marker = item.get_closest_marker("services")
     if marker is None:
         return
@@ -137,8 +147,6 @@ def spark() -> Iterator[object]:
     """One local Spark session shared by every Spark test (starting a JVM takes seconds)."""
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         pytest.fail("Spark tests need Java 17+: install a JDK or set JAVA_HOME")
-    from etl_cli.runtime.spark.session import build_session
-
-    session = build_session(app_name="etl-cli-tests", master="local[2]", conf={"spark.sql.shuffle.partitions": "4"})
+    session = sparkhelp.shared_session()
     yield session
     session.stop()

@@ -25,6 +25,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from tests import clihelp, sparkhelp
 from tests.integration.serviceshelp import KNOWN as SERVICES
 
 REPO = Path(__file__).resolve().parents[1]
@@ -274,6 +275,10 @@ def make_sandbox(target: Path, root: Path = REPO) -> Path:
     return target
 
 
+#: what only bash can run: variables, quoting bash expands, redirections, pipes, globs, several commands
+_SHELL_SYNTAX = re.compile(r"[$`|&;<>()*?\[\]{}~\\\n]")
+#: after _WRAPPER: the environment (NUL-separated) on stdout, the working folder on stderr
+_SHOW_ENV = 'env -0; printf "%s" "$PWD" >&2'
 #: runs one command in bash, the exports and working folder of the commands before it restored, its own saved
 _WRAPPER = """\
 __docs_state=$1
@@ -304,7 +309,7 @@ class Shell:
     def run(self, command: Command) -> str | None:
         """Run ``command``; what went otherwise than its page says (naming the page and line), or None."""
         try:
-            done = subprocess.run(
+            done = self._in_process(command) or subprocess.run(
                 ["bash", "--noprofile", "--norc", "-c", _WRAPPER + command.text, "docs-test", str(self.state)],
                 cwd=self.sandbox,
                 env=self.env,
@@ -324,6 +329,33 @@ class Shell:
         if "Traceback (most recent call last)" in done.stdout:
             return self._problem(command, "printed a Python traceback", done.stdout)
         return None
+
+    def _in_process(self, command: Command) -> subprocess.CompletedProcess[str] | None:
+        """A plain ``etl-cli run|dry-run|test|...`` line run in the test process (tests/sparkhelp.py), else None.
+
+        Only a line of words (no variable, redirection, pipe or glob for bash to expand) whose command starts Spark,
+        in the working folder and with the exports of the commands before it; a pipeline the shared JVM cannot serve
+        (or a test marked ``own_jvm``) goes to bash like any other line.
+        """
+        if not clihelp.IN_PROCESS or _SHELL_SYNTAX.search(command.text):
+            return None
+        words = shlex.split(command.text)
+        if len(words) < 2 or words[0] != "etl-cli" or words[1] not in sparkhelp.SPARK_COMMANDS:
+            return None
+        shown = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-c", _WRAPPER + _SHOW_ENV, "docs-test", str(self.state)],
+            cwd=self.sandbox,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        env = dict(entry.split("=", 1) for entry in shown.stdout.split("\0") if "=" in entry)
+        try:
+            done = sparkhelp.in_process(tuple(words[1:]), env, Path(shown.stderr))
+        except sparkhelp.OwnJvmNeeded:
+            return None
+        return subprocess.CompletedProcess(done.args, done.returncode, done.stdout + done.stderr)
 
     def _problem(self, command: Command, what: str, output: str) -> str:
         tail = "\n".join(output.rstrip().splitlines()[-40:])

@@ -143,7 +143,7 @@ def test_run_without_java_says_so_and_how_to_fix_it(tmp_path: Path) -> None:
     python_dir = Path(shutil.which("python3") or "/usr/bin/python3").parent
     env = {"PATH": f"{tmp_path}:{python_dir}", "JAVA_HOME": ""}
     env_without_java = {k: v for k, v in {**os.environ, **env}.items() if k != "JAVA_HOME"}
-    result = etl_cli("run", "pipelines/quickstart", env=env_without_java)
+    result = etl_cli("run", "pipelines/quickstart", env=env_without_java, in_process=False)  # a JVM of its own
     assert result.returncode == 4
     assert "Java was not found" in result.stderr
     assert "JAVA_HOME" in result.stderr

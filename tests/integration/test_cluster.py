@@ -40,6 +40,9 @@ from tests.integration.serviceshelp import ensure, unavailable
 from tests.spark.test_cli_run import expected_quickstart_rows
 from tests.spark.test_review_scoring_example import expected_rows as expected_review_rows
 
+# its runs go to the Spark cluster, each with a driver of its own
+pytestmark = pytest.mark.own_jvm
+
 
 @dataclass(frozen=True)
 class Cluster:

@@ -24,6 +24,9 @@ import pytest
 from tests.clihelp import etl_cli
 from tests.integration.dbhelp import PG_VARS, S3_VARS, pg_execute, pg_rows, pg_schema, require
 
+# it reads each run's JVM log for secrets too
+pytestmark = pytest.mark.own_jvm
+
 VAULT_VARS = ("ETL_TEST_VAULT_ADDR", "ETL_TEST_VAULT_TOKEN")
 SUFFIX = uuid.uuid4().hex[:8]
 PIPELINE = "secrets_e2e"

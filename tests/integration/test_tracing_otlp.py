@@ -24,6 +24,9 @@ from tests.integration.dbhelp import pg_env, pg_execute, pg_rows, pg_schema
 from tests.integration.kafkahelp import kafka_bootstrap, new_topic, produce
 from tests.integration.otelcolhelp import Collector, Span, collector
 
+# each run sets up OpenTelemetry's tracer provider, which a process sets once
+pytestmark = pytest.mark.own_jvm
+
 CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 CALLER_SPAN = "00f067aa0ba902b7"
 URL_SECRET = "url-secret-Qx81vLm2"

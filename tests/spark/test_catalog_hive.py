@@ -31,6 +31,9 @@ from tests.clihelp import etl_cli
 from tests.support import ORDERS_BY_DAY, orders_source
 from tests.unit.helpers import make_project
 
+# its runs need Spark extensions and catalogs of their own (a JVM each), not the tests' shared session
+pytestmark = pytest.mark.own_jvm
+
 PROJECT = """\
 name: shop
 catalogs:

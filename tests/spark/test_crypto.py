@@ -202,7 +202,7 @@ def test_a_run_leaks_no_key_and_reports_the_keys_it_used(tmp_path: Path) -> None
     assert results["keys"] == [
         {"name": "dev", "provider": "local", "key_version": 1, "kek_version": "v1", "created": False}
     ]
-    dry = etl_cli("dry-run", "p", cwd=tmp_path, env=env)
+    dry = etl_cli("dry-run", "p", cwd=tmp_path, env=env, in_process=False)  # its JVM log is among the texts checked
     listed = etl_cli("keys", "list", "--format", "json", cwd=tmp_path)
     assert dry.returncode == 0, dry.stderr
     texts = {

@@ -24,7 +24,8 @@ import pytest
 
 from tests.clihelp import etl_cli
 
-pytestmark = pytest.mark.spark
+# its runs need Spark extensions and catalogs of their own (a JVM each), not the tests' shared session
+pytestmark = [pytest.mark.spark, pytest.mark.own_jvm]
 
 CUSTOMERS = "id,name,tier,updated,op\n1,Ann,gold,1,I\n2,Bob,silver,1,I\n3,Cid,bronze,1,I\n"
 # 1: newer, updated; 2: older than the table's row, left alone; 3: deleted; 4: new, inserted;

@@ -15,6 +15,9 @@ import pytest
 from tests.clihelp import REPO, etl_cli
 from tests.unit.helpers import write
 
+# etl-cli test of every example pipeline loads every connector the examples use, S3's among them: a JVM of its own
+pytestmark = pytest.mark.own_jvm
+
 #: example pipelines ``etl-cli test`` cannot test, with the reason (docs/testing.md, "Examples"): none
 UNTESTED: dict[str, str] = {}
 WIZARD = "pipelines/wizard_first_test"

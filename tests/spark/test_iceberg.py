@@ -22,6 +22,9 @@ import pytest
 from tests.clihelp import etl_cli
 from tests.unit.helpers import make_project
 
+# its runs need Spark extensions and catalogs of their own (a JVM each), not the tests' shared session
+pytestmark = pytest.mark.own_jvm
+
 PROJECT = """\
 name: lake
 catalogs:

@@ -25,7 +25,8 @@ import pytest
 from tests.clihelp import etl_cli
 from tests.unit.helpers import make_project
 
-pytestmark = pytest.mark.services("hive-metastore")
+# its runs need Spark extensions and catalogs of their own (a JVM each), not the tests' shared session
+pytestmark = [pytest.mark.services("hive-metastore"), pytest.mark.own_jvm]
 
 PROJECT = """\
 name: lake

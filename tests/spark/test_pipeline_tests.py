@@ -181,7 +181,7 @@ def test_a_fixture_that_does_not_fit_the_declared_schema_is_an_error_of_its_test
     assert (
         "ERROR shop/tests/t.yaml::a fixture that does not fit the schema\n"
         "      source 'orders' (csv) failed (defined at shop/pipeline.yaml:3:5): [MALFORMED_RECORD_IN_PARSING"
-    ) in first_run.out
+    ) in first_run.out, first_run.out
     errors = [c.get("name") for c in first_run.junit.iter("testcase") if c.find("error") is not None]
     assert errors == ["a fixture that does not fit the schema"]
 
