@@ -1,14 +1,16 @@
 """What of a pipeline cannot run over Spark Connect, found offline (``validate``) and before a run picks a session.
 
 Over Spark Connect the JVM is the server's: plug-ins that call into Spark's JVM from etl-cli's
-process (:attr:`Plugin.needs_driver_jvm`), streaming queries (their micro-batch handlers run in
-etl-cli's process) and files etl-cli publishes itself on a non-local file system need an
-in-process session; settings only a server's start applies are ignored by a Connect session.
+process (:attr:`Plugin.needs_driver_jvm`), streaming writes etl-cli commits itself micro-batch by
+micro-batch (their handlers run in etl-cli's process), real-time mode, and files etl-cli publishes
+itself on a non-local file system need an in-process session; settings only a server's start
+applies are ignored by a Connect session.
 """
 
 from __future__ import annotations
 
 from etl_cli.diagnostics import Diagnostic, error, warning
+from etl_cli.model.late import Stage, late_splits
 from etl_cli.model.pipeline import PipelineSpec, option_location
 from etl_cli.plugins.api import OptionProblem
 from etl_cli.plugins.registry import Registry
@@ -47,17 +49,7 @@ def connect_problems(spec: PipelineSpec, registry: Registry, remote: str | None 
             where = (option_location(spec, stage, str(key)) if key is not None else None) or stage.location
             found.append(error("not-over-connect", f"{stage.label}: {problem.message}", where, problem.hint))
     if spec.streaming is not None:
-        sources = [s for s in spec.stages if s.kind == "source"]
-        where = spec.provenance.user_location(("streaming",)) or (sources[0].location if sources else None)
-        found.append(
-            error(
-                "not-over-connect",
-                "a streaming pipeline cannot run over Spark Connect: its micro-batches are committed by handlers "
-                "in etl-cli's own process (exactly-once publishing, the dead-letter queue, metrics)",
-                where,
-                IN_PROCESS_HINT,
-            )
-        )
+        found += _streaming_problems(spec, registry)
     for key in spec.spark.conf:
         if not is_session_setting(str(key)):
             found.append(
@@ -69,6 +61,67 @@ def connect_problems(spec: PipelineSpec, registry: Registry, remote: str | None 
                     "set it where the Connect server starts (etl-cli engine start reads the project's pipelines)",
                 )
             )
+    return found
+
+
+def _streaming_problems(spec: PipelineSpec, registry: Registry) -> list[Diagnostic]:
+    """What of a streaming pipeline needs etl-cli's own process: everything else runs on Spark's native writers.
+
+    Queries that write with Spark's own streaming sinks (files and Kafka in append mode) run over Spark Connect as
+    in-process, with their checkpoints, row counts and ``fail`` checks. What etl-cli commits itself, micro-batch
+    by micro-batch (``foreachBatch`` handlers: upserts and merges, quarantined rows and late records written to
+    the dead-letter queue), and real-time mode (a trigger PySpark sets on the JVM) need the JVM in etl-cli's
+    process.
+    """
+    assert spec.streaming is not None
+    found: list[Diagnostic] = []
+    handler = "etl-cli commits it micro-batch by micro-batch in its own process (a foreachBatch handler)"
+    # (a pipeline whose own spark.remote names a server got this error from its document's checks already)
+    if spec.streaming.trigger.kind == "real_time" and spec.spark.remote is None:
+        found.append(
+            error(
+                "not-over-connect",
+                "real-time mode cannot run over Spark Connect: PySpark sets its trigger on the JVM of etl-cli's "
+                "own process",
+                spec.provenance.user_location(("streaming", "trigger", "real_time")),
+                IN_PROCESS_HINT,
+            )
+        )
+    for sink in (s for s in spec.stages if s.kind == "sink"):
+        plugin = registry.get("sink", sink.type)
+        mode = sink.option("mode")
+        if mode not in getattr(plugin, "streaming_modes", ()):
+            found.append(
+                error(
+                    "not-over-connect",
+                    f"{sink.label}: a stream written in mode {mode} cannot run over Spark Connect: {handler}",
+                    option_location(spec, sink, "mode") or sink.location,
+                    f"{IN_PROCESS_HINT}; over Spark Connect a stream is written by Spark's own sinks (files and "
+                    "Kafka, in append mode)",
+                )
+            )
+    for check in spec.checks:
+        if check.action == "quarantine":
+            found.append(
+                error(
+                    "not-over-connect",
+                    f"{check.label}: quarantined rows of a stream cannot go to the dead-letter queue over Spark "
+                    f"Connect: {handler}",
+                    check.location,
+                    f"{IN_PROCESS_HINT}; or use action drop or fail",
+                )
+            )
+    stages = [Stage(s.kind, s.name, s.type, tuple(s.inputs), s.options) for s in spec.stages]
+    for split in late_splits(stages, spec.dead_letter is not None):
+        stage = next(s for s in spec.stages if s.name == split.stage)
+        found.append(
+            error(
+                "not-over-connect",
+                f"{stage.label}: its late records cannot go to the dead-letter queue over Spark Connect: {handler}",
+                stage.location,
+                f"{IN_PROCESS_HINT}; or set late: drop on the watermark of {', '.join(n for n, _ in split.sources)}",
+            )
+        )
     return found
 
 

@@ -23,9 +23,11 @@ import pyarrow.dataset as ds
 import pytest
 
 from tests.clihelp import REPO, etl_cli
+from tests.integration.kafkahelp import committed_parquet_rows, kafka_bootstrap, new_topic, produce_json
 from tests.spark.test_cli_run import QUICKSTART_DATA, expected_quickstart_rows
 
-pytestmark = [pytest.mark.integration, pytest.mark.spark]
+# the commands run as subprocesses: a Connect session in this process would make it a Connect one (see above)
+pytestmark = [pytest.mark.integration, pytest.mark.spark, pytest.mark.own_jvm]
 
 #: malformed records go to a dead-letter queue; the replay loads corrected rows (tests/spark/test_quality_replay.py)
 MALFORMED = """\
@@ -34,6 +36,26 @@ sources:
 sinks:
   - {name: out, type: parquet, input: orders, path: output/malformed, mode: overwrite}
 dead_letter: {type: json, path: output/dlq}
+"""
+#: a stream from Kafka written by Spark's own file sink, so it runs over Spark Connect (tests name the topic)
+CLICKS = """\
+streaming:
+  checkpoint_location: .etl/checkpoints/clicks
+  trigger: {available_now: true}
+sources:
+  - name: clicks_raw
+    type: kafka
+    mode: stream
+    bootstrap_servers: ${env:CLICKS_BOOTSTRAP:-127.0.0.1:59092}
+    topic: ${env:CLICKS_TOPIC:-clicks}
+    starting_offsets: earliest
+    schema: {click_id: BIGINT, page: STRING}
+transforms:
+  - {name: clicks, type: filter, inputs: [clicks_raw], condition: page IS NOT NULL}
+checks:
+  - {name: has_id, type: not_null, stage: clicks, columns: [click_id], action: fail}
+sinks:
+  - {name: clicks_out, type: parquet, input: clicks, path: output/clicks, mode: append}
 """
 
 
@@ -48,6 +70,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     )
     (root / "pipelines" / "malformed").mkdir()
     (root / "pipelines" / "malformed" / "pipeline.yaml").write_text(MALFORMED)
+    (root / "pipelines" / "clicks").mkdir()
+    (root / "pipelines" / "clicks" / "pipeline.yaml").write_text(CLICKS)  # the engine loads the Kafka connector
     (root / "data").mkdir()
     (root / "data" / "orders.csv").write_text("id,amount\n1,1.5\n2,2.5\n3,abc\n4,4.5,extra\n")
     started = etl_cli("engine", "start", str(root), "--format", "json", cwd=root, timeout=400)
@@ -91,7 +115,7 @@ def test_the_jdbc_pipeline_is_not_served_and_says_why(project: Path) -> None:
     from etl_cli.usecases.engine import engine_needs
 
     needs = engine_needs(project.resolve())
-    assert needs.served == ("malformed", "quickstart")
+    assert needs.served == ("clicks", "malformed", "quickstart")
     assert "JDBC" in needs.not_served["postgres_to_parquet_incremental"]
 
 
@@ -183,6 +207,38 @@ def test_dead_letters_and_their_replay_on_the_engine(project: Path, tmp_path: Pa
     assert "using the warm engine" in replayed.stderr
     written = ds.dataset(out, format="parquet").to_table().to_pylist()
     assert sorted((r["id"], r["amount"]) for r in written) == [(1, 1.5), (2, 2.5), (3, 3.5), (4, 4.5)]
+
+
+def test_a_kafka_stream_into_files_runs_on_the_engine_and_resumes_from_its_checkpoint(
+    project: Path, tmp_path: Path
+) -> None:
+    bootstrap, topic = kafka_bootstrap(), new_topic("connect")
+    env = {"CLICKS_BOOTSTRAP": bootstrap, "CLICKS_TOPIC": topic}
+    first = [{"click_id": n, "page": None if n % 4 == 0 else f"/p{n % 3}"} for n in range(1, 21)]
+    produce_json(bootstrap, topic, first)
+    done = etl_cli("run", "pipelines/clicks", "--results-dir", str(tmp_path), cwd=project, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "using the warm engine" in done.stderr
+    kept = sorted(r["click_id"] for r in first if r["page"] is not None)
+    assert sorted(r["click_id"] for r in committed_parquet_rows(project / "output" / "clicks")) == kept
+    results = json.loads((tmp_path / "latest.json").read_text())
+    assert results["status"] == "success" and results["master"].startswith("sc://localhost:")
+    assert next(s for s in results["stages"] if s["name"] == "clicks_out")["rows_out"] == len(kept)
+    check = next(c for c in results["quality"]["checks"] if c["name"] == "has_id")
+    assert (check["rows_evaluated"], check["outcome"]) == (len(kept), "passed")
+    # the next run reads on from the checkpoint the server kept: only the new records are written
+    second = [{"click_id": n, "page": "/new"} for n in range(21, 26)]
+    produce_json(bootstrap, topic, second)
+    again = etl_cli("run", "pipelines/clicks", "--results-dir", str(tmp_path), cwd=project, env=env, timeout=300)
+    assert again.returncode == 0, again.stderr
+    written = sorted(r["click_id"] for r in committed_parquet_rows(project / "output" / "clicks"))
+    assert written == [*kept, 21, 22, 23, 24, 25]
+    # a fail check stops the stream on the server before its micro-batch is committed (exit 3)
+    produce_json(bootstrap, topic, [{"click_id": None, "page": "/bad"}, {"click_id": 26, "page": "/ok"}])
+    failed = etl_cli("run", "pipelines/clicks", cwd=project, env=env, timeout=300)
+    assert failed.returncode == 3, failed.stderr
+    assert "data-quality gate failed on the stream" in failed.stderr and "has_id" in failed.stderr
+    assert sorted(r["click_id"] for r in committed_parquet_rows(project / "output" / "clicks")) == written
 
 
 def test_sessions_on_the_engine_are_isolated(project: Path) -> None:

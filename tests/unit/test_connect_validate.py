@@ -179,3 +179,68 @@ def test_a_run_over_connect_is_refused_before_any_session_at_the_line_of_what_ne
     assert result.returncode == 1, result.stderr
     assert "p/pipeline.yaml:2:5: source 'orders' (jdbc): cannot run over Spark Connect" in result.stderr
     assert "starting Spark" not in result.stderr
+
+
+STREAM = (
+    "streaming: {checkpoint_location: .etl/checkpoints/p, trigger: {available_now: true}}\n"
+    "sources:\n"
+    "  - name: clicks\n"
+    "    type: kafka\n"
+    "    mode: stream\n"
+    "    bootstrap_servers: 127.0.0.1:59092\n"
+    "    topic: clicks\n"
+    "    schema: {id: BIGINT, page: STRING, event_time: TIMESTAMP}\n"
+    "    watermark: {column: event_time, delay: 1 minute, late: drop}\n"  # line 9
+    "transforms:\n"
+    "  - name: per_page\n"  # line 11, column 5
+    "    type: aggregate\n"
+    "    inputs: [clicks]\n"
+    "    window: {column: event_time, duration: 1 minute}\n"
+    "    group_by: [page]\n"
+    "    aggregations: {n: {function: count}}\n"
+    "sinks:\n"
+    "  - {name: raw, type: parquet, input: clicks, path: output/raw, mode: append}\n"
+    "  - {name: pages, type: json, input: per_page, path: output/pages, mode: append}\n"
+)
+
+
+def test_a_stream_written_by_sparks_own_sinks_runs_over_connect(tmp_path: Path) -> None:
+    path = _project(tmp_path, STREAM)
+    assert _found(path, "sc://localhost:15002") == []
+    result = etl_cli("validate", "p", "--remote", "sc://localhost:15002", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_what_a_stream_commits_in_etl_clis_process_is_refused_over_connect_at_its_line(tmp_path: Path) -> None:
+    text = (
+        STREAM.replace(", late: drop", "")  # late records go to the queue below: a handler writes them
+        + "  - {name: by_page, type: delta, input: clicks, path: output/by_page, mode: merge, keys: [id]}\n"
+        + "dead_letter: {type: json, path: output/dlq}\n"
+        + "checks:\n"
+        + "  - {name: has_page, type: not_null, stage: clicks, columns: [page], action: quarantine}\n"
+    )
+    path = _project(tmp_path, text)
+    assert _found(path, None) == []
+    found = _found(path, "sc://localhost:15002")
+    (report,) = app.validate([path], remote="sc://localhost:15002")
+    said = [(d.location.line if d.location else None, d.message) for d in report.diagnostics]
+    assert ("error", "not-over-connect", 11, 5) in found  # the aggregate whose late records are dead-lettered
+    assert ("error", "not-over-connect", 20, 71) in found  # the merge sink's mode
+    assert ("error", "not-over-connect", 23, 5) in found  # the quarantine check
+    assert any(line == 11 and "its late records cannot go to the dead-letter queue" in m for line, m in said)
+    assert any(line == 20 and "a stream written in mode merge cannot run over Spark Connect" in m for line, m in said)
+    assert any(
+        line == 23 and "check 'has_page' (not_null) on stage 'clicks': quarantined rows" in m for line, m in said
+    )
+
+
+def test_real_time_mode_is_refused_over_a_remote_given_on_the_command_line(tmp_path: Path) -> None:
+    text = STREAM.replace("trigger: {available_now: true}", "trigger: {real_time: 30 seconds}")
+    text = text.replace("    watermark: {column: event_time, delay: 1 minute, late: drop}\n", "")  # stateless
+    text = (
+        text.split("transforms:\n")[0]
+        + "sinks:\n  - {name: raw, type: kafka, input: clicks, topic: out,"
+        + (" bootstrap_servers: 127.0.0.1:59092, mode: append}\n")
+    )
+    path = _project(tmp_path, text)
+    assert ("error", "not-over-connect", 1, 64) in _found(path, "sc://localhost:15002")

@@ -90,6 +90,19 @@ def _set_all(session: SparkSession, settings: Mapping[str, str]) -> None:
         session.conf.set(key, value)
 
 
+def observed_values(observed: Any) -> dict[str, Any]:
+    """One query's observed metrics of a micro-batch (``progress.observedMetrics[name]``) as a mapping.
+
+    In-process they are a Row of the named values; over Spark Connect, PySpark 4.1 parses them from the
+    progress's JSON into a Row of ``values`` and ``schema`` instead, the names being the schema's fields.
+    """
+    values = observed.asDict() if hasattr(observed, "asDict") else dict(observed)
+    if set(values) == {"values", "schema"} and isinstance(values["schema"], Mapping):
+        names = [field["name"] for field in values["schema"].get("fields", [])]
+        return dict(zip(names, values["values"], strict=True))
+    return values
+
+
 __all__ = [
     "CONNECT_SCHEME",
     "display_url",

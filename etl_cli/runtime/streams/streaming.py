@@ -58,6 +58,7 @@ from etl_cli.runtime.safeguards.guards import StageGuards
 from etl_cli.runtime.safeguards.quality import contracts
 from etl_cli.runtime.safeguards.quality.report import QualityReport, StageQuality
 from etl_cli.runtime.safeguards.quality.streaming import StreamChecks, gate_error
+from etl_cli.runtime.spark.connect import observed_values
 from etl_cli.runtime.streams.late import LateRecords
 
 if TYPE_CHECKING:
@@ -172,7 +173,7 @@ class SinkQuery:
             if self.late is not None:
                 self.late.collect(self.stage.name, progress)
             observed = progress.observedMetrics.get(self.metric)
-            rows = int(observed["rows"]) if observed is not None else 0
+            rows = int(observed_values(observed)["rows"]) if observed is not None else 0
             if progress.numInputRows or rows:
                 self.rows += rows
                 self.batches += 1

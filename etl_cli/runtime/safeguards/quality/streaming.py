@@ -28,6 +28,7 @@ from etl_cli.plugins.quality.base import RowCheck
 from etl_cli.plugins.spark_types import quote
 from etl_cli.runtime.safeguards.quality.evaluate import FLAGS, any_flag, failed_check_names, flag
 from etl_cli.runtime.safeguards.quality.report import CheckResult, Outcome
+from etl_cli.runtime.spark.connect import observed_values
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -94,7 +95,7 @@ class StreamChecks:
         if observed is None or (query_id, batch_id) in self.counted:
             return
         self.counted.add((query_id, batch_id))
-        values = observed.asDict() if hasattr(observed, "asDict") else dict(observed)
+        values = observed_values(observed)
         self.evaluated += int(values.get("rows") or 0)
         for i, (check, _) in enumerate(self.checks):
             self.failed[check.name] = self.failed.get(check.name, 0) + int(values.get(f"f{i}") or 0)
