@@ -79,6 +79,22 @@ def machine_line(results: dict[str, Any]) -> str:
     )
 
 
+def _fewer_rounds(results: dict[str, Any], repeat: int) -> str:
+    """`` (jdbc_upsert: 3)``: the benchmarks measured in fewer rounds than the suite's (the database-bound ones are
+    capped), as the rounds their cases' measurements hold."""
+    fewer = []
+    for bench in results.get("benchmarks", []):
+        counts = [
+            variant["wall_s"]["n"]
+            for case in bench.get("cases", [])
+            for variant in (case.get("variants") or {}).values()
+            if isinstance(variant, dict) and isinstance(variant.get("wall_s"), dict) and "n" in variant["wall_s"]
+        ]
+        if counts and max(counts) < repeat:
+            fewer.append(f"{bench['name']}: {max(counts)}")
+    return f" ({', '.join(fewer)})" if fewer else ""
+
+
 def _header(results: dict[str, Any]) -> list[str]:
     suite, m = results["suite"], results["machine"]
     lines = [
@@ -86,7 +102,8 @@ def _header(results: dict[str, Any]) -> list[str]:
         "",
         f"Machine: {machine_line(results)}",
         "",
-        f"Run: `{suite['command']}` — profile **{suite['profile']}**, {suite['repeat']} measured round(s) per case "
+        f"Run: `{suite['command']}` — profile **{suite['profile']}**, {suite['repeat']} measured round(s) per case"
+        f"{_fewer_rounds(results, suite['repeat'])} "
         f"{'after one unmeasured warm-up round' if suite.get('warmup', True) else 'without warm-up'}, "
         f"seed {suite['seed']}, {suite['duration_s']:.0f} s in all. "
         f"Load average (1/5/15 min) at start {m.get('load_average_at_start')}, "

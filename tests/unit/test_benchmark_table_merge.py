@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from benchmarks import table_merge
-from benchmarks.report import _merge_table
+from benchmarks.report import _fewer_rounds, _merge_table
 from benchmarks.run import broken
 
 
@@ -111,3 +111,13 @@ def test_the_report_has_a_row_per_format_and_size() -> None:
     assert lines[-1] == (
         "| delta | 1,000 | 100 | 2.00 [1.50-2.50] | 500 | 2.00 [1.50-2.50] | 500 | 1.000 / 1.000 / - | 1,050 | ok |"
     )
+
+
+def test_the_report_header_names_the_benchmarks_measured_in_fewer_rounds_than_the_suite() -> None:
+    def bench(name: str, rounds: int) -> dict:
+        wall = {"median": 1.0, "min": 1.0, "max": 1.0, "n": rounds, "values": [1.0] * rounds}
+        return {"name": name, "cases": [{"variants": {"etl_cli": {"wall_s": wall}, "handwritten": {"wall_s": wall}}}]}
+
+    results = {"benchmarks": [bench("batch_simple", 5), bench("table_merge", 3), {"name": "cli", "status": "ok"}]}
+    assert _fewer_rounds(results, 5) == " (table_merge: 3)"
+    assert _fewer_rounds(results, 3) == ""
