@@ -9,7 +9,16 @@ from typing import Annotated, Any
 
 import typer
 
-from etl_cli.cli.options import EnvOpt, FormatOpt, MasterOpt, ParamOpt, PipelineArg, TakesDebug, TextOrJson
+from etl_cli.cli.options import (
+    EnvOpt,
+    FormatOpt,
+    MasterOpt,
+    ParamOpt,
+    PipelineArg,
+    SetOpt,
+    TakesDebug,
+    TextOrJson,
+)
 from etl_cli.events import Reporter
 from etl_cli.usecases.table import Action, MaintenanceRequest, MaintenanceResult
 
@@ -36,12 +45,13 @@ def optimize_command(
     ] = None,
     env: EnvOpt = None,
     params: ParamOpt = None,
+    sets: SetOpt = None,
     master: MasterOpt = None,
     output_format: FormatOpt = TextOrJson.text,
 ) -> None:
     """Compact the table's small files into larger ones (one commit; readers see the same rows)."""
     request = MaintenanceRequest("optimize", zorder_by=tuple(zorder_by or ()))
-    _run(pipeline, sink, env, params, master, request, output_format)
+    _run(pipeline, sink, env, params, sets, master, request, output_format)
 
 
 @table_app.command("vacuum", cls=TakesDebug)
@@ -67,12 +77,13 @@ def vacuum_command(
     ] = False,
     env: EnvOpt = None,
     params: ParamOpt = None,
+    sets: SetOpt = None,
     master: MasterOpt = None,
     output_format: FormatOpt = TextOrJson.text,
 ) -> None:
     """Delete the data files no version within the retention needs; refuses a retention below the table's."""
     request = MaintenanceRequest("vacuum", retain_hours=retain_hours, force=force)
-    _run(pipeline, sink, env, params, master, request, output_format)
+    _run(pipeline, sink, env, params, sets, master, request, output_format)
 
 
 @table_app.command("expire-snapshots", cls=TakesDebug)
@@ -87,12 +98,13 @@ def expire_snapshots_command(
     ] = None,
     env: EnvOpt = None,
     params: ParamOpt = None,
+    sets: SetOpt = None,
     master: MasterOpt = None,
     output_format: FormatOpt = TextOrJson.text,
 ) -> None:
     """Expire old snapshots of an Iceberg table and delete the files only they used (Delta: use vacuum)."""
     request = MaintenanceRequest("expire-snapshots", older_than=older_than, retain_last=retain_last)
-    _run(pipeline, sink, env, params, master, request, output_format)
+    _run(pipeline, sink, env, params, sets, master, request, output_format)
 
 
 def _run(
@@ -100,13 +112,14 @@ def _run(
     sink: str | None,
     env: str | None,
     params: list[str] | None,
+    sets: list[str] | None,
     master: str | None,
     request: MaintenanceRequest,
     output_format: TextOrJson,
 ) -> None:
     from etl_cli.usecases.table import TableTarget, maintain_table
 
-    target = TableTarget(pipeline, sink, env, tuple(params or ()))
+    target = TableTarget(pipeline, sink, env, tuple(params or ()), tuple(sets or ()))
     result = maintain_table(target, request, Reporter(), master)
     if output_format is TextOrJson.json:
         print(json.dumps(_as_json(result), indent=2, default=str))

@@ -29,19 +29,21 @@ __all__ = ["Action", "MaintenanceRequest", "MaintenanceResult", "TableTarget", "
 
 @dataclass(frozen=True)
 class TableTarget:
-    """The pipeline and (optionally) the sink naming the table."""
+    """The pipeline and (optionally) the sink naming the table; ``sets`` are ``--set KEY.PATH=VALUE`` overrides (a
+    ``spark.conf`` setting for the maintenance session, a sink's path), applied as a run applies them."""
 
     pipeline: Path
     sink: str | None = None
     env: str | None = None
     params: Sequence[str] = ()
+    sets: Sequence[str] = ()
 
 
 def maintain_table(
     target: TableTarget, request: MaintenanceRequest, reporter: Reporter, master: str | None = None
 ) -> MaintenanceResult:
     """Run ``request`` on the table of ``target``'s sink; raise UsageError for a sink or action that has none."""
-    _, spec = load_spec(target.pipeline, target.env, params=target.params, require_params=True)
+    _, spec = load_spec(target.pipeline, target.env, target.sets, params=target.params, require_params=True)
     stage, module = _chosen_sink(spec, target.sink)
     actions = tuple(getattr(module, "MAINTENANCE_ACTIONS", ()))
     if request.action not in actions:

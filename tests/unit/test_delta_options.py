@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from etl_cli.errors import RunError
+from etl_cli.errors import RunError, UsageError
+from etl_cli.events import Reporter
 from etl_cli.plugins.api import StageSpec
 from etl_cli.plugins.delta_lake import interval_hours
 from etl_cli.plugins.sinks import delta as sink_module
 from etl_cli.plugins.sinks.delta import DeltaSink, _insert_condition
 from etl_cli.plugins.sources.delta import DeltaSource
 from etl_cli.runtime.execution.workspace import merge_session_settings
+from etl_cli.usecases.table import MaintenanceRequest, TableTarget, maintain_table
 
 
 def problems(options: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
@@ -96,3 +99,19 @@ def test_rows_marked_deleted_are_never_inserted() -> None:
 def test_the_sink_module_offers_optimize_and_vacuum_only() -> None:
     assert sink_module.MAINTENANCE_ACTIONS == ("optimize", "vacuum")
     assert callable(sink_module.maintain)
+
+
+def test_table_maintenance_loads_the_pipeline_with_the_set_overrides(tmp_path: Path) -> None:
+    """``etl-cli table ... --set`` overrides the pipeline as ``run --set`` does, before the sink is chosen."""
+    pipeline = tmp_path / "tables.yaml"
+    pipeline.write_text(
+        "name: tables\nsources:\n  - {name: events, type: csv, path: events.csv, schema: {id: INT}}\n"
+        "sinks:\n  - {name: events_table, type: delta, input: events, path: out/events}\n",
+        encoding="utf-8",
+    )
+    vacuum = MaintenanceRequest("vacuum")
+    with pytest.raises(UsageError, match="has 0 table sinks"):
+        maintain_table(TableTarget(pipeline, sets=("sinks.events_table.type=parquet",)), vacuum, Reporter())
+    with pytest.raises(UsageError, match="writes no table etl-cli can maintain"):
+        target = TableTarget(pipeline, "events_table", sets=("sinks.events_table.type=parquet",))
+        maintain_table(target, vacuum, Reporter())
