@@ -144,7 +144,7 @@ def test_since_accepts_dates_and_ages() -> None:
 
 
 def test_set_on_a_terminal_prompts_without_echo_and_confirms(project: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1"}
+    env = _terminal_env()
     args = ["-m", "etl_cli", "secrets", "set", "file:tty#password"]
     child = pexpect.spawn(sys.executable, args, cwd=str(project), env=env, timeout=30)
     child.logfile_read = screen = io.BytesIO()
@@ -161,9 +161,16 @@ def test_set_on_a_terminal_prompts_without_echo_and_confirms(project: Path) -> N
     assert SecretResolver.for_project(load_project(project), "dev").resolve("file:tty#password") == VALUE
 
 
+def _terminal_env() -> dict[str, str]:
+    """This environment with the repository first on PYTHONPATH (what was there stays: a tool running the tests
+    may have put its own modules there)."""
+    path = [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(path), "NO_COLOR": "1"}
+
+
 def _prompting_set(project: Path) -> tuple[pexpect.spawn, io.BytesIO]:
     """``secrets set`` on a terminal, stopped at its hidden ``Value:`` prompt."""
-    env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1"}
+    env = _terminal_env()
     child = pexpect.spawn(sys.executable, ["-m", "etl_cli", "secrets", "set", "file:tty#password"], cwd=str(project),
                           env=env, timeout=30)  # fmt: skip
     child.logfile_read = screen = io.BytesIO()
