@@ -61,6 +61,22 @@ def test_coordinates_found_in_the_fetch_jars_cache_become_jars_and_the_rest_stay
     assert found.packages == ("org.postgresql:postgresql:42.7.8",)
 
 
+def test_a_dependency_two_packages_bring_is_one_jar(tmp_path: Path) -> None:
+    """Spark refuses (logging an error) a second jar of the same file name from another folder."""
+    cache = tmp_path / "cache" / "jars"
+    aws, azure = cache / "org.apache.hadoop__hadoop-aws__3.4.2", cache / "org.apache.hadoop__hadoop-azure__3.4.2"
+    hadoop_aws, wildfly = jar(aws / "hadoop-aws-3.4.2.jar"), jar(aws / "wildfly-openssl-2.1.4.Final.jar")
+    hadoop_azure = jar(azure / "hadoop-azure-3.4.2.jar")
+    jar(azure / "wildfly-openssl-2.1.4.Final.jar")
+    (aws / ".complete").touch()
+    (azure / ".complete").touch()
+    found = resolve_local_jars(
+        ["org.apache.hadoop:hadoop-aws:3.4.2", "org.apache.hadoop:hadoop-azure:3.4.2"],
+        environ={"ETL_CACHE_DIR": str(tmp_path / "cache")},
+    )
+    assert sorted(found.jars) == sorted([str(hadoop_aws), str(wildfly), str(hadoop_azure)])
+
+
 def test_etl_jars_dir_is_searched_first_and_may_hold_single_jars(tmp_path: Path) -> None:
     single = jar(tmp_path / "jars" / "mariadb-java-client-3.5.6.jar")
     found = resolve_local_jars(

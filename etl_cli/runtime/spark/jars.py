@@ -63,7 +63,10 @@ def resolve_local_jars(coordinates: Iterable[str], environ: Mapping[str, str] | 
             continue
         found = _find(parts, folders)
         if found:
-            jars.extend(j for j in found if j not in jars)
+            # a dependency two packages share (hadoop-aws and hadoop-azure both bring wildfly-openssl) once: Spark
+            # refuses a second jar of the same file name from another folder, logging an error
+            names = {jar.name for jar in jars}
+            jars.extend(j for j in found if j.name not in names)
         else:
             missing.append(coordinate)
     return ResolvedJars(tuple(str(j) for j in jars), tuple(missing))
