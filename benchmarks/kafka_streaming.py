@@ -41,6 +41,7 @@ import contextlib
 import json
 import os
 import re
+import resource
 import signal
 import subprocess
 import sys
@@ -170,6 +171,7 @@ def produce(servers: str, topic: str, rate: int, seconds: float, report: str, fi
         time.sleep(max(0.0, _TICK_S - (time.time() - now)))
     producer.flush(60)
     elapsed = time.time() - started
+    usage = resource.getrusage(resource.RUSAGE_SELF)  # librdkafka's threads included
     Path(report).write_text(
         json.dumps(
             {
@@ -178,6 +180,7 @@ def produce(servers: str, topic: str, rate: int, seconds: float, report: str, fi
                 "sent": sent,
                 "rate": sent / elapsed,
                 "worst_lag_s": worst_lag_s,
+                "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
                 "per_second": {str(k): v for k, v in sorted(per_second.items())},
             }
         )
