@@ -331,3 +331,69 @@ def test_lineage_of_session_windows_and_time_range_joins(tmp_path: Path) -> None
     assert ("p.views.view_time", "identity") in sources("p.attributed.view_time")
     assert ("p.clicks.click_time", "join_key") in sources("p.attributed.view_time"), "the time range picks the rows"
     assert graph.unknowns == ()
+
+
+# --------------------------------------------------------------------------- what each refusal says and hints
+
+
+def refusals(tmp_path: Path, text: str) -> list[tuple[str, str, str | None]]:
+    """(code, message, hint) of the errors validate reports."""
+    make_project(tmp_path, {"p/pipeline.yaml": text})
+    [report] = app.validate([tmp_path / "p"])
+    return [(d.code, d.message, d.hint) for d in report.diagnostics if d.severity == "error"]
+
+
+STEP = "transform 'attributed' joins the streams clicks and views"
+FOREVER = "Spark would keep every row of both streams in its state for ever"
+WATERMARK_HINT = (
+    'add watermark: {column: <event time>, delay: "10 minutes"} to every streaming source the join reads, and a '
+    "within: time range between the two event times"
+)
+WITHIN_HINT = (
+    'add within: {left: <left event time>, right: <right event time>, lower: "-10 minutes", upper: "0 seconds"} '
+    "(right between left + lower and left + upper)"
+)
+
+
+def test_each_join_refusal_says_what_spark_would_do_and_hints_the_fix(tmp_path: Path) -> None:
+    assert refusals(tmp_path, pipeline(join("left", within=None))) == [
+        (
+            "streaming-state",
+            f"{STEP} without a time range (within:): {FOREVER}, waiting for a match, and never write the unmatched "
+            "left rows",
+            WITHIN_HINT,
+        )
+    ]
+    assert refusals(tmp_path, pipeline(join("inner"), clicks_wm="")) == [
+        ("streaming-state", f"{STEP}, but clicks reads a stream without a watermark: {FOREVER}", WATERMARK_HINT)
+    ]
+    assert refusals(tmp_path, pipeline(join("left"), clicks_wm="", views_wm="")) == [
+        (
+            "streaming-state",
+            f"{STEP}, but clicks, views reads a stream without a watermark: {FOREVER} and never write the unmatched "
+            "left rows",
+            WATERMARK_HINT,
+        )
+    ]
+    assert refusals(tmp_path, pipeline(join("right"))) == [
+        (
+            "streaming-join",
+            f"{STEP} with how: right; etl-cli joins two streams inner or left outer",
+            "use how: inner or left (put the stream whose rows must all be kept on the left)",
+        )
+    ]
+
+
+def test_a_join_step_given_in_joins_is_checked_with_its_own_how_and_time_range(tmp_path: Path) -> None:
+    # the step's own how and within win over the transform's
+    step = f"    joins:\n      - {{how: inner, within: {WITHIN}}}\n"
+    assert refusals(tmp_path, pipeline(join("full", within=None, extra=step))) == []
+    step = "    joins:\n      - {how: full}\n"
+    [(code, message, _)] = refusals(tmp_path, pipeline(join("inner", extra=step)))
+    assert (code, message) == (
+        "streaming-join",
+        f"{STEP} with how: full; etl-cli joins two streams inner or left outer",
+    )
+    # a step without its own within takes the transform's
+    step = "    joins:\n      - {how: left}\n"
+    assert refusals(tmp_path, pipeline(join("inner", extra=step))) == []
