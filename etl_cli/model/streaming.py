@@ -11,10 +11,13 @@ whole pipeline. Event-time settings (the watermark) belong to the streaming sour
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
 
 from etl_cli.config.nodes import Provenance
 from etl_cli.diagnostics import Diagnostic, error, warning
@@ -518,15 +521,20 @@ def _update_problems(
 
 
 def _group_names(aggregate: _Item) -> list[str] | None:
-    """Output names of an aggregate's group_by entries; None when one is an expression without an alias."""
+    """Output names of an aggregate's group_by entries; None when one is an expression without an alias.
+
+    Each entry is parsed as Spark SQL (sqlglot): ``region``, ``` `region` ```, ``upper(region) AS region``.
+    """
     names = []
     for entry in aggregate.data.get("group_by") or []:
-        text = str(entry).strip()
-        alias = re.search(r"\s+as\s+`?([A-Za-z_][A-Za-z0-9_]*)`?$", text, re.IGNORECASE)
-        if alias:
-            names.append(alias.group(1))
-        elif re.fullmatch(r"`?[A-Za-z_][A-Za-z0-9_]*`?", text):
-            names.append(text.strip("`"))
+        try:
+            parsed = sqlglot.parse_one(str(entry), read="spark")
+        except SqlglotError:
+            return None
+        if isinstance(parsed, exp.Alias):
+            names.append(parsed.alias)
+        elif isinstance(parsed, exp.Column) and not parsed.is_star:
+            names.append(parsed.name)
         else:
             return None
     return names

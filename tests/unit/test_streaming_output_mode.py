@@ -106,6 +106,23 @@ def test_group_by_aliases_name_the_upsert_keys(tmp_path: Path) -> None:
     ]
 
 
+def test_group_by_entries_are_named_as_spark_names_them(tmp_path: Path) -> None:
+    """Each group_by entry is parsed as SQL: a quoted column, an alias with or without AS; an expression without
+    an alias has a name only Spark knows, so the keys are not checked against it."""
+    for group_by, keys in [
+        ('["`sensor`"]', "window_start, sensor"),
+        ('["upper(sensor) site"]', "window_start, site"),
+        ('["upper(sensor) AS `Site`", "id"]', "window_start, Site, id"),
+        ('["events.sensor"]', "window_start, sensor"),
+    ]:
+        head = HEAD.replace("group_by: [sensor]", f"group_by: {group_by}")
+        assert errors(tmp_path, JDBC_SINK % f", keys: [{keys}]", head) == [], group_by
+        [found] = errors(tmp_path, JDBC_SINK % ", keys: [window_start]", head)
+        assert found.message.endswith(f"each of its rows is identified by {keys}"), group_by
+    head = HEAD.replace("group_by: [sensor]", 'group_by: ["upper(sensor)"]')
+    assert errors(tmp_path, JDBC_SINK % ", keys: [window_start]", head) == []
+
+
 def test_a_file_sink_fed_by_an_aggregate_refuses_update_at_its_line(tmp_path: Path) -> None:
     sink = "  - name: files\n    type: json\n    input: per_second\n    path: out\n"
     [found] = errors(tmp_path, sink)
