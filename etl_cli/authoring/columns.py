@@ -19,8 +19,6 @@ from etl_cli.plugins.spark_types import split_top_level
 
 Columns = tuple[str, ...]
 
-_ALIAS = re.compile(r"\s+AS\s+`?([A-Za-z_][A-Za-z0-9_]*)`?\s*$", re.IGNORECASE)
-_IDENTIFIER = re.compile(r"^`?([A-Za-z_][A-Za-z0-9_]*)`?$")
 _GLOB = re.compile(r"[*?\[{]")
 #: files Spark skips in a folder it reads
 _HIDDEN = ("_", ".")
@@ -74,13 +72,22 @@ def _ddl_names(ddl: str) -> list[str]:
 
 
 def _output_names(entries: Any) -> list[str]:
-    """The column each ``select``/``group_by`` entry becomes: its alias, or itself when it is a plain name."""
+    """The column each ``select``/``group_by`` entry becomes: its alias, or the column it is (parsed as Spark SQL
+    by sqlglot); an expression without an alias or that does not parse offers no column."""
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import SqlglotError
+
     names = []
     for entry in entries:
-        text = str(entry)
-        match = _ALIAS.search(text) or _IDENTIFIER.match(text.strip())
-        if match:
-            names.append(match.group(1))
+        try:
+            parsed = sqlglot.parse_one(str(entry), read="spark")
+        except SqlglotError:
+            continue
+        if isinstance(parsed, exp.Alias):
+            names.append(parsed.alias)
+        elif isinstance(parsed, exp.Column) and not parsed.is_star:
+            names.append(parsed.name)
     return names
 
 

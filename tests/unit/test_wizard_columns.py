@@ -89,3 +89,16 @@ def test_columns_follow_the_transformations() -> None:
     assert columns_after(window, known) == ("id", "day", "amount", "rank")
     assert columns_after({"type": "sql", "inputs": ["input"], "query": "SELECT 1 AS x"}, known) == ()
     assert columns_after({"type": "filter", "inputs": ["unknown"]}, known) == ()
+
+
+def test_select_entries_are_named_as_spark_names_them() -> None:
+    """Each entry is parsed as SQL: quoted names, aliases with or without AS, qualified columns; an expression
+    without an alias and ``*`` offer no column."""
+    known = {"input": ("id", "amount")}
+    columns = ["`id`", "amount * 2 doubled", "input.amount", "round(amount)", "*", "upper(x) AS `Big`"]
+    assert columns_after({"type": "select", "inputs": ["input"], "columns": columns}, known) == (
+        "id",
+        "doubled",
+        "amount",
+        "Big",
+    )
