@@ -3,8 +3,8 @@
 #   scripts/mutation.sh                                      -> every module of etl_cli/config and etl_cli/model
 #   scripts/mutation.sh config/params.py model/schedule.py   -> only these modules (paths under etl_cli/)
 # Environment:
-#   MUTATION_TESTS    pytest arguments choosing the tests (default: tests/unit, without Spark, browsers,
-#                     promtool and the latency benchmark: fast tests only)
+#   MUTATION_TESTS    pytest arguments choosing the tests (default: tests/unit and the row access rules'
+#                     offline tests, without Spark, browsers, promtool and the latency benchmark: fast tests only)
 #   MUTATION_WORKERS  parallel test processes (default 1: the machine is shared; CI runners can use more)
 #   MUTATION_DIR      work folder (default ~/.cache/etl-cli/mutation): a copy of the tree, mutmut's `mutants/`
 #                     and its results, kept so that `cd $MUTATION_DIR && mutmut results|show NAME|browse` work
@@ -19,7 +19,7 @@ command -v mutmut >/dev/null || { echo "mutmut is not installed: scripts/bootstr
 
 WORK="${MUTATION_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/etl-cli/mutation}"
 WORKERS="${MUTATION_WORKERS:-1}"
-TESTS="${MUTATION_TESTS:-tests/unit -m 'not spark' \
+TESTS="${MUTATION_TESTS:-tests/unit tests/test_row_access_rules.py -m 'not spark' \
  --ignore=tests/unit/test_dag_page_browser.py --ignore=tests/unit/test_run_report_browser.py \
  --ignore=tests/unit/test_alerts_promtool.py --ignore=tests/unit/test_cli_latency_benchmark.py}"
 
