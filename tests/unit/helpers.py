@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,3 +50,23 @@ def yaml_error(text: str) -> Diagnostic:
         load_yaml_text(text, "f.yaml")
     (diag,) = caught.value.diagnostics
     return diag
+
+
+def project_block(reader: Callable[[Any, list[Diagnostic]], Any], key: str, text: str) -> tuple[Any, list[Diagnostic]]:
+    """What ``reader`` (``read_keys``, ``read_alerts``, ...) makes of the ``key:`` block of a project file whose
+    text is ``text`` (file ``etl-project.yaml``), and the problems it found."""
+    tree = load_yaml_text(text, "etl-project.yaml")
+    problems: list[Diagnostic] = []
+    return reader(tree.value.get(key), problems), problems
+
+
+def column(line: str, token: str) -> int:
+    """The 1-based column where ``token`` first starts in ``line``: where a problem about it is reported."""
+    assert token in line, (token, line)
+    return line.index(token) + 1
+
+
+def said(diag: Diagnostic) -> tuple[str, str, str | None, int, int]:
+    """An error's code, message, hint, line and column: what a user reads of it."""
+    assert diag.location is not None and diag.severity == "error"
+    return diag.code, diag.message, diag.hint, diag.location.line, diag.location.column

@@ -10,27 +10,17 @@ from __future__ import annotations
 import pytest
 
 from etl_cli.config.alerts import RULE_KINDS, AlertSettings, read_alerts
-from etl_cli.config.yaml_loader import load_yaml_text
 from etl_cli.diagnostics import Diagnostic
+
+from .helpers import column, project_block, said
 
 DEFAULT_FOR = {k: 300 if k.endswith("_lag") else 0 for k in RULE_KINDS}
 
 
 def read(text: str) -> tuple[AlertSettings, list[Diagnostic]]:
-    tree = load_yaml_text(text, "etl-project.yaml")
-    problems: list[Diagnostic] = []
-    return read_alerts(tree.value.get("alerts"), problems), problems
-
-
-def column(line: str, token: str) -> int:
-    """The 1-based column where ``token`` first starts in ``line``."""
-    assert token in line, (token, line)
-    return line.index(token) + 1
-
-
-def said(diag: Diagnostic) -> tuple[str, str, str | None, int, int]:
-    assert diag.location is not None and diag.severity == "error"
-    return diag.code, diag.message, diag.hint, diag.location.line, diag.location.column
+    """The alerts of a project file whose text is ``text``, and the problems found."""
+    found, problems = project_block(read_alerts, "alerts", text)
+    return found, problems
 
 
 def test_one_for_duration_sets_every_rule() -> None:

@@ -10,27 +10,17 @@ from __future__ import annotations
 import pytest
 
 from etl_cli.config.audit import AuditSettings, KafkaShipping, read_audit_settings
-from etl_cli.config.yaml_loader import load_yaml_text
 from etl_cli.diagnostics import Diagnostic
+
+from .helpers import column, project_block, said
 
 HMAC_HINT = "for example hmac_key: ${secret:vault:etl/audit#key} (docs/data-security.md)"
 
 
 def read(text: str) -> tuple[AuditSettings, list[Diagnostic]]:
-    tree = load_yaml_text(text, "etl-project.yaml")
-    problems: list[Diagnostic] = []
-    return read_audit_settings(tree.value.get("audit"), problems), problems
-
-
-def column(line: str, token: str) -> int:
-    """The 1-based column where ``token`` first starts in ``line``."""
-    assert token in line, (token, line)
-    return line.index(token) + 1
-
-
-def said(diag: Diagnostic) -> tuple[str, str, str | None, int, int]:
-    assert diag.location is not None and diag.severity == "error"
-    return diag.code, diag.message, diag.hint, diag.location.line, diag.location.column
+    """The audit of a project file whose text is ``text``, and the problems found."""
+    found, problems = project_block(read_audit_settings, "audit", text)
+    return found, problems
 
 
 def test_everything_set() -> None:

@@ -12,29 +12,18 @@ from pathlib import Path
 import pytest
 
 from etl_cli.config.keys import KeySettings, read_keys
-from etl_cli.config.yaml_loader import load_yaml_text
 from etl_cli.diagnostics import Diagnostic
+
+from .helpers import column, project_block, said
 
 EXAMPLE = "for example: keys: {customer: {provider: vault_transit, key: etl-customer}}"
 PROVIDERS = "vault_transit, aws_kms, local"
 
 
-def read(block: str) -> tuple[dict[str, KeySettings], list[Diagnostic]]:
-    """The keys of a project file whose text is ``block`` and the problems found."""
-    tree = load_yaml_text(block, "etl-project.yaml")
-    problems: list[Diagnostic] = []
-    return read_keys(tree.value.get("keys"), problems), problems
-
-
-def column(line: str, token: str) -> int:
-    """The 1-based column where ``token`` first starts in ``line``."""
-    assert token in line, (token, line)
-    return line.index(token) + 1
-
-
-def said(diag: Diagnostic) -> tuple[str, str, str | None, int, int]:
-    assert diag.location is not None and diag.severity == "error"
-    return diag.code, diag.message, diag.hint, diag.location.line, diag.location.column
+def read(text: str) -> tuple[dict[str, KeySettings], list[Diagnostic]]:
+    """The keys of a project file whose text is ``text``, and the problems found."""
+    found, problems = project_block(read_keys, "keys", text)
+    return found, problems
 
 
 def test_each_provider_with_its_settings_and_defaults() -> None:

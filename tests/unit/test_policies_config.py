@@ -10,8 +10,9 @@ from __future__ import annotations
 import pytest
 
 from etl_cli.config.policies import PolicySpec, read_policies
-from etl_cli.config.yaml_loader import load_yaml_text
 from etl_cli.diagnostics import Diagnostic
+
+from .helpers import column, project_block, said
 
 EXAMPLE = (
     "for example: policies: [{name: pii-only-masked, tags: [pii], sinks: {types: [jdbc, kafka]}, require: masked}]"
@@ -21,23 +22,9 @@ NAME_HINT = "letters, digits, _ . - (e.g. pii-only-masked)"
 
 
 def read(text: str) -> tuple[tuple[PolicySpec, ...], list[Diagnostic]]:
-    """The policies of a project file's text (``policies:`` on its first line) and the problems found."""
-    tree = load_yaml_text(text, "etl-project.yaml")
-    problems: list[Diagnostic] = []
-    return read_policies(tree.value.get("policies"), problems), problems
-
-
-def column(line: str, token: str) -> int:
-    """The 1-based column where ``token`` first starts in ``line``: where a problem about it is reported."""
-    assert token in line, (token, line)
-    return line.index(token) + 1
-
-
-def said(diag: Diagnostic) -> tuple[str, str, str | None, int, int]:
-    """Code, message, hint, line and column of a problem."""
-    assert diag.location is not None
-    assert diag.severity == "error"
-    return diag.code, diag.message, diag.hint, diag.location.line, diag.location.column
+    """The policies of a project file whose text is ``text``, and the problems found."""
+    found, problems = project_block(read_policies, "policies", text)
+    return found, problems
 
 
 def test_a_full_policy_becomes_its_spec_at_its_item() -> None:
