@@ -164,8 +164,9 @@ def _new_session(
         raise OwnJvmNeeded(f"the command runs on {master}, not on the tests' local Spark")
     local = resolve_local_jars(packages)
     started = shared.sparkContext.getConf()
-    loaded = set((started.get("spark.jars") or "").split(","))  # the connector jars it started with
-    if wanted := [*local.packages, *(jar for jar in (*map(str, jars), *local.jars) if jar not in loaded)]:
+    # the connector jars it started with, by file name: a jar two connectors bring is loaded once, from either
+    loaded = {Path(jar).name for jar in (started.get("spark.jars") or "").split(",") if jar}
+    if wanted := [*local.packages, *(jar for jar in (*map(str, jars), *local.jars) if Path(jar).name not in loaded)]:
         raise OwnJvmNeeded(
             f"the pipeline needs JVM packages or jars the tests' shared session has not loaded: {', '.join(wanted)}"
             " (scripts/fetch-jars.sh puts the connectors' jars where it finds them)"
