@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from etl_cli.plugins.api import resolve_path
-from etl_cli.plugins.spark_types import split_top_level
+from etl_cli.plugins.spark_types import output_name, split_top_level
 
 Columns = tuple[str, ...]
 
@@ -72,23 +72,9 @@ def _ddl_names(ddl: str) -> list[str]:
 
 
 def _output_names(entries: Any) -> list[str]:
-    """The column each ``select``/``group_by`` entry becomes: its alias, or the column it is (parsed as Spark SQL
-    by sqlglot); an expression without an alias or that does not parse offers no column."""
-    import sqlglot
-    from sqlglot import exp
-    from sqlglot.errors import SqlglotError
-
-    names = []
-    for entry in entries:
-        try:
-            parsed = sqlglot.parse_one(str(entry), read="spark")
-        except SqlglotError:
-            continue
-        if isinstance(parsed, exp.Alias):
-            names.append(parsed.alias)
-        elif isinstance(parsed, exp.Column) and not parsed.is_star:
-            names.append(parsed.name)
-    return names
+    """The columns the ``select``/``group_by`` entries become (:func:`output_name`); an expression without an alias
+    offers none."""
+    return [name for name in map(output_name, entries) if name is not None]
 
 
 def _dedup(columns: list[str]) -> Columns:

@@ -15,10 +15,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import sqlglot
-from sqlglot import exp
-from sqlglot.errors import SqlglotError
-
 from etl_cli.config.nodes import Provenance
 from etl_cli.diagnostics import Diagnostic, error, warning
 from etl_cli.model.graph import StageGraph
@@ -30,6 +26,7 @@ from etl_cli.model.validation import describe_path
 from etl_cli.plugins.api import KINDS, SECTION_OF_KIND, Kind, Plugin, Sink, Source
 from etl_cli.plugins.quality.base import Check
 from etl_cli.plugins.registry import Registry
+from etl_cli.plugins.spark_types import output_name
 
 DEFAULT_STOP_TIMEOUT_S = 30
 OUTPUT_MODES = ("append", "update")
@@ -521,23 +518,9 @@ def _update_problems(
 
 
 def _group_names(aggregate: _Item) -> list[str] | None:
-    """Output names of an aggregate's group_by entries; None when one is an expression without an alias.
-
-    Each entry is parsed as Spark SQL (sqlglot): ``region``, ``` `region` ```, ``upper(region) AS region``.
-    """
-    names = []
-    for entry in aggregate.data.get("group_by") or []:
-        try:
-            parsed = sqlglot.parse_one(str(entry), read="spark")
-        except SqlglotError:
-            return None
-        if isinstance(parsed, exp.Alias):
-            names.append(parsed.alias)
-        elif isinstance(parsed, exp.Column) and not parsed.is_star:
-            names.append(parsed.name)
-        else:
-            return None
-    return names
+    """Output names of an aggregate's group_by entries; None when one is an expression without an alias."""
+    names = [output_name(entry) for entry in aggregate.data.get("group_by") or []]
+    return None if None in names else [name for name in names if name is not None]
 
 
 def _upsert_key_problems(provenance: Provenance, item: _Item, aggregate: _Item) -> list[Diagnostic]:

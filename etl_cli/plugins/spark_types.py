@@ -173,6 +173,25 @@ def schema_ddl(schema: str | Mapping[str, str]) -> str:
     return ", ".join(f"{quote(column)} {type_text}" for column, type_text in schema.items())
 
 
+def output_name(entry: object) -> str | None:
+    """The column a ``select`` or ``group_by`` entry becomes, parsed as Spark SQL (sqlglot): its alias (``upper(x)
+    AS big``, ``upper(x) big``) or the column it names (``x``, ``` `x` ```, ``t.x``); None for an expression without
+    an alias (only Spark knows its name), ``*`` and text that does not parse."""
+    import sqlglot  # imported here: the commands that never read an expression do not pay for it
+    from sqlglot import exp
+    from sqlglot.errors import SqlglotError
+
+    try:
+        parsed = sqlglot.parse_one(str(entry), read="spark")
+    except SqlglotError:
+        return None
+    if isinstance(parsed, exp.Alias):
+        return parsed.alias
+    if isinstance(parsed, exp.Column) and not parsed.is_star:
+        return parsed.name
+    return None
+
+
 # ---------------------------------------------------------------------------
 # Order-by specs
 # ---------------------------------------------------------------------------
