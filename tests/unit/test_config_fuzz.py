@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import re
 import signal
 import tempfile
@@ -28,8 +29,10 @@ from etl_cli.cli.main import main
 
 from .helpers import PROJECT, write, yaml_error
 
+#: ``ETL_FUZZ_EXAMPLES`` lowers the number of documents per test for scripts/mutation.sh, which runs these
+#: tests once per surviving mutant of every function they reach
 FUZZ = settings(
-    max_examples=80,
+    max_examples=int(os.environ.get("ETL_FUZZ_EXAMPLES", "80")),
     deadline=timedelta(seconds=2),
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
