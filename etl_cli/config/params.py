@@ -32,7 +32,7 @@ from datetime import date, datetime
 from typing import Any
 
 from etl_cli.config.nodes import Node
-from etl_cli.diagnostics import Diagnostic, did_you_mean, error
+from etl_cli.diagnostics import Diagnostic, did_you_mean, error, with_article
 from etl_cli.errors import Location, UsageError
 
 #: the types a parameter can have, in the order the docs list them
@@ -243,7 +243,7 @@ def _typed(name: str, kind: str, node: Node, what: str, diagnostics: list[Diagno
         diagnostics.append(
             error(
                 "param-default",
-                f"the {what} of parameter '{name}' is not a {kind}: {exc}",
+                f"the {what} of parameter '{name}' is not {with_article(kind)}: {exc}",
                 node.loc,
                 f"write {EXPECTED[kind]}",
             )

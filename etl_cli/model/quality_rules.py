@@ -180,7 +180,9 @@ def _columns_outside_contract(
     if not isinstance(contract, dict) or contract.get("policy", "strict") == "evolve":
         return []
     columns = contract.get("columns")
-    declared: list[str] = list(columns) if isinstance(columns, dict) else []
+    if not isinstance(columns, dict):  # the schema reports the contract's missing or malformed columns
+        return []
+    declared: list[str] = list(columns)
     return [
         warning(
             "column-not-in-contract",

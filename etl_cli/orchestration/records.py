@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from etl_cli.config.limits import is_name
+from etl_cli.diagnostics import with_article
 from etl_cli.errors import UsageError
 
 T = TypeVar("T")
@@ -43,4 +44,4 @@ def read_record_file(folder: Path, record_id: str, parse: Callable[[Any], T], wh
     try:
         return parse(json.loads(target.read_text(encoding="utf-8")))
     except (ValueError, KeyError, TypeError) as exc:
-        raise UsageError(f"{target} is not a {kind}: {exc}") from exc
+        raise UsageError(f"{target} is not {with_article(kind)}: {exc}") from exc

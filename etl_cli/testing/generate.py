@@ -20,6 +20,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from etl_cli.diagnostics import with_article
 from etl_cli.errors import ConfigError
 from etl_cli.model.pipeline import PipelineSpec
 from etl_cli.testing.cell_random import CellRandom, mix64, stream_key
@@ -456,7 +457,7 @@ def _bound(column: GenColumn, value: Any, kind: str, scale: int, *, up: bool) ->
         units = Decimal(str(value)).scaleb(scale)
     except (ValueError, ArithmeticError, TypeError) as exc:
         raise _error(
-            column, f"the bound {value!r} is not a {kind} ({exc})", "fix the range check's min or max"
+            column, f"the bound {value!r} is not {with_article(kind)} ({exc})", "fix the range check's min or max"
         ) from exc
     return math.ceil(units) if up else math.floor(units)
 
@@ -477,7 +478,9 @@ def _coerce(column: GenColumn, kind: str, value: Any) -> Any:
         if kind == "boolean":
             return value if isinstance(value, bool) else str(value).lower() == "true"
     except (ValueError, ArithmeticError, TypeError) as exc:
-        raise _error(column, f"the accepted value {value!r} is not a {kind}", "fix the accepted_values list") from exc
+        raise _error(
+            column, f"the accepted value {value!r} is not {with_article(kind)}", "fix the accepted_values list"
+        ) from exc
     return str(value)
 
 

@@ -1,0 +1,126 @@
+"""How ``params:`` declarations are read (config/params.py ``_declaration`` and ``_typed``), pinned where mutation
+testing found them loose.
+
+A declaration that is not a mapping, has no type or an unknown one is a string parameter; ``required:`` overrides
+what a default implies; a text ``description:`` is kept. A default or choice is read by the parameter's type, also
+when it is quoted; one of the wrong type, one that is a list, or a default outside the choices is a
+``param-default`` error at its own value, with the exact message and hint a user reads.
+"""
+
+from __future__ import annotations
+
+from etl_cli.config.params import ParamDecl, declared_params
+from etl_cli.config.yaml_loader import load_yaml_text
+from etl_cli.diagnostics import Diagnostic
+from etl_cli.errors import Location
+
+from .helpers import column, said
+
+FILE = "pipeline.yaml"
+
+
+def declared(text: str) -> tuple[dict[str, ParamDecl], list[Diagnostic]]:
+    """The parameters the ``params:`` block of a pipeline whose text is ``text`` declares, and the problems found."""
+    tree = load_yaml_text(text, FILE)
+    diagnostics: list[Diagnostic] = []
+    return declared_params(tree.get("params"), diagnostics), diagnostics
+
+
+def at(line: int, text: str, token: str) -> Location:
+    return Location(FILE, line, column(text, token))
+
+
+def test_a_declaration_that_is_not_a_mapping_is_a_required_string_parameter() -> None:
+    decls, diagnostics = declared("params:\n  ds: date\n  n:\n")
+    assert diagnostics == []
+    assert decls == {
+        "ds": ParamDecl("ds", "string", Location(FILE, 2, 3)),
+        "n": ParamDecl("n", "string", Location(FILE, 3, 3)),
+    }
+
+
+def test_a_declaration_without_a_type_or_with_an_unknown_one_is_a_string_parameter() -> None:
+    decls, diagnostics = declared("params:\n  a: {required: false}\n  b: {type: day}\n  c: {type: int}\n")
+    assert diagnostics == []
+    assert {name: decl.type for name, decl in decls.items()} == {"a": "string", "b": "string", "c": "int"}
+
+
+def test_a_default_not_of_its_type_is_an_error_at_the_default_saying_how_to_write_one() -> None:
+    line = "  n: {type: int, default: five}"
+    decls, diagnostics = declared(f"params:\n{line}\n")
+    assert [said(d) for d in diagnostics] == [
+        (
+            "param-default",
+            "the default of parameter 'n' is not an int: 'five' is not a whole number",
+            "write a whole number, e.g. 42",
+            2,
+            column(line, "five"),
+        )
+    ]
+    assert (decls["n"].default, decls["n"].has_default, decls["n"].required) == (None, True, False)
+
+
+def test_choices_are_read_by_the_type_and_a_wrong_one_is_an_error_at_that_choice() -> None:
+    line = "  n: {type: int, choices: [1, 2, x]}"
+    decls, diagnostics = declared(f"params:\n{line}\n")
+    assert [said(d) for d in diagnostics] == [
+        (
+            "param-default",
+            "the choice of parameter 'n' is not an int: 'x' is not a whole number",
+            "write a whole number, e.g. 42",
+            2,
+            column(line, "x]"),
+        )
+    ]
+    assert decls["n"].choices == (1, 2, None)
+
+
+def test_a_default_outside_the_choices_is_an_error_at_the_default_naming_the_choices() -> None:
+    line = "  c: {type: bool, default: true, choices: [false]}"
+    second = "  d: {type: int, default: 3, choices: [1, 2]}"
+    decls, diagnostics = declared(f"params:\n{line}\n{second}\n")
+    assert [said(d) for d in diagnostics] == [
+        (
+            "param-default",
+            "the default of parameter 'c' (true) is not one of its choices",
+            "choose one of false",
+            2,
+            column(line, "true"),
+        ),
+        (
+            "param-default",
+            "the default of parameter 'd' (3) is not one of its choices",
+            "choose one of 1, 2",
+            3,
+            column(second, "3"),
+        ),
+    ]
+    assert (decls["d"].default, decls["d"].choices) == (3, (1, 2))
+
+
+def test_a_default_that_is_a_list_is_an_error_at_it_saying_it_must_be_one_value() -> None:
+    line = "  n: {type: int, default: [1, 2]}"
+    decls, diagnostics = declared(f"params:\n{line}\n")
+    assert [said(d) for d in diagnostics] == [
+        ("param-default", "the default of parameter 'n' must be one value", None, 2, column(line, "[1"))
+    ]
+    assert decls["n"].default is None
+
+
+def test_a_quoted_default_is_read_by_the_parameters_type() -> None:
+    decls, diagnostics = declared("params:\n  n: {type: int, default: '5'}\n  s: {default: 'NO'}\n")
+    assert diagnostics == []
+    assert (decls["n"].default, decls["s"].default) == (5, "NO")
+
+
+def test_required_true_holds_even_with_a_default_and_false_even_without_one() -> None:
+    text = "params:\n  a: {type: int, default: 3, required: true}\n  b: {type: int, required: false}\n"
+    text += "  c: {type: int, default: 3}\n  d: {type: int}\n"
+    decls, diagnostics = declared(text)
+    assert diagnostics == []
+    assert {name: decl.required for name, decl in decls.items()} == {"a": True, "b": False, "c": False, "d": True}
+
+
+def test_a_text_description_is_kept_and_any_other_dropped() -> None:
+    decls, _ = declared("params:\n  ds: {type: date, description: the day to load}\n  n: {description: 5}\n")
+    assert (decls["ds"].description, decls["n"].description) == ("the day to load", None)
