@@ -1,0 +1,88 @@
+"""The parent run of an OpenLineage run, found untested by mutation testing (mutmut) of etl_cli/model/lineage.py.
+
+Pins :func:`parent_run`: ``--parent-run`` before ``OPENLINEAGE_PARENT_ID``, the root run from
+``OPENLINEAGE_ROOT_PARENT_ID`` only when that variable is set and not empty, and the exact usage error (the option or
+variable that held the text, the text, the hint) for each way ``NAMESPACE/JOB/RUN_ID`` can be wrong: a job may hold
+slashes (the namespace ends at the first one, the run id starts after the last). tests/lineage covers the same entry
+point but is outside the mutation run's tests (scripts/mutation.sh), so these run in-process from tests/unit.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from etl_cli.errors import UsageError
+from etl_cli.model.lineage import ParentRun, parent_run
+
+RUN = "0190d4b5-8f5c-7c1e-9a4c-6f1e2d3c4b5a"
+ROOT = "0190d4b5-0000-7000-8000-000000000001"
+FORMAT_HINT = "NAMESPACE/JOB/RUN_ID: OpenLineage run ids are UUIDs, as the parent's own events carry them"
+
+
+def usage_error(given: str | None, environ: dict[str, str]) -> tuple[str, str | None]:
+    """The message and hint of the usage error ``parent_run`` raises."""
+    with pytest.raises(UsageError) as caught:
+        parent_run(given, environ)
+    return caught.value.message, caught.value.hint
+
+
+def test_the_given_parent_run_is_split_into_namespace_job_and_run_id_with_no_root() -> None:
+    found = parent_run(f"airflow/daily_orders.load/{RUN}", {"OPENLINEAGE_ROOT_PARENT_ID": f"dags/all/{ROOT}"})
+    assert found == ParentRun("airflow", "daily_orders.load", RUN)
+    assert found is not None and found.root is None
+
+
+def test_a_job_name_may_hold_slashes_between_the_namespace_and_the_run_id() -> None:
+    assert parent_run(f"airflow/dag/task/group/{RUN}", {}) == ParentRun("airflow", "dag/task/group", RUN)
+
+
+def test_the_variable_gives_the_parent_and_its_root_each_split_in_three() -> None:
+    environ = {"OPENLINEAGE_PARENT_ID": f"dags/nightly/{RUN}", "OPENLINEAGE_ROOT_PARENT_ID": f"top/all/jobs/{ROOT}"}
+    found = parent_run(None, environ)
+    assert found == ParentRun("dags", "nightly", RUN, root=ParentRun("top", "all/jobs", ROOT))
+
+
+@pytest.mark.parametrize("root", [None, ""], ids=["unset", "empty"])
+def test_without_a_root_variable_the_parent_from_the_environment_has_no_root(root: str | None) -> None:
+    environ = {"OPENLINEAGE_PARENT_ID": f"dags/nightly/{RUN}"}
+    if root is not None:
+        environ["OPENLINEAGE_ROOT_PARENT_ID"] = root
+    assert parent_run(None, environ) == ParentRun("dags", "nightly", RUN, root=None)
+
+
+def test_an_empty_parent_variable_means_no_parent_even_with_a_root() -> None:
+    assert parent_run(None, {"OPENLINEAGE_PARENT_ID": "", "OPENLINEAGE_ROOT_PARENT_ID": f"dags/all/{ROOT}"}) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["airflow/daily", f"/daily/{RUN}", f"airflow//{RUN}", "airflow/daily/", "airflow"],
+    ids=["two-parts", "no-namespace", "no-job", "no-run-id", "one-part"],
+)
+def test_a_given_parent_run_missing_a_part_is_a_usage_error_with_an_example(text: str) -> None:
+    assert usage_error(text, {}) == (
+        f"--parent-run '{text}' is not NAMESPACE/JOB/RUN_ID",
+        f"for example --parent-run airflow/daily_orders.load/{RUN}",
+    )
+
+
+def test_a_given_run_id_that_is_not_a_uuid_is_a_usage_error_naming_it() -> None:
+    assert usage_error("airflow/daily/run-42", {}) == (
+        "--parent-run 'airflow/daily/run-42': the run id 'run-42' is not a UUID",
+        FORMAT_HINT,
+    )
+
+
+def test_a_malformed_parent_variable_is_a_usage_error_naming_the_variable() -> None:
+    assert usage_error(None, {"OPENLINEAGE_PARENT_ID": "nightly"}) == (
+        "OPENLINEAGE_PARENT_ID 'nightly' is not NAMESPACE/JOB/RUN_ID",
+        f"for example OPENLINEAGE_PARENT_ID airflow/daily_orders.load/{RUN}",
+    )
+
+
+def test_a_malformed_root_variable_is_a_usage_error_naming_the_root_variable() -> None:
+    environ = {"OPENLINEAGE_PARENT_ID": f"dags/nightly/{RUN}", "OPENLINEAGE_ROOT_PARENT_ID": "dags/all/root-1"}
+    assert usage_error(None, environ) == (
+        "OPENLINEAGE_ROOT_PARENT_ID 'dags/all/root-1': the run id 'root-1' is not a UUID",
+        FORMAT_HINT,
+    )
