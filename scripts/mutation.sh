@@ -10,6 +10,8 @@
 #                     and its results, kept so that `cd $MUTATION_DIR && mutmut results|show NAME|browse` work
 #   MUTATION_MINUTES  stop after this many minutes (default: run to the end). The verdicts found so far are kept
 #                     and the next run goes on from them: a whole run can be done in several sittings.
+#   MUTATION_MUTANTS  test only these mutants again, even those with a verdict (mutmut names or fnmatch patterns,
+#                     space-separated, e.g. "etl_cli.model.late.x__rule__mutmut_*"): after tests were added for them
 #   MUTATION_FRESH=1  forget earlier verdicts and start over. Without it, mutmut (3.8) keeps the verdict of every
 #                     mutant whose function is unchanged, tests the changed functions' mutants again, maps new
 #                     tests to functions, and starts over by itself when the test selection changes.
@@ -114,12 +116,14 @@ export ETL_KEEP_SERVICES=1 ETL_SKIP_SERVICES=1 ETL_TEST_SLOWDOWN=6 ETL_FUZZ_EXAM
     PYTHONPATH="$WORK/mutants:$WORK/site${PYTHONPATH:+:$PYTHONPATH}"
 start=$(date +%s)
 status=0
+read -r -a mutants <<<"${MUTATION_MUTANTS:-}"
 if [ -n "${MUTATION_MINUTES:-}" ]; then
     # SIGINT is mutmut's "stop": it ends its workers; every verdict found so far is already saved.
-    timeout --signal=INT --kill-after=120 "${MUTATION_MINUTES}m" mutmut run --max-children "$WORKERS" || status=$?
+    timeout --signal=INT --kill-after=120 "${MUTATION_MINUTES}m" mutmut run --max-children "$WORKERS" "${mutants[@]}" ||
+        status=$?
     [ "$status" = 124 ] && echo "== stopped after ${MUTATION_MINUTES} min: run again to go on" && status=0
 else
-    mutmut run --max-children "$WORKERS" || status=$?
+    mutmut run --max-children "$WORKERS" "${mutants[@]}" || status=$?
 fi
 echo "== run time: $(( $(date +%s) - start ))s (scope: ${modules[*]})"
 mutmut export-cicd-stats >/dev/null
