@@ -52,7 +52,8 @@ class SchemaChecker:
     def check(self, document: Any, provenance: Provenance) -> list[Diagnostic]:
         found: list[Diagnostic] = []
         for err in self._leaf_errors(self.validator.iter_errors(document)):
-            found.extend(self._diagnose(err, document, provenance))
+            # a value that is not a mapping fails every `then` of a block's per-type branches alike: say it once
+            found.extend(d for d in self._diagnose(err, document, provenance) if d not in found)
         return found
 
     def _leaf_errors(self, errors: Iterator[ValidationError]) -> Iterator[ValidationError]:
