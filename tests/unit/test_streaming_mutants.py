@@ -100,7 +100,7 @@ def test_a_delta_merge_sink_takes_window_updates_in_its_own_mode(tmp_path: Path)
 
 def test_a_file_sink_s_own_update_is_refused_at_its_output_mode(tmp_path: Path) -> None:
     sinks = "  - name: raw\n    type: parquet\n    input: events\n    path: raw\n    output_mode: update\n"
-    text, _ = validated(tmp_path, sinks)
+    text = HEAD + sinks
     [found] = output_modes(tmp_path, sinks)
     assert said(found) == (
         "streaming-output-mode",
@@ -113,7 +113,7 @@ def test_a_file_sink_s_own_update_is_refused_at_its_output_mode(tmp_path: Path) 
 
 def test_the_pipeline_s_update_into_a_file_sink_of_windows_is_refused_at_its_type(tmp_path: Path) -> None:
     sinks = "  - name: windows\n    type: json\n    input: per_second\n    path: w\n"
-    text, _ = validated(tmp_path, sinks)
+    text = HEAD + sinks
     [found] = output_modes(tmp_path, sinks)
     assert said(found) == (
         "streaming-output-mode",
@@ -128,7 +128,7 @@ def test_the_pipeline_s_update_into_a_file_sink_of_windows_is_refused_at_its_typ
 
 def test_update_of_a_join_of_two_streams_is_refused_at_the_sink_s_type(tmp_path: Path) -> None:
     sinks = "  - name: joined\n    type: kafka\n    input: pairs\n    bootstrap_servers: localhost:9092\n    topic: j\n"
-    text, _ = validated(tmp_path, sinks)
+    text = HEAD + sinks
     [found] = output_modes(tmp_path, sinks)
     assert said(found) == (
         "streaming-output-mode",
@@ -142,7 +142,7 @@ def test_update_of_a_join_of_two_streams_is_refused_at_the_sink_s_type(tmp_path:
 def test_window_updates_into_kafka_without_a_key_are_a_warning_at_the_sink_s_type(tmp_path: Path) -> None:
     sinks = "  - name: counts\n    type: kafka\n    input: per_second\n    bootstrap_servers: localhost:9092\n"
     sinks += "    topic: counts\n"
-    text, _ = validated(tmp_path, sinks)
+    text = HEAD + sinks
     [found] = output_modes(tmp_path, sinks)
     assert found.location is not None
     assert (found.severity, found.location.line, found.location.column) == (
