@@ -228,8 +228,10 @@ def _uncovered(stages: list[Stage], has_queue: bool, provenance: Provenance) -> 
         if stage.type == "aggregate" and isinstance(window, Mapping):
             if window.get("column") not in columns:
                 what = "a window on a column without a watermark"
-            else:
+            elif window.get("gap"):
                 what = f"a session window{after}"
+            else:
+                continue  # neither duration nor gap: validate refuses the window itself, it is no session window
         elif stage.type == "deduplicate" and (
             stage.options.get("within_watermark") or columns & set(stage.options.get("keys") or [])
         ):

@@ -2,14 +2,23 @@
 ``_stateful_before``, through ``late_splits`` and ``late_problems``): the rule of a fixed window, a deduplicate
 keyed on the event time, an aggregate without a window, and which upstream stages count as stateful (an
 aggregate or a join of two streams do; a batch aggregate, a union of streams or a stream's own source do not).
-No JVM."""
+Then what ``validate`` says (``late_problems``, ``_uncovered``), word for word with its hint and place: the
+error of ``late: dead_letter`` without a queue (only a source's watermark is read), the warning of records
+dropped without a queue (at the window, or at the stage), and why a stage's late records are not covered (a
+window on a column without a watermark, a join of three streams, a deduplicate after a join; a window with
+neither duration nor gap is not called a session window); and the stages ``document_stages`` reads of a
+document (named items only, a sink's one input, each item's place). No JVM."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from etl_cli.config.nodes import Provenance
-from etl_cli.model.late import document_stages, late_problems, late_splits
+import pytest
+
+from etl_cli.config.nodes import Provenance, to_plain
+from etl_cli.config.yaml_loader import load_yaml_text
+from etl_cli.model.late import Stage, document_stages, late_problems, late_splits
+from tests.unit.helpers import column
 
 WATERMARK = {"column": "ts", "delay": "5 seconds"}
 QUEUE = {"type": "json", "path": "dlq"}
@@ -116,3 +125,166 @@ def test_an_aggregate_of_batch_data_joined_to_the_stream_keeps_no_state_of_the_s
     document = pipeline(totals, joined, unique, sources=({"name": "b", "type": "jdbc"},))
     assert rules(document) == {"d": "event"}
     assert warned(document) == []
+
+
+def test_a_window_with_neither_duration_nor_gap_is_no_session_window_to_warn_about() -> None:
+    # validate refuses the window itself ("give either duration or gap"); calling it a session window was wrong
+    undecided = {"name": "agg", "type": "aggregate", "inputs": ["s"], "window": {"column": "ts"}}
+    assert rules(pipeline(undecided)) == {}
+    assert warned(pipeline(undecided)) == []
+
+
+# --------------------------------------------------------------------------- what is not covered, word for word
+
+
+def quiet(name: str) -> dict[str, Any]:
+    """A stream whose watermark says its late records may be dropped."""
+    return stream(name) | {"watermark": WATERMARK | {"late": "drop"}}
+
+
+@pytest.mark.parametrize(
+    ("transforms", "sources", "routed", "expected"),
+    [
+        pytest.param(
+            ({"name": "j", "type": "join", "inputs": ["s", "t", "u"], "on": ["id"]},),
+            (stream("t"), stream("u")),
+            {},
+            [dropped("j", "a join of more than two inputs")],
+            id="join-of-three-streams",
+        ),
+        pytest.param(
+            (
+                {"name": "j", "type": "join", "inputs": ["s", "t"], "on": ["id"]},
+                {"name": "d", "type": "deduplicate", "inputs": ["j"], "keys": ["id", "ts"]},
+            ),
+            (stream("t"),),
+            {"j": "event"},
+            [dropped("d", "a deduplicate of a stream after the stateful stage 'j'")],
+            id="deduplicate-keyed-on-the-event-time-after-a-join",
+        ),
+        pytest.param(
+            (
+                {"name": "calm", "type": "filter", "inputs": ["q"], "condition": "id > 0"},
+                {"name": "valid", "type": "filter", "inputs": ["s"], "condition": "id > 0"},
+                {"name": "agg", "type": "aggregate", "inputs": ["valid"], "window": {"column": "at", "duration": "1m"}},
+            ),
+            (quiet("q"),),
+            {},
+            [dropped("agg", "a window on a column without a watermark")],
+            id="after-a-stage-of-a-dropping-stream-and-a-stateless-stage",
+        ),
+    ],
+)
+def test_a_stateful_stage_whose_late_records_spark_drops_is_named_with_the_reason(
+    transforms: tuple[dict[str, Any], ...],
+    sources: tuple[dict[str, Any], ...],
+    routed: dict[str, str],
+    expected: list[str],
+) -> None:
+    document = pipeline(*transforms, sources=sources)
+    assert rules(document) == routed
+    assert warned(document) == expected
+
+
+def test_a_watermark_written_on_a_transform_is_not_read_as_a_source_s() -> None:
+    # only a kafka source has a watermark (the schema refuses it elsewhere): no "source 'valid'" error either
+    valid = {"name": "valid", "type": "filter", "inputs": ["s"], "watermark": {"column": "ts", "late": "dead_letter"}}
+    document = {
+        "sources": [quiet("s")],
+        "transforms": [valid],
+        "sinks": [{"name": "o", "type": "json", "input": "valid"}],
+    }
+    assert late_problems(document, Provenance()) == []
+
+
+# --------------------------------------------------------------------------- each diagnostic in full, at its place
+
+
+def diagnosed(text: str) -> list[tuple[str, str, tuple[int, int] | None, str | None]]:
+    """Severity, message, (line, column) and hint of each diagnostic ``late_problems`` gives for the YAML ``text``."""
+    document, provenance = to_plain(load_yaml_text(text, "p.yaml"))
+    return [
+        (d.severity, d.message, (d.location.line, d.location.column) if d.location else None, d.hint)
+        for d in late_problems(document, provenance)
+    ]
+
+
+def at(text: str, fragment: str, token: str) -> tuple[int, int]:
+    """(line, column) of ``token`` on the first line of ``text`` holding ``fragment``."""
+    number, line = next((n, line) for n, line in enumerate(text.splitlines(), start=1) if fragment in line)
+    return number, column(line, token)
+
+
+NO_QUEUE = """\
+sources:
+  - name: s
+    type: kafka
+    watermark: {column: ts, delay: 5 seconds, late: dead_letter}
+  - name: t
+    type: kafka
+    watermark: {column: ts, delay: 5 seconds}
+transforms:
+  - name: agg
+    type: aggregate
+    inputs: [t]
+    window: {column: ts, duration: 1 minute}
+  - {name: d, type: deduplicate, inputs: [t], keys: [id, ts]}
+"""
+
+
+def test_without_a_queue_late_dead_letter_is_an_error_and_dropped_records_a_warning_at_their_lines() -> None:
+    assert diagnosed(NO_QUEUE) == [
+        (
+            "error",
+            "source 's': watermark late: dead_letter, but the pipeline has no dead_letter queue",
+            at(NO_QUEUE, "late: dead_letter", "dead_letter}"),
+            "add dead_letter: {type: parquet, path: dead_letters/<pipeline>}, or set late: drop",
+        ),
+        *(
+            (
+                "warning",
+                f"transform '{stage}': records later than the watermark will be dropped (the pipeline has no "
+                "dead_letter queue to send them to)",
+                place,
+                "add a dead_letter: queue to keep them, or set late: drop on the source's watermark to say that "
+                "dropping them is intended",
+            )
+            # a window is pointed at by its window, a deduplicate by the stage itself
+            for stage, place in (("agg", at(NO_QUEUE, "window:", "{")), ("d", at(NO_QUEUE, "name: d", "{")))
+        ),
+    ]
+
+
+def test_a_stage_not_covered_is_warned_about_at_the_stage_with_what_is_covered() -> None:
+    text = NO_QUEUE.replace(", late: dead_letter", "").replace("column: ts, duration", "column: at, duration")
+    text += "dead_letter: {type: json, path: dlq}\n"
+    assert diagnosed(text) == [
+        (
+            "warning",
+            dropped("agg", "a window on a column without a watermark"),
+            at(text, "name: agg", "name"),
+            "late records go to the queue from windows on the watermark's column, and from session windows, "
+            "deduplicates and joins of two streams that are the first stateful stage on the stream "
+            "(docs/streaming.md, Late records)",
+        )
+    ]
+
+
+# --------------------------------------------------------------------------- the stages of a document
+
+
+def test_the_stages_of_a_document_are_its_named_items_with_their_inputs_and_places() -> None:
+    source, batch = {"name": "s", "type": "kafka"}, {"name": "b", "type": "csv"}
+    valid = {"name": "valid", "type": "filter", "inputs": ["s", 7]}
+    out = {"name": "out", "type": "json", "input": "valid"}
+    document = {
+        "sources": [source, "not a mapping", {"type": "csv"}, batch],
+        "transforms": [{"name": 3, "type": "filter"}, valid],
+        "sinks": [out],
+    }
+    assert document_stages(document) == [
+        Stage("source", "s", "kafka", (), source, ("sources", 0)),
+        Stage("source", "b", "csv", (), batch, ("sources", 3)),
+        Stage("transform", "valid", "filter", ("s",), valid, ("transforms", 1)),
+        Stage("sink", "out", "json", ("valid",), out, ("sinks", 0)),
+    ]
