@@ -121,8 +121,9 @@ class Interpolator:
         size = 0
         start = 0
         for match in _REFERENCE.finditer(text):
-            value = None if match.group(1) is None else self._reference(match.group(1), node, level)
-            for piece in (text[start : match.start()], match.group(0) if value is None else _as_text(value)):
+            body = match.group(1)
+            written = match.group(0) if body is None else _as_text(self._reference(body, node, level))
+            for piece in (text[start : match.start()], written):
                 size += len(piece)
                 pieces.append(piece)
             if size > MAX_VALUE_CHARS:
@@ -174,18 +175,19 @@ class Interpolator:
         return LimitExceeded(error(code, message, node.loc, hint))
 
     def _reference(self, body: str, node: Node, level: int) -> Any:
+        """The value of ``${body}`` inside a longer text; the reference as written when it is left for later."""
         scheme, _, rest = body.partition(":")
         scheme = scheme.strip()
         if scheme == "env":
             return self._env(rest, node)
         if scheme == "var":
             if rest.strip() in self.reported and rest.strip() not in self.vars:
-                return None
+                return f"${{{body}}}"
             return self._var(rest.strip(), node, level)
         if scheme == "param":
             return self._param(rest.strip(), node)
         if scheme == "secret":
-            return None
+            return f"${{{body}}}"
         hint = (
             did_you_mean(scheme, _SCHEMES)
             or "write ${env:NAME}, ${var:name}, ${param:name} or ${secret:provider:path#key}; escape a literal with $${"

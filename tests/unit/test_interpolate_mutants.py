@@ -1,19 +1,28 @@
-"""The 1 MiB limit on one interpolated value, in-process: found untested by mutation testing (mutmut) of
-etl_cli/config/interpolate.py (``Interpolator._too_large``).
+"""Interpolation in-process, found untested by mutation testing (mutmut) of etl_cli/config/interpolate.py
+(``Interpolator._too_large``, ``_resolve_string`` and ``_as_text``).
 
-tests/unit/test_config_limits.py checks this limit through ``etl-cli`` subprocesses, which mutmut cannot attribute.
-Here the pipeline is loaded in this process: a value of exactly 1,048,576 characters once its references are replaced
-loads, one character more stops loading with one ``value-size`` error at that value (code, message, hint, line and
-column), and the message names the chain of variables being resolved when the value is a var's. The large text comes
-from an environment variable, so the YAML written stays small.
+The 1 MiB limit on one interpolated value (tests/unit/test_config_limits.py checks it through ``etl-cli``
+subprocesses, which mutmut cannot attribute): a value of exactly 1,048,576 characters once its references are
+replaced loads, one character more stops loading with one ``value-size`` error at that value (code, message, hint,
+line and column), the message names the chain of variables being resolved when the value is a var's, and a value
+stops at the reference that takes it over, before resolving the next. The 16 MiB that interpolation may write into
+one pipeline, by copies of a var as whole values or inside a text: loading stops at the copy that passes it. A whole
+``${param:NAME}`` that is not declared is reported at its value; a missing template parameter is reported once and
+its reference kept as written (unless the pipeline's own var fills it). Inside a text a boolean reads ``true`` or
+``false`` and a null var or an unset optional parameter reads as nothing (docs/orchestration.md). The large text
+comes from an environment variable, so the YAML written stays small.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from etl_cli.config.limits import MAX_VALUE_CHARS
 from etl_cli.config.loader import LoadedConfig, load_pipeline
+from etl_cli.diagnostics import error
+from etl_cli.errors import Location
 
 from .helpers import said, write
 
@@ -53,3 +62,106 @@ def test_a_var_growing_past_1_mib_names_the_chain_of_vars_being_resolved(tmp_pat
     loaded = load(tmp_path, body)
     (diag,) = loaded.diagnostics
     assert said(diag) == ("value-size", f"{MESSAGE} (resolving outer -> inner)", HINT, 4, 10)
+
+
+def test_a_value_stops_at_the_reference_that_takes_it_past_1_mib_before_reading_the_next(tmp_path: Path) -> None:
+    # outer passes 1 MiB at its third reference: inner, after it, is never resolved (nor reported as too large)
+    body = (
+        "name: big\nvars:\n"
+        '  outer: "${env:HALF}${env:HALF}y${env:HALF}${var:inner}"\n'
+        '  inner: "${env:HALF}${env:HALF}z"\n'
+    )
+    (diag,) = load(tmp_path, body).diagnostics
+    assert said(diag) == ("value-size", f"{MESSAGE} (resolving outer)", HINT, 3, 10)
+
+
+# --------------------------------------------------------------------------- the 16 MiB written per pipeline
+
+WRITTEN = "interpolation writes more than 16,777,216 characters (16 MiB) into this pipeline by this value"
+WRITTEN_HINT = "a var used N times is copied N times: use fewer copies of large vars"
+
+
+@pytest.mark.parametrize(
+    ("item", "line"),
+    [
+        # half (512 KiB, counted once when resolved) and 31 copies make 16 MiB: the 32nd item (line 4 + 32) passes
+        ("${var:half}", 36),
+        # one character more per copy: the 31st item (line 4 + 31) passes
+        ("${var:half}.", 35),
+    ],
+)
+def test_copies_of_a_var_passing_16_mib_in_a_pipeline_stop_loading_at_the_copy_that_passes(
+    tmp_path: Path, item: str, line: int
+) -> None:
+    body = "name: big\nvars:\n  half: ${env:HALF}\nitems:\n" + f"  - {item}\n" * 40
+    loaded = load(tmp_path, body)
+    assert loaded.document == {}
+    (diag,) = loaded.diagnostics
+    assert said(diag) == ("interpolation-size", WRITTEN, WRITTEN_HINT, line, 5)
+
+
+# --------------------------------------------------------------------------- whole-value references
+
+
+def test_a_whole_value_parameter_that_is_not_declared_is_reported_at_the_value(tmp_path: Path) -> None:
+    loaded = load(tmp_path, "name: p\nx: ${param:nope}\n")
+    assert loaded.document["x"] == ""
+    assert loaded.diagnostics == [
+        error(
+            "unknown-parameter",
+            "parameter 'nope' is not declared",
+            Location(str(tmp_path / "p" / "pipeline.yaml"), 2, 4),
+            "declare it under 'params:' (nope: {type: string}) and give it with --param nope=VALUE",
+        )
+    ]
+
+
+TEMPLATE = """\
+params:
+  input_path: {required: true}
+sources:
+  - {name: src, type: csv, path: "${var:input_path}"}
+"""
+
+
+@pytest.mark.parametrize(
+    ("pipeline", "path"),
+    [
+        # reported once, by the template: the reference stays as written, with no "variable not defined" after it
+        ("name: p\nextends: base\n", "${var:input_path}"),
+        # the pipeline's own var of that name still fills it
+        ("name: p\nextends: base\nvars: {input_path: in.csv}\n", "in.csv"),
+    ],
+)
+def test_a_missing_template_parameter_is_reported_once_and_its_reference_kept_unless_a_var_fills_it(
+    tmp_path: Path, pipeline: str, path: str
+) -> None:
+    write(tmp_path, "etl-project.yaml", "name: t\n")
+    write(tmp_path, "templates/base.yaml", TEMPLATE)
+    loaded = load(tmp_path, pipeline)
+    assert loaded.document["sources"] == [{"name": "src", "type": "csv", "path": path}]
+    assert loaded.diagnostics == [
+        error(
+            "template-param",
+            "template 'base' needs parameter 'input_path'",
+            Location(str(tmp_path / "p" / "pipeline.yaml"), 2, 10),
+            "add it under extends.params: input_path: ...",
+        )
+    ]
+
+
+def test_inside_a_text_a_boolean_reads_true_or_false_and_a_null_or_an_unset_parameter_reads_as_nothing(
+    tmp_path: Path,
+) -> None:
+    # docs/orchestration.md: an unset optional parameter "is empty text inside a longer value and null where
+    # ${param:NAME} is the whole value"; a var set to null reads the same
+    body = (
+        "name: p\n"
+        "params:\n  suffix: {type: string, required: false}\n"
+        "vars: {yes_: true, no_: false, none: null, n: 3}\n"
+        "x: ${var:yes_}/${var:no_}/${var:none}/${var:n}/${param:suffix}\n"
+        "whole: ${param:suffix}\n"
+    )
+    loaded = load(tmp_path, body)
+    assert loaded.diagnostics == []
+    assert (loaded.document["x"], loaded.document["whole"]) == ("true/false//3/", None)

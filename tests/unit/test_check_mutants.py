@@ -1,0 +1,106 @@
+"""What the typed pipeline model keeps of a validated document, found untested by mutation testing (mutmut) of
+etl_cli/model/check.py (``build_pipeline``, through ``check_pipeline``).
+
+Pins the spec's ``description``, ``vars``, ``spark`` settings (master, Spark Connect server, application name,
+configuration, packages and jars), ``lineage`` (namespace, transport, project root and the ``lineage:`` line) and
+``checkpoints`` retention, each as the pipeline writes it and as it is when the pipeline writes nothing; and which
+Spark Connect server a pipeline runs on: its own ``spark.remote``, none when it names a master, else the project's.
+No JVM: the pipeline is only loaded and checked.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from etl_cli.app import registry
+from etl_cli.config.loader import load_pipeline
+from etl_cli.errors import Location
+from etl_cli.model.check import check_pipeline
+from etl_cli.model.checkpoints import CheckpointSettings
+from etl_cli.model.lineage import LineageSpec
+from etl_cli.model.pipeline import PipelineSpec, SparkSettings
+
+from .helpers import make_project
+
+PROJECT = "name: shop\nspark:\n  remote: sc://proj:15002\n"
+STAGES = """\
+sources:
+  - {name: raw, type: csv, path: raw.csv}
+sinks:
+  - {name: out, type: parquet, input: raw, path: out}
+"""
+WRITTEN = """\
+name: orders
+description: Orders of the day
+vars:
+  region: eu
+spark:
+  master: local[2]
+  app_name: orders-app
+  conf: {spark.sql.shuffle.partitions: 4}
+  packages: [org.example:pkg:1.0]
+  jars: [libs/extra.jar]
+lineage:
+  transport: {type: console}
+checkpoints:
+  retention_runs: 3
+  retention_days: 7
+"""
+
+
+def spec_of(root: Path, pipeline: str) -> PipelineSpec:
+    make_project(root, {"raw.csv": "id\n1\n", "p/pipeline.yaml": pipeline}, project=PROJECT)
+    spec, diagnostics = check_pipeline(load_pipeline(root / "p", None, environ={}), registry())
+    assert diagnostics == []
+    assert spec is not None
+    return spec
+
+
+def test_the_spec_keeps_the_description_vars_spark_lineage_and_checkpoints_the_pipeline_writes(
+    tmp_path: Path,
+) -> None:
+    spec = spec_of(tmp_path, WRITTEN + STAGES)
+    assert spec.description == "Orders of the day"
+    assert spec.vars == {"region": "eu"}
+    assert spec.spark == SparkSettings(
+        master="local[2]",
+        remote=None,  # a pipeline naming its own master does not run on the project's server
+        app_name="orders-app",
+        conf={"spark.sql.shuffle.partitions": 4},
+        packages=("org.example:pkg:1.0",),
+        jars=("libs/extra.jar",),
+    )
+    assert spec.lineage == LineageSpec(
+        namespace="shop",  # the project's name, as the pipeline names none
+        transport={"type": "console"},
+        project_root=tmp_path,
+        location=Location(str(tmp_path / "p" / "pipeline.yaml"), 11, 1),
+    )
+    assert spec.checkpoints == CheckpointSettings(retention_runs=3, retention_days=7)
+
+
+def test_a_pipeline_writing_none_of_them_has_no_description_no_vars_no_lineage_and_default_retention(
+    tmp_path: Path,
+) -> None:
+    spec = spec_of(tmp_path, "name: orders\n" + STAGES)
+    assert (spec.description, spec.vars, spec.lineage) == (None, {}, None)
+    assert spec.spark == SparkSettings(remote="sc://proj:15002")
+    assert spec.checkpoints == CheckpointSettings()
+
+
+@pytest.mark.parametrize(
+    ("spark", "master", "remote"),
+    [
+        ({"remote": "sc://pipe:15002"}, None, "sc://pipe:15002"),  # its own server wins over the project's
+        ({"master": "local[2]"}, "local[2]", None),  # its own master: no server
+        ({"app_name": "a"}, None, "sc://proj:15002"),  # neither: the project's server
+    ],
+)
+def test_a_pipeline_runs_on_its_own_server_or_master_else_on_the_projects_server(
+    tmp_path: Path, spark: dict[str, Any], master: str | None, remote: str | None
+) -> None:
+    spec = spec_of(tmp_path, f"name: orders\nspark: {spark}\n" + STAGES)
+    assert (spec.spark.master, spec.spark.remote) == (master, remote)
