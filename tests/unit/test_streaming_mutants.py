@@ -1,14 +1,20 @@
-"""What ``validate`` says of a streaming pipeline's sinks under ``output_mode: update`` and of its transforms
-(etl_cli/model/streaming.py): which upstream stages count as an aggregate or a join of streams (a batch
-aggregate, a stream joined with batch data and a union of streams do not), the sink's own mode, and the exact
-text, hint and place of each refusal and warning. No JVM, no broker."""
+"""What ``validate`` says of a streaming pipeline (etl_cli/model/streaming.py): its sinks under ``output_mode: update``
+and its transforms (which upstream stages count as an aggregate or a join of streams: a batch aggregate, a stream
+joined with batch data and a union of streams do not; the sink's own mode), the settings a streaming run skips
+(retries, the circuit breaker, ``count_rows: false``, a dead-letter queue nothing writes to), the checks a stream
+cannot judge, the sinks that cannot write it, a missing checkpoint location, and the trigger a ``streaming:`` block
+names. The exact text, hint and place of each refusal and warning. No JVM, no broker."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from etl_cli import app
 from etl_cli.diagnostics import Diagnostic
+from etl_cli.model.streaming import Trigger
 from tests.unit.helpers import column, make_project, said
 
 HEAD = """\
@@ -192,3 +198,225 @@ def test_a_transform_that_cannot_run_on_a_stream_is_refused_with_its_plug_in_s_h
         "leave out order_by to keep the first row seen per key",
         *place(text, "name: latest", "[event_time]", "transforms:"),
     )
+
+
+# --------------------------------------------------------------------------- settings a streaming run skips
+
+SKIPPED = """\
+streaming: {checkpoint_location: ck}
+retry: {attempts: 3}
+circuit_breaker: {failure_threshold: 2}
+sources:
+  - name: events
+    type: kafka
+    mode: stream
+    bootstrap_servers: localhost:9092
+    topic: events
+    schema: {id: BIGINT}
+    retry: {attempts: 2}
+    count_rows: false
+sinks:
+  - {name: out, type: json, input: events, path: o}
+dead_letter: {type: json, path: dlq}
+checks:
+  - {name: has_id, type: not_null, stage: events, columns: [id], action: drop}
+"""
+STREAM = """\
+sources:
+  - {name: events, type: kafka, mode: stream, bootstrap_servers: localhost:9092, topic: events, schema: {id: BIGINT}}
+  - {name: pages, type: csv, path: pages.csv, schema: "id BIGINT"}
+"""
+
+
+def reported(tmp_path: Path, text: str, *codes: str) -> list[tuple[str, str, str, str | None, int, int]]:
+    """Severity, code, message, hint, line and column of each diagnostic with one of ``codes`` that ``validate``
+    reports for the pipeline ``text`` (in the order of their places)."""
+    make_project(tmp_path, {"p/pipeline.yaml": text, "pages.csv": "id\n1\n"})
+    [report] = app.validate([tmp_path / "p"])
+    return [
+        (d.severity, d.code, d.message, d.hint, d.location.line, d.location.column)
+        for d in report.diagnostics
+        if d.code in codes and d.location is not None
+    ]
+
+
+def at(text: str, line_fragment: str, token: str) -> tuple[int, int]:
+    """(line, column) of ``token`` on the first line of ``text`` containing ``line_fragment``."""
+    number, line = next((n, line) for n, line in enumerate(text.splitlines(), start=1) if line_fragment in line)
+    return number, column(line, token)
+
+
+def test_settings_a_streaming_run_does_not_apply_are_warnings_at_their_keys(tmp_path: Path) -> None:
+    assert reported(tmp_path, SKIPPED, "streaming-unsupported") == [
+        (
+            "warning",
+            "streaming-unsupported",
+            "retry: stage retries do not apply to streaming queries (a failed query fails the run; restart it)",
+            None,
+            *at(SKIPPED, "retry: {attempts: 3}", "retry"),
+        ),
+        (
+            "warning",
+            "streaming-unsupported",
+            "circuit_breaker: the circuit breaker does not apply to streaming queries",
+            None,
+            *at(SKIPPED, "circuit_breaker:", "circuit_breaker"),
+        ),
+        (
+            "warning",
+            "streaming-unsupported",
+            "source 'events': retry is not applied in a streaming run",
+            None,
+            *at(SKIPPED, "retry: {attempts: 2}", "retry"),
+        ),
+        (
+            "warning",
+            "streaming-unsupported",
+            "source 'events': count_rows is not applied in a streaming run (a stream's progress reports the rows "
+            "each micro-batch read)",
+            None,
+            *at(SKIPPED, "count_rows: false", "count_rows"),
+        ),
+        (
+            "warning",
+            "streaming-unsupported",
+            "dead_letter: in a streaming run only quarantine checks and late records write to the dead-letter queue",
+            None,
+            *at(SKIPPED, "dead_letter:", "dead_letter"),
+        ),
+    ]
+
+
+def test_a_quarantine_check_gives_a_stream_s_dead_letter_queue_a_use(tmp_path: Path) -> None:
+    text = (
+        "streaming: {checkpoint_location: ck}\n"
+        + STREAM
+        + "sinks:\n  - {name: out, type: json, input: events, path: o}\n"
+        + "dead_letter: {type: json, path: dlq}\n"
+        + "checks:\n  - {name: has_id, type: not_null, stage: events, columns: [id], action: quarantine}\n"
+    )
+    assert reported(tmp_path, text, "streaming-unsupported") == []
+
+
+# --------------------------------------------------------------------------- checks a stream cannot judge
+
+
+def test_checks_a_stream_cannot_judge_are_refused_after_malformed_ones(tmp_path: Path) -> None:
+    # the first two checks are the schema's to refuse (a string, an unknown type): the ones after are still judged
+    text = (
+        "streaming: {checkpoint_location: ck}\n"
+        + STREAM
+        + "sinks:\n  - {name: out, type: json, input: events, path: o}\n"
+        + "checks:\n"
+        + "  - just a string\n"
+        + "  - {name: odd, type: nonesuch, stage: events}\n"
+        + "  - {name: has_rows, type: row_count, stage: events, min: 1}\n"
+        + "  - {name: known_page, type: not_null, stage: pages, columns: [id]}\n"
+        + "  - name: small\n    type: range\n    stage: events\n    column: id\n    max: 9\n"
+        + "    threshold: {max_ratio: 0.1}\n"
+    )
+    row_by_row = (
+        "a stream is checked row by row as it flows: use a row-level check (not_null, range, regex, "
+        "accepted_values, expression), or check the sink's output in a batch pipeline"
+    )
+    assert reported(tmp_path, text, "streaming-unsupported") == [
+        (
+            "error",
+            "streaming-unsupported",
+            "check 'has_rows' (row_count) is a dataset-level check, which a stream cannot judge",
+            row_by_row,
+            *at(text, "name: has_rows", "{name"),
+        ),
+        (
+            "error",
+            "streaming-unsupported",
+            "check 'known_page' is on stage 'pages', which does not read the stream",
+            "in a streaming run, checks apply to the stages the streaming source feeds",
+            *at(text, "name: known_page", "{name"),
+        ),
+        (
+            "error",
+            "streaming-unsupported",
+            "check 'small': a threshold is not applied on a stream, where each failing row is handled as it arrives",
+            "remove the threshold (action fail stops the stream at the first failing row)",
+            *at(text, "threshold:", "threshold"),
+        ),
+    ]
+
+
+# --------------------------------------------------------------------------- sinks that cannot write the stream
+
+
+def test_sinks_that_cannot_write_the_stream_are_refused_with_what_can(tmp_path: Path) -> None:
+    text = (
+        "streaming: {checkpoint_location: ck}\n"
+        + STREAM
+        + "sinks:\n"
+        + "  - {name: static, type: json, input: pages, path: s}\n"
+        + "  - {name: cache, type: redis, input: events, url: 'redis://localhost:6379/0', key: 'e:{id}'}\n"
+        + "  - {name: table, type: delta, input: events, path: t, mode: overwrite}\n"
+    )
+    assert reported(tmp_path, text, "streaming-batch-sink", "streaming-sink", "streaming-mode") == [
+        (
+            "error",
+            "streaming-batch-sink",
+            "sink 'static' reads no streaming source, but the pipeline runs as streaming queries",
+            "write batch data from a separate batch pipeline",
+            *at(text, "name: static", "{name"),
+        ),
+        (
+            "error",
+            "streaming-sink",
+            "sink type 'redis' cannot write a stream",
+            "sink types that can: csv, delta, iceberg, jdbc, json, kafka, orc, parquet",
+            *at(text, "name: cache", "{name"),
+        ),
+        (
+            "error",
+            "streaming-mode",
+            "sink 'table': mode overwrite is not possible on a stream; it can only append or merge each micro-batch",
+            "set mode: append (rows of each micro-batch are added; nothing is replaced)",
+            *at(text, "name: table", "overwrite"),
+        ),
+    ]
+
+
+# --------------------------------------------------------------------------- the streaming block itself
+
+
+@pytest.mark.parametrize(
+    ("block", "fragment", "token"),
+    [
+        ("", "name: events", "{name"),  # no streaming block: the error points at the streaming source
+        ("streaming: {trigger: {once: true}}\n", "streaming:", "streaming"),  # a block without one: at its key
+    ],
+)
+def test_a_stream_without_a_checkpoint_location_is_refused_at_the_block_or_the_source(
+    tmp_path: Path, block: str, fragment: str, token: str
+) -> None:
+    text = STREAM + "sinks:\n  - {name: out, type: json, input: events, path: o}\n" + block
+    assert reported(tmp_path, text, "streaming-checkpoint") == [
+        (
+            "error",
+            "streaming-checkpoint",
+            "source 'events' reads a stream, so the pipeline needs streaming.checkpoint_location",
+            "add streaming: {checkpoint_location: checkpoints/<pipeline>}; the checkpoint is what lets a restarted "
+            "run resume without losing or repeating records",
+            *at(text, fragment, token),
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("trigger", "expected"),
+    [
+        (None, Trigger("processing_time", "0 seconds")),  # the default: a new batch as soon as one ends
+        ({}, Trigger("processing_time", "0 seconds")),
+        ({"processing_time": "10 seconds"}, Trigger("processing_time", "10 seconds")),
+        ({"real_time": "5 minutes"}, Trigger("real_time", "5 minutes")),
+        ({"available_now": True}, Trigger("available_now")),
+        ({"once": True}, Trigger("once")),
+    ],
+)
+def test_the_trigger_a_streaming_block_names(trigger: dict[str, Any] | None, expected: Trigger) -> None:
+    assert Trigger.from_document(trigger) == expected
