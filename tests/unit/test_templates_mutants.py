@@ -1,0 +1,277 @@
+"""What ``extends:`` reports and binds (etl_cli/config/templates.py ``TemplateResolver``: ``_parse_extends``,
+``_bind_params``, ``_layer``, ``_find``; and ``_read_names`` through ``drop_unread_library_sources``), pinned where
+mutation testing found it loose. The resolver runs in-process on a temporary templates folder.
+
+Each problem is checked whole (code, message, place, hint): an ``extends`` naming no template or with an unknown
+key, ``params`` that are not a mapping, a required parameter not given, a parameter the template does not take,
+a loop, a chain too deep, a template that is not a mapping or has a wrong ``library`` flag, a name that is not a
+template name, is not found or links out of the templates folder. Bound parameters become the ``vars`` of the
+lowest layer, located at the ``extends`` (a default's key in the template); an optional parameter without a
+default binds nothing and a template without parameters adds no ``vars``. A library template keeps the sources a
+transform, a sink or a check reads.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+
+from etl_cli.config.limits import MAX_TEMPLATE_DEPTH, LimitExceeded
+from etl_cli.config.nodes import Node, to_plain
+from etl_cli.config.templates import TemplateResolver, drop_unread_library_sources
+from etl_cli.config.yaml_loader import display_path, load_yaml_text
+from etl_cli.diagnostics import Diagnostic, error
+from etl_cli.errors import Location
+
+from .helpers import column, write
+
+FORMS = "write 'extends: NAME', 'extends: {template: NAME, params: {...}}' or a list of these"
+
+BASE = """\
+params:
+  input_path: {description: CSV to read, required: true}
+  mode: {required: false}
+  out_dir: {default: /tmp/out}
+sources:
+  - {name: src, type: csv, path: "${var:input_path}"}
+"""
+
+PLAIN = "spark:\n  master: local[1]\n"
+
+
+class Templates:
+    """A templates folder in a temporary directory, and what expanding a pipeline over it gives."""
+
+    def __init__(self, root: Path, templates: dict[str, str]):
+        self.folder = root / "templates"
+        self.folder.mkdir()
+        for name, text in templates.items():
+            write(self.folder, f"{name}.yaml", text)
+        self.problems: list[Diagnostic] = []
+        self.resolver = TemplateResolver([self.folder], self.problems)
+
+    def expand(self, pipeline: str) -> Node:
+        return self.resolver.expand(load_yaml_text(pipeline, "pipeline.yaml"))
+
+    def at(self, name: str, line: int, col: int) -> Location:
+        """A place in template ``name``, as messages name its file."""
+        return Location(display_path(self.folder / f"{name}.yaml"), line, col)
+
+
+def in_pipeline(pipeline: str, token: str, line: int = 1) -> Location:
+    return Location("pipeline.yaml", line, column(pipeline.splitlines()[line - 1], token))
+
+
+@pytest.fixture
+def templates(tmp_path: Path) -> Templates:
+    return Templates(tmp_path, {"base": BASE, "plain": PLAIN})
+
+
+# --------------------------------------------------------------------------- the extends entry itself
+
+
+@pytest.mark.parametrize("extends", ["{params: {input_path: a}}", "{template: 5}", "5", "[[base]]"])
+def test_an_extends_that_names_no_template_is_an_error_at_it(templates: Templates, extends: str) -> None:
+    pipeline = f"name: p\nextends: {extends}\n"
+    document, _ = to_plain(templates.expand(pipeline))
+    at = in_pipeline(pipeline, extends[1:] if extends.startswith("[") else extends, line=2)
+    assert templates.problems == [error("extends-invalid", "extends must name a template", at, FORMS)]
+    assert document == {"name": "p"}
+
+
+def test_each_unknown_key_of_extends_is_reported_at_the_key_with_the_key_it_may_mean(templates: Templates) -> None:
+    pipeline = "extends: {template: plain, tags: [a], tempalte: base, parms: {}}\n"
+    document, _ = to_plain(templates.expand(pipeline))
+    assert templates.problems == [
+        error(
+            "unknown-key", "unknown key 'parms' in extends", in_pipeline(pipeline, "parms"), "did you mean 'params'?"
+        ),
+        error("unknown-key", "unknown key 'tags' in extends", in_pipeline(pipeline, "tags"), None),
+        error(
+            "unknown-key",
+            "unknown key 'tempalte' in extends",
+            in_pipeline(pipeline, "tempalte"),
+            "did you mean 'template'?",
+        ),
+    ]
+    assert document == {"spark": {"master": "local[1]"}}
+
+
+def test_params_that_are_not_a_mapping_are_an_error_at_them(templates: Templates) -> None:
+    pipeline = "extends: {template: plain, params: [a]}\n"
+    templates.expand(pipeline)
+    assert templates.problems == [
+        error("extends-invalid", "extends.params must be a mapping", in_pipeline(pipeline, "[a]"))
+    ]
+
+
+# --------------------------------------------------------------------------- binding the parameters
+
+
+def test_a_required_parameter_not_given_is_reported_and_the_others_bind_or_are_left_out(templates: Templates) -> None:
+    """``mode`` (optional, no default) binds nothing and does not stop ``out_dir`` after it taking its default."""
+    tree = templates.expand("extends: base\n")
+    document, provenance = to_plain(tree)
+    at_extends = Location("pipeline.yaml", 1, 10)
+    assert templates.problems == [
+        error(
+            "template-param",
+            "template 'base' needs parameter 'input_path'",
+            at_extends,
+            "add it under extends.params: input_path: ...",
+        )
+    ]
+    assert templates.resolver.missing_params == {"input_path"}
+    assert document["vars"] == {"out_dir": "/tmp/out"}
+    assert provenance.value_location(("vars",)) == at_extends
+    assert provenance.key_location(("vars", "out_dir")) == templates.at("base", 4, 3)
+
+
+@pytest.mark.parametrize(
+    ("template", "given", "hint"),
+    [
+        ("base", "{input_path: a, colour: red}", "'base' takes: input_path, mode, out_dir"),
+        ("plain", "{colour: red}", "'plain' takes no parameters"),
+    ],
+)
+def test_a_parameter_the_template_does_not_take_is_reported_with_those_it_takes(
+    templates: Templates, template: str, given: str, hint: str
+) -> None:
+    pipeline = f"extends: {{template: {template}, params: {given}}}\n"
+    templates.expand(pipeline)
+    assert templates.problems == [
+        error(
+            "template-param", f"template '{template}' has no parameter 'colour'", in_pipeline(pipeline, "colour"), hint
+        )
+    ]
+
+
+def test_a_template_without_parameters_adds_no_vars(templates: Templates) -> None:
+    document, _ = to_plain(templates.expand("name: p\nextends: plain\n"))
+    assert templates.problems == []
+    assert document == {"spark": {"master": "local[1]"}, "name": "p"}
+
+
+def test_a_parameter_given_as_delete_that_deletes_no_var_of_the_template_is_reported(tmp_path: Path) -> None:
+    regional = Templates(tmp_path, {"regional": "params:\n  zone: {required: false}\nvars: {region: eu}\n"})
+    pipeline = "extends:\n  template: regional\n  params:\n    zone: !delete\n"
+    document, _ = to_plain(regional.expand(pipeline))
+    at_zone = in_pipeline(pipeline, "zone", line=4)
+    assert regional.problems == [error("overlay-delete", "!delete of 'zone', which is not set", at_zone)]
+    assert document == {"vars": {"region": "eu"}}
+
+
+# --------------------------------------------------------------------------- the template named
+
+
+def test_templates_extending_each_other_in_a_loop_are_reported_at_the_extends_that_closes_it(tmp_path: Path) -> None:
+    looped = Templates(tmp_path, {"a": "extends: b\n", "b": "extends: a\n"})
+    looped.expand("extends: a\n")
+    assert looped.problems == [
+        error("template-cycle", "templates extend each other in a loop: a -> b -> a", looped.at("b", 1, 10))
+    ]
+
+
+def test_a_chain_of_templates_deeper_than_the_limit_stops_at_the_extends_going_over(tmp_path: Path) -> None:
+    names = [f"t{i}" for i in range(MAX_TEMPLATE_DEPTH + 1)]
+    chain = Templates(tmp_path, {name: f"extends: {after}\n" for name, after in itertools.pairwise(names)})
+    with pytest.raises(LimitExceeded) as stopped:
+        chain.expand("extends: t0\n")
+    assert stopped.value.diagnostic == error(
+        "template-depth",
+        f"templates extend more than {MAX_TEMPLATE_DEPTH} levels deep: {' -> '.join(names)}",
+        chain.at(names[-2], 1, 10),
+        "let a template carry more of the pipeline instead of extending one more template",
+    )
+
+
+def test_a_template_that_is_not_a_mapping_is_an_error_at_its_first_line(tmp_path: Path) -> None:
+    listed = Templates(tmp_path, {"listed": "- a\n- b\n"})
+    document, _ = to_plain(listed.expand("name: p\nextends: listed\n"))
+    assert listed.problems == [
+        error("template-invalid", "template 'listed' must be a mapping", listed.at("listed", 1, 1))
+    ]
+    assert document == {"name": "p"}
+
+
+def test_a_library_flag_that_is_not_a_boolean_names_the_template(tmp_path: Path) -> None:
+    schemas = Templates(tmp_path, {"schemas": "library: maybe\n"})
+    schemas.expand("extends: schemas\n")
+    assert schemas.problems == [
+        error(
+            "template-invalid",
+            "library of template 'schemas' must be true or false",
+            schemas.at("schemas", 1, 10),
+            "library: true makes the sources the pipeline does not read drop out instead of warning",
+        )
+    ]
+
+
+def test_a_name_that_is_not_a_template_name_is_refused_with_the_one_it_may_mean(templates: Templates) -> None:
+    templates.expand("extends: ../base\n")
+    assert templates.problems == [
+        error(
+            "template-name",
+            "'../base' is not a template name: name a file below the templates folder, without '..'",
+            Location("pipeline.yaml", 1, 10),
+            "did you mean 'base'?",
+        )
+    ]
+
+
+def test_a_template_not_found_names_every_folder_looked_in(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    templates = Templates(tmp_path, {"base": BASE})
+    templates.resolver.template_dirs.append(shared)
+    templates.expand("extends: nothere\n")
+    assert templates.problems == [
+        error(
+            "template-not-found",
+            f"template 'nothere' not found (looked in {templates.folder}, {shared})",
+            Location("pipeline.yaml", 1, 10),
+            "available templates: base",
+        )
+    ]
+
+
+def test_a_template_linking_out_of_the_templates_folder_is_refused(templates: Templates, tmp_path: Path) -> None:
+    outside = write(tmp_path, "elsewhere/evil.yaml", PLAIN)
+    (templates.folder / "evil.yaml").symlink_to(outside)
+    document, _ = to_plain(templates.expand("name: p\nextends: evil\n"))
+    assert templates.problems == [
+        error(
+            "template-name",
+            f"template 'evil' links to {outside.resolve()}, outside the templates folder",
+            Location("pipeline.yaml", 2, 10),
+            "copy the template into the templates folder instead of linking to it",
+        )
+    ]
+    assert document == {"name": "p"}
+
+
+# --------------------------------------------------------------------------- which library sources are read
+
+LIBRARY = """\
+sources:
+  - {name: a, type: csv, path: a.csv}
+  - {name: b, type: csv, path: b.csv}
+  - {name: c, type: csv, path: c.csv}
+  - {name: d, type: csv, path: d.csv}
+  - {name: e, type: csv, path: e.csv}
+transforms:
+  - {name: joined, type: sql, inputs: [a, b], query: select 1}
+sinks:
+  - {name: out, type: json, input: c, path: out}
+  - {name: odd, type: json, input: {stage: e}, path: odd}
+checks:
+  - {name: same_rows, type: row_count, to: d}
+"""
+
+
+def test_a_library_keeps_the_sources_transforms_sinks_and_checks_read_and_only_those() -> None:
+    """``e`` is named only inside a mapping where a sink's input should be: not a read, and no crash."""
+    tree = drop_unread_library_sources(load_yaml_text(LIBRARY, "library.yaml"), {"library.yaml"})
+    assert [source["name"] for source in to_plain(tree)[0]["sources"]] == ["a", "b", "c", "d"]
