@@ -3,19 +3,35 @@ etl_cli/model/catalog.py (``_catalog``).
 
 Pins what each kind of entry of ``catalogs:`` becomes: the database ``default`` when none is written (Hive and
 Glue), a Hive warehouse resolved against the project root (an absolute one kept), every Glue setting (region,
-endpoint, profile, catalog id) and, for every kind, the place of the catalog's name in the project file. Expected
-values and places are written by hand from the YAML below.
+endpoint, profile, catalog id) and, for every kind, the place of the catalog's name in the project file.
+
+Then the catalogs refused (an iceberg credential written as plain text, at its key, with the variable to read it from;
+every hive_metastore after the first, naming the first); what a sink registers (a CSV table's ``header: false``, a
+JSON table's writer options, tag values as text, the tags of every contract upstream however the stages join,
+``pii:<kind>`` included; a plug-in sink's table in the format it writes; the Hive table's folder as ``dry-run`` lists
+it); and ``validate``'s errors of a sink's ``catalog:``, word for word with their hints (a reserved tag, Glue over a
+local folder, an unknown catalog among the project's, a streaming pipeline), a source of an unknown type only being
+its type error. Expected values and places are written by hand from the YAML below.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
+from etl_cli.app import registry
+from etl_cli.config.loader import load_pipeline
 from etl_cli.config.project import load_project
+from etl_cli.diagnostics import Diagnostic
 from etl_cli.errors import Location
-from etl_cli.model.catalog import CatalogSpec, GlueCatalog, HiveCatalog, IcebergCatalog, read_catalogs
+from etl_cli.model.catalog import CatalogSpec, GlueCatalog, HiveCatalog, IcebergCatalog, Registration, read_catalogs
+from etl_cli.model.check import check_pipeline
+from etl_cli.model.pipeline import PipelineSpec
+from etl_cli.plugins.api import PLUGIN_KINDS, Effect
+from etl_cli.plugins.registry import Registry
+from etl_cli.plugins.sinks.files import ParquetSink
 
-from .helpers import write
+from .helpers import make_project, said, write
 
 PROJECT = """\
 name: shop
@@ -87,3 +103,227 @@ def test_an_iceberg_catalog_is_located_at_its_name_in_the_project_file(tmp_path:
         str(tmp_path / "lake" / "iceberg"),
         in_project(tmp_path, 12, 3),
     )
+
+
+# the project's catalogs that are refused (``read_catalogs``, ``_literal_credentials``)
+
+
+def test_an_iceberg_credential_written_as_plain_text_is_an_error_at_its_key_naming_a_variable_for_it(
+    tmp_path: Path,
+) -> None:
+    project = (
+        "name: shop\ncatalogs:\n  lake:\n    type: iceberg\n    catalog_type: rest\n    uri: https://iceberg.example\n"
+        "    properties:\n      credential: abc\n      clientSecret: s3cr3t\n      token: ${secret:env:TOKEN}\n"
+        "      io-impl: org.apache.iceberg.aws.s3.S3FileIO\n"
+    )
+    write(tmp_path, "etl-project.yaml", project)
+    found, problems = read_catalogs(load_project(tmp_path))
+    assert found == {}
+    assert [said(p) for p in problems] == [
+        (
+            "literal-credential",
+            "catalog 'lake': properties.credential is a credential written as plain text",
+            "write it as a reference, e.g. credential: ${secret:env:ICEBERG_CREDENTIAL} (docs/secrets.md)",
+            8,
+            7,
+        ),
+        (
+            "literal-credential",
+            "catalog 'lake': properties.clientSecret is a credential written as plain text",
+            "write it as a reference, e.g. clientSecret: ${secret:env:ICEBERG_CLIENT_SECRET} (docs/secrets.md)",
+            9,
+            7,
+        ),
+    ]
+
+
+def test_every_hive_metastore_after_the_first_is_an_error_naming_the_first(tmp_path: Path) -> None:
+    hives = "".join(f"  {name}: {{type: hive_metastore}}\n" for name in ("main", "b", "c"))
+    project = f"name: shop\ncatalogs:\n{hives}"
+    write(tmp_path, "etl-project.yaml", project)
+    found, problems = read_catalogs(load_project(tmp_path))
+    assert list(found) == ["main", "b", "c"]
+    hint = "a Spark session reaches one metastore: register every table in the first, under its own database"
+    assert [said(p) for p in problems] == [
+        ("one-hive-metastore", "catalog 'b': a project has one hive_metastore catalog ('main' is one)", hint, 4, 3),
+        ("one-hive-metastore", "catalog 'c': a project has one hive_metastore catalog ('main' is one)", hint, 5, 3),
+    ]
+
+
+# what a sink registers (``_registration``, ``column_tags``, ``_upstream``, ``_read_options``, ``_text``, ``effect``)
+
+CATALOGS = "name: shop\ncatalogs:\n  hive:\n    type: hive_metastore\n    database: lake\n  glue:\n    type: glue\n"
+
+# out reads the union u of a and b, a reads b: the walk up from out meets b twice before it reaches s
+REGISTERING = """\
+sources:
+  - name: s
+    type: csv
+    path: s.csv
+    contract:
+      policy: allow_extra
+      columns:
+        email: {type: string, pii: email}
+transforms:
+  - {name: b, type: filter, inputs: [s], condition: "email is not null"}
+  - {name: a, type: filter, inputs: [b], condition: "email <> ''"}
+  - {name: u, type: union, inputs: [a, b]}
+sinks:
+  - {name: out, type: csv, input: u, path: out/orders, header: false, catalog: hive}
+  - name: events
+    type: json
+    input: s
+    path: out/events
+    options: {compression: gzip}
+    catalog: {name: hive, tags: {tier: 1, gold: false}}
+"""
+
+
+def pipeline_check(
+    root: Path, pipeline: str, plugins: Registry | None = None
+) -> tuple[PipelineSpec | None, list[Diagnostic]]:
+    """``validate``'s verdict on ``pipeline`` (file p/pipeline.yaml) in a project with the catalogs hive and glue."""
+    make_project(root, {"p/pipeline.yaml": pipeline}, project=CATALOGS)
+    return check_pipeline(load_pipeline(root / "p", None, environ={}), plugins or registry())
+
+
+def pipeline_errors(root: Path, pipeline: str) -> list[tuple[str, str, str | None, int, int]]:
+    _, diagnostics = pipeline_check(root, pipeline)
+    return [said(d) for d in diagnostics if d.severity == "error"]
+
+
+def registrations(root: Path, pipeline: str, plugins: Registry | None = None) -> Mapping[str, Registration]:
+    spec, diagnostics = pipeline_check(root, pipeline, plugins)
+    assert spec is not None, diagnostics
+    return spec.registrations
+
+
+def in_pipeline(root: Path, line: int, column: int) -> Location:
+    return Location(str(root / "p" / "pipeline.yaml"), line, column)
+
+
+def test_a_text_table_keeps_its_writer_options_and_every_contract_upstream_tags_its_columns(tmp_path: Path) -> None:
+    hive = HiveCatalog("hive", "lake", None, in_project(tmp_path, 3, 3))
+    tags = {"email": ("pii", "pii:email")}
+    assert registrations(tmp_path, REGISTERING) == {
+        "out": Registration(
+            "out",
+            hive,
+            "lake",
+            "out",
+            "csv",
+            "out/orders",
+            column_tags=tags,
+            read_options={"header": "false"},
+            location=in_pipeline(tmp_path, 14, 5),
+        ),
+        "events": Registration(
+            "events",
+            hive,
+            "lake",
+            "events",
+            "json",
+            "out/events",
+            tags={"tier": "1", "gold": "false"},
+            column_tags=tags,
+            read_options={"compression": "gzip"},
+            location=in_pipeline(tmp_path, 15, 5),
+        ),
+    }
+
+
+def test_dry_run_lists_a_hive_table_at_its_folder_below_the_project_root(tmp_path: Path) -> None:
+    effect = registrations(tmp_path, REGISTERING)["out"].effect(tmp_path)
+    assert effect == Effect(
+        "out",
+        "register",
+        "hive:lake.out",
+        "create or update",
+        {
+            "catalog": "hive (hive_metastore)",
+            "location": str(tmp_path / "out" / "orders"),
+            "format": "csv",
+            "partition_by": [],
+            "pii": ["email"],
+        },
+    )
+
+
+class LakeSink(ParquetSink):
+    """A plug-in sink whose type is not the name of the format it writes."""
+
+    type = "lake"
+
+
+def test_a_plugin_sink_registers_its_table_in_the_format_it_writes_not_under_its_type_name(tmp_path: Path) -> None:
+    plugins = Registry()
+    for kind in PLUGIN_KINDS:
+        for plugin in registry().plugins(kind):
+            plugins.register(plugin)
+    plugins.register(LakeSink)
+    pipeline = (
+        "sources: [{name: s, type: csv, path: s.csv}]\n"
+        "sinks: [{name: out, type: lake, input: s, path: o, catalog: hive}]\n"
+    )
+    registration = registrations(tmp_path, pipeline, plugins)["out"]
+    assert (registration.format, registration.read_options) == ("parquet", {})
+
+
+# what validate says of a sink's catalog: (``_unknown_catalog``, ``_location_problems``, ``_tag_problems``,
+# ``_streaming_problem``, ``_streams``)
+
+
+def test_a_sink_registering_badly_gets_each_error_with_its_hint(tmp_path: Path) -> None:
+    pipeline = (
+        "sources: [{name: s, type: csv, path: s.csv}]\n"
+        "sinks:\n"
+        "  - {name: out, type: parquet, input: s, path: out/o, catalog: {name: glue, tags: {owner: me}}}\n"
+        "  - {name: other, type: parquet, input: s, path: s3a://b/o, catalog: zzz}\n"
+    )
+    reserved = (
+        "rename it; reserved: classification, comment, external, is_managed_location, location, owner, "
+        "pii_columns, provider and etl_cli.*"
+    )
+    assert pipeline_errors(tmp_path, pipeline) == [
+        ("reserved-tag", "tag 'owner' is set by the catalog or by etl-cli", reserved, 3, 84),
+        (
+            "catalog-location",
+            "sink 'out' writes out/o, but Glue catalog 'glue' describes data in S3",
+            "write to an s3a://bucket/prefix path, or register in a hive_metastore catalog",
+            3,
+            48,
+        ),
+        ("unknown-catalog", "unknown catalog 'zzz'", "catalogs of etl-project.yaml: hive, glue", 4, 70),
+    ]
+
+
+def test_a_streaming_pipeline_registering_a_sink_is_an_error_saying_what_to_do_instead(tmp_path: Path) -> None:
+    pipeline = (
+        "streaming: {checkpoint_location: checkpoints/p}\n"
+        "sources:\n"
+        "  - {name: k, type: kafka, mode: stream, bootstrap_servers: b, topic: t, value_format: string}\n"
+        "sinks:\n"
+        "  - {name: o, type: json, input: k, path: o, catalog: hive}\n"
+    )
+    assert [e for e in pipeline_errors(tmp_path, pipeline) if e[0].startswith("catalog")] == [
+        (
+            "catalog-streaming",
+            "sink 'o': a streaming pipeline cannot register in a catalog (it never finishes publishing)",
+            "register the folder from a batch pipeline that reads it, or remove catalog:",
+            5,
+            46,
+        )
+    ]
+
+
+def test_a_source_of_an_unknown_type_is_only_its_type_error_when_a_sink_registers(tmp_path: Path) -> None:
+    pipeline = (
+        "sources:\n"
+        "  - {name: s, type: csv, path: s.csv}\n"
+        "  - {name: n, type: nope}\n"
+        "sinks:\n"
+        "  - {name: o, type: json, input: s, path: o, catalog: hive}\n"
+    )
+    assert [(code, line, col) for code, _, _, line, col in pipeline_errors(tmp_path, pipeline)] == [
+        ("invalid-value", 3, 21)
+    ]

@@ -1,18 +1,29 @@
-"""The parent run of an OpenLineage run, found untested by mutation testing (mutmut) of etl_cli/model/lineage.py.
+"""The parent run of an OpenLineage run and a pipeline's lineage settings, found untested by mutation testing
+(mutmut) of etl_cli/model/lineage.py.
 
 Pins :func:`parent_run`: ``--parent-run`` before ``OPENLINEAGE_PARENT_ID``, the root run from
 ``OPENLINEAGE_ROOT_PARENT_ID`` only when that variable is set and not empty, and the exact usage error (the option or
 variable that held the text, the text, the hint) for each way ``NAMESPACE/JOB/RUN_ID`` can be wrong: a job may hold
 slashes (the namespace ends at the first one, the run id starts after the last). tests/lineage covers the same entry
 point but is outside the mutation run's tests (scripts/mutation.sh), so these run in-process from tests/unit.
+
+Also pins :func:`lineage_of`: the namespace (the project's name when none is written), the transport as written, the
+project root and the place of the ``lineage:`` key; no block, an empty one or ``enabled: false`` is no lineage,
+``enabled: true`` is lineage on; and ``_installed``, which ``validate`` asks whether the client library is there: a
+missing module, or one whose parent package is missing, is not installed.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from etl_cli.errors import UsageError
-from etl_cli.model.lineage import ParentRun, parent_run
+from etl_cli.config.nodes import to_plain
+from etl_cli.config.project import Project
+from etl_cli.config.yaml_loader import load_yaml_text
+from etl_cli.errors import Location, UsageError
+from etl_cli.model.lineage import LineageSpec, ParentRun, _installed, lineage_of, parent_run
 
 RUN = "0190d4b5-8f5c-7c1e-9a4c-6f1e2d3c4b5a"
 ROOT = "0190d4b5-0000-7000-8000-000000000001"
@@ -86,3 +97,59 @@ def test_a_malformed_root_variable_is_a_usage_error_naming_the_root_variable() -
         "OPENLINEAGE_ROOT_PARENT_ID 'dags/all/root-1': the run id 'root-1' is not a UUID",
         FORMAT_HINT,
     )
+
+
+# the pipeline's lineage settings (``lineage_of``) and the look-up of the client library (``_installed``)
+
+PIPELINE_LINEAGE = """\
+name: orders
+lineage:
+  namespace: payments
+  transport: {type: console}
+"""
+
+
+def lineage_spec(text: str) -> LineageSpec | None:
+    """What ``lineage_of`` reads of the pipeline ``text`` (file ``p.yaml``) in the project ``shop`` at ``/p``."""
+    document, provenance = to_plain(load_yaml_text(text, "p.yaml"))
+    return lineage_of(document, provenance, Project(root=Path("/p"), name="shop"))
+
+
+def test_the_lineage_block_gives_the_namespace_the_transport_the_project_root_and_the_blocks_place() -> None:
+    assert lineage_spec(PIPELINE_LINEAGE) == LineageSpec(
+        namespace="payments",
+        transport={"type": "console"},
+        project_root=Path("/p"),
+        location=Location("p.yaml", 2, 1),
+    )
+
+
+@pytest.mark.parametrize("enabled", ["", "  enabled: true\n"], ids=["unset", "true"])
+def test_without_a_namespace_the_job_is_in_the_projects_namespace_and_lineage_is_on(enabled: str) -> None:
+    text = "lineage:\n" + enabled + "  transport: {type: file, log_file_path: events.jsonl}\n"
+    assert lineage_spec(text) == LineageSpec(
+        namespace="shop",
+        transport={"type": "file", "log_file_path": "events.jsonl"},
+        project_root=Path("/p"),
+        location=Location("p.yaml", 1, 1),
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["name: orders\n", "lineage: {}\n", PIPELINE_LINEAGE + "  enabled: false\n"],
+    ids=["no-block", "empty-block", "enabled-false"],
+)
+def test_no_block_an_empty_one_or_enabled_false_means_no_lineage(text: str) -> None:
+    assert lineage_spec(text) is None
+
+
+@pytest.mark.parametrize(
+    ("module", "found"),
+    [("json", True), ("etl_cli_no_such_module", False), ("etl_cli_no_such_package.client", False)],
+    ids=["installed", "missing", "parent-missing"],
+)
+def test_a_module_is_installed_when_found_and_not_when_it_or_its_parent_package_is_missing(
+    module: str, found: bool
+) -> None:
+    assert _installed(module) is found

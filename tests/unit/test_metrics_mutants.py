@@ -4,7 +4,8 @@ That it is, key for key, what the published ``etl_cli/model/pipeline.schema.json
 schema by tests/unit/test_generated_files.py. Pinned here: its structure is the one the validator relies on (a
 ``type`` chosen from the exporters, one ``if``/``then`` branch per exporter pointing at a closed definition that
 requires the exporter's own options); and validating pipelines with it reports what users read: the missing
-``type`` or option, an unknown key, a wrong ``description``, an unknown exporter.
+``type`` or option, an unknown key, a wrong ``description``, an unknown exporter. And what ``metrics_of`` hands the
+exporter: its options, without ``type`` and ``description``, with the place of the ``metrics:`` key.
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ from typing import Any
 
 from etl_cli.app import registry
 from etl_cli.config.loader import load_pipeline
+from etl_cli.config.nodes import to_plain
+from etl_cli.config.yaml_loader import load_yaml_text
+from etl_cli.errors import Location
 from etl_cli.model.check import check_pipeline
-from etl_cli.model.metrics import metrics_schema
+from etl_cli.model.metrics import MetricsSpec, metrics_of, metrics_schema
 from tests.unit.helpers import make_project, said
 
 HEAD = "sources:\n  - {name: a, type: csv, path: a.csv}\nsinks:\n  - {name: out, type: parquet, input: a, path: out}\n"
@@ -138,3 +142,14 @@ def test_an_unknown_exporter_names_the_exporters(tmp_path: Path) -> None:
             9,
         )
     ]
+
+
+# what the pipeline model keeps of the block (``metrics_of``)
+
+
+def test_the_exporter_gets_its_own_options_without_the_type_and_the_description() -> None:
+    text = "name: p\nmetrics:\n  type: textfile\n  description: for the board\n  path: m.prom\n  labels: {team: a}\n"
+    document, provenance = to_plain(load_yaml_text(text, "p.yaml"))
+    assert metrics_of(document, provenance, Path("/p")) == MetricsSpec(
+        "textfile", {"path": "m.prom", "labels": {"team": "a"}}, Path("/p"), Location("p.yaml", 2, 1)
+    )
