@@ -134,8 +134,15 @@ _ICEBERG_SCHEMA = {
         },
     },
     "allOf": [
-        {"if": {"properties": {"catalog_type": {"const": "hadoop"}}}, "then": {"required": ["warehouse"]}},
-        {"if": {"properties": {"catalog_type": {"const": "rest"}}}, "then": {"required": ["uri"]}},
+        # "required" in each "if": without catalog_type neither branch applies (it is refused on its own)
+        {
+            "if": {"properties": {"catalog_type": {"const": "hadoop"}}, "required": ["catalog_type"]},
+            "then": {"required": ["warehouse"]},
+        },
+        {
+            "if": {"properties": {"catalog_type": {"const": "rest"}}, "required": ["catalog_type"]},
+            "then": {"required": ["uri"]},
+        },
     ],
 }
 #: one entry of ``catalogs:`` in etl-project.yaml

@@ -327,3 +327,13 @@ def test_a_source_of_an_unknown_type_is_only_its_type_error_when_a_sink_register
     assert [(code, line, col) for code, _, _, line, col in pipeline_errors(tmp_path, pipeline)] == [
         ("invalid-value", 3, 21)
     ]
+
+
+def test_an_iceberg_catalog_without_catalog_type_is_that_one_error_not_also_a_missing_warehouse_and_uri(
+    tmp_path: Path,
+) -> None:
+    write(tmp_path, "etl-project.yaml", "name: shop\ncatalogs:\n  t:\n    type: iceberg\n")
+    _, problems = read_catalogs(load_project(tmp_path))
+    assert [(p.code, p.message, p.location.line, p.location.column) for p in problems] == [
+        ("missing-key", "missing required key 'catalog_type' in catalogs.t", 3, 3)
+    ]
