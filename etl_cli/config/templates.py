@@ -206,7 +206,18 @@ class TemplateResolver:
         return None, None
 
     def _check_param_keys(self, name: str, param: str, spec: Node) -> None:
-        """A misspelt ``defualt:`` would silently make the parameter required: report it in the template."""
+        """A misspelt ``defualt:`` would silently make the parameter required: report it in the template. So would
+        a value written in the parameter's place (``zone: eu-1`` for ``zone: {default: eu-1}``)."""
+        if not spec.is_mapping and spec.value is not None:
+            self.diagnostics.append(
+                error(
+                    "template-param",
+                    f"parameter '{param}' of template '{name}' is declared as a value, not as its settings",
+                    spec.loc,
+                    f"write {param}: {{default: ...}} for a default, or {param}: with nothing after it for a "
+                    "parameter the pipeline must give",
+                )
+            )
         for key, node in spec.value.items() if spec.is_mapping else ():
             if key not in _PARAM_KEYS:
                 self.diagnostics.append(

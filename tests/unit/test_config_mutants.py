@@ -1,12 +1,13 @@
 """Behaviours found untested by mutation testing (mutmut) of config/overlay.py and config/interpolate.py.
 
-Overlays: named-list merges by name (deleting an undefined item, later items after a delete, problems inside an
-item, the hint for an unknown item, where the merged list is placed, named lists at the top of a document) and
-``!delete`` marks left with nothing to delete. Interpolation: undefined variables and loops (their report and the
-value they leave), the 32-variable and 100-level limits at their exact boundaries, the 10,000-node and 16 MiB
-limits reached by copies of lists, where copied items are placed, and the interpolated mark the literal-credential
-rule reads. Every test loads through the public entry points and asserts the document, the provenance or the
-diagnostic (code, message, place, hint) a user sees.
+Overlays: named-list merges by name (deleting an undefined item, later items after a delete, problems inside an item,
+the hint for an unknown item, where the merged list is placed, named lists at the top of a document), what replaces
+instead of merging (a mapping against a scalar or a list, lists whose items are not all named mappings), the keys of an
+overlay mapping after a ``!delete``, and ``!delete`` marks left with nothing to delete. Interpolation: undefined
+variables and loops (their report and the value they leave), the 32-variable and 100-level limits at their exact
+boundaries, the 10,000-node and 16 MiB limits reached by copies of lists, where copied items are placed, and the
+interpolated mark the literal-credential rule reads. Every test loads through the public entry points and asserts the
+document, the provenance or the diagnostic (code, message, place, hint) a user sees.
 """
 
 from __future__ import annotations
@@ -133,6 +134,39 @@ def test_named_lists_at_the_top_of_a_document_merge_by_name() -> None:
     assert merged == [{"name": "a", "x": 10}, {"name": "b", "x": 2}, {"name": "c", "x": 3}]
     (diag,) = diagnostics
     assert report(diag) == ("overlay-target", "!delete of list item 'zz', which is not defined", 3, 3)
+
+
+@pytest.mark.parametrize(
+    ("base", "over", "merged"),
+    [
+        ("{a: 1}", "5", 5),
+        ("5", "{a: 1}", {"a": 1}),
+        ("{a: 1}", "[a]", ["a"]),
+        ("[a]", "{a: 1}", {"a": 1}),
+        ("[{a: 1}, {b: 2}]", "[{c: 3}]", [{"c": 3}]),
+        ("[{name: a, v: 1}, {v: 2}]", "[{name: b, v: 3}]", [{"name": "b", "v": 3}]),
+        ("[{name: a, v: 1}]", "[{name: a, v: 2}, {v: 3}]", [{"name": "a", "v": 2}, {"v": 3}]),
+    ],
+)
+def test_values_that_are_not_both_mappings_or_both_named_lists_are_replaced_by_the_overlay(
+    base: str, over: str, merged: Any
+) -> None:
+    """A list merges by name only when every item of both lists is a mapping with a ``name``."""
+    diagnostics: list[Diagnostic] = []
+    result = merge(
+        load_yaml_text(f"x: {base}\n", "base.yaml"), load_yaml_text(f"x: {over}\n", "over.yaml"), diagnostics
+    )
+    assert to_plain(result)[0] == {"x": merged}
+    assert diagnostics == []
+
+
+def test_keys_of_an_overlay_mapping_after_a_delete_still_apply() -> None:
+    base = load_yaml_text("a: 1\nb: 2\nc: 3\n", "base.yaml")
+    over = load_yaml_text("a: !delete\nzz: !delete\nb: 20\nd: 4\n", "over.yaml")
+    diagnostics: list[Diagnostic] = []
+    assert to_plain(merge(base, over, diagnostics))[0] == {"b": 20, "c": 3, "d": 4}
+    assert [report(d) for d in diagnostics] == [("overlay-delete", "!delete of 'zz', which is not set", 2, 1)]
+    assert diagnostics[0].hint is None
 
 
 # --- overlays: !delete with nothing under it ----------------------------------------------------------------------

@@ -1,10 +1,12 @@
 """What loading a pipeline reports about its environment overlay, and where the values of the later layers are
-said to be written (etl_cli/config/loader.py ``_apply_overlay`` and ``_node_of``, etl_cli/config/overlay.py
-``_untagged``), pinned where mutation testing found them loose.
+said to be written (etl_cli/config/loader.py ``_apply_overlay``, ``apply_set`` and ``_node_of``,
+etl_cli/config/overlay.py ``_untagged``), pinned where mutation testing found them loose.
 
 An overlay that links out of the pipeline's ``env/`` folder, that is not a mapping, or that uses ``extends`` is
 reported (code, message, place and hint) and, but for ``extends``, not applied. Every node of a ``--set`` value is
-located at the ``--set``, key and value; a ``!replace`` value comes back as written, only without its tag.
+located at the ``--set``, key and value, and so is every mapping a ``--set`` creates on its way to its key; a
+``--set`` through a value that is not a mapping names the whole path to that value. A ``!replace`` value comes
+back as written, only without its tag.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from etl_cli.config.nodes import REPLACE_TAG, Node, NodeInfo, to_plain
 from etl_cli.config.overlay import merge
 from etl_cli.config.yaml_loader import display_path, load_yaml_text
 from etl_cli.diagnostics import Diagnostic, error
-from etl_cli.errors import Location
+from etl_cli.errors import Location, UsageError
 
 from .helpers import PROJECT, make_project, write
 
@@ -115,6 +117,28 @@ def test_a_set_scalar_is_located_at_the_set_key_and_value() -> None:
     leaf = apply_set(tree, "vars.v=5").value["vars"].value["v"]
     at_set = Location("--set vars.v=5", 0, 0)
     assert (leaf.value, leaf.loc, leaf.key_loc, leaf.raw) == (5, at_set, at_set, "5")
+
+
+def test_the_mappings_a_set_creates_on_its_way_to_its_key_are_located_at_the_set() -> None:
+    assignment = "spark.conf.spark.sql.shuffle.partitions=8"
+    tree = load_yaml_text("name: demo\n", "pipeline.yaml")
+    document, provenance = to_plain(apply_set(tree, assignment))
+    assert document == {"name": "demo", "spark": {"conf": {"spark.sql.shuffle.partitions": 8}}}
+    at_set = Location(f"--set {assignment}", 0, 0)
+    created = [("spark",), ("spark", "conf")]
+    assert {path: (provenance.entries[path].loc, provenance.entries[path].key_loc) for path in created} == {
+        path: (at_set, at_set) for path in created
+    }
+
+
+def test_a_set_through_a_value_that_is_not_a_mapping_names_the_whole_path_to_that_value() -> None:
+    tree = load_yaml_text("vars: {region: eu}\n", "pipeline.yaml")
+    with pytest.raises(UsageError) as refused:
+        apply_set(tree, "vars.region.code=de")
+    assert (refused.value.message, refused.value.hint) == (
+        "--set vars.region.code: 'vars.region' is not a mapping",
+        None,
+    )
 
 
 def test_a_replace_value_of_an_overlay_is_located_where_the_overlay_writes_it(project: Path) -> None:

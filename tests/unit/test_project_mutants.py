@@ -1,22 +1,30 @@
 """etl-project.yaml as config/project.py reads it, pinned where mutation testing found it loose: how its messages
-show a wrong value (``_show``), each entry of ``environments:`` (``_ProjectReader._environment``) and the secret
-providers of an environment (``Project.secrets_for``).
+show a wrong value (``_show``), each entry of ``environments:`` (``_ProjectReader._environment``), the environments
+a project has when it names none (``_default_environments``), the secret providers of an environment
+(``Project.secrets_for``), how an invalid project reads as an error (``InvalidProject``) and the rule messages give
+for relative paths (``Project.relative_paths_rule``).
 
 Text is shown quoted, anything else as YAML read it (a date as a date, a list as a list), and a value longer than
 60 characters as its first 57 and ``...``: a message shows what was written, not the reader's internals.
 An environment entry that is not a name, not a mapping, or holds a wrong ``protected``, ``secrets`` or ``lineage``
 is reported at its place (code, message, hint) and the right entries are kept with their settings. An
 environment's provider of the same type as the project's updates it key by key, a new one is added, and an
-environment the project does not list gets the project's providers.
+environment the project does not list gets the project's providers. A project that names no environments (no
+``environments:``, no etl-project.yaml, or a file too broken to read) has dev, staging and prod, only prod
+protected. An invalid project reads as its title and then each problem on its own line; relative paths are said to
+be relative to the project root, the folder of etl-project.yaml or the folder where none was found.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from etl_cli.config.limits import NAME_RULE
 from etl_cli.config.nodes import to_plain
-from etl_cli.config.project import Environment, read_project
+from etl_cli.config.project import Environment, InvalidProject, load_project, read_project
+from etl_cli.config.yaml_loader import display_path
 
 from .helpers import make_project, said
 
@@ -123,3 +131,56 @@ def test_an_environment_the_project_does_not_list_gets_the_project_s_providers(t
     assert problems == []
     assert project.choose_env("qa") == "qa"
     assert project.secrets_for("qa") == {"vault": {"url": "x"}}
+
+
+# --------------------------------------------------------------------------- a project that names no environments
+
+
+@pytest.mark.parametrize(
+    ("project", "problems"),
+    [(None, []), ("name: t\n", []), ("- not\n- a mapping\n", ["not-a-mapping"]), ("name: [\n", ["yaml-syntax"])],
+    ids=["no project file", "no environments key", "not a mapping", "unreadable"],
+)
+def test_a_project_naming_no_environments_has_dev_staging_and_prod_with_only_prod_protected(
+    tmp_path: Path, project: str | None, problems: list[str]
+) -> None:
+    if project is not None:
+        make_project(tmp_path, project=project)
+    read, found = read_project(tmp_path)
+    assert [d.code for d in found] == problems
+    assert read.environments == {
+        "dev": Environment("dev"),
+        "staging": Environment("staging"),
+        "prod": Environment("prod", True),
+    }
+    assert [read.is_protected(env) for env in ("dev", "staging", "prod")] == [False, False, True]
+
+
+# --------------------------------------------------------------------------- messages about the project as a whole
+
+
+def test_an_invalid_project_reads_as_its_title_then_each_problem_on_its_own_line(tmp_path: Path) -> None:
+    make_project(tmp_path, project="history: 5\nnmae: t\n")
+    with pytest.raises(InvalidProject) as caught:
+        load_project(tmp_path)
+    shown = display_path(tmp_path / "etl-project.yaml")
+    assert str(caught.value) == (
+        "etl-project.yaml is invalid\n"
+        f"{shown}:1:10: error: history must be a mapping, got 5 [wrong-type]\n"
+        "    hint: for example: history: {keep_days: 30}\n"
+        f"{shown}:2:1: error: unknown key 'nmae' in etl-project.yaml [unknown-key]\n"
+        "    hint: did you mean 'name'?"
+    )
+
+
+@pytest.mark.parametrize(
+    ("project", "where"),
+    [("name: t\n", "the folder of etl-project.yaml"), (None, "no etl-project.yaml was found there or above")],
+)
+def test_relative_paths_are_said_to_be_relative_to_the_project_root_and_why_it_is_the_root(
+    tmp_path: Path, project: str | None, where: str
+) -> None:
+    if project is not None:
+        make_project(tmp_path, project=project)
+    read, _ = read_project(tmp_path)
+    assert read.relative_paths_rule() == f"relative paths are relative to the project root {tmp_path} ({where})"

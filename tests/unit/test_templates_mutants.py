@@ -1,14 +1,16 @@
 """What ``extends:`` reports and binds (etl_cli/config/templates.py ``TemplateResolver``: ``_parse_extends``,
-``_bind_params``, ``_layer``, ``_find``; and ``_read_names`` through ``drop_unread_library_sources``), pinned where
-mutation testing found it loose. The resolver runs in-process on a temporary templates folder.
+``_bind_params``, ``_check_param_keys``, ``_layer``, ``_find``, ``_known_hint``; and ``_read_names`` through
+``drop_unread_library_sources``), pinned where mutation testing found it loose. The resolver runs in-process on a
+temporary templates folder.
 
-Each problem is checked whole (code, message, place, hint): an ``extends`` naming no template or with an unknown
-key, ``params`` that are not a mapping, a required parameter not given, a parameter the template does not take,
-a loop, a chain too deep, a template that is not a mapping or has a wrong ``library`` flag, a name that is not a
-template name, is not found or links out of the templates folder. Bound parameters become the ``vars`` of the
-lowest layer, located at the ``extends`` (a default's key in the template); an optional parameter without a
-default binds nothing and a template without parameters adds no ``vars``. A library template keeps the sources a
-transform, a sink or a check reads.
+Each problem is checked whole (code, message, place, hint): an ``extends`` naming no template or with an unknown key,
+``params`` that are not a mapping, a required parameter not given, a parameter the template does not take, a key a
+parameter's declaration does not take (with every key it does), a loop, a chain too deep, a template that is not a
+mapping or has a wrong ``library`` flag, a name that is not a template name, is not found (with every template there is,
+or no hint when there is none) or links out of the templates folder. Bound parameters become the ``vars`` of the lowest
+layer, located at the ``extends`` (a default's key in the template); an optional parameter without a default binds
+nothing, a parameter declared with no settings is required, and a template without parameters adds no ``vars``. A
+library template keeps the sources a transform, a sink or a check reads.
 """
 
 from __future__ import annotations
@@ -148,6 +150,44 @@ def test_a_parameter_the_template_does_not_take_is_reported_with_those_it_takes(
     ]
 
 
+def test_a_key_a_parameter_declaration_does_not_take_is_reported_in_the_template_with_every_key_it_does(
+    tmp_path: Path,
+) -> None:
+    odd = Templates(tmp_path, {"odd": "params:\n  zone: {colour: red, default: a}\n"})
+    document, _ = to_plain(odd.expand("extends: odd\n"))
+    assert odd.problems == [
+        error(
+            "template-param",
+            "parameter 'zone' of template 'odd' has no key 'colour'",
+            odd.at("odd", 2, 10),
+            "a parameter takes: description, default, required, example",
+        )
+    ]
+    assert document == {"vars": {"zone": "a"}}
+
+
+def test_a_parameter_declared_with_no_settings_is_required_and_binds_what_is_given(tmp_path: Path) -> None:
+    bare = Templates(tmp_path, {"bare": "params:\n  region:\n"})
+    document, _ = to_plain(bare.expand("extends: {template: bare, params: {region: eu}}\n"))
+    assert bare.problems == []
+    assert document == {"vars": {"region": "eu"}}
+
+
+def test_a_value_written_in_place_of_a_parameter_s_settings_is_reported_not_taken_as_required(tmp_path: Path) -> None:
+    valued = Templates(tmp_path, {"valued": "params:\n  zone: eu-1\n"})
+    document, _ = to_plain(valued.expand("extends: {template: valued, params: {zone: us-2}}\n"))
+    assert valued.problems == [
+        error(
+            "template-param",
+            "parameter 'zone' of template 'valued' is declared as a value, not as its settings",
+            valued.at("valued", 2, 9),
+            "write zone: {default: ...} for a default, or zone: with nothing after it for a parameter the "
+            "pipeline must give",
+        )
+    ]
+    assert document == {"vars": {"zone": "us-2"}}
+
+
 def test_a_template_without_parameters_adds_no_vars(templates: Templates) -> None:
     document, _ = to_plain(templates.expand("name: p\nextends: plain\n"))
     assert templates.problems == []
@@ -233,6 +273,24 @@ def test_a_template_not_found_names_every_folder_looked_in(tmp_path: Path) -> No
             f"template 'nothere' not found (looked in {templates.folder}, {shared})",
             Location("pipeline.yaml", 1, 10),
             "available templates: base",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("present", "hint"), [({}, None), ({"base": BASE, "plain": PLAIN}, "available templates: base, plain")]
+)
+def test_a_template_not_found_is_told_every_template_there_is_or_no_hint_when_there_is_none(
+    tmp_path: Path, present: dict[str, str], hint: str | None
+) -> None:
+    templates = Templates(tmp_path, present)
+    templates.expand("extends: nothere\n")
+    assert templates.problems == [
+        error(
+            "template-not-found",
+            f"template 'nothere' not found (looked in {templates.folder})",
+            Location("pipeline.yaml", 1, 10),
+            hint,
         )
     ]
 
