@@ -183,8 +183,3 @@ def option_location(pipeline: PipelineSpec, stage: StageSpec, key: str) -> Locat
     if stage.name not in same_kind:
         return None
     return pipeline.provenance.user_location((*stage_path(stage.kind, same_kind.index(stage.name)), key))
-
-
-def stage_location(provenance: Provenance, kind: Kind, index: int, key: str | None = None) -> Location | None:
-    path = stage_path(kind, index)
-    return provenance.key_location((*path, key)) if key else provenance.value_location(path)

@@ -8,6 +8,13 @@ came from (both null when none could be named), each filter, and each source a r
 exempt from. And where a filter's problem points: into its quoted text, on the file's first or last line too, the
 file read as UTF-8 whatever the locale. Rules are read from a real ``etl-project.yaml``; expected messages and
 places are written by hand from its text.
+
+Then the model's small decisions, on objects built in code: which stages a rule filters (sources only, by type, by
+what they read: each path of a list, a relative path as written and made absolute, a table never made a path), who
+is exempt (by name, by a group), where an offset into a filter is (not moved without a line or an offset), ``--as``
+left out keeping the principal named before, the ``name`` attribute, a column named like a placeholder, each
+source's filters, and a filter that is not SQL refused with the first line of sqlglot's message (its type's name
+when it has none).
 """
 
 from __future__ import annotations
@@ -17,11 +24,25 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlglot.errors import ParseError
 
 from etl_cli.config.project import load_project
 from etl_cli.diagnostics import error
 from etl_cli.errors import Location
-from etl_cli.model.access import AccessRefused, AccessSpec, access_of, check_access, decide
+from etl_cli.model.access import (
+    AccessDecision,
+    AccessRefused,
+    AccessRule,
+    AccessSpec,
+    FilterProblem,
+    PrincipalEntry,
+    RowFilter,
+    _first_line,
+    access_of,
+    check_access,
+    decide,
+    parse_filter,
+)
 from etl_cli.plugins.api import StageSpec
 
 from .helpers import write
@@ -120,6 +141,16 @@ access:
     filter: "tenant_id = ${principal:tenant} AND region = ${principal:region}"
 """
 UNDECLARED = "declare '{0}' under principals: in etl-project.yaml, or run --as one of them"
+TWO_RULES = """\
+name: rls
+principals:
+  carol: {team: x}
+access:
+  tenant_rows:
+    filter: "tenant_id = ${principal:tenant}"
+  region_rows:
+    filter: "region = ${principal:region}"
+"""
 
 
 @pytest.mark.parametrize(
@@ -143,6 +174,14 @@ UNDECLARED = "declare '{0}' under principals: in etl-project.yaml, or run --as o
             "as 'bob': access rule 'zone_rows': principal 'bob' has no attribute 'tenant', 'region'",
             "add tenant, region to principals.bob in etl-project.yaml, or exempt 'bob'", 5,
             id="declared-without-two-attributes",
+        ),
+        pytest.param(
+            TWO_RULES, {"ETL_PRINCIPAL": "carol"}, None,
+            "as 'carol': access rule 'tenant_rows': principal 'carol' has no attribute 'tenant'; "
+            "access rule 'region_rows': principal 'carol' has no attribute 'region'",
+            "add tenant to principals.carol in etl-project.yaml, or exempt 'carol'; "
+            "add region to principals.carol in etl-project.yaml, or exempt 'carol'", 5,
+            id="two-rules-with-two-hints",
         ),
     ],
 )  # fmt: skip
@@ -209,3 +248,112 @@ def test_the_project_file_is_read_as_utf8_to_place_a_filter_problem_whatever_the
     assert check_access(load_project(tmp_path)) == [
         error("access-filter", f"access.r.filter: {BAD_REFERENCE}", at(tmp_path, 5, 18), BAD_REFERENCE_HINT)
     ]
+
+
+# --------------------------------------------------------------------------- the model's small decisions
+
+ROOT = Path("/srv/shop")
+
+
+def rule(
+    types: tuple[str, ...] = (),
+    datasets: tuple[str, ...] = (),
+    exempt_principals: tuple[str, ...] = (),
+    exempt_groups: tuple[str, ...] = (),
+) -> AccessRule:
+    """A rule filtering ``x = 1`` with these selectors and exemptions."""
+    parsed = parse_filter("x = 1")
+    return AccessRule("r", "x = 1", parsed, (), types, datasets, exempt_principals, exempt_groups)
+
+
+@pytest.mark.parametrize(
+    ("selectors", "stage", "matched"),
+    [
+        pytest.param({}, ORDERS, True, id="no-selector-a-source"),
+        pytest.param({}, StageSpec("out", "sink", "csv", (), {"path": "o"}), False, id="no-selector-a-sink"),
+        pytest.param({}, StageSpec("t", "transform", "sql", (), {}), False, id="no-selector-a-transform"),
+        pytest.param({"types": ("jdbc",)}, ORDERS, False, id="a-source-of-another-type"),
+        pytest.param({"types": ("csv",)}, ORDERS, True, id="a-source-of-the-type"),
+        pytest.param(
+            {"datasets": ("*/b.csv",)},
+            StageSpec("both", "source", "csv", (), {"path": ["data/a.csv", "data/b.csv"]}),
+            True,
+            id="one-of-the-paths-of-a-list",
+        ),
+        pytest.param({"datasets": ("/srv/shop/data/*",)}, ORDERS, True, id="a-relative-path-made-absolute"),
+        pytest.param({"datasets": ("data/*",)}, ORDERS, True, id="a-relative-path-as-written"),
+        pytest.param(
+            {"datasets": ("/srv/shop/*",)},
+            StageSpec("db", "source", "jdbc", (), {"table": "sales.orders"}),
+            False,
+            id="a-table-is-not-a-path",
+        ),
+    ],
+)
+def test_a_rule_filters_sources_chosen_by_type_and_by_what_they_read(
+    selectors: dict[str, tuple[str, ...]], stage: StageSpec, matched: bool
+) -> None:
+    assert rule(**selectors).matches(stage, ROOT) is matched
+
+
+def test_a_principal_is_exempt_by_its_name_or_one_of_its_groups() -> None:
+    exempting = rule(exempt_principals=("root",), exempt_groups=("admins",))
+    admin = PrincipalEntry("bob", groups=("staff", "admins"))
+    assert [
+        exempting.exempts("root", None),
+        exempting.exempts("bob", admin),
+        exempting.exempts("bob", PrincipalEntry("bob", groups=("staff",))),
+        exempting.exempts("bob", None),
+    ] == [True, True, False, False]
+
+
+@pytest.mark.parametrize(
+    ("start", "offset", "place"),
+    [
+        pytest.param(Location("p.yaml", 3, 10), 4, Location("p.yaml", 3, 14), id="an-offset-on-a-line"),
+        pytest.param(Location("p.yaml", 1, 10), 4, Location("p.yaml", 1, 14), id="an-offset-on-the-first-line"),
+        pytest.param(Location("p.yaml", 3, 10), None, Location("p.yaml", 3, 10), id="no-offset-the-start"),
+        pytest.param(Location("p.yaml", 0, 0), 4, Location("p.yaml", 0, 0), id="no-line-the-file"),
+        pytest.param(None, 4, None, id="no-place"),
+    ],
+)
+def test_a_place_in_a_filter_is_its_start_moved_by_the_offset(
+    start: Location | None, offset: int | None, place: Location | None
+) -> None:
+    placed = AccessRule("r", "x = 1", parse_filter("x = 1"), filter_location=start)
+    assert placed.filter_at(offset) == place
+
+
+def test_reading_as_no_one_keeps_the_principal_named_before() -> None:
+    spec = AccessSpec(acting_as="bob")
+    assert (spec.as_principal(None).acting_as, spec.as_principal("eve").acting_as) == ("bob", "eve")
+
+
+def test_the_name_attribute_is_the_principals_own_name() -> None:
+    alice = PrincipalEntry("alice", {"tenant": 7})
+    assert (alice.value("name"), alice.value("tenant")) == ("alice", 7)
+
+
+def test_a_column_named_like_a_placeholder_stays_a_column() -> None:
+    parsed = parse_filter("etl_principal__tenant = ${principal:tenant}")
+    assert parsed.with_values({"tenant": 7}) == "etl_principal__tenant = 7"
+
+
+def test_a_decision_gives_each_source_its_own_filters() -> None:
+    orders = RowFilter("orders", "tenant_rows", "tenant_id = 7")
+    decision = AccessDecision(None, (orders, RowFilter("regions", "tenant_rows", "tenant_id = 7")))
+    assert (decision.for_source("orders"), decision.for_source("shops")) == ([orders], [])
+
+
+def test_a_filter_that_is_not_sql_is_refused_with_the_first_line_of_the_parsers_message() -> None:
+    with pytest.raises(FilterProblem) as caught:
+        parse_filter("a in (1")
+    assert (caught.value.message, caught.value.offset, caught.value.hint) == (
+        "it is not valid Spark SQL: Expecting ). Line 1, Col: 7.",
+        None,
+        None,
+    )
+
+
+def test_a_parser_error_without_a_message_is_named_by_its_type() -> None:
+    assert _first_line(ParseError("")) == "ParseError"

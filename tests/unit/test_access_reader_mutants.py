@@ -3,8 +3,10 @@
 Pins what the reader of etl_cli/model/access.py makes of each principal (its attributes, groups and place; an entry
 with any problem is left out, and every problem of it is still reported), of each rule (its sources, types, datasets,
 exempt principals and groups, ``required`` and description) and of its ``exempt:`` block; and every problem it
-reports, in full: code, message, hint and ``file:line:col``. Rules are read from a real ``etl-project.yaml``;
-expected messages and places are written by hand from its text (lines and columns count from 1).
+reports, in full: code, message, hint and ``file:line:col`` (a declared principal without an attribute a filter
+reads, unless the rule exempts it by name or group, at the first reference to it). Rules are read from a real
+``etl-project.yaml``; expected messages and places are written by hand from its text (lines and columns count
+from 1).
 """
 
 from __future__ import annotations
@@ -295,3 +297,32 @@ def test_unknown_keys_and_wrong_lists_in_exempt_are_reported_at_their_place(tmp_
         error("wrong-type", "access.r.exempt.groups must be a list of names", at(tmp_path, 5, 61)),
     ]  # fmt: skip
     assert [r.name for r in spec.rules] == ["r"]
+
+
+def test_a_principal_without_an_attribute_a_filter_reads_is_reported_unless_the_rule_exempts_it(
+    tmp_path: Path,
+) -> None:
+    # root (exempt by name, first) and ops (exempt by group) lack tenant too; bob, after them, is reported at the
+    # first reference to tenant (the filter's text starts at column 14, the reference 12 characters into it)
+    _, problems = read(
+        tmp_path,
+        """\
+        name: rls
+        principals:
+          root: {}
+          ops: {groups: [admins]}
+          bob: {region: eu}
+        access:
+          tenant_rows:
+            filter: "tenant_id = ${principal:tenant} or owner = ${principal:tenant}"
+            exempt: {principals: [root], groups: [admins]}
+        """,
+    )
+    assert problems == [
+        error(
+            "missing-attribute",
+            "access.tenant_rows.filter reads ${principal:tenant}, which principal 'bob' does not have",
+            at(tmp_path, 8, 26),
+            "add tenant to principals.bob in etl-project.yaml, or exempt it (exempt: {principals: [bob]})",
+        )
+    ]

@@ -4,20 +4,33 @@ mutation testing (mutmut) of etl_cli/model/credentials.py (``reference_location`
 ``reference_location`` (used by the secret-placement rule and ``etl-cli secrets list``) is pinned on the pipeline as
 written: the reference's own line and column when the value's text holds it (on the value's first line, from the
 value's start; on a later line, from the line's first column), the first of two, and the value's own place when the
-reference came from a var, however close the var's text or another value holding the same reference is written.
-The literal-credential hint is pinned in full: the secret path ``pipeline/stage`` (``pipeline`` for a pipeline
-without a name, the pipeline alone outside stages or for a stage whose name is not text) and the environment
-variable made of the stage's name and the key's last three words. Expected places are counted by hand from the text.
+reference came from a var, however close the var's text or another value holding the same reference is written;
+the file is read as UTF-8 whatever the locale. The literal-credential hint is pinned in full: the secret path
+``pipeline/stage`` (``pipeline`` for a pipeline without a name, the pipeline alone outside stages or for a stage
+whose name is not text) and the environment variable made of the stage's name and the key's last three words; in
+``spark.conf`` the secret's field is those words too, and outside protected environments the warning keeps the
+hint. A ``${secret:...}`` value is no literal even where no provenance marks it; the secret-placement error is
+pinned word for word. Expected places are counted by hand from the text.
 """
 
 from __future__ import annotations
 
+import locale
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from etl_cli.config.loader import LoadedConfig, load_pipeline
 from etl_cli.config.nodes import NodeInfo, Provenance
+from etl_cli.diagnostics import error, warning
 from etl_cli.errors import Location
-from etl_cli.model.credentials import check_literal_credentials, reference_location
+from etl_cli.model.credentials import (
+    ALLOWED_PLACES,
+    check_literal_credentials,
+    check_secret_placement,
+    reference_location,
+)
 
 from .helpers import write
 
@@ -129,3 +142,60 @@ def test_the_variable_takes_the_stage_name_and_the_last_three_words_of_the_key(t
     assert list(hints(tmp_path, body).values()) == [
         hint("aws_secret_access_key", "orders/s3_in", "S3_IN_SECRET_ACCESS_KEY")
     ]
+
+
+def test_a_spark_conf_literal_is_a_warning_outside_protected_environments_hinting_a_field_of_the_keys_words(
+    tmp_path: Path,
+) -> None:
+    # in spark.conf the secret's field is the key's last three words (the key itself is no field name)
+    loaded = load(tmp_path, "name: orders\nspark:\n  conf:\n    spark.hadoop.fs.s3a.secret.key: k\n")
+    assert check_literal_credentials(loaded.document, loaded.provenance, False) == [
+        warning(
+            "literal-credential",
+            "spark.conf.spark.hadoop.fs.s3a.secret.key is a credential written as plain text (an error in protected "
+            "environments)",
+            Location(str(tmp_path / "p" / "pipeline.yaml"), 4, 37),
+            'write spark.hadoop.fs.s3a.secret.key: "${secret:vault:orders#s3a_secret_key}" (or '
+            '"${env:S3A_SECRET_KEY}") and keep the value in a secret store, e.g. etl-cli secrets set '
+            "keyring:orders#s3a_secret_key",
+        )
+    ]
+
+
+def test_a_secret_reference_is_no_literal_even_without_an_interpolation_mark() -> None:
+    # a document built in code: no provenance marks which values were references
+    document = {"sources": [{"name": "db", "type": "jdbc", "password": "${secret:vault:db#password}", "token": "t"}]}
+    found = check_literal_credentials(document, Provenance(), True)
+    assert [d.message for d in found] == ["sources.db.token is a credential written as plain text"]
+
+
+# --------------------------------------------------------------------------- the secret-placement error
+
+
+def test_a_misplaced_reference_is_an_error_saying_where_references_are_resolved(tmp_path: Path) -> None:
+    loaded = load(tmp_path, f'sources:\n  - {{name: raw, type: csv, path: "d/{REF}/x.csv"}}\n')
+    assert check_secret_placement(loaded.document, loaded.provenance) == [
+        error(
+            "secret-placement",
+            f"sources.raw.path holds the secret reference {REF}, but secrets are resolved only in connection "
+            "settings: here it would stay text and flow into the data",
+            Location(str(tmp_path / "p" / "pipeline.yaml"), 2, 37),
+            f"secret references are allowed in: {ALLOWED_PLACES}",
+        )
+    ]
+
+
+@pytest.fixture
+def ascii_locale() -> Iterator[None]:
+    """The C locale, whose encoding is ASCII: what ``open()`` reads with when no encoding is given."""
+    saved = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")
+    try:
+        yield
+    finally:
+        locale.setlocale(locale.LC_CTYPE, saved)
+
+
+@pytest.mark.usefixtures("ascii_locale")
+def test_the_pipeline_is_read_as_utf8_to_place_a_reference_whatever_the_locale(tmp_path: Path) -> None:
+    assert located(tmp_path, f'note: "für"\npath: "d/{REF}"\n', "path") == (2, 10)

@@ -7,7 +7,9 @@ error of ``late: dead_letter`` without a queue (only a source's watermark is rea
 dropped without a queue (at the window, or at the stage), and why a stage's late records are not covered (a
 window on a column without a watermark, a join of three streams, a deduplicate after a join; a window with
 neither duration nor gap is not called a session window); and the stages ``document_stages`` reads of a
-document (named items only, a sink's one input, each item's place). No JVM."""
+document (named items only, a sink's one input, each item's place); a deduplicate's split whole (the watermark's
+column, no duration, no slide), and ``late_action`` (the watermark's own ``late``, else the queue's presence).
+No JVM."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ import pytest
 
 from etl_cli.config.nodes import Provenance, to_plain
 from etl_cli.config.yaml_loader import load_yaml_text
-from etl_cli.model.late import Stage, document_stages, late_problems, late_splits
+from etl_cli.model.late import LateSplit, Stage, document_stages, late_action, late_problems, late_splits
 from tests.unit.helpers import column
 
 WATERMARK = {"column": "ts", "delay": "5 seconds"}
@@ -288,3 +290,28 @@ def test_the_stages_of_a_document_are_its_named_items_with_their_inputs_and_plac
         Stage("transform", "valid", "filter", ("s",), valid, ("transforms", 1)),
         Stage("sink", "out", "json", ("valid",), out, ("sinks", 0)),
     ]
+
+
+# --------------------------------------------------------------------------- the split and the action, whole
+
+
+def test_a_deduplicate_s_split_has_the_watermark_s_column_and_no_window() -> None:
+    keyed = {"name": "d", "type": "deduplicate", "inputs": ["s"], "keys": ["id", "ts"]}
+    assert late_splits(document_stages(pipeline(keyed)), True) == [
+        LateSplit("d", "ts", "", None, (("s", "5 seconds"),), "event")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("watermark", "has_queue", "action"),
+    [
+        pytest.param({"column": "ts"}, False, "drop", id="no-late-no-queue-drops"),
+        pytest.param({"column": "ts"}, True, "dead_letter", id="no-late-with-a-queue-dead-letters"),
+        pytest.param({"column": "ts", "late": "drop"}, True, "drop", id="late-drop-over-a-queue"),
+        pytest.param({"column": "ts", "late": "dead_letter"}, False, "dead_letter", id="late-dead-letter-as-written"),
+    ],
+)
+def test_a_watermark_s_late_action_is_its_own_else_the_queue_s(
+    watermark: dict[str, str], has_queue: bool, action: str
+) -> None:
+    assert late_action(watermark, has_queue) == action

@@ -1,7 +1,8 @@
 """What a pipeline's ``monitoring:`` block makes of its live endpoint (etl_cli/model/monitoring.py,
 ``monitoring_of``): each setting written is read (enabled, host, port, ready_max_age_s), each one left out takes
 its default (on for a streaming pipeline only), and a bind error points at the port's line, else the host's, else
-the block's. No JVM, no socket."""
+the block's; ``run --monitoring-port`` switches it on at that port, its bind errors naming the option rather than a
+line of the file. No JVM, no socket."""
 
 from __future__ import annotations
 
@@ -47,3 +48,8 @@ def test_the_monitoring_block_gives_the_endpoint_its_settings_and_the_line_a_bin
     text: str, streaming: bool, expected: MonitoringSpec
 ) -> None:
     assert spec(text, streaming) == expected
+
+
+def test_a_port_given_for_one_run_switches_the_endpoint_on_and_names_the_option_not_the_file() -> None:
+    written = spec("name: p\nmonitoring:\n  enabled: false\n  host: 0.0.0.0\n  port: 9464\n", False)
+    assert written.on_port(8000) == MonitoringSpec(True, "0.0.0.0", 8000, 120.0, None, "--monitoring-port")

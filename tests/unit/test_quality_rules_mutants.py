@@ -4,7 +4,8 @@
 Each problem of a check item is asserted whole: code, message (which names the check by its name, and the key at
 fault), hint and place. A stage reference that is a sink, or names no stage, lists only sources and transforms; a
 relationships check reports its stage and its target both. A column a strict contract lacks is a warning at the
-column, listing the contract's columns; an ``evolve`` contract takes any column.
+column, listing the contract's columns (each column a check names, under ``column`` and ``columns`` both); an
+``evolve`` contract takes any column.
 """
 
 from __future__ import annotations
@@ -138,6 +139,24 @@ def test_columns_a_strict_contract_lacks_are_warnings_at_each_column_listing_the
             hint,
             *at(line + 1, second, "qty"),
         ),
+    ]
+
+
+def test_a_check_naming_a_column_and_a_list_of_columns_is_compared_with_the_contract_for_both(tmp_path: Path) -> None:
+    # no check type takes both keys (the schema says so too): each column named is still compared with the contract
+    head = with_contract("      columns: {order_id: INT, amount: DOUBLE}\n")
+    item = "  - {name: c, type: not_null, stage: orders, column: zzz, columns: [qty]}"
+    line = head.count("\n") + 2
+    found = reported(diagnose(tmp_path, f"checks:\n{item}\n", head=head), "column-not-in-contract")
+    assert found == [
+        (
+            "warning",
+            "column-not-in-contract",
+            f"check 'c' reads column '{column}', which the contract of 'orders' lacks",
+            "contract columns: order_id, amount",
+            *at(line, item, column),
+        )
+        for column in ("zzz", "qty")
     ]
 
 

@@ -1,15 +1,24 @@
 """Joins and deduplications of streams, checked offline by ``validate`` (etl_cli/model/streaming_state.py):
 which join steps are checked (each step of a join of three inputs, a batch input on the left, a ``joins`` list
 shorter than the inputs or with an entry that is not a mapping), the default join type, where a time range
-given in a ``joins`` entry is refused, and the exact text, hint and place of each deduplication refusal.
-No JVM, no broker."""
+given in a ``joins`` entry is refused, and the exact text, hint and place of each deduplication refusal. Called
+directly (``join_problems``, ``session_update_problem``): a time range's column qualified by its stage
+(``clicks.click_time``, ``clicks.ev.time`` for the column ``ev.time``) is the watermarked one, a wrong left column
+of a later step names every stream on the left and all their watermark columns, and session windows written in
+update mode are refused with their hint. No JVM, no broker."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from etl_cli import app
-from etl_cli.diagnostics import Diagnostic
+from etl_cli.config.nodes import Provenance
+from etl_cli.diagnostics import Diagnostic, error
+from etl_cli.model.streaming_state import join_problems, session_update_problem
 from tests.unit.helpers import column, make_project
 
 HEAD = """\
@@ -203,3 +212,73 @@ def test_a_deduplication_of_a_stream_without_keys_is_refused_not_crashed_on(tmp_
     found = [d for d in validated(tmp_path, dedup("")) if d.severity == "error"]
     assert [d.code for d in found] == ["missing-key", "streaming-state"]
     assert found[1].message.startswith("transform 'unique' deduplicates a stream on ")
+
+
+# --------------------------------------------------------------------------- the checks called directly
+
+
+@dataclass(frozen=True)
+class Item:
+    """A stage as the checks read it (``StageItem``)."""
+
+    name: str
+    kind: str
+    data: dict[str, Any]
+    path: tuple[str | int, ...]
+    inputs: list[str]
+
+
+def stream_source(name: str, event_time: str) -> Item:
+    return Item(name, "source", {"watermark": {"column": event_time, "delay": "5 minutes"}}, ("sources", 0), [])
+
+
+def join_refusals(data: dict[str, Any], inputs: list[str], clicks_time: str = "click_time") -> list[Diagnostic]:
+    """``join_problems`` of transform ``attributed`` joining ``inputs`` of the streams clicks, views and shows."""
+    sources = [stream_source("clicks", clicks_time), stream_source("views", "view_time")]
+    by_name = {s.name: s for s in [*sources, stream_source("shows", "show_time")]}
+    item = Item("attributed", "transform", {"type": "join", **data}, ("transforms", 0), inputs)
+    return join_problems(Provenance(), item, lambda _: [], by_name, set(by_name))
+
+
+def within(left: str, right: str) -> dict[str, str]:
+    return {"left": left, "right": right, "lower": "-10 minutes", "upper": "0 seconds"}
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "clicks_time"),
+    [
+        pytest.param("clicks.click_time", "views.view_time", "click_time", id="each-side-qualified-by-its-stage"),
+        pytest.param("clicks.ev.time", "view_time", "ev.time", id="a-column-with-a-dot-qualified-by-its-stage"),
+    ],
+)
+def test_a_time_range_column_qualified_by_its_stage_is_the_watermarked_column(
+    left: str, right: str, clicks_time: str
+) -> None:
+    assert join_refusals({"within": within(left, right)}, ["clicks", "views"], clicks_time) == []
+
+
+def test_a_left_time_range_column_of_a_later_step_names_every_left_stream_and_their_watermarks() -> None:
+    joins = [{"within": within("click_time", "view_time")}, {"within": within("ad_time", "show_time")}]
+    assert join_refusals({"joins": joins}, ["clicks", "views", "shows"]) == [
+        error(
+            "streaming-state",
+            "transform 'attributed': within.left is ad_time, but the watermark of clicks, views is on click_time, "
+            "view_time: Spark could not tell when a row can no longer match",
+            None,
+            "within.left: click_time (the event time the watermark is on)",
+        )
+    ]
+
+
+def test_session_windows_written_in_update_mode_are_refused_with_the_append_hint() -> None:
+    sessions = Item("sessions", "transform", {"type": "aggregate", "window": {"gap": "5 minutes"}}, ("t", 0), [])
+    sink = Item("out", "sink", {"output_mode": "update"}, ("sinks", 0), ["sessions"])
+    assert session_update_problem(Provenance(), sink, [sessions], "its output_mode", "output_mode") == [
+        error(
+            "streaming-output-mode",
+            "sink 'out' writes the session windows of 'sessions', which Spark writes in append mode only, but its "
+            "output_mode is update",
+            None,
+            "set output_mode: append on the sink (each session written once, when the watermark passes its end)",
+        )
+    ]

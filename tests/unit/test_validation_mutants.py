@@ -3,7 +3,10 @@
 Every branch of ``SchemaChecker._diagnose`` is pinned through ``SchemaChecker.check`` on a small YAML document
 (file ``f.yaml``) and a schema made for it: unknown and missing keys, wrong types, invalid values (enum and
 const), invalid names, patterns with their own message, list lengths, ``not`` and the generic fallback. A few
-cases go through the real pipeline schema too, so the messages users read are the ones pinned here.
+cases go through the real pipeline schema too, so the messages users read are the ones pinned here. How a wrong
+value is shown (a text quoted, a date as written, cut to 57 characters and "..." past 60) and how ``describe_path``
+names a place (stages by name, an index past its list, a number key of a mapping, keys under a text, the whole
+document) are pinned too.
 """
 
 from __future__ import annotations
@@ -11,12 +14,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from etl_cli.app import registry
 from etl_cli.config.loader import load_pipeline
 from etl_cli.config.nodes import to_plain
 from etl_cli.config.yaml_loader import load_yaml_text
 from etl_cli.model.check import check_pipeline
-from etl_cli.model.validation import SchemaChecker
+from etl_cli.model.validation import SchemaChecker, describe_path
 from tests.unit.helpers import make_project, said
 
 Said = tuple[str, str, str | None, int, int]
@@ -108,6 +113,18 @@ def test_a_wrong_type_in_a_list_of_stages_names_the_stage() -> None:
     }
     assert checked(schema, "sources:\n  - name: a\n    options: [1, 2]\n") == [
         ("wrong-type", "sources.a.options must be a mapping (key: value), got [1, 2]", None, 3, 14)
+    ]
+
+
+def test_a_wrong_value_is_shown_as_written_and_cut_past_60_characters() -> None:
+    # a text is quoted (its quotes count); a date as written, not as Python's repr of it
+    schema = {"type": "object", "additionalProperties": {"type": "integer"}}
+    sixty, sixty_one = "x" * 58, "y" * 59  # quoted: 60 and 61 characters
+    found = checked(schema, f"a: 2024-01-01\nb: {sixty}\nc: {sixty_one}\n")
+    assert sorted(found, key=lambda said: said[3]) == [
+        ("wrong-type", "a must be an integer, got 2024-01-01", None, 1, 4),
+        ("wrong-type", f"b must be an integer, got '{sixty}'", None, 2, 4),
+        ("wrong-type", f"c must be an integer, got '{'y' * 56}...", None, 3, 4),
     ]
 
 
@@ -291,3 +308,23 @@ def test_a_false_schema_is_reported_as_a_schema_error() -> None:
     assert checked({"type": "object", "properties": {"x": False}}, "x: 1\n") == [
         ("schema", "the pipeline: False schema does not allow 1", None, 1, 1)
     ]
+
+
+# describe_path: how a place in the document is named
+
+
+@pytest.mark.parametrize(
+    ("document", "path", "named"),
+    [
+        pytest.param({"sources": [{"name": "raw"}]}, ("sources", 0, "path"), "sources.raw.path", id="a-stage-by-name"),
+        pytest.param({"sources": [{"name": "raw"}]}, ("sources", 1), "sources.[1]", id="an-index-past-the-list"),
+        pytest.param({"sources": []}, ("sources", 0, "path"), "sources.[0].path", id="an-index-of-an-empty-list"),
+        pytest.param({"vars": {7: {"name": "x"}}}, ("vars", 7), "vars.7", id="a-number-key-of-a-mapping"),
+        pytest.param({"path": "in.csv"}, ("path", "deeper"), "path.deeper", id="a-key-under-a-text"),
+        pytest.param({}, (), "the pipeline", id="the-whole-document"),
+    ],
+)
+def test_a_place_is_named_by_its_keys_and_stage_names(
+    document: dict[Any, Any], path: tuple[str | int, ...], named: str
+) -> None:
+    assert describe_path(document, path) == named
