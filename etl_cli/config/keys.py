@@ -122,7 +122,7 @@ def _entry(name: str, entry: Node, problems: list[Diagnostic]) -> KeySettings | 
     data: dict[str, Node] = dict(entry.value)
     provider_node = data.get("provider")
     provider = provider_node.value if provider_node is not None else None
-    if provider not in PROVIDERS:
+    if not isinstance(provider, str) or provider not in PROVIDERS:  # a list or mapping is no key of PROVIDERS
         hint = (did_you_mean(str(provider), PROVIDERS) if isinstance(provider, str) else None) or (
             f"providers: {', '.join(PROVIDERS)}"
         )

@@ -11,6 +11,13 @@ one pipeline, by copies of a var as whole values or inside a text: loading stops
 its reference kept as written (unless the pipeline's own var fills it). Inside a text a boolean reads ``true`` or
 ``false`` and a null var or an unset optional parameter reads as nothing (docs/orchestration.md). The large text
 comes from an environment variable, so the YAML written stays small.
+
+Found next (``_env``, ``_param``, ``_reference``, ``_origin``, ``_extent``, ``resolve_runtime_value``): inside a
+longer text an unset environment variable, an undeclared parameter (the hint lists the declared ones) and an
+unknown scheme are each reported with their hint and read as nothing; a missing template parameter inside a text
+is kept as written too, unless a var fills it; a value built from a var whose name holds a colon points at that
+var; what a copied list or mapping adds (nodes, characters of text, levels); and at run time, secrets inside lists
+are resolved and a reference left over is named in the error.
 """
 
 from __future__ import annotations
@@ -19,10 +26,11 @@ from pathlib import Path
 
 import pytest
 
+from etl_cli.config.interpolate import _extent, resolve_runtime_value
 from etl_cli.config.limits import MAX_VALUE_CHARS
 from etl_cli.config.loader import LoadedConfig, load_pipeline
 from etl_cli.diagnostics import error
-from etl_cli.errors import Location
+from etl_cli.errors import ConfigError, Location
 
 from .helpers import said, write
 
@@ -165,3 +173,84 @@ def test_inside_a_text_a_boolean_reads_true_or_false_and_a_null_or_an_unset_para
     loaded = load(tmp_path, body)
     assert loaded.diagnostics == []
     assert (loaded.document["x"], loaded.document["whole"]) == ("true/false//3/", None)
+
+
+# --------------------------------------------------------------------------- references inside a longer text
+
+UNKNOWN_SCHEME_HINT = (
+    "write ${env:NAME}, ${var:name}, ${param:name} or ${secret:provider:path#key}; escape a literal with $${"
+)
+
+
+def test_inside_a_text_an_unset_env_an_undeclared_param_and_an_unknown_scheme_are_reported_and_read_as_nothing(
+    tmp_path: Path,
+) -> None:
+    body = (
+        "name: p\n"
+        "params:\n  day: {type: string, required: false}\n  region: {type: string, required: false}\n"
+        "x: a${env:NOPE}b${param:zzz}c${zzz:q}d\n"
+    )
+    loaded = load(tmp_path, body)
+    assert loaded.document["x"] == "abcd"
+    at = Location(str(tmp_path / "p" / "pipeline.yaml"), 5, 4)
+    assert loaded.diagnostics == [
+        error(
+            "unset-variable",
+            "environment variable NOPE is not set",
+            at,
+            "export NOPE=... before running, or give a default: ${env:NOPE:-value}",
+        ),
+        error("unknown-parameter", "parameter 'zzz' is not declared", at, "the parameters declared: day, region"),
+        error("interpolation", "unknown reference '${zzz:q}'", at, UNKNOWN_SCHEME_HINT),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("pipeline", "path"),
+    [
+        ("name: p\nextends: base\n", "in/${var:input_path}.csv"),
+        ("name: p\nextends: base\nvars: {input_path: orders}\n", "in/orders.csv"),
+    ],
+)
+def test_a_missing_template_parameter_inside_a_text_is_kept_as_written_unless_a_var_fills_it(
+    tmp_path: Path, pipeline: str, path: str
+) -> None:
+    write(tmp_path, "etl-project.yaml", "name: t\n")
+    write(tmp_path, "templates/base.yaml", TEMPLATE.replace('"${var:input_path}"', '"in/${var:input_path}.csv"'))
+    loaded = load(tmp_path, pipeline)
+    assert loaded.document["sources"] == [{"name": "src", "type": "csv", "path": path}]
+    assert [d.code for d in loaded.diagnostics] == ["template-param"]
+
+
+def test_a_value_built_from_a_var_whose_name_holds_a_colon_points_at_that_var(tmp_path: Path) -> None:
+    body = "name: p\nvars:\n  'ns:day': '2026-01-01'\n  day: '1999-01-01'\nx: ${var:ns:day}\ny: on ${var:ns:day}\n"
+    loaded = load(tmp_path, body)
+    assert loaded.diagnostics == []
+    assert (loaded.document["x"], loaded.document["y"]) == ("2026-01-01", "on 2026-01-01")
+    var = Location(str(tmp_path / "p" / "pipeline.yaml"), 3, 3)
+    assert [loaded.provenance.user_location((key,)) for key in ("x", "y")] == [var, var]
+
+
+@pytest.mark.parametrize(
+    ("value", "extent"),
+    [
+        ("abc", (1, 3, 1)),
+        (5, (1, 0, 1)),
+        (None, (1, 0, 1)),
+        ([], (1, 0, 1)),
+        # the keys of a mapping are not counted: its values are
+        ({"ab": [1, "xyz"], "e": [[]]}, (6, 3, 3)),
+    ],
+)
+def test_what_a_copied_value_adds_in_nodes_characters_of_text_and_levels(
+    value: object, extent: tuple[int, int, int]
+) -> None:
+    assert _extent(value) == extent
+
+
+def test_at_run_time_secrets_inside_lists_are_resolved_and_a_leftover_reference_is_named() -> None:
+    value = {"a": ["${secret:env:A}", "$${x}", 3, ["${secret:env:B}"]]}
+    assert resolve_runtime_value(value, lambda ref: f"<{ref}>") == {"a": ["<env:A>", "${x}", 3, ["<env:B>"]]}
+    with pytest.raises(ConfigError) as caught:
+        resolve_runtime_value(["${var:x}"], lambda ref: "")
+    assert caught.value.message == "unresolved reference '${var:x}' at run time"

@@ -5,14 +5,22 @@ A declaration that is not a mapping, has no type or an unknown one is a string p
 what a default implies; a text ``description:`` is kept. A default or choice is read by the parameter's type, also
 when it is quoted; one of the wrong type, one that is a list, or a default outside the choices is a
 ``param-default`` error at its own value, with the exact message and hint a user reads.
+
+How a value is read by its type (``parse_value``): the text of each error a wrong value gets, a value of any type
+but ``string`` read without the spaces around it, a timestamp in UTC written with its offset. What a parameter without
+a value stands for where nothing runs (``placeholder``): its first choice, else a value of its type (a string: its
+name), also when its first choice was of the wrong type. And the hint of a ``--param`` naming no parameter that is not
+close to one (``resolve_params``): the parameters declared, or how to declare one.
 """
 
 from __future__ import annotations
 
-from etl_cli.config.params import ParamDecl, declared_params
+import pytest
+
+from etl_cli.config.params import ParamDecl, declared_params, parse_value, placeholder, resolve_params
 from etl_cli.config.yaml_loader import load_yaml_text
 from etl_cli.diagnostics import Diagnostic
-from etl_cli.errors import Location
+from etl_cli.errors import Location, UsageError
 
 from .helpers import column, said
 
@@ -124,3 +132,74 @@ def test_required_true_holds_even_with_a_default_and_false_even_without_one() ->
 def test_a_text_description_is_kept_and_any_other_dropped() -> None:
     decls, _ = declared("params:\n  ds: {type: date, description: the day to load}\n  n: {description: 5}\n")
     assert (decls["ds"].description, decls["n"].description) == ("the day to load", None)
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "message"),
+    [
+        ("bool", "yes", "'yes' is neither true nor false"),
+        ("float", "inf", "'inf' is not a finite number"),
+        ("date", "2026-1-31", "'2026-1-31' is not written YYYY-MM-DD"),
+        ("date", "2026-02-30", "'2026-02-30' is not a day of the calendar (day is out of range for month)"),
+        ("timestamp", "2026-01-31", "'2026-01-31' is not written YYYY-MM-DDTHH:MM:SS"),
+        (
+            "timestamp",
+            "2026-02-30T00:00:00",
+            "'2026-02-30T00:00:00' is not a moment of the calendar (day is out of range for month)",
+        ),
+    ],
+)
+def test_a_value_not_of_its_type_says_why(kind: str, text: str, message: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        parse_value(kind, text)
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "value"),
+    [
+        ("int", " 42 ", 42),
+        ("bool", " True ", True),
+        ("string", " a b ", " a b "),
+        ("timestamp", "2026-01-31T06:00:00Z", "2026-01-31T06:00:00+00:00"),
+    ],
+)
+def test_a_value_is_read_without_the_spaces_around_it_except_a_string(kind: str, text: str, value: object) -> None:
+    assert parse_value(kind, text) == value
+
+
+AT = Location(FILE, 2, 3)
+
+
+@pytest.mark.parametrize(
+    ("decl", "value"),
+    [
+        (ParamDecl("country", "string", AT, choices=("SE",)), "SE"),
+        (ParamDecl("country", "string", AT, choices=("SE", "DK")), "SE"),
+        # the first choice was not of its type (reported at its line): a value of the type stands for it
+        (ParamDecl("n", "int", AT, choices=(None, 2)), 0),
+        (ParamDecl("n", "int", AT), 0),
+        (ParamDecl("ds", "date", AT), "1970-01-01"),
+        (ParamDecl("region", "string", AT), "region"),
+    ],
+)
+def test_a_parameter_without_a_value_stands_for_its_first_choice_else_a_value_of_its_type(
+    decl: ParamDecl, value: object
+) -> None:
+    assert placeholder(decl) == value
+
+
+@pytest.mark.parametrize(
+    ("declared_names", "hint"),
+    [
+        (("ds", "country"), "its parameters: ds, country"),
+        ((), "declare it under 'params:' in the pipeline"),
+    ],
+)
+def test_a_param_naming_no_parameter_nor_a_close_one_lists_the_parameters_or_says_how_to_declare_one(
+    declared_names: tuple[str, ...], hint: str
+) -> None:
+    decls = {name: ParamDecl(name, "string", AT) for name in declared_names}
+    with pytest.raises(UsageError) as caught:
+        resolve_params(decls, {"zzz": "1"}, require=False, pipeline="p")
+    assert (caught.value.message, caught.value.hint) == ("--param zzz: p declares no parameter 'zzz'", hint)

@@ -5,7 +5,8 @@ not a mapping, of an unknown key (with and without a close one) and of a bad val
 after an unknown one; the environments passed in are the ones an ``env:`` is checked against. ``value_problem``:
 the message and hint of a value of the wrong type for each key, and the bounds of ``max_active_runs``.
 ``cron_problem``: the message of a shorthand, the hint of a wrong number of fields, and an expression that
-passes cronsim's parsing but never fires.
+passes cronsim's parsing but never fires. ``timezone_problem`` and ``environment_problem``: the message and hint of a
+zone name close to none the database has, and of an environment that is not a name.
 """
 
 from __future__ import annotations
@@ -16,8 +17,17 @@ from typing import Any
 
 import pytest
 
+from etl_cli.config.limits import NAME_RULE
 from etl_cli.config.project import read_project
-from etl_cli.config.schedules import CRON_EXAMPLE, ValueProblem, check_schedule_block, cron_problem, value_problem
+from etl_cli.config.schedules import (
+    CRON_EXAMPLE,
+    ValueProblem,
+    check_schedule_block,
+    cron_problem,
+    environment_problem,
+    timezone_problem,
+    value_problem,
+)
 from etl_cli.config.yaml_loader import load_yaml_text
 
 from .helpers import column, make_project, said
@@ -153,3 +163,18 @@ def test_an_expression_no_date_matches_never_fires() -> None:
 def test_an_expression_that_fires_only_in_some_leap_years_is_valid() -> None:
     # the fifth Friday of February is 29 February on a Friday: 2008, 2036...
     assert cron_problem("0 0 * 2 5#5") is None
+
+
+# --- timezone_problem and environment_problem ------------------------------------------------------------------------
+
+
+def test_a_time_zone_close_to_no_known_one_is_told_to_use_an_iana_name() -> None:
+    assert timezone_problem("Mars/Olympus_Mons") == ValueProblem(
+        "unknown time zone 'Mars/Olympus_Mons'", "use an IANA time zone name, for example UTC or Europe/Paris"
+    )
+
+
+def test_an_environment_that_is_not_a_name_says_so_and_what_a_name_is() -> None:
+    assert environment_problem("../prod", ("dev", "prod")) == ValueProblem(
+        "environment '../prod' is not a name", f"use {NAME_RULE}"
+    )

@@ -1,5 +1,10 @@
-"""Where the stages a ``split`` makes are placed (config/splits.py ``_stage``), pinned where mutation testing found
-it loose.
+"""Which stages a ``split`` makes and where they are placed (config/splits.py ``_output_stages``, ``_expandable``,
+``_is_name`` and ``_stage``), pinned where mutation testing found them loose.
+
+A split makes one stage per output, then one for ``otherwise`` when it names a stage that is not already an output;
+nothing is made for an item that is not a split, for a stage a split made (it has ``output:``), for a split without a
+text name or without ``outputs:``, nor for outputs that are not a non-empty mapping of stage names to scalar
+conditions (the schema reports those); an ``otherwise`` that is no stage name makes no stage.
 
 Each key of an output's stage (``name``, ``inputs``, ``output``) has its value and its key at the output's key under
 ``outputs:`` (the ``otherwise`` stage: at the ``otherwise:`` value), its ``type`` at the split's own ``type:``
@@ -10,6 +15,8 @@ gives.
 from __future__ import annotations
 
 from typing import Any
+
+import pytest
 
 from etl_cli.config.nodes import Provenance, to_plain
 from etl_cli.config.splits import expand_splits
@@ -77,3 +84,31 @@ def test_the_otherwise_stage_is_placed_at_the_otherwise_value() -> None:
         "output": (otherwise, otherwise),
         "inputs[0]": (at(2, "by_region"), None),
     }
+
+
+@pytest.mark.parametrize(
+    ("item", "names"),
+    [
+        ("{name: by, type: split, outputs: {eu: a, us: b}}", ["by", "eu", "us"]),
+        # otherwise naming an output is not made twice; otherwise that is no stage name (or no text) is not made
+        ("{name: by, type: split, outputs: {eu: a, us: b}, otherwise: eu}", ["by", "eu", "us"]),
+        ("{name: by, type: split, outputs: {eu: a}, otherwise: other-rows}", ["by", "eu"]),
+        ("{name: by, type: split, outputs: {eu: a}, otherwise: 5}", ["by", "eu"]),
+        # a stage a split made is not split again; an item of another type is no split even with outputs
+        ("{name: eu, type: split, inputs: [by], outputs: {eu: a}, output: eu}", ["eu"]),
+        ("{name: q, type: sql, outputs: {eu: a}}", ["q"]),
+        # a split without a text name or without outputs makes nothing
+        ("{type: split, outputs: {eu: a}}", [None]),
+        ("{name: 5, type: split, outputs: {eu: a}}", [5]),
+        ("{name: by, type: split}", ["by"]),
+        # outputs that are not a non-empty mapping of stage names to scalar conditions make nothing, not even otherwise
+        ("{name: by, type: split, outputs: [eu, us]}", ["by"]),
+        ("{name: by, type: split, outputs: {}, otherwise: rest}", ["by"]),
+        ("{name: by, type: split, outputs: {eu: {where: a}}}", ["by"]),
+        ("{name: by, type: split, outputs: {eu-orders: a}, otherwise: rest}", ["by"]),
+    ],
+)
+def test_the_stages_a_split_makes_and_the_items_that_make_none(item: str, names: list[Any]) -> None:
+    document, _ = to_plain(expand_splits(load_yaml_text(f"transforms:\n  - {item}\n", "p.yaml")))
+    assert isinstance(document, dict)
+    assert [stage.get("name") for stage in document["transforms"]] == names

@@ -3,7 +3,11 @@ and its transforms (which upstream stages count as an aggregate or a join of str
 joined with batch data and a union of streams do not; the sink's own mode), the settings a streaming run skips
 (retries, the circuit breaker, ``count_rows: false``, a dead-letter queue nothing writes to), the checks a stream
 cannot judge, the sinks that cannot write it, a missing checkpoint location, and the trigger a ``streaming:`` block
-names. The exact text, hint and place of each refusal and warning. No JVM, no broker."""
+names. The exact text, hint and place of each refusal and warning. No JVM, no broker.
+
+Then: two triggers in one block; upsert keys that do not identify a window's row (every key named, at the keys), and
+keys left unchecked when a group_by expression has no alias (only Spark knows its name); which sinks take update
+output; the output mode of a real-time query (update, whatever the sink); and each sink's checkpoint folder."""
 
 from __future__ import annotations
 
@@ -14,7 +18,12 @@ import pytest
 
 from etl_cli import app
 from etl_cli.diagnostics import Diagnostic
-from etl_cli.model.streaming import Trigger
+from etl_cli.model.streaming import StreamingSettings, Trigger, sink_takes_updates
+from etl_cli.plugins.api import Plugin
+from etl_cli.plugins.sinks.files import JsonSink
+from etl_cli.plugins.sinks.jdbc import JdbcSink
+from etl_cli.plugins.sinks.kafka import KafkaSink
+from etl_cli.plugins.sources.kafka import KafkaSource
 from tests.unit.helpers import column, make_project, said
 
 HEAD = """\
@@ -420,3 +429,73 @@ def test_a_stream_without_a_checkpoint_location_is_refused_at_the_block_or_the_s
 )
 def test_the_trigger_a_streaming_block_names(trigger: dict[str, Any] | None, expected: Trigger) -> None:
     assert Trigger.from_document(trigger) == expected
+
+
+def test_two_triggers_in_one_block_are_refused_at_the_trigger_with_the_four_kinds(tmp_path: Path) -> None:
+    head = HEAD.replace("  output_mode: update\n", "  trigger: {processing_time: 10 seconds, once: true}\n")
+    text = head + "  - {name: raw, type: parquet, input: events, path: raw}\n"
+    assert reported(tmp_path, text, "streaming-trigger") == [
+        (
+            "error",
+            "streaming-trigger",
+            "give one trigger, not processing_time and once",
+            'trigger: {processing_time: "10 seconds"}, {available_now: true}, {once: true} or {real_time: "5 minutes"}',
+            *at(text, "trigger:", "{processing_time"),
+        )
+    ]
+
+
+JDBC = (
+    "  - {name: live, type: jdbc, input: per_second, url: 'jdbc:postgresql://db/x', table: t, mode: upsert, keys: %s}\n"
+)
+
+
+def test_upsert_keys_not_identifying_a_windows_row_are_refused_at_the_keys_naming_each(tmp_path: Path) -> None:
+    text = HEAD + JDBC % "[window_start, events]"
+    assert reported(tmp_path, text, "streaming-output-mode") == [
+        (
+            "error",
+            "streaming-output-mode",
+            "sink 'live' upserts the updates of 'per_second' keyed on window_start, events, but each of its rows is "
+            "identified by window_start, sensor",
+            "keys: [window_start, sensor] (and a primary key or unique index on those columns)",
+            *at(text, "name: live", "[window_start"),
+        )
+    ]
+
+
+def test_upsert_keys_are_not_checked_when_a_group_by_expression_has_no_alias(tmp_path: Path) -> None:
+    head = HEAD.replace("    group_by: [sensor]\n", '    group_by: [sensor, "upper(sensor)"]\n')
+    assert head != HEAD
+    text = head + JDBC % "[window_start, sensor, upper_sensor]"
+    assert reported(tmp_path, text, "streaming-output-mode") == []
+
+
+@pytest.mark.parametrize(
+    ("plugin", "mode", "takes"),
+    [
+        (KafkaSink, "append", True),  # natively: Kafka keeps every update
+        (JdbcSink, "upsert", True),  # micro-batch by micro-batch, keyed
+        (JsonSink, "append", False),
+        (KafkaSource, "append", False),  # not a sink at all
+    ],
+)
+def test_which_sinks_take_update_output(plugin: type[Plugin], mode: str, takes: bool) -> None:
+    assert sink_takes_updates(plugin, mode) is takes
+
+
+def test_a_real_time_query_writes_update_output_into_any_sink() -> None:
+    settings = StreamingSettings("ck", Trigger("real_time", "5 minutes"))
+    assert [settings.output_mode_for(JsonSink, "append"), settings.output_mode_for(KafkaSink, "append")] == [
+        "update",
+        "update",
+    ]
+    assert StreamingSettings("ck", Trigger("once")).output_mode_for(JsonSink, "append") == "append"
+
+
+@pytest.mark.parametrize(
+    ("location", "folder"),
+    [("ck", "ck/live"), ("/data/ck/", "/data/ck/live"), ("ck_X//", "ck_X/live"), (" ck ", " ck /live")],
+)
+def test_each_sink_checkpoints_in_a_folder_of_its_own_under_the_location(location: str, folder: str) -> None:
+    assert StreamingSettings(location, Trigger("once")).checkpoint_for("live") == folder

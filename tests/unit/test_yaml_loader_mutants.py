@@ -8,13 +8,21 @@ quoted string and goes on (``'x' y``: the hint quotes the whole value, keyed or 
 only look like one (the quote closes at the end, never closes, or is followed by ``:``). Expected messages and places
 are written by hand from the YAML text. And the located tree ``from_plain`` builds from plain data (a copied
 ``${var:...}`` list or mapping): every node, and every key, at the one given place.
+
+Then the whole diagnostic of an alias without its anchor, an anchor defined twice, values nesting past 100 levels and
+an alias inside its own anchor; the error a file that does not load raises (every diagnostic, and the first one's
+message, place and hint as its own); and the pure-Python event parser used when PyYAML lacks libyaml, which reads
+the same events as libyaml's.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from etl_cli.config.nodes import Node, from_plain
+from etl_cli.config.yaml_loader import YamlFileError, _Parser, _PurePythonParser, load_yaml_text
 from etl_cli.diagnostics import error
 from etl_cli.errors import Location
 
@@ -81,3 +89,75 @@ def test_plain_data_becomes_a_tree_whose_every_node_and_key_is_at_the_given_plac
         },
         at,
     )
+
+
+ANCHOR_HINT = "each anchor (&name) needs one name, defined before its aliases"
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "message", "line", "column", "hint"),
+    [
+        ("a: *x\n", "yaml-anchor", "alias *x has no anchor &x before it", 1, 4, ANCHOR_HINT),
+        ("a: &x 1\nb: &x 2\n", "yaml-anchor", "anchor &x is defined twice (first on line 1)", 2, 4, ANCHOR_HINT),
+        (
+            "x: " + "[" * 100 + "]" * 100 + "\n",
+            "yaml-depth",
+            "values nest more than 100 levels deep here",
+            1,
+            103,
+            "flatten the structure; no pipeline setting needs this depth",
+        ),
+        (
+            "a: &x [1, *x]\n",
+            "yaml-alias",
+            "alias *x is inside its own anchor &x: its copy would never end",
+            1,
+            11,
+            "an alias may only repeat a value that is complete before it",
+        ),
+    ],
+)
+def test_anchors_aliases_and_nesting_yaml_refuses_say_what_where_and_how_to_fix_it(
+    text: str, code: str, message: str, line: int, column: int, hint: str
+) -> None:
+    assert yaml_error(text) == error(code, message, Location("f.yaml", line, column), hint)
+
+
+def test_a_file_that_does_not_load_raises_every_diagnostic_and_says_the_first() -> None:
+    with pytest.raises(YamlFileError) as caught:
+        load_yaml_text("a: !foo 1\nb: !bar 2\n", "f.yaml")
+    hint = "etl-cli understands !delete and !replace in overlays"
+    first = error("yaml-tag", "unknown YAML tag !foo", Location("f.yaml", 1, 4), hint)
+    assert caught.value.diagnostics == [
+        first,
+        error("yaml-tag", "unknown YAML tag !bar", Location("f.yaml", 2, 4), hint),
+    ]
+    assert (caught.value.message, caught.value.location, caught.value.hint) == (first.message, first.location, hint)
+    assert str(caught.value) == f"f.yaml:1:4: unknown YAML tag !foo\n  hint: {hint}"
+
+
+def events(parser: Any) -> list[tuple[str, Any, Any, int, int]]:
+    """Each event of ``parser``: its kind, value, anchor and (0-based) line and column."""
+    found = []
+    while parser.check_event():
+        event = parser.get_event()
+        mark = event.start_mark
+        kind, value, anchor = type(event).__name__, getattr(event, "value", None), getattr(event, "anchor", None)
+        found.append((kind, value, anchor, mark.line, mark.column))
+    return found
+
+
+def test_the_pure_python_parser_reads_the_same_events_as_libyaml() -> None:
+    text = "a: &x [1, 'two']\nb: *x\nc: {d: !delete e}\n"
+    read = events(_PurePythonParser(text))
+    assert read == events(_Parser(text))  # the parser in use: libyaml's, where PyYAML has it
+    assert [(kind, value) for kind, value, *_ in read if kind in ("ScalarEvent", "AliasEvent")] == [
+        ("ScalarEvent", "a"),
+        ("ScalarEvent", "1"),
+        ("ScalarEvent", "two"),
+        ("ScalarEvent", "b"),
+        ("AliasEvent", None),
+        ("ScalarEvent", "c"),
+        ("ScalarEvent", "d"),
+        ("ScalarEvent", "e"),
+    ]
