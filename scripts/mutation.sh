@@ -11,7 +11,8 @@
 #   MUTATION_MINUTES  stop after this many minutes (default: run to the end). The verdicts found so far are kept
 #                     and the next run goes on from them: a whole run can be done in several sittings.
 #   MUTATION_MUTANTS  test only these mutants again, even those with a verdict (mutmut names or fnmatch patterns,
-#                     space-separated, e.g. "etl_cli.model.late.x__rule__mutmut_*"): after tests were added for them
+#                     space-separated, e.g. "etl_cli.model.late.x__rule__mutmut_*"): after tests were added for them;
+#                     @FILE reads them from FILE, one a line (python scripts/mutation_summary.py --survivors DIR)
 #   MUTATION_FRESH=1  forget earlier verdicts and start over. Without it, mutmut (3.8) keeps the verdict of every
 #                     mutant whose function is unchanged, tests the changed functions' mutants again, maps new
 #                     tests to functions, and starts over by itself when the test selection changes.
@@ -19,6 +20,11 @@
 # the work tree clean and the settings in this script (a setup.cfg written below) instead of pyproject.toml.
 # The last lines printed are mutmut's totals (mutants/mutmut-cicd-stats.json) and the surviving mutants.
 set -euo pipefail
+if [[ "${MUTATION_MUTANTS:-}" == @* ]]; then
+    mapfile -t mutants <"${MUTATION_MUTANTS#@}"
+else
+    read -r -a mutants <<<"${MUTATION_MUTANTS:-}"
+fi
 cd "$(dirname "$0")/.."
 REPO="$PWD"
 export PATH="$REPO/.venv/bin:$PATH"
@@ -141,7 +147,6 @@ export ETL_KEEP_SERVICES=1 ETL_SKIP_SERVICES=1 ETL_TEST_SLOWDOWN=6 ETL_FUZZ_EXAM
     PYTEST_PLUGINS=etl_mutation_order PYTHONPATH="$WORK/mutants:$WORK/site${PYTHONPATH:+:$PYTHONPATH}"
 start=$(date +%s)
 status=0
-read -r -a mutants <<<"${MUTATION_MUTANTS:-}"
 if [ -n "${MUTATION_MINUTES:-}" ]; then
     # SIGINT is mutmut's "stop": it ends its workers; every verdict found so far is already saved.
     timeout --signal=INT --kill-after=120 "${MUTATION_MINUTES}m" mutmut run --max-children "$WORKERS" "${mutants[@]}" ||

@@ -1,9 +1,17 @@
-"""Per-module totals of a mutmut run, from the ``.meta`` files mutmut writes beside each mutated module.
+"""Per-module totals of mutmut runs, from the ``.meta`` files mutmut writes beside each mutated module.
 
-Usage: ``python scripts/mutation_summary.py MUTANTS_DIR`` (scripts/mutation.sh calls it with its ``mutants/``).
-Prints a Markdown table: one row per module, and the whole scope's row last. The score is killed (timeouts
-included) over the mutants checked so far; "no tests" counts as checked and not killed; "not checked" are the
-mutants a run stopped early has not reached.
+Usage:
+  ``python scripts/mutation_summary.py MUTANTS_DIR [LATER_MUTANTS_DIR ...]``
+      a Markdown table: one row per module, and the whole scope's row last (scripts/mutation.sh calls it with its
+      ``mutants/``). With more folders (other runs' ``mutants/``, e.g. survivors tested again with other tests in
+      their own MUTATION_DIR), a later folder's verdict replaces the first's for each mutant it checked whose
+      function is unchanged between the two (mutmut's hash of the function); a function changed since, whose
+      mutants a later folder checked all, takes that folder's mutants and verdicts.
+  ``python scripts/mutation_summary.py --survivors MUTANTS_DIR [LATER_MUTANTS_DIR ...]``
+      the names of the mutants that survived or that no test reaches, one a line (for MUTATION_MUTANTS=@FILE).
+
+The score is killed (timeouts included) over the mutants checked so far; "no tests" counts as checked and not
+killed; "not checked" are the mutants a run stopped early has not reached.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ import json
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 #: mutmut 3's exit codes (mutmut.stats.status_by_exit_code), folded into the columns printed
 KILLED = {1, 3, 36, -24, 24, 152, 255}
@@ -41,28 +50,68 @@ def score(counts: Counter[str]) -> str:
     return f"{100 * counts['killed'] / checked:.1f} %" if checked else "-"
 
 
-def main(mutants: Path) -> int:
-    metas = sorted(mutants.glob("etl_cli/**/*.py.meta"))
-    if not metas:
-        print(f"no mutmut results under {mutants}", file=sys.stderr)
+def _function(mutant: str) -> str:
+    return mutant.rsplit("__mutmut_", 1)[0]
+
+
+def verdicts(folders: list[Path]) -> dict[str, dict[str, int | None]]:
+    """Module (as ``config/x.py``) → mutant → exit code: the first folder's, replaced by the later folders' where
+    they checked a mutant of the same function (same hash)."""
+    merged: dict[str, dict[str, int | None]] = {}
+    for meta in sorted(folders[0].glob("etl_cli/**/*.py.meta")):
+        first: dict[str, Any] = json.loads(meta.read_text(encoding="utf-8"))
+        codes: dict[str, int | None] = dict(first["exit_code_by_key"])
+        if not codes:
+            continue
+        for later_folder in folders[1:]:
+            later_meta = later_folder / meta.relative_to(folders[0])
+            if not later_meta.exists():
+                continue
+            later: dict[str, Any] = json.loads(later_meta.read_text(encoding="utf-8"))
+            hashes, later_hashes = first.get("hash_by_function_name", {}), later.get("hash_by_function_name", {})
+            later_codes: dict[str, int | None] = later["exit_code_by_key"]
+            for mutant, code in later_codes.items():
+                function = _function(mutant).rsplit(".", 1)[-1]
+                same = function in hashes and hashes[function] == later_hashes.get(function)
+                if code is not None and mutant in codes and same:
+                    codes[mutant] = code
+            # a function changed since the first run and checked whole by a later one: its mutants are the later's
+            for function, digest in later_hashes.items():
+                mutants = {m: c for m, c in later_codes.items() if _function(m).rsplit(".", 1)[-1] == function}
+                if hashes.get(function) != digest and mutants and None not in mutants.values():
+                    codes = {m: c for m, c in codes.items() if _function(m).rsplit(".", 1)[-1] != function}
+                    codes.update(mutants)
+        merged[meta.relative_to(folders[0] / "etl_cli").as_posix().removesuffix(".meta")] = codes
+    return merged
+
+
+def main(folders: list[Path], survivors: bool = False) -> int:
+    modules = verdicts(folders)
+    if not modules:
+        print(f"no mutmut results under {folders[0]}", file=sys.stderr)
         return 2
+    if survivors:
+        for codes in modules.values():
+            for mutant, code in sorted(codes.items()):
+                if code in SURVIVED or code in NO_TESTS:
+                    print(mutant)
+        return 0
     print("| module | " + " | ".join(COLUMNS) + " | score |")
     print("|---|" + "---:|" * (len(COLUMNS) + 1))
     total: Counter[str] = Counter()
-    for meta in metas:
-        exit_codes = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
-        if not exit_codes:
-            continue
-        counts = tally(exit_codes)
+    for name, codes in modules.items():
+        counts = tally(codes)
         total.update(counts)
-        name = meta.relative_to(mutants / "etl_cli").as_posix().removesuffix(".meta")
         print(f"| {name} | " + " | ".join(str(counts[c]) for c in COLUMNS) + f" | {score(counts)} |")
     print("| **all** | " + " | ".join(str(total[c]) for c in COLUMNS) + f" | {score(total)} |")
     return 0
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
+    arguments = sys.argv[1:]
+    only_survivors = arguments[:1] == ["--survivors"]
+    folders = arguments[1:] if only_survivors else arguments
+    if not folders or any(folder.startswith("-") for folder in folders):
         print(__doc__, file=sys.stderr)
         sys.exit(2)
-    sys.exit(main(Path(sys.argv[1])))
+    sys.exit(main([Path(folder) for folder in folders], only_survivors))
