@@ -4,9 +4,9 @@ Usage:
   ``python scripts/mutation_summary.py MUTANTS_DIR [LATER_MUTANTS_DIR ...]``
       a Markdown table: one row per module, and the whole scope's row last (scripts/mutation.sh calls it with its
       ``mutants/``). With more folders (other runs' ``mutants/``, e.g. survivors tested again with other tests in
-      their own MUTATION_DIR), a later folder's verdict replaces the first's for each mutant it checked whose
-      function is unchanged between the two (mutmut's hash of the function); a function changed since, whose
-      mutants a later folder checked all, takes that folder's mutants and verdicts.
+      their own MUTATION_DIR), a later folder's kill of a mutant counts, and its survival replaces the first's
+      survival, for each mutant whose function is unchanged between the two (mutmut's hash of the function).
+      A mutant the first folder has not checked stays unchecked unless a later one killed it.
   ``python scripts/mutation_summary.py --survivors MUTANTS_DIR [LATER_MUTANTS_DIR ...]``
       the names of the mutants that survived or that no test reaches, one a line (for MUTATION_MUTANTS=@FILE).
 
@@ -55,8 +55,8 @@ def _function(mutant: str) -> str:
 
 
 def verdicts(folders: list[Path]) -> dict[str, dict[str, int | None]]:
-    """Module (as ``config/x.py``) → mutant → exit code: the first folder's, replaced by the later folders' where
-    they checked a mutant of the same function (same hash)."""
+    """Module (as ``config/x.py``) → mutant → exit code: the first folder's, with the later folders' kills and
+    survivals merged in as the module's docstring says."""
     merged: dict[str, dict[str, int | None]] = {}
     for meta in sorted(folders[0].glob("etl_cli/**/*.py.meta")):
         first: dict[str, Any] = json.loads(meta.read_text(encoding="utf-8"))
@@ -69,18 +69,15 @@ def verdicts(folders: list[Path]) -> dict[str, dict[str, int | None]]:
                 continue
             later: dict[str, Any] = json.loads(later_meta.read_text(encoding="utf-8"))
             hashes, later_hashes = first.get("hash_by_function_name", {}), later.get("hash_by_function_name", {})
-            later_codes: dict[str, int | None] = later["exit_code_by_key"]
-            for mutant, code in later_codes.items():
+            for mutant, code in later["exit_code_by_key"].items():
                 function = _function(mutant).rsplit(".", 1)[-1]
                 same = function in hashes and hashes[function] == later_hashes.get(function)
-                if code is not None and mutant in codes and same:
+                if code is None or mutant not in codes or not same:
+                    continue
+                # a kill counts wherever it was found; a survival only replaces a survival (a mutant the first run
+                # checked and did not kill, tested again with the tests added since)
+                if code in KILLED or codes[mutant] in SURVIVED | NO_TESTS:
                     codes[mutant] = code
-            # a function changed since the first run and checked whole by a later one: its mutants are the later's
-            for function, digest in later_hashes.items():
-                mutants = {m: c for m, c in later_codes.items() if _function(m).rsplit(".", 1)[-1] == function}
-                if hashes.get(function) != digest and mutants and None not in mutants.values():
-                    codes = {m: c for m, c in codes.items() if _function(m).rsplit(".", 1)[-1] != function}
-                    codes.update(mutants)
         merged[meta.relative_to(folders[0] / "etl_cli").as_posix().removesuffix(".meta")] = codes
     return merged
 
