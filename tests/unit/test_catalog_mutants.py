@@ -12,12 +12,17 @@ JSON table's writer options, tag values as text, the tags of every contract upst
 it); and ``validate``'s errors of a sink's ``catalog:``, word for word with their hints (a reserved tag, Glue over a
 local folder, an unknown catalog among the project's, a streaming pipeline), a source of an unknown type only being
 its type error. Expected values and places are written by hand from the YAML below.
+
+Last, which stages get their table catalog resolved (``resolve_table_catalogs``): an iceberg stage does; a plug-in
+stage with an option of its own called ``catalog`` does not, even naming an iceberg catalog of the project (its
+options reach it as written).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any, ClassVar
 
 from etl_cli.app import registry
 from etl_cli.config.loader import load_pipeline
@@ -28,8 +33,10 @@ from etl_cli.model.catalog import CatalogSpec, GlueCatalog, HiveCatalog, Iceberg
 from etl_cli.model.check import check_pipeline
 from etl_cli.model.pipeline import PipelineSpec
 from etl_cli.plugins.api import PLUGIN_KINDS, Effect
+from etl_cli.plugins.iceberg import RESOLVED_CATALOG
 from etl_cli.plugins.registry import Registry
 from etl_cli.plugins.sinks.files import ParquetSink
+from etl_cli.plugins.sources.files import CsvSource
 
 from .helpers import make_project, said, write
 
@@ -334,6 +341,51 @@ def test_an_iceberg_catalog_without_catalog_type_is_that_one_error_not_also_a_mi
 ) -> None:
     write(tmp_path, "etl-project.yaml", "name: shop\ncatalogs:\n  t:\n    type: iceberg\n")
     _, problems = read_catalogs(load_project(tmp_path))
-    assert [(p.code, p.message, p.location.line, p.location.column) for p in problems] == [
-        ("missing-key", "missing required key 'catalog_type' in catalogs.t", 3, 3)
+    assert [(p.code, p.message, p.location) for p in problems] == [
+        ("missing-key", "missing required key 'catalog_type' in catalogs.t", in_project(tmp_path, 3, 3))
+    ]
+
+
+class WarehouseSource(CsvSource):
+    """A plug-in file source with an option of its own called ``catalog`` (no table catalog of the project)."""
+
+    type = "warehouse"
+    options_schema: ClassVar[dict[str, Any]] = {**CsvSource.options_schema, "catalog": {"type": "string"}}
+
+
+def test_only_a_table_format_stage_gets_its_catalog_resolved_not_a_plugin_option_of_the_same_name(
+    tmp_path: Path,
+) -> None:
+    plugins = Registry()
+    for kind in PLUGIN_KINDS:
+        for plugin in registry().plugins(kind):
+            plugins.register(plugin)
+    plugins.register(WarehouseSource)
+    make_project(
+        tmp_path,
+        {
+            "p/pipeline.yaml": (
+                "sources:\n"
+                "  - {name: t, type: iceberg, catalog: tables, table: orders}\n"
+                "  - {name: w, type: warehouse, path: w.csv, catalog: tables}\n"
+                "transforms: [{name: u, type: union, inputs: [t, w]}]\n"
+                "sinks: [{name: out, type: json, input: u, path: o}]\n"
+            )
+        },
+        project=PROJECT,
+    )
+    spec, diagnostics = check_pipeline(load_pipeline(tmp_path / "p", None, environ={}), plugins)
+    assert spec is not None, diagnostics
+    tables: dict[str, Any] = {
+        "name": "tables",
+        "catalog_type": "hadoop",
+        "database": "default",
+        "warehouse": str(tmp_path / "lake" / "iceberg"),
+        "uri": None,
+        "properties": {},
+        "metastore": None,
+    }
+    assert [dict(spec.stage(name).options) for name in ("t", "w")] == [
+        {"catalog": "tables", "table": "orders", RESOLVED_CATALOG: tables},
+        {"path": "w.csv", "catalog": "tables"},
     ]

@@ -7,7 +7,9 @@ names. The exact text, hint and place of each refusal and warning. No JVM, no br
 
 Then: two triggers in one block; upsert keys that do not identify a window's row (every key named, at the keys), and
 keys left unchecked when a group_by expression has no alias (only Spark knows its name); which sinks take update
-output; the output mode of a real-time query (update, whatever the sink); and each sink's checkpoint folder."""
+output; the output mode of a real-time query (update, whatever the sink); and each sink's checkpoint folder; and the
+``streaming:`` block read in full (``streaming_settings``): every setting written, and each default (a trigger of
+"0 seconds", 30 seconds to stop, append, rows counted)."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import pytest
 
 from etl_cli import app
 from etl_cli.diagnostics import Diagnostic
-from etl_cli.model.streaming import StreamingSettings, Trigger, sink_takes_updates
+from etl_cli.model.streaming import StreamingSettings, Trigger, sink_takes_updates, streaming_settings
 from etl_cli.plugins.api import Plugin
 from etl_cli.plugins.sinks.files import JsonSink
 from etl_cli.plugins.sinks.jdbc import JdbcSink
@@ -499,3 +501,31 @@ def test_a_real_time_query_writes_update_output_into_any_sink() -> None:
 )
 def test_each_sink_checkpoints_in_a_folder_of_its_own_under_the_location(location: str, folder: str) -> None:
     assert StreamingSettings(location, Trigger("once")).checkpoint_for("live") == folder
+
+
+@pytest.mark.parametrize(
+    ("block", "settings"),
+    [
+        (
+            {
+                "checkpoint_location": "ck",
+                "trigger": {"processing_time": "1 minute"},
+                "stop_timeout_s": 5,
+                "output_mode": "update",
+                "count_rows": False,
+            },
+            StreamingSettings("ck", Trigger("processing_time", "1 minute"), 5.0, "update", False),
+        ),
+        (
+            {"checkpoint_location": "ck"},
+            StreamingSettings("ck", Trigger("processing_time", "0 seconds"), 30.0, "append", True),
+        ),
+    ],
+    ids=["every-setting", "defaults"],
+)
+def test_the_streaming_block_is_read_with_every_setting_or_its_default(
+    block: dict[str, Any], settings: StreamingSettings
+) -> None:
+    document = {"streaming": block, "sources": [{"name": "events", "type": "kafka", "mode": "stream"}]}
+    read = streaming_settings(document, app.registry())
+    assert (read, type(read.stop_timeout_s) if read else None) == (settings, float)
