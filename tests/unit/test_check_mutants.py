@@ -5,6 +5,9 @@ Pins the spec's ``description``, ``vars``, ``spark`` settings (master, Spark Con
 configuration, packages and jars), ``lineage`` (namespace, transport, project root and the ``lineage:`` line) and
 ``checkpoints`` retention, each as the pipeline writes it and as it is when the pipeline writes nothing; and which
 Spark Connect server a pipeline runs on: its own ``spark.remote``, none when it names a master, else the project's.
+Then what ``check_document`` makes of a document (``_plugin_rules``, ``_fill_defaults``): a plug-in's own rule is
+reported for a stage that follows one of an unknown type in the same section, and each sink without a ``mode`` gets
+its type's default mode (``render`` prints it) while a written mode stays.
 No JVM: the pipeline is only loaded and checked.
 """
 
@@ -18,7 +21,7 @@ import pytest
 from etl_cli.app import registry
 from etl_cli.config.loader import load_pipeline
 from etl_cli.errors import Location
-from etl_cli.model.check import check_pipeline
+from etl_cli.model.check import check_document, check_pipeline
 from etl_cli.model.checkpoints import CheckpointSettings
 from etl_cli.model.lineage import LineageSpec
 from etl_cli.model.pipeline import PipelineSpec, SparkSettings
@@ -104,3 +107,50 @@ def test_a_pipeline_runs_on_its_own_server_or_master_else_on_the_projects_server
 ) -> None:
     spec = spec_of(tmp_path, f"name: orders\nspark: {spark}\n" + STAGES)
     assert (spec.spark.master, spec.spark.remote) == (master, remote)
+
+
+def test_a_plugin_rule_is_reported_for_a_stage_after_one_of_an_unknown_type(tmp_path: Path) -> None:
+    pipeline = """\
+sources: [{name: raw, type: csv, path: raw.csv}]
+transforms:
+  - {name: odd, type: nosuch, inputs: [raw]}
+  - {name: some, type: sample, inputs: [raw], fraction: 2}
+sinks: [{name: out, type: parquet, input: some, path: out}, {name: o2, type: parquet, input: odd, path: o2}]
+"""
+    make_project(tmp_path, {"raw.csv": "id\n1\n", "p/pipeline.yaml": pipeline})
+    document, diagnostics = check_document(load_pipeline(tmp_path / "p", None, environ={}), registry())
+    assert document is None
+    assert [(d.code, d.message, d.hint, d.location) for d in diagnostics if d.code == "invalid-option"] == [
+        (
+            "invalid-option",
+            "transforms.some.fraction: fraction 2 is a probability without replacement: it must be at most 1",
+            "write a fraction between 0 and 1, or set with_replacement: true to pick rows several times",
+            Location(str(tmp_path / "p" / "pipeline.yaml"), 4, 57),
+        )
+    ]
+
+
+def test_each_sink_without_a_mode_gets_its_types_default_mode_and_a_written_mode_stays(tmp_path: Path) -> None:
+    pipeline = """\
+sources: [{name: raw, type: csv, path: raw.csv}]
+sinks:
+  - {name: files, type: parquet, input: raw, path: out}
+  - {name: kf, type: kafka, input: raw, topic: t, bootstrap_servers: "k:9092"}
+  - {name: more, type: csv, input: raw, path: more, mode: append}
+"""
+    make_project(tmp_path, {"raw.csv": "id\n1\n", "p/pipeline.yaml": pipeline})
+    document, diagnostics = check_document(load_pipeline(tmp_path / "p", None, environ={}), registry())
+    assert diagnostics == []
+    assert document is not None
+    assert document["sinks"] == [
+        {"name": "files", "type": "parquet", "input": "raw", "path": "out", "mode": "overwrite"},
+        {
+            "name": "kf",
+            "type": "kafka",
+            "input": "raw",
+            "topic": "t",
+            "bootstrap_servers": "k:9092",
+            "mode": "append",
+        },
+        {"name": "more", "type": "csv", "input": "raw", "path": "more", "mode": "append"},
+    ]

@@ -6,6 +6,14 @@ fault), hint and place. A stage reference that is a sink, or names no stage, lis
 relationships check reports its stage and its target both. A column a strict contract lacks is a warning at the
 column, listing the contract's columns (each column a check names, under ``column`` and ``columns`` both); an
 ``evolve`` contract takes any column.
+
+Then the document-wide rules (``_unique_check_names``, ``_contracts``, ``_malformed_to_dead_letter`` and
+``_retries``), each problem asserted whole: a repeated check name after an unnamed check, at the repeat with the
+first's place as hint; every contract column of an unknown Spark type, of any stage (not only the first stage
+with a contract), named by its stage's name, with the list of types as hint; ``on_malformed: dead_letter``
+without a queue, with the hint of how to add one; and a ``retry:`` whose ``max_delay`` is shorter than its
+``initial_delay`` (equal delays are fine) wherever it is written: a stage's, a sink's, the dead-letter queue's,
+when the pipeline has no ``retry:`` of its own.
 """
 
 from __future__ import annotations
@@ -174,3 +182,84 @@ def test_a_contract_without_columns_is_the_schemas_error_alone(tmp_path: Path) -
         ("missing-key", "missing required key 'columns' in sources.orders.contract")
     ]
     assert reported(found, "column-not-in-contract") == []
+
+
+# --- names, contract types, dead letters and retries of the whole document ------------------------------------------
+
+DLQ_HINT = "add a dead_letter: section, e.g. dead_letter: {type: parquet, path: dead_letters}"
+TYPE_HINT = "use a Spark SQL type: INT, BIGINT, DOUBLE, DECIMAL(10,2), STRING, DATE, TIMESTAMP..."
+
+
+def test_a_repeated_check_name_after_an_unnamed_check_is_reported_at_the_repeat(tmp_path: Path) -> None:
+    tail = (
+        "checks:\n"
+        "  - {type: not_null, stage: orders, columns: [a]}\n"  # no name: the schema's error, then the names go on
+        "  - {name: c, type: not_null, stage: orders, columns: [a]}\n"
+        "  - {name: c, type: not_null, stage: paid, columns: [a]}\n"
+    )
+    first = f"{tmp_path / 'p' / 'pipeline.yaml'}:{FIRST + 1}:12"
+    assert reported(diagnose(tmp_path, tail), "duplicate-name") == [
+        ("error", "duplicate-name", "check name 'c' is already used", f"the first is at {first}", FIRST + 2, 12)
+    ]
+
+
+def test_unknown_contract_types_of_a_later_stage_are_each_named_with_the_spark_types(tmp_path: Path) -> None:
+    # orders, the first stage, has no contract: the contract of customers is still read
+    contract = "    contract:\n      columns: {id: {type: INTEGR}, name: STRNG, ok: STRING}\n"
+    head = HEAD.replace("    path: customers.csv\n", "    path: customers.csv\n" + contract)
+    line = "      columns: {id: {type: INTEGR}, name: STRNG, ok: STRING}"
+    assert reported(diagnose(tmp_path, "", head=head), "invalid-type") == [
+        (
+            "error",
+            "invalid-type",
+            "sources.customers.contract.columns.id: unknown type 'INTEGR'",
+            TYPE_HINT,
+            *at(9, line, "{type"),
+        ),
+        (
+            "error",
+            "invalid-type",
+            "sources.customers.contract.columns.name: unknown type 'STRNG'",
+            TYPE_HINT,
+            *at(9, line, "STRNG"),
+        ),
+    ]
+
+
+def test_on_malformed_dead_letter_without_a_queue_names_the_stage_and_says_how_to_add_one(tmp_path: Path) -> None:
+    head = HEAD.replace("    path: customers.csv\n", "    path: customers.csv\n    on_malformed: dead_letter\n")
+    assert reported(diagnose(tmp_path, "", head=head), "no-dead-letter") == [
+        (
+            "error",
+            "no-dead-letter",
+            "sources.customers: on_malformed dead_letter needs a dead-letter queue",
+            DLQ_HINT,
+            *at(8, "    on_malformed: dead_letter", "dead_letter"),
+        )
+    ]
+
+
+def test_retry_delays_that_shrink_are_errors_wherever_the_retry_is_written(tmp_path: Path) -> None:
+    # no pipeline-wide retry; equal delays (orders) are fine; the sink's and the queue's retries are read too
+    source = "    retry: {initial_delay: 5, max_delay: 5}"
+    sink = "  - {name: out, type: parquet, input: paid, path: out, retry: {initial_delay: 9, max_delay: 3}}"
+    queue = "dead_letter: {type: parquet, path: dlq, retry: {initial_delay: 4, max_delay: 1.5}}"
+    head = HEAD.replace("    path: orders.csv\n", f"    path: orders.csv\n{source}\n").replace(
+        "  - {name: out, type: parquet, input: paid, path: out}", sink
+    )
+    assert reported(diagnose(tmp_path, queue + "\n", head=head), "retry-delays") == [
+        (
+            "error",
+            "retry-delays",
+            "sinks.out.retry: max_delay 3 is shorter than initial_delay 9",
+            None,
+            *at(15, sink, "3}}"),
+        ),
+        (
+            "error",
+            "retry-delays",
+            "dead_letter.retry: max_delay 1.5 is shorter than initial_delay 4",
+            None,
+            *at(16, queue, "1.5"),
+        ),
+    ]
