@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import locale
 import textwrap
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -70,3 +72,22 @@ def said(diag: Diagnostic) -> tuple[str, str, str | None, int, int]:
     """An error's code, message, hint, line and column: what a user reads of it."""
     assert diag.location is not None and diag.severity == "error"
     return diag.code, diag.message, diag.hint, diag.location.line, diag.location.column
+
+
+@contextlib.contextmanager
+def ascii_locale() -> Iterator[None]:
+    """Within it, the C locale, whose encoding is ASCII: what ``open()`` reads with when no encoding is given."""
+    saved = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")
+    try:
+        yield
+    finally:
+        locale.setlocale(locale.LC_CTYPE, saved)
+
+
+#: (a wrong scalar, how a project-file message quotes it): whole up to 60 characters with its quotes, cut past them
+WRONG_VALUES_SHOWN = [
+    ("2024-01-01", "2024-01-01"),  # a date, not datetime.date(2024, 1, 1)
+    ("x" * 58, "'" + "x" * 58 + "'"),  # 60 characters with its quotes: shown whole
+    ("x" * 59, "'" + "x" * 56 + "..."),  # 61: cut to 57 characters and "..."
+]

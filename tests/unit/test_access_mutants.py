@@ -19,8 +19,6 @@ when it has none).
 
 from __future__ import annotations
 
-import locale
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -45,7 +43,7 @@ from etl_cli.model.access import (
 )
 from etl_cli.plugins.api import StageSpec
 
-from .helpers import write
+from .helpers import ascii_locale, write
 
 PROJECT = """\
 name: rls
@@ -230,22 +228,12 @@ def test_a_filter_problem_points_into_the_quoted_filter_on_the_first_and_the_las
     ]
 
 
-@pytest.fixture
-def ascii_locale() -> Iterator[None]:
-    """The C locale, whose encoding is ASCII: what ``open()`` reads with when no encoding is given."""
-    saved = locale.setlocale(locale.LC_CTYPE)
-    locale.setlocale(locale.LC_CTYPE, "C")
-    try:
-        yield
-    finally:
-        locale.setlocale(locale.LC_CTYPE, saved)
-
-
-@pytest.mark.usefixtures("ascii_locale")
 def test_the_project_file_is_read_as_utf8_to_place_a_filter_problem_whatever_the_locale(tmp_path: Path) -> None:
     project = 'name: rls\naccess:\n  r:\n    description: Zeilen für Mandanten\n    filter: "x = ${principal:bad-x}"\n'
     write(tmp_path, "etl-project.yaml", project)
-    assert check_access(load_project(tmp_path)) == [
+    with ascii_locale():
+        found = check_access(load_project(tmp_path))
+    assert found == [
         error("access-filter", f"access.r.filter: {BAD_REFERENCE}", at(tmp_path, 5, 18), BAD_REFERENCE_HINT)
     ]
 

@@ -14,7 +14,7 @@ import pytest
 from etl_cli.config.alerts import RULE_KINDS, AlertSettings, read_alerts
 from etl_cli.diagnostics import Diagnostic
 
-from .helpers import column, project_block, said
+from .helpers import WRONG_VALUES_SHOWN, column, project_block, said
 
 DEFAULT_FOR = {k: 300 if k.endswith("_lag") else 0 for k in RULE_KINDS}
 
@@ -27,11 +27,7 @@ def read(text: str) -> tuple[AlertSettings, list[Diagnostic]]:
 
 @pytest.mark.parametrize(
     ("value", "shown"),
-    [
-        ("2024-01-01", "2024-01-01"),  # a date, not datetime.date(2024, 1, 1)
-        ("x" * 58, "'" + "x" * 58 + "'"),  # 60 characters with its quotes: shown whole
-        ("x" * 59, "'" + "x" * 56 + "..."),  # 61: cut to 57 characters and "..."
-    ],
+    WRONG_VALUES_SHOWN,
 )
 def test_a_wrong_value_is_quoted_whole_up_to_60_characters_and_cut_past_them(value: str, shown: str) -> None:
     settings, problems = read(f"alerts: {value}\n")

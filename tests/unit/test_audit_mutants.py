@@ -9,16 +9,12 @@ import pytest
 
 from etl_cli.config.audit import AuditSettings, read_audit_settings
 
-from .helpers import project_block, said
+from .helpers import WRONG_VALUES_SHOWN, project_block, said
 
 
 @pytest.mark.parametrize(
     ("value", "shown"),
-    [
-        ("2024-01-01", "2024-01-01"),  # a date, not datetime.date(2024, 1, 1)
-        ("x" * 58, "'" + "x" * 58 + "'"),  # 60 characters with its quotes: shown whole
-        ("x" * 59, "'" + "x" * 56 + "..."),  # 61: cut to 57 characters and "..."
-    ],
+    WRONG_VALUES_SHOWN,
 )
 def test_a_wrong_value_is_quoted_whole_up_to_60_characters_and_cut_past_them(value: str, shown: str) -> None:
     settings, problems = project_block(read_audit_settings, "audit", f"audit: {value}\n")

@@ -15,11 +15,7 @@ pinned word for word. Expected places are counted by hand from the text.
 
 from __future__ import annotations
 
-import locale
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from etl_cli.config.loader import LoadedConfig, load_pipeline
 from etl_cli.config.nodes import NodeInfo, Provenance
@@ -32,7 +28,7 @@ from etl_cli.model.credentials import (
     reference_location,
 )
 
-from .helpers import write
+from .helpers import ascii_locale, write
 
 REF = "${secret:env:TOKEN}"
 
@@ -185,17 +181,7 @@ def test_a_misplaced_reference_is_an_error_saying_where_references_are_resolved(
     ]
 
 
-@pytest.fixture
-def ascii_locale() -> Iterator[None]:
-    """The C locale, whose encoding is ASCII: what ``open()`` reads with when no encoding is given."""
-    saved = locale.setlocale(locale.LC_CTYPE)
-    locale.setlocale(locale.LC_CTYPE, "C")
-    try:
-        yield
-    finally:
-        locale.setlocale(locale.LC_CTYPE, saved)
-
-
-@pytest.mark.usefixtures("ascii_locale")
 def test_the_pipeline_is_read_as_utf8_to_place_a_reference_whatever_the_locale(tmp_path: Path) -> None:
-    assert located(tmp_path, f'note: "für"\npath: "d/{REF}"\n', "path") == (2, 10)
+    with ascii_locale():
+        place = located(tmp_path, f'note: "für"\npath: "d/{REF}"\n', "path")
+    assert place == (2, 10)
