@@ -10,12 +10,18 @@ the file is read as UTF-8 whatever the locale. The literal-credential hint is pi
 whose name is not text) and the environment variable made of the stage's name and the key's last three words; in
 ``spark.conf`` the secret's field is those words too, and outside protected environments the warning keeps the
 hint. A ``${secret:...}`` value is no literal even where no provenance marks it; the secret-placement error is
-pinned word for word. Expected places are counted by hand from the text.
+pinned word for word. ``secret_allowed`` (where a reference is resolved at run time) is pinned where the rest of the
+suite leaves it loose: a tracing header but not the endpoint nor the headers written as one text, a lineage
+transport's url and auth but not its type nor the namespace, no place for the document root nor for a stage whose type
+is not text. Expected places are counted by hand from the text.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from etl_cli.config.loader import LoadedConfig, load_pipeline
 from etl_cli.config.nodes import NodeInfo, Provenance
@@ -26,6 +32,7 @@ from etl_cli.model.credentials import (
     check_literal_credentials,
     check_secret_placement,
     reference_location,
+    secret_allowed,
 )
 
 from .helpers import ascii_locale, write
@@ -185,3 +192,39 @@ def test_the_pipeline_is_read_as_utf8_to_place_a_reference_whatever_the_locale(t
     with ascii_locale():
         place = located(tmp_path, f'note: "für"\npath: "d/{REF}"\n', "path")
     assert place == (2, 10)
+
+
+# --------------------------------------------------------------------------- where a reference is resolved
+
+HTTP_LINEAGE = {"transport": {"type": "http", "url": "u", "auth": {"api_key": "k"}}}
+
+
+@pytest.mark.parametrize(
+    ("document", "path", "allowed"),
+    [
+        ({}, (), False),
+        ({"tracing": {"endpoint": "e"}}, ("tracing", "endpoint"), False),
+        ({"tracing": {"headers": "h"}}, ("tracing", "headers"), False),
+        ({"tracing": {"headers": {"Authorization": "a"}}}, ("tracing", "headers", "Authorization"), True),
+        ({"lineage": HTTP_LINEAGE}, ("lineage", "transport", "url"), True),
+        ({"lineage": HTTP_LINEAGE}, ("lineage", "transport", "auth", "api_key"), True),
+        ({"lineage": HTTP_LINEAGE}, ("lineage", "transport", "type"), False),
+        ({"lineage": {"namespace": "n"}}, ("lineage", "namespace"), False),
+        ({"sources": [{"name": "db", "type": ["jdbc"], "password": "p"}]}, ("sources", 0, "password"), False),
+    ],
+    ids=[
+        "document-root",
+        "tracing-endpoint",
+        "tracing-headers-as-text",
+        "tracing-header",
+        "lineage-url",
+        "lineage-auth",
+        "lineage-type",
+        "lineage-namespace",
+        "type-not-text",
+    ],
+)
+def test_a_reference_is_resolved_only_in_a_tracing_header_or_a_lineage_transport_s_connection_settings(
+    document: dict[str, Any], path: tuple[str | int, ...], allowed: bool
+) -> None:
+    assert secret_allowed(document, path) is allowed

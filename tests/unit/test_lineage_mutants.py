@@ -10,7 +10,11 @@ point but is outside the mutation run's tests (scripts/mutation.sh), so these ru
 Also pins :func:`lineage_of`: the namespace (the project's name when none is written), the transport as written, the
 project root and the place of the ``lineage:`` key; no block, an empty one or ``enabled: false`` is no lineage,
 ``enabled: true`` is lineage on; and ``_installed``, which ``validate`` asks whether the client library is there: a
-missing module, or one whose parent package is missing, is not installed.
+missing module, or one whose parent package is missing, is not installed. And :func:`check_lineage` (the client
+library looked up through ``_installed``, patched): lineage on (``enabled`` unset or true) without the
+openlineage client, or with a kafka transport without confluent-kafka, is a ``missing-extra`` error at the
+``lineage:`` key with its install hint; no block, a block that is not a mapping or ``enabled: false`` asks for
+nothing.
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ import pytest
 from etl_cli.config.nodes import to_plain
 from etl_cli.config.project import Project
 from etl_cli.config.yaml_loader import load_yaml_text
+from etl_cli.diagnostics import Diagnostic, error
 from etl_cli.errors import Location, UsageError
+from etl_cli.model import lineage
 from etl_cli.model.lineage import LineageSpec, ParentRun, _installed, lineage_of, parent_run
 
 RUN = "0190d4b5-8f5c-7c1e-9a4c-6f1e2d3c4b5a"
@@ -153,3 +159,48 @@ def test_a_module_is_installed_when_found_and_not_when_it_or_its_parent_package_
     module: str, found: bool
 ) -> None:
     assert _installed(module) is found
+
+
+# ``check_lineage``: the missing-extra error ``validate`` gives when lineage is on and a client library is missing
+
+EXTRA_HINT = "pip install 'etl-cli[openlineage]', or set lineage.enabled: false"
+KAFKA_HINT = (
+    "pip install 'etl-cli[openlineage]' (it brings confluent-kafka, which the client's Kafka transport produces with)"
+)
+NO_CLIENT = "lineage: sending OpenLineage events needs the openlineage-python client, which is not installed"
+NO_KAFKA = "lineage: the kafka transport needs the confluent-kafka package, which is not installed"
+
+
+def lineage_check(monkeypatch: pytest.MonkeyPatch, text: str, missing: set[str]) -> list[Diagnostic]:
+    """What ``check_lineage`` says of the pipeline ``text`` (file ``p.yaml``) without the ``missing`` modules."""
+    monkeypatch.setattr(lineage, "_installed", lambda module: module not in missing)
+    document, provenance = to_plain(load_yaml_text(text, "p.yaml"))
+    return lineage.check_lineage(document, provenance)
+
+
+@pytest.mark.parametrize("enabled", ["", "  enabled: true\n"], ids=["unset", "true"])
+def test_lineage_on_without_the_client_is_an_error_at_the_lineage_key(
+    monkeypatch: pytest.MonkeyPatch, enabled: str
+) -> None:
+    text = "name: orders\nlineage:\n" + enabled + "  transport: {type: console}\n"
+    assert lineage_check(monkeypatch, text, {"openlineage.client"}) == [
+        error("missing-extra", NO_CLIENT, Location("p.yaml", 2, 1), EXTRA_HINT)
+    ]
+
+
+def test_the_kafka_transport_without_confluent_kafka_is_an_error_at_the_lineage_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    text = "name: orders\nlineage:\n  transport: {type: kafka, topic: t, config: {}}\n"
+    assert lineage_check(monkeypatch, text, {"confluent_kafka"}) == [
+        error("missing-extra", NO_KAFKA, Location("p.yaml", 2, 1), KAFKA_HINT)
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["name: orders\n", "lineage: on\n", "lineage:\n  enabled: false\n  transport: {type: kafka, topic: t}\n"],
+    ids=["no-block", "not-a-mapping", "enabled-false"],
+)
+def test_lineage_off_or_not_written_needs_no_client(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    assert lineage_check(monkeypatch, text, {"openlineage.client", "confluent_kafka"}) == []

@@ -13,7 +13,8 @@ first's place as hint; every contract column of an unknown Spark type, of any st
 with a contract), named by its stage's name, with the list of types as hint; ``on_malformed: dead_letter``
 without a queue, with the hint of how to add one; and a ``retry:`` whose ``max_delay`` is shorter than its
 ``initial_delay`` (equal delays are fine) wherever it is written: a stage's, a sink's, the dead-letter queue's,
-when the pipeline has no ``retry:`` of its own.
+when the pipeline has no ``retry:`` of its own. And ``_dead_letter_target``: a dead-letter queue writing a sink's
+folder is an error naming the sink and the folder, at the queue's path, with the hint to give the queue its own.
 """
 
 from __future__ import annotations
@@ -262,4 +263,19 @@ def test_retry_delays_that_shrink_are_errors_wherever_the_retry_is_written(tmp_p
             None,
             *at(16, queue, "1.5"),
         ),
+    ]
+
+
+def test_a_dead_letter_queue_writing_a_sink_s_folder_is_an_error_naming_the_sink_and_the_folder(
+    tmp_path: Path,
+) -> None:
+    line = "dead_letter: {type: parquet, path: out}"
+    assert reported(diagnose(tmp_path, line + "\n"), "duplicate-target") == [
+        (
+            "error",
+            "duplicate-target",
+            "the dead-letter queue and sink 'out' both write out",
+            "give the dead-letter queue its own folder",
+            *at(FIRST - 1, line, "out}"),
+        )
     ]

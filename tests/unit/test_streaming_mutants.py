@@ -7,9 +7,10 @@ names. The exact text, hint and place of each refusal and warning. No JVM, no br
 
 Then: two triggers in one block; upsert keys that do not identify a window's row (every key named, at the keys), and
 keys left unchecked when a group_by expression has no alias (only Spark knows its name); which sinks take update
-output; the output mode of a real-time query (update, whatever the sink); and each sink's checkpoint folder; and the
-``streaming:`` block read in full (``streaming_settings``): every setting written, and each default (a trigger of
-"0 seconds", 30 seconds to stop, append, rows counted)."""
+output; the output mode of a real-time query (update, whatever the sink); and each sink's checkpoint folder; a batch
+pipeline's ``streaming:`` block and a sink's ``output_mode`` (warnings that they have no effect, each at its key, the
+block's with a hint); and the ``streaming:`` block read in full (``streaming_settings``): every setting written, and
+each default (a trigger of "0 seconds", 30 seconds to stop, append, rows counted)."""
 
 from __future__ import annotations
 
@@ -529,3 +530,30 @@ def test_the_streaming_block_is_read_with_every_setting_or_its_default(
     document = {"streaming": block, "sources": [{"name": "events", "type": "kafka", "mode": "stream"}]}
     read = streaming_settings(document, app.registry())
     assert (read, type(read.stop_timeout_s) if read else None) == (settings, float)
+
+
+# --------------------------------------------------------------------------- streaming settings in a batch pipeline
+
+
+def test_streaming_settings_and_a_sink_s_output_mode_in_a_batch_pipeline_are_warnings_at_their_keys(
+    tmp_path: Path,
+) -> None:
+    # the block after the sources: its key is not where the document itself starts
+    head = "sources:\n  - {name: a, type: csv, path: a.csv}\nstreaming:\n  checkpoint_location: ck\nsinks:\n"
+    sinks = "  - name: b\n    type: parquet\n    input: a\n    path: b\n    output_mode: update\n"
+    found = [
+        (d.severity, d.code, d.message, d.hint, d.location.line, d.location.column)
+        for d in validated(tmp_path, sinks, head)[1]
+        if d.code == "streaming-unused" and d.location is not None
+    ]
+    assert found == [
+        (
+            "warning",
+            "streaming-unused",
+            "the streaming settings have no effect: no source reads a stream",
+            "set mode: stream on a kafka source, or remove the streaming block",
+            3,
+            1,
+        ),
+        ("warning", "streaming-unused", "sink 'b': output_mode has no effect: no source reads a stream", None, 10, 5),
+    ]
