@@ -274,7 +274,7 @@ def check_streaming(document: dict[str, Any], provenance: Provenance, registry: 
             elif item.data.get("type") == "deduplicate":
                 found += dedup_problems(provenance, item, graph.upstream, by_name, streaming)
         elif item.kind == "sink":
-            problems = _sink_problems(document, provenance, item, streaming, registry)
+            problems = _sink_problems(provenance, item, streaming, registry)
             if not problems and item.data.get("output_mode", _output_mode(document)) == "update":
                 problems = _update_problems(provenance, item, upstream, streaming)
             found += problems
@@ -410,9 +410,7 @@ def _transform_problems(
     return found
 
 
-def _sink_problems(
-    document: dict[str, Any], provenance: Provenance, item: _Item, streaming: set[str], registry: Registry
-) -> list[Diagnostic]:
+def _sink_problems(provenance: Provenance, item: _Item, streaming: set[str], registry: Registry) -> list[Diagnostic]:
     where = provenance.value_location(item.path)
     if not any(i in streaming for i in item.inputs):
         return [
