@@ -134,6 +134,11 @@ def test_a_window_with_neither_duration_nor_gap_is_no_session_window_to_warn_abo
     undecided = {"name": "agg", "type": "aggregate", "inputs": ["s"], "window": {"column": "ts"}}
     assert rules(pipeline(undecided)) == {}
     assert warned(pipeline(undecided)) == []
+    # and the stages after it are still looked at
+    unique = {"name": "d", "type": "deduplicate", "inputs": ["s"], "keys": ["id"], "within_watermark": True}
+    sessions = {"name": "sess", "type": "aggregate", "inputs": ["d"], "window": {"column": "ts", "gap": "5m"}}
+    document = pipeline(undecided, unique, sessions)
+    assert warned(document) == [dropped("sess", "a session window after the stateful stage 'd'")]
 
 
 # --------------------------------------------------------------------------- what is not covered, word for word
