@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import signal
 import sys
 import time
 from pathlib import Path
@@ -19,6 +20,12 @@ SPACE = " "
 CLEAR_LINE = "\x15"  # Ctrl-U: delete the typed line
 
 _ESCAPES = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\r")
+
+
+def default_interrupt() -> None:
+    """Run in a spawned child before its program: Ctrl-C on the terminal interrupts it, as from a shell. A test
+    run started in the background by a non-interactive shell (``cmd &``) ignores SIGINT, and children inherit it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def script(name: str) -> str:
@@ -47,7 +54,7 @@ class Terminal:
         self._seen = 0
         self.child = pexpect.spawn(
             script(program), list(args), cwd=str(cwd), env=full_env, encoding="utf-8",
-            dimensions=(50, 200), timeout=timeout,
+            dimensions=(50, 200), timeout=timeout, preexec_fn=default_interrupt,
         )  # fmt: skip
         self.child.logfile_read = self.transcript
 

@@ -17,6 +17,7 @@ from etl_cli.config.project import load_project
 from etl_cli.errors import UsageError
 from etl_cli.secrets.resolver import SecretResolver
 from etl_cli.usecases.secrets import parse_since
+from tests.ptyhelp import default_interrupt
 from tests.unit.helpers import write
 
 REPO = Path(__file__).resolve().parents[2]
@@ -172,7 +173,7 @@ def _prompting_set(project: Path) -> tuple[pexpect.spawn, io.BytesIO]:
     """``secrets set`` on a terminal, stopped at its hidden ``Value:`` prompt."""
     env = _terminal_env()
     child = pexpect.spawn(sys.executable, ["-m", "etl_cli", "secrets", "set", "file:tty#password"], cwd=str(project),
-                          env=env, timeout=30)  # fmt: skip
+                          env=env, timeout=30, preexec_fn=default_interrupt)  # fmt: skip
     child.logfile_read = screen = io.BytesIO()
     child.expect("Value: ")
     return child, screen
