@@ -87,3 +87,23 @@ def test_a_refusal_names_the_sink_and_the_place_word_for_word(project: Path, pat
     )
     assert [d.message for d in found] == [expected]
     assert found[0].location is not None and found[0].location.line == 9
+
+
+def test_only_sinks_of_a_known_type_with_a_path_option_are_checked_and_each_one_is(project: Path) -> None:
+    """A sink without a path, one of an unknown type and one whose type takes no ``path`` option (a JDBC table) are
+    passed over, and the sinks after them are still checked."""
+    text = (
+        "name: p\n"
+        "sources:\n"
+        "  - {name: orders, type: csv, path: data/orders.csv}\n"
+        "sinks:\n"
+        "  - {name: topic, type: kafka, input: orders, topic: t, bootstrap_servers: 'localhost:9092'}\n"
+        "  - {name: unknown, type: nope, input: orders, path: ., mode: overwrite}\n"
+        "  - {name: table, type: jdbc, input: orders, path: ., mode: overwrite, table: t, url: 'jdbc:h2:mem:x'}\n"
+        "  - {name: files, type: parquet, input: orders, path: ., mode: overwrite}\n"
+    )
+    write(project, "pipelines/p/pipeline.yaml", text)
+    (report,) = validate([project / "pipelines" / "p"])
+    found = [d for d in report.diagnostics if d.code == "unsafe-target"]
+    refusal = f"sink 'files' (mode overwrite) would delete everything in {project}, which is the project root"
+    assert [(d.message, d.location.line if d.location else None) for d in found] == [(f"{refusal} ({project})", 8)]
