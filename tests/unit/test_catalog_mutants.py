@@ -16,6 +16,12 @@ its type error. Expected values and places are written by hand from the YAML bel
 Last, which stages get their table catalog resolved (``resolve_table_catalogs``): an iceberg stage does; a plug-in
 stage with an option of its own called ``catalog`` does not, even naming an iceberg catalog of the project (its
 options reach it as written).
+
+And what ``validate`` says of the catalog a table-format stage names (``check_table_catalogs``, ``_catalog_stages``),
+word for word with its hint and at the stage's ``catalog:`` value: an unknown catalog (a close name suggested, or, in
+a project without catalogs, how to declare an iceberg one), a catalog of another kind (``source '...'`` or
+``sink '...'``), a broken catalog's own problems said once however many stages name it; a stage of an unknown type or
+an unknown catalog does not end the walk over the stages after it.
 """
 
 from __future__ import annotations
@@ -29,7 +35,15 @@ from etl_cli.config.loader import load_pipeline
 from etl_cli.config.project import load_project
 from etl_cli.diagnostics import Diagnostic
 from etl_cli.errors import Location
-from etl_cli.model.catalog import CatalogSpec, GlueCatalog, HiveCatalog, IcebergCatalog, Registration, read_catalogs
+from etl_cli.model.catalog import (
+    CatalogSpec,
+    GlueCatalog,
+    HiveCatalog,
+    IcebergCatalog,
+    Registration,
+    check_table_catalogs,
+    read_catalogs,
+)
 from etl_cli.model.check import check_pipeline
 from etl_cli.model.pipeline import PipelineSpec
 from etl_cli.plugins.api import PLUGIN_KINDS, Effect
@@ -38,7 +52,7 @@ from etl_cli.plugins.registry import Registry
 from etl_cli.plugins.sinks.files import ParquetSink
 from etl_cli.plugins.sources.files import CsvSource
 
-from .helpers import make_project, said, write
+from .helpers import column, make_project, said, write
 
 PROJECT = """\
 name: shop
@@ -388,4 +402,64 @@ def test_only_a_table_format_stage_gets_its_catalog_resolved_not_a_plugin_option
     assert [dict(spec.stage(name).options) for name in ("t", "w")] == [
         {"catalog": "tables", "table": "orders", RESOLVED_CATALOG: tables},
         {"path": "w.csv", "catalog": "tables"},
+    ]
+
+
+# the catalogs named by table-format stages (``check_table_catalogs``, ``_catalog_stages``)
+
+TABLE_PROJECT = """\
+name: shop
+catalogs:
+  lake: {type: iceberg, catalog_type: hadoop, warehouse: lake}
+  hive: {type: hive_metastore}
+  broken: {type: iceberg}
+"""
+
+TABLE_STAGES = [
+    "sources:",
+    "  - {name: n, type: nope}",
+    "  - {name: t, type: iceberg, catalog: laek, table: orders}",
+    "  - {name: h, type: iceberg, catalog: hive, table: orders}",
+    "sinks:",
+    "  - {name: a, type: iceberg, input: t, catalog: broken, table: a}",
+    "  - {name: b, type: iceberg, input: t, catalog: broken, table: b}",
+    "  - {name: f, type: parquet, input: t, path: f, catalog: hive}",
+    "  - {name: w, type: iceberg, input: h, catalog: hive, table: w}",
+]
+
+
+def table_catalog_problems(root: Path, project: str, lines: list[str]) -> list[tuple[str, str, str | None, int, int]]:
+    """What ``check_table_catalogs`` says of pipeline p/pipeline.yaml (``lines``) in a project file ``project``."""
+    make_project(root, {"p/pipeline.yaml": "\n".join(lines) + "\n"}, project=project)
+    loaded = load_pipeline(root / "p", None, environ={})
+    return [said(d) for d in check_table_catalogs(loaded.document, loaded.project, loaded.provenance, registry())]
+
+
+def test_each_table_stage_naming_a_wrong_catalog_gets_its_error_at_its_catalog_and_a_broken_catalog_is_said_once(
+    tmp_path: Path,
+) -> None:
+    # a source of an unknown type is skipped, not the end of the walk; an unknown catalog does not end it either;
+    # the parquet sink's catalog: is a registration (checked elsewhere), not a table catalog
+    hint = "name a catalog of type: iceberg"
+    catalog_types = (
+        "Iceberg's catalog: hadoop (tables in a warehouse folder), hive (the project's Hive metastore, embedded "
+        "under the state folder, or a metastore at uri) or rest (an Iceberg REST catalog at uri)."
+    )
+
+    def hive(index: int) -> int:
+        return column(TABLE_STAGES[index], "catalog: hive") + len("catalog: ")
+
+    assert table_catalog_problems(tmp_path, TABLE_PROJECT, TABLE_STAGES) == [
+        ("unknown-catalog", "unknown catalog 'laek'", "did you mean 'lake'?", 3, column(TABLE_STAGES[2], "laek")),
+        ("catalog-kind", "source 'h': catalog 'hive' is a hive_metastore catalog, not iceberg", hint, 4, hive(3)),
+        ("missing-key", "missing required key 'catalog_type' in catalogs.broken", catalog_types, 5, 3),
+        ("catalog-kind", "sink 'w': catalog 'hive' is a hive_metastore catalog, not iceberg", hint, 9, hive(8)),
+    ]
+
+
+def test_a_table_stage_in_a_project_without_catalogs_is_told_how_to_declare_an_iceberg_one(tmp_path: Path) -> None:
+    lines = ["sources:", "  - name: t", "    type: iceberg", "    catalog: lake", "    table: orders"]
+    hint = "add it to etl-project.yaml, e.g. catalogs: {lake: {type: iceberg, catalog_type: hadoop, warehouse: lake}}"
+    assert table_catalog_problems(tmp_path, "name: shop\n", lines) == [
+        ("unknown-catalog", "unknown catalog 'lake'", hint, 4, 14)
     ]
