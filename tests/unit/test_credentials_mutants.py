@@ -165,6 +165,17 @@ def test_a_spark_conf_literal_is_a_warning_outside_protected_environments_hintin
     ]
 
 
+@pytest.mark.parametrize("block", ["metrics", "dead_letter", "lineage"])
+def test_a_literal_credential_in_a_top_level_block_is_found_at_its_place(tmp_path: Path, block: str) -> None:
+    loaded = load(tmp_path, f"name: orders\n{block}:\n  options:\n    password: hunter2\n")
+    assert [(d.message, d.location) for d in check_literal_credentials(loaded.document, loaded.provenance, True)] == [
+        (
+            f"{block}.options.password is a credential written as plain text",
+            Location(str(tmp_path / "p" / "pipeline.yaml"), 4, 15),
+        )
+    ]
+
+
 def test_a_secret_reference_is_no_literal_even_without_an_interpolation_mark() -> None:
     # a document built in code: no provenance marks which values were references
     document = {"sources": [{"name": "db", "type": "jdbc", "password": "${secret:vault:db#password}", "token": "t"}]}
