@@ -154,3 +154,26 @@ sinks:
         },
         {"name": "more", "type": "csv", "input": "raw", "path": "more", "mode": "append"},
     ]
+
+
+@pytest.mark.parametrize("section", ["sources", "transforms", "sinks", "checks"])
+def test_a_stage_section_that_is_not_a_list_is_the_only_problem_said(tmp_path: Path, section: str) -> None:
+    """The checks after the schema walk the stage sections: when one is not a list, only the schema's error is said
+    (the source's missing input file is not)."""
+    stages = {
+        "sources": "  - {name: s, type: csv, path: s.csv}",
+        "sinks": "  - {name: o, type: json, input: s, path: o}",
+    }
+    text = "name: p\n" + "".join(f"{name}:\n{stages[name]}\n" for name in stages if name != section)
+    text += f"{section}: {{s: 1}}\n"
+    root = make_project(tmp_path / "proj", {"p/pipeline.yaml": text}, project="name: t\n")
+    document, diagnostics = check_document(load_pipeline(root / "p", None, environ={}), registry())
+    line = text.count("\n")
+    assert document is None
+    assert [(d.code, d.message, d.location) for d in diagnostics] == [
+        (
+            "wrong-type",
+            f"{section} must be a list, got {{'s': 1}}",
+            Location(str(root / "p" / "pipeline.yaml"), line, len(section) + 3),
+        )
+    ]
