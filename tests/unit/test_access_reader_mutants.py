@@ -1,12 +1,14 @@
 """How ``principals:`` and ``access:`` of etl-project.yaml are read, found untested by mutation testing (mutmut).
 
-Pins what the reader of etl_cli/model/access.py makes of each principal (its attributes, groups and place; an entry
-with any problem is left out, and every problem of it is still reported), of each rule (its sources, types, datasets,
-exempt principals and groups, ``required`` and description) and of its ``exempt:`` block; and every problem it
-reports, in full: code, message, hint and ``file:line:col`` (a declared principal without an attribute a filter
-reads, unless the rule exempts it by name or group, at the first reference to it). Rules are read from a real
-``etl-project.yaml``; expected messages and places are written by hand from its text (lines and columns count
-from 1).
+Pins what the reader of etl_cli/model/access.py makes of each principal (its attributes, groups and place; one
+written without attributes declared bare at its name; one that is not a mapping, or with any problem, left out and
+every problem of it still reported; the entries after it still read), of each rule (one that is not a mapping or has
+no filter reported and left out, the rules after it still read and checked against the principals; of a rule read:
+its sources, types, datasets, exempt principals and groups, ``required`` and description) and of its ``exempt:``
+block; and every problem it reports, in full: code, message, hint and ``file:line:col`` (a declared principal
+without an attribute a filter reads, unless the rule exempts it by name or group, at the first reference to it).
+Rules are read from a real ``etl-project.yaml``; expected messages and places are written by hand from its text
+(lines and columns count from 1).
 """
 
 from __future__ import annotations
@@ -16,13 +18,15 @@ from pathlib import Path
 from etl_cli.config.project import load_project
 from etl_cli.diagnostics import Diagnostic, error
 from etl_cli.errors import Location
-from etl_cli.model.access import AccessRule, AccessSpec, access_of, check_access
+from etl_cli.model.access import AccessRule, AccessSpec, PrincipalEntry, access_of, check_access, parse_filter
 
 from .helpers import write
 
 RULE_HINT = 'for example: filter: "tenant_id = ${principal:tenant}"'
 NAME_HINT = "attributes are names of letters, digits and underscores, other than 'name'"
 VALUE_HINT = "a filter compares a column with one value"
+PRINCIPAL_HINT = "for example: alice: {tenant: 7, region: eu, groups: [analysts]}"
+ACCESS_HINT = 'for example: {filter: "tenant_id = ${principal:tenant}"}'
 
 
 def read(root: Path, project: str) -> tuple[AccessSpec, list[Diagnostic]]:
@@ -326,3 +330,86 @@ def test_a_principal_without_an_attribute_a_filter_reads_is_reported_unless_the_
             "add tenant to principals.bob in etl-project.yaml, or exempt it (exempt: {principals: [bob]})",
         )
     ]
+
+
+def test_a_principal_written_without_attributes_is_declared_bare_at_its_name_and_the_next_ones_are_still_read(
+    tmp_path: Path,
+) -> None:
+    spec, problems = read(
+        tmp_path,
+        """\
+        name: rls
+        principals:
+          root:
+          guest: ~
+          alice: {tenant: 7}
+        """,
+    )
+    assert problems == []
+    assert dict(spec.principals) == {
+        "root": PrincipalEntry("root"),
+        "guest": PrincipalEntry("guest"),
+        "alice": PrincipalEntry("alice", {"tenant": 7}),
+    }
+    assert [entry.location for entry in spec.principals.values()] == [
+        at(tmp_path, 3, 3),
+        at(tmp_path, 4, 3),
+        at(tmp_path, 5, 3),
+    ]
+
+
+def test_a_principal_that_is_not_a_mapping_is_reported_at_its_value_with_an_example_and_the_next_ones_still_read(
+    tmp_path: Path,
+) -> None:
+    spec, problems = read(
+        tmp_path,
+        """\
+        name: rls
+        principals:
+          alice: 5
+          team: [a, b]
+          bob: {tenant: 1}
+        """,
+    )
+    assert problems == [
+        error("wrong-type", "principals.alice must map attribute names to values", at(tmp_path, 3, 10), PRINCIPAL_HINT),
+        error("wrong-type", "principals.team must map attribute names to values", at(tmp_path, 4, 9), PRINCIPAL_HINT),
+    ]
+    assert dict(spec.principals) == {"bob": PrincipalEntry("bob", {"tenant": 1})}
+
+
+def test_each_rule_is_read_in_turn_one_not_a_mapping_or_without_a_filter_reported_and_left_out(
+    tmp_path: Path,
+) -> None:
+    # a rule that is read is then checked against the declared principals: bob has no tenant
+    spec, problems = read(
+        tmp_path,
+        """\
+        name: rls
+        principals:
+          bob: {region: eu}
+        access:
+          scalar: 5
+          listed: [a]
+          broken: {sources: orders}
+          plain: {filter: "x = 1"}
+          tenant_rows: {filter: "tenant_id = ${principal:tenant}"}
+        """,
+    )
+    assert problems == [
+        error("wrong-type", "access.scalar must be a mapping (filter:, sources:, exempt:...)", at(tmp_path, 5, 11),
+              ACCESS_HINT),
+        error("wrong-type", "access.listed must be a mapping (filter:, sources:, exempt:...)", at(tmp_path, 6, 11),
+              ACCESS_HINT),
+        error("missing-filter", "access.broken needs a filter: a SQL condition on the source's columns",
+              at(tmp_path, 7, 3), RULE_HINT),
+        error("missing-attribute",
+              "access.tenant_rows.filter reads ${principal:tenant}, which principal 'bob' does not have",
+              at(tmp_path, 9, 38),
+              "add tenant to principals.bob in etl-project.yaml, or exempt it (exempt: {principals: [bob]})"),
+    ]  # fmt: skip
+    assert spec.rules == (
+        AccessRule("plain", "x = 1", parse_filter("x = 1")),
+        AccessRule("tenant_rows", "tenant_id = ${principal:tenant}", parse_filter("tenant_id = ${principal:tenant}")),
+    )
+    assert [r.location for r in spec.rules] == [at(tmp_path, 8, 3), at(tmp_path, 9, 3)]
