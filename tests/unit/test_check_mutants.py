@@ -8,6 +8,10 @@ Spark Connect server a pipeline runs on: its own ``spark.remote``, none when it 
 Then what ``check_document`` makes of a document (``_plugin_rules``, ``_fill_defaults``): a plug-in's own rule is
 reported for a stage that follows one of an unknown type in the same section, and each sink without a ``mode`` gets
 its type's default mode (``render`` prints it) while a written mode stays.
+Which problems ``check_document`` says at all: a file that could not be read into a document says only why, while an
+empty document, or one the loader found a problem in, is still checked against the schema (every problem at once);
+and the rules that depend on the environment get it: a literal credential is an error in a protected environment and
+a warning elsewhere, and a key's ``secrets:`` entry is looked up among the environment's own entries.
 No JVM: the pipeline is only loaded and checked.
 """
 
@@ -20,6 +24,7 @@ import pytest
 
 from etl_cli.app import registry
 from etl_cli.config.loader import load_pipeline
+from etl_cli.diagnostics import Diagnostic, error, warning
 from etl_cli.errors import Location
 from etl_cli.model.check import check_document, check_pipeline
 from etl_cli.model.checkpoints import CheckpointSettings
@@ -177,3 +182,83 @@ def test_a_stage_section_that_is_not_a_list_is_the_only_problem_said(tmp_path: P
             Location(str(root / "p" / "pipeline.yaml"), line, len(section) + 3),
         )
     ]
+
+
+@pytest.mark.parametrize(
+    ("pipeline", "problems"),
+    [
+        pytest.param("sources: [\n", [("yaml-syntax", 2, 1)], id="unreadable-yaml-says-only-why"),
+        pytest.param("{}\n", [("missing-key", 1, 1), ("missing-key", 1, 1)], id="an-empty-document-is-checked"),
+        pytest.param(
+            'description: "${var:nosuch}"\n'
+            "sources: [{name: a, type: csv, path: a.csv}]\n"
+            "sinks: [{name: o, type: json, input: a, path: o, mode: sideways}]\n",
+            [("unset-variable", 1, 14), ("invalid-value", 3, 56)],
+            id="a-loader-problem-and-the-schemas-are-said-together",
+        ),
+    ],
+)
+def test_a_document_is_checked_unless_the_file_could_not_be_read_into_one(
+    tmp_path: Path, pipeline: str, problems: list[tuple[str, int, int]]
+) -> None:
+    make_project(tmp_path, {"a.csv": "id\n1\n", "p/pipeline.yaml": pipeline})
+    document, diagnostics = check_document(load_pipeline(tmp_path / "p", None, environ={}), registry())
+    file = str(tmp_path / "p" / "pipeline.yaml")
+    assert document is None
+    assert [(d.severity, d.code, d.location) for d in diagnostics] == [
+        ("error", code, Location(file, line, col)) for code, line, col in problems
+    ]
+
+
+ENVIRONMENTS = """\
+name: t
+keys:
+  customer: {provider: vault_transit, key: etl-customer, secrets: corp}
+environments:
+  dev: {}
+  prod:
+    protected: true
+    secrets:
+      corp: {type: vault, url: 'https://v'}
+"""
+KEYED = """\
+sources:
+  - {name: db, type: jdbc, url: 'jdbc:postgresql://h/d', table: t, user: u, password: hunter2}
+transforms:
+  - {name: enc, type: encrypt, inputs: [db], columns: [email], key: customer}
+sinks:
+  - {name: out, type: json, input: enc, path: out}
+"""
+LITERAL = "sources.db.password is a credential written as plain text"
+LITERAL_HINT = (
+    'write password: "${secret:vault:pipeline/db#password}" (or "${env:DB_PASSWORD}") and keep the value in a '
+    "secret store, e.g. etl-cli secrets set keyring:pipeline/db#password"
+)
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_the_credential_and_key_rules_are_checked_for_the_pipelines_environment(tmp_path: Path, env: str) -> None:
+    """prod is protected (a literal password is an error) and declares the key's ``corp`` secrets; dev does neither."""
+    make_project(tmp_path, {"p/pipeline.yaml": KEYED}, project=ENVIRONMENTS)
+    document, diagnostics = check_document(load_pipeline(tmp_path / "p", env, environ={}), registry())
+    file = str(tmp_path / "p" / "pipeline.yaml")
+    expected: list[Diagnostic] = {
+        "dev": [
+            warning(
+                "literal-credential",
+                LITERAL + " (an error in protected environments)",
+                Location(file, 2, 87),
+                LITERAL_HINT,
+            ),
+            error(
+                "unknown-key-provider",
+                "transform 'enc': key 'customer' reaches vault_transit through secrets entry 'corp', which "
+                "etl-project.yaml does not declare for environment dev",
+                Location(file, 4, 69),
+                "add secrets: {corp: {type: vault, ...}}",
+            ),
+        ],
+        "prod": [error("literal-credential", LITERAL, Location(file, 2, 87), LITERAL_HINT)],
+    }[env]
+    assert document is None
+    assert diagnostics == expected

@@ -10,7 +10,9 @@ mapping or has a wrong ``library`` flag, a name that is not a template name, is 
 or no hint when there is none) or links out of the templates folder. Bound parameters become the ``vars`` of the lowest
 layer, located at the ``extends`` (a default's key in the template); an optional parameter without a default binds
 nothing, a parameter declared with no settings is required, and a template without parameters adds no ``vars``. A
-library template keeps the sources a transform, a sink or a check reads.
+library template keeps the sources a transform, a sink or a check reads; only named mappings written in a library's
+file drop out (a source written elsewhere, one without a name, an item that is not a mapping stay, in their order),
+nothing drops out when no template is a library, and a document without a list of sources comes back as it was.
 """
 
 from __future__ import annotations
@@ -333,3 +335,49 @@ def test_a_library_keeps_the_sources_transforms_sinks_and_checks_read_and_only_t
     """``e`` is named only inside a mapping where a sink's input should be: not a read, and no crash."""
     tree = drop_unread_library_sources(load_yaml_text(LIBRARY, "library.yaml"), {"library.yaml"})
     assert [source["name"] for source in to_plain(tree)[0]["sources"]] == ["a", "b", "c", "d"]
+
+
+MIXED = """\
+sources:
+  - {name: read, type: csv, path: r.csv}
+  - {name: unread, type: csv, path: u.csv}
+  - {type: csv, path: nameless.csv}
+  - just_text
+  - {name: last, type: csv, path: l.csv}
+sinks:
+  - {name: out, type: json, input: read, path: o}
+"""
+
+
+@pytest.mark.parametrize(
+    ("library_files", "kept"),
+    [
+        pytest.param({"library.yaml"}, ["read", "nameless.csv", "just_text"], id="written-in-a-library"),
+        pytest.param({"other.yaml"}, ["read", "unread", "nameless.csv", "just_text", "last"], id="written-elsewhere"),
+        pytest.param(set(), ["read", "unread", "nameless.csv", "just_text", "last"], id="no-library-at-all"),
+    ],
+)
+def test_only_the_unread_named_sources_a_library_writes_drop_out(library_files: set[str], kept: list[str]) -> None:
+    tree = load_yaml_text(MIXED, "library.yaml")
+    dropped = drop_unread_library_sources(tree, library_files)
+    assert dropped is tree
+    document, _ = to_plain(dropped)
+    sources = document["sources"]
+    assert [s if isinstance(s, str) else s.get("name", s["path"]) for s in sources] == kept
+    assert document["sinks"] == [{"name": "out", "type": "json", "input": "read", "path": "o"}]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("sinks:\n  - {name: out, type: json, input: a, path: o}\n", id="no-sources"),
+        pytest.param("sources: {name: a, type: csv}\nsinks: []\n", id="sources-not-a-list"),
+        pytest.param("sources: csv\n", id="sources-a-text"),
+    ],
+)
+def test_a_document_without_a_list_of_sources_comes_back_as_it_was(text: str) -> None:
+    tree = load_yaml_text(text, "library.yaml")
+    before, _ = to_plain(load_yaml_text(text, "library.yaml"))
+    dropped = drop_unread_library_sources(tree, {"library.yaml"})
+    assert dropped is tree
+    assert to_plain(dropped)[0] == before

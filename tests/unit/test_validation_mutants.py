@@ -328,3 +328,24 @@ def test_a_place_is_named_by_its_keys_and_stage_names(
     document: dict[Any, Any], path: tuple[str | int, ...], named: str
 ) -> None:
     assert describe_path(document, path) == named
+
+
+# one of several shapes (oneOf, anyOf)
+
+SHAPES = [{"type": "object", "properties": {"times": {"type": "integer"}}}, {"type": "integer"}]
+
+
+@pytest.mark.parametrize("keyword", ["oneOf", "anyOf"])
+def test_a_value_of_no_allowed_shape_is_told_the_shallowest_reason_once(keyword: str) -> None:
+    # the mapping branch fails deeper (at retry.times) and comes first: the branch failing at retry itself is said
+    schema = {"type": "object", "properties": {"retry": {keyword: SHAPES}}}
+    assert checked(schema, "x: 1\nretry: {times: x}\n") == [
+        ("wrong-type", "retry must be an integer, got {'times': 'x'}", None, 2, 8)
+    ]
+
+
+def test_a_value_matching_several_shapes_of_a_one_of_keeps_jsonschemas_message() -> None:
+    schema = {"type": "object", "properties": {"n": {"oneOf": [{"type": "integer"}, {"minimum": 0}]}}}
+    assert checked(schema, "n: 3\n") == [
+        ("schema", "n: 3 is valid under each of {'minimum': 0}, {'type': 'integer'}", None, 1, 4)
+    ]
