@@ -17,7 +17,8 @@ longer text an unset environment variable, an undeclared parameter (the hint lis
 unknown scheme are each reported with their hint and read as nothing; a missing template parameter inside a text
 is kept as written too, unless a var fills it; a value built from a var whose name holds a colon points at that
 var; what a copied list or mapping adds (nodes, characters of text, levels); and at run time, secrets inside lists
-are resolved and a reference left over is named in the error.
+are resolved and a reference left over is named in the error. An ``Interpolator`` given no environment reads
+``${env:NAME}`` from the process environment.
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ from pathlib import Path
 
 import pytest
 
-from etl_cli.config.interpolate import _extent, resolve_runtime_value
+from etl_cli.config.interpolate import Interpolator, _extent, resolve_runtime_value
 from etl_cli.config.limits import MAX_VALUE_CHARS
 from etl_cli.config.loader import LoadedConfig, load_pipeline
+from etl_cli.config.nodes import Node
 from etl_cli.diagnostics import error
 from etl_cli.errors import ConfigError, Location
 
@@ -254,3 +256,12 @@ def test_at_run_time_secrets_inside_lists_are_resolved_and_a_leftover_reference_
     with pytest.raises(ConfigError) as caught:
         resolve_runtime_value(["${var:x}"], lambda ref: "")
     assert caught.value.message == "unresolved reference '${var:x}' at run time"
+
+
+def test_without_an_environment_given_env_references_read_the_process_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ETL_TEST_TEAM", "orders")
+    interpolator = Interpolator(None)
+    node = interpolator.resolve_tree(Node("team-${env:ETL_TEST_TEAM}", Location("p.yaml", 2, 4)))
+    assert (node.value, node.interpolated, interpolator.diagnostics) == ("team-orders", True, [])

@@ -11,13 +11,20 @@ but ``string`` read without the spaces around it, a timestamp in UTC written wit
 a value stands for where nothing runs (``placeholder``): its first choice, else a value of its type (a string: its
 name), also when its first choice was of the wrong type. And the hint of a ``--param`` naming no parameter that is not
 close to one (``resolve_params``): the parameters declared, or how to declare one.
+
+A declaration holding a ``${...}`` reference (``declared_params``) is a ``param-reference`` error at the reference,
+with the hint to give a literal default and the value at run time; it is left out, and the declarations after it
+are still read. Where each parameter's value comes from when no ``--param`` gives it (``resolve_params``): its
+default, set at the default's line; a placeholder, set at the declaration, for a required parameter or one whose
+default was not of its type; nothing (unset, at the declaration) for an optional one without a default; and for a
+command that runs, a required parameter not given is a usage error saying where it is declared and how to give it.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from etl_cli.config.params import ParamDecl, declared_params, parse_value, placeholder, resolve_params
+from etl_cli.config.params import ParamDecl, ParamValue, declared_params, parse_value, placeholder, resolve_params
 from etl_cli.config.yaml_loader import load_yaml_text
 from etl_cli.diagnostics import Diagnostic
 from etl_cli.errors import Location, UsageError
@@ -203,3 +210,50 @@ def test_a_param_naming_no_parameter_nor_a_close_one_lists_the_parameters_or_say
     with pytest.raises(UsageError) as caught:
         resolve_params(decls, {"zzz": "1"}, require=False, pipeline="p")
     assert (caught.value.message, caught.value.hint) == ("--param zzz: p declares no parameter 'zzz'", hint)
+
+
+def test_a_declaration_holding_a_reference_is_an_error_at_it_and_the_declarations_after_it_are_still_read() -> None:
+    line = "  region: {default: '${env:REGION}'}"
+    decls, diagnostics = declared(f"params:\n{line}\n  n: {{type: int}}\n")
+    assert [said(d) for d in diagnostics] == [
+        (
+            "param-reference",
+            "parameter 'region' is declared with a ${...} reference; a declaration is written as is",
+            "give a literal default; set the value at run time with --param region=VALUE",
+            2,
+            column(line, "'${"),
+        )
+    ]
+    assert decls == {"n": ParamDecl("n", "int", Location(FILE, 3, 3))}
+
+
+DEFAULT_AT = Location(FILE, 2, 20)
+
+
+@pytest.mark.parametrize(
+    ("decl", "value", "source", "origin"),
+    [
+        (ParamDecl("n", "int", AT, 5, DEFAULT_AT, has_default=True, required=False), 5, "default", DEFAULT_AT),
+        # the default was not an int (reported at its line): a placeholder stands for it
+        (ParamDecl("n", "int", AT, None, DEFAULT_AT, has_default=True, required=False), 0, "placeholder", AT),
+        (ParamDecl("ds", "date", AT), "1970-01-01", "placeholder", AT),
+        (ParamDecl("n", "int", AT, required=False), None, "unset", AT),
+    ],
+    ids=["default", "default-not-of-its-type", "required", "optional"],
+)
+def test_a_parameter_not_given_takes_its_default_else_a_placeholder_else_nothing_each_set_at_its_line(
+    decl: ParamDecl, value: object, source: str, origin: Location
+) -> None:
+    values = resolve_params({decl.name: decl}, {}, require=False, pipeline="p")
+    assert values == {decl.name: ParamValue(decl, value, source, origin)}
+
+
+def test_a_required_parameter_not_given_to_a_command_that_runs_says_where_it_is_declared_and_how_to_give_it() -> None:
+    decls = {"ds": ParamDecl("ds", "date", AT)}
+    with pytest.raises(UsageError) as caught:
+        resolve_params(decls, {}, require=True, pipeline="p/pipeline.yaml")
+    assert (caught.value.message, caught.value.hint) == (
+        "parameter 'ds' of p/pipeline.yaml is required: it has no default and no --param ds=VALUE was given; "
+        "it is declared at pipeline.yaml:2:3",
+        "add --param ds=VALUE (YYYY-MM-DD, e.g. 2026-01-31)",
+    )

@@ -13,6 +13,13 @@ environment the project does not list gets the project's providers. A project th
 ``environments:``, no etl-project.yaml, or a file too broken to read) has dev, staging and prod, only prod
 protected. An invalid project reads as its title and then each problem on its own line; relative paths are said to
 be relative to the project root, the folder of etl-project.yaml or the folder where none was found.
+
+The project's and an environment's ``lineage:`` under a pipeline (``Project.lineage_under``): the project's block,
+then the chosen environment's (``!replace`` replaces a key), then the pipeline's own, merged key by key into the
+pipeline's ``lineage:``, which comes after its other keys; an environment without lineage settings, or one the
+project does not list, adds nothing. A pipeline is left as it is when no block applies or it is not a mapping. A
+``!delete`` with nothing beneath it is reported where it is written, the project file or the pipeline. The merged
+blocks are copies: what later steps do to the pipeline (interpolation, dropping tags) leaves the project's as written.
 """
 
 from __future__ import annotations
@@ -21,10 +28,14 @@ from pathlib import Path
 
 import pytest
 
+from etl_cli.config.interpolate import Interpolator
 from etl_cli.config.limits import NAME_RULE
-from etl_cli.config.nodes import to_plain
-from etl_cli.config.project import Environment, InvalidProject, load_project, read_project
-from etl_cli.config.yaml_loader import display_path
+from etl_cli.config.nodes import Node, to_plain
+from etl_cli.config.overlay import strip_tags
+from etl_cli.config.project import Environment, InvalidProject, Project, load_project, read_project
+from etl_cli.config.yaml_loader import display_path, load_yaml_text
+from etl_cli.diagnostics import Diagnostic
+from etl_cli.errors import Location
 
 from .helpers import make_project, said
 
@@ -184,3 +195,125 @@ def test_relative_paths_are_said_to_be_relative_to_the_project_root_and_why_it_i
         make_project(tmp_path, project=project)
     read, _ = read_project(tmp_path)
     assert read.relative_paths_rule() == f"relative paths are relative to the project root {tmp_path} ({where})"
+
+
+# --------------------------------------------------------------------------- lineage_under: the project's lineage
+
+LINEAGE = """\
+name: shop
+lineage:
+  namespace: shop-team
+  transport: {type: http, url: "http://marquez:5000"}
+environments:
+  dev:
+    lineage:
+      transport: !replace {type: console}
+  prod: {protected: true}
+"""
+
+PROJECT_WIDE = {"namespace": "shop-team", "transport": {"type": "http", "url": "http://marquez:5000"}}
+
+
+def lineage_project(root: Path, project: str = LINEAGE) -> Project:
+    read, problems = read_project(make_project(root, project=project))
+    assert problems == []
+    return read
+
+
+def pipeline(text: str) -> Node:
+    return load_yaml_text(text, "pipeline.yaml")
+
+
+@pytest.mark.parametrize(
+    ("env", "text", "document"),
+    [
+        (None, "name: p\n", [("name", "p"), ("lineage", PROJECT_WIDE)]),
+        ("prod", "name: p\n", [("name", "p"), ("lineage", PROJECT_WIDE)]),
+        ("qa", "name: p\n", [("name", "p"), ("lineage", PROJECT_WIDE)]),
+        (
+            "dev",
+            "name: p\n",
+            [("name", "p"), ("lineage", {"namespace": "shop-team", "transport": {"type": "console"}})],
+        ),
+        (
+            "dev",
+            "lineage: {namespace: orders-team}\nname: p\nmode: batch\n",
+            [
+                ("name", "p"),
+                ("mode", "batch"),
+                ("lineage", {"namespace": "orders-team", "transport": {"type": "console"}}),
+            ],
+        ),
+    ],
+    ids=["no-env", "env-without-lineage", "env-not-listed", "env-lineage", "pipeline-lineage-wins"],
+)
+def test_the_projects_then_the_environments_then_the_pipelines_lineage_are_merged_after_its_other_keys(
+    tmp_path: Path, env: str | None, text: str, document: list[tuple[str, object]]
+) -> None:
+    tree = pipeline(text)
+    diagnostics: list[Diagnostic] = []
+    merged = lineage_project(tmp_path).lineage_under(tree, env, diagnostics)
+    assert diagnostics == []
+    assert list(to_plain(merged)[0].items()) == document
+    assert merged.loc == Location("pipeline.yaml", 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("project", "text"),
+    [
+        ("name: shop\nenvironments:\n  dev: {}\n", "lineage: {namespace: a}\nname: p\n"),
+        (LINEAGE, "- name: p\n"),
+    ],
+    ids=["no-lineage-settings", "not-a-mapping"],
+)
+def test_a_pipeline_is_left_as_it_is_when_no_lineage_applies_or_it_is_not_a_mapping(
+    tmp_path: Path, project: str, text: str
+) -> None:
+    tree = pipeline(text)
+    diagnostics: list[Diagnostic] = []
+    assert lineage_project(tmp_path, project).lineage_under(tree, "dev", diagnostics) is tree
+    assert diagnostics == []
+
+
+@pytest.mark.parametrize(
+    ("project", "text", "where", "expected"),
+    [
+        (
+            "name: shop\nlineage: !delete {namespace: x}\n",
+            "name: p\n",
+            "etl-project.yaml",
+            ("overlay-delete", "!delete of 'lineage', which is not set", None, 2, 1),
+        ),
+        (
+            "name: shop\nlineage: {namespace: x}\n",
+            "name: p\nlineage:\n  transport: !delete\n",
+            "pipeline.yaml",
+            ("overlay-delete", "!delete of 'transport', which is not set", None, 3, 3),
+        ),
+    ],
+    ids=["in-the-project", "in-the-pipeline"],
+)
+def test_a_delete_with_nothing_beneath_it_is_reported_where_it_is_written(
+    tmp_path: Path, project: str, text: str, where: str, expected: tuple[object, ...]
+) -> None:
+    diagnostics: list[Diagnostic] = []
+    lineage_project(tmp_path, project).lineage_under(pipeline(text), None, diagnostics)
+    assert [said(d) for d in diagnostics] == [expected]
+    assert diagnostics[0].location is not None and Path(diagnostics[0].location.file).name == where
+
+
+def test_the_projects_lineage_stays_as_written_whatever_later_steps_do_to_a_pipeline_built_on_it(
+    tmp_path: Path,
+) -> None:
+    project = lineage_project(tmp_path, LINEAGE.replace("namespace: shop-team", "namespace: ${env:TEAM}"))
+    own, dev = project.lineage, project.environments["dev"].lineage
+    assert own is not None and dev is not None
+    written = ({**PROJECT_WIDE, "namespace": "${env:TEAM}"}, {"transport": {"type": "console"}})
+    assert (to_plain(own)[0], to_plain(dev)[0]) == written
+    for team in ("orders", "billing"):
+        diagnostics: list[Diagnostic] = []
+        merged = strip_tags(project.lineage_under(pipeline("name: p\n"), "dev", diagnostics), diagnostics)
+        resolved = Interpolator(None, {"TEAM": team}).resolve_document(merged)
+        assert diagnostics == []
+        assert to_plain(resolved)[0]["lineage"] == {"namespace": team, "transport": {"type": "console"}}
+    assert (to_plain(own)[0], to_plain(dev)[0]) == written
