@@ -1,6 +1,12 @@
-"""What loading a pipeline reports about its environment overlay, and where the values of the later layers are
-said to be written (etl_cli/config/loader.py ``_apply_overlay``, ``apply_set`` and ``_node_of``,
-etl_cli/config/overlay.py ``_untagged``), pinned where mutation testing found them loose.
+"""What loading a pipeline gives and reports (etl_cli/config/loader.py ``load_pipeline``, ``_apply_overlay``,
+``apply_set`` and ``_node_of``, etl_cli/config/overlay.py ``_untagged``), pinned where mutation testing found it loose.
+
+A project file with problems stops the load before the pipeline is read: the result is its problems, the project as
+read, no environment, an empty document and provenance, and only the pipeline's file. A pipeline file that is not YAML
+or not a mapping gives the same empty result, but for the environment chosen. The project's ``lineage:`` and then the
+chosen environment's lie beneath the pipeline's own, and a ``!delete`` there with nothing beneath is reported. A
+required parameter not given to a command that runs, and a ``--param`` the pipeline does not declare, name the
+pipeline as messages show it.
 
 An overlay that links out of the pipeline's ``env/`` folder, that is not a mapping, or that uses ``extends`` is
 reported (code, message, place and hint) and, but for ``extends``, not applied. Every node of a ``--set`` value is
@@ -11,14 +17,17 @@ back as written, only without its tag.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from etl_cli.config.loader import LoadedConfig, apply_set, load_pipeline
-from etl_cli.config.nodes import REPLACE_TAG, Node, NodeInfo, to_plain
+from etl_cli.config.nodes import REPLACE_TAG, Node, NodeInfo, Provenance, to_plain
 from etl_cli.config.overlay import merge
-from etl_cli.config.yaml_loader import display_path, load_yaml_text
+from etl_cli.config.params import PLACEHOLDER
+from etl_cli.config.project import read_project
+from etl_cli.config.yaml_loader import YamlFileError, display_path, load_yaml_file, load_yaml_text
 from etl_cli.diagnostics import Diagnostic, error
 from etl_cli.errors import Location, UsageError
 
@@ -49,6 +58,123 @@ def overlay(project: Path, text: str) -> tuple[Path, str]:
     """Write the prod overlay; return its path and its name as messages show it."""
     path = write(project, "p/env/prod.yaml", text)
     return path, display_path(path)
+
+
+# --------------------------------------------------------------------------- what stops a load early
+
+
+def test_a_project_file_with_problems_stops_the_load_before_the_pipeline_is_read(tmp_path: Path) -> None:
+    root = make_project(tmp_path, {"p/pipeline.yaml": PIPELINE}, project="name: t\nbogus: 1\n")
+    project, problems = read_project(root / "p")
+    assert [d.code for d in problems] == ["unknown-key"]
+    loaded = load_pipeline(root / "p", "prod", environ={})
+    pipeline_file = root / "p" / "pipeline.yaml"
+    assert loaded == LoadedConfig(pipeline_file, project, None, {}, Provenance(), problems, [pipeline_file])
+    assert loaded.params == {}
+
+
+def not_a_mapping(pipeline_file: Path) -> list[Diagnostic]:
+    shown = display_path(pipeline_file)
+    return [error("not-a-mapping", "a pipeline file must be a YAML mapping (key: value)", Location(shown, 1, 1))]
+
+
+def yaml_problems(pipeline_file: Path) -> list[Diagnostic]:
+    with pytest.raises(YamlFileError) as caught:
+        load_yaml_file(pipeline_file)
+    return caught.value.diagnostics
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("- name: demo\n", not_a_mapping), ("name: [demo\n", yaml_problems)],
+    ids=["not-a-mapping", "not-yaml"],
+)
+def test_a_pipeline_file_that_is_not_a_yaml_mapping_loads_as_nothing_in_the_environment_chosen(
+    tmp_path: Path, text: str, expected: Callable[[Path], list[Diagnostic]]
+) -> None:
+    root = make_project(tmp_path, {"p/pipeline.yaml": text}, project=PROJECT)
+    pipeline_file = root / "p" / "pipeline.yaml"
+    loaded = load_prod(root)
+    problems = expected(pipeline_file)
+    assert problems
+    assert loaded == LoadedConfig(
+        pipeline_file, read_project(root)[0], "prod", {}, Provenance(), problems, [pipeline_file]
+    )
+    assert loaded.params == {}
+
+
+# --------------------------------------------------------------------------- the project's layers and parameters
+
+LINEAGE_PROJECT = """
+    lineage: {namespace: shop, enabled: true}
+    default_env: dev
+    environments:
+      dev: {}
+      prod: {lineage: {namespace: shop-prod}}
+"""
+
+
+@pytest.mark.parametrize(("env", "namespace"), [("dev", "shop"), ("prod", "shop-prod")])
+def test_the_lineage_of_the_project_and_then_of_the_environment_lie_beneath_the_pipeline_s(
+    tmp_path: Path, env: str, namespace: str
+) -> None:
+    """The pipeline's own ``lineage:`` goes over both; its ``!delete`` of a key neither sets is reported there."""
+    pipeline = "name: demo\nlineage:\n  transport: !delete\n  facets: {a: 1}\n"
+    root = make_project(tmp_path, {"p/pipeline.yaml": pipeline}, project=LINEAGE_PROJECT)
+    loaded = load_pipeline(root / "p", env, environ={})
+    shown = display_path(root / "p" / "pipeline.yaml")
+    assert loaded.diagnostics == [
+        error("overlay-delete", "!delete of 'transport', which is not set", Location(shown, 3, 3))
+    ]
+    assert loaded.document == {
+        "name": "demo",
+        "lineage": {"namespace": namespace, "enabled": True, "facets": {"a": 1}},
+    }
+
+
+PARAMS_PIPELINE = """
+    name: daily
+    params:
+      ds: {type: date, required: true}
+"""
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        (
+            [],
+            "parameter 'ds' of {shown} is required: it has no default and no --param ds=VALUE was given; "
+            "it is declared at {shown}:3:3",
+        ),
+        (["ds=2026-01-31", "zz=1"], "--param zz: {shown} declares no parameter 'zz'"),
+    ],
+    ids=["required-not-given", "not-declared"],
+)
+def test_a_parameter_refused_names_the_pipeline_as_messages_show_it(
+    tmp_path: Path, given: list[str], message: str
+) -> None:
+    root = make_project(tmp_path, {"p/pipeline.yaml": PARAMS_PIPELINE}, project=PROJECT)
+    with pytest.raises(UsageError) as refused:
+        load_pipeline(root / "p", "dev", environ={}, params=given, require_params=True)
+    assert refused.value.message == message.format(shown=display_path(root / "p" / "pipeline.yaml"))
+
+
+@pytest.mark.parametrize(
+    ("process_env", "environ"),
+    [("prod", None), ("dev", {"ETL_ENV": "prod"})],
+    ids=["from-the-process", "from-the-environ-given"],
+)
+def test_without_env_the_etl_env_of_the_environ_given_else_of_the_process_chooses_the_overlay(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, process_env: str, environ: dict[str, str] | None
+) -> None:
+    """Then the ``--set`` goes over the overlay, and a required parameter not given takes a placeholder."""
+    monkeypatch.setenv("ETL_ENV", process_env)
+    files = {"p/pipeline.yaml": PARAMS_PIPELINE + "    vars: {v: 1}\n", "p/env/prod.yaml": "vars: {v: 2, w: 2}\n"}
+    root = make_project(tmp_path, files, project=PROJECT)
+    loaded = load_pipeline(root / "p", environ=environ, sets=["vars.w=3"])
+    assert (loaded.env, loaded.document["vars"], loaded.diagnostics) == ("prod", {"v": 2, "w": 3}, [])
+    assert {name: value.source for name, value in loaded.params.items()} == {"ds": PLACEHOLDER}
 
 
 # --------------------------------------------------------------------------- the overlay's own problems

@@ -1,18 +1,20 @@
-"""What ``extends:`` reports and binds (etl_cli/config/templates.py ``TemplateResolver``: ``_parse_extends``,
-``_bind_params``, ``_check_param_keys``, ``_layer``, ``_find``, ``_known_hint``; and ``_read_names`` through
-``drop_unread_library_sources``), pinned where mutation testing found it loose. The resolver runs in-process on a
-temporary templates folder.
+"""What ``extends:`` reports and binds (etl_cli/config/templates.py ``TemplateResolver``: ``expand``,
+``_parse_extends``, ``_bind_params``, ``_check_param_keys``, ``_layer``, ``_find``, ``_known_hint``; and ``_read_names``
+through ``drop_unread_library_sources``), pinned where mutation testing found it loose. The resolver runs in-process
+on a temporary templates folder.
 
-Each problem is checked whole (code, message, place, hint): an ``extends`` naming no template or with an unknown key,
-``params`` that are not a mapping, a required parameter not given, a parameter the template does not take, a key a
-parameter's declaration does not take (with every key it does), a loop, a chain too deep, a template that is not a
-mapping or has a wrong ``library`` flag, a name that is not a template name, is not found (with every template there is,
-or no hint when there is none) or links out of the templates folder. Bound parameters become the ``vars`` of the lowest
-layer, located at the ``extends`` (a default's key in the template); an optional parameter without a default binds
-nothing, a parameter declared with no settings is required, and a template without parameters adds no ``vars``. A
-library template keeps the sources a transform, a sink or a check reads; only named mappings written in a library's
-file drop out (a source written elsewhere, one without a name, an item that is not a mapping stay, in their order),
-nothing drops out when no template is a library, and a document without a list of sources comes back as it was.
+Each problem is checked whole (code, message, place, hint): an ``extends`` naming no template, listing none (the
+pipeline then stays as written) or with an unknown key, a ``!delete`` in a later template or in the pipeline of a key
+no layer beneath sets, ``params`` that are not a mapping, a required parameter not given, a parameter the template does
+not take, a key a parameter's declaration does not take (with every key it does), a loop, a chain too deep, a template
+that is not a mapping or has a wrong ``library`` flag, a name that is not a template name, is not found (with every
+template there is, or no hint when there is none) or links out of the templates folder. Bound parameters become the
+``vars`` of the lowest layer, located at the ``extends`` (a default's key in the template); an optional parameter
+without a default binds nothing, a parameter declared with no settings is required, and a template without parameters
+adds no ``vars``. A library template keeps the sources a transform, a sink or a check reads; only named mappings
+written in a library's file drop out (a source written elsewhere, one without a name, an item that is not a mapping
+stay, in their order), nothing drops out when no template is a library, and a document without a list of sources comes
+back as it was. A document that is not a mapping has no ``extends`` and comes back as it is.
 """
 
 from __future__ import annotations
@@ -83,6 +85,24 @@ def test_an_extends_that_names_no_template_is_an_error_at_it(templates: Template
     at = in_pipeline(pipeline, extends[1:] if extends.startswith("[") else extends, line=2)
     assert templates.problems == [error("extends-invalid", "extends must name a template", at, FORMS)]
     assert document == {"name": "p"}
+
+
+def test_an_empty_list_of_templates_is_an_error_at_it_and_the_pipeline_stays_as_written(templates: Templates) -> None:
+    pipeline = "name: p\nextends: []\n"
+    document, _ = to_plain(templates.expand(pipeline))
+    assert templates.problems == [
+        error("extends-invalid", "extends lists no template", in_pipeline(pipeline, "[]", line=2), FORMS)
+    ]
+    assert document == {"name": "p"}
+
+
+@pytest.mark.parametrize("text", ["- extends\n- base\n", "extends\n"], ids=["a-list", "a-text"])
+def test_a_document_that_is_not_a_mapping_has_no_extends_and_comes_back_as_it_is(
+    templates: Templates, text: str
+) -> None:
+    doc = load_yaml_text(text, "pipeline.yaml")
+    assert templates.resolver.expand(doc) is doc
+    assert templates.problems == []
 
 
 def test_each_unknown_key_of_extends_is_reported_at_the_key_with_the_key_it_may_mean(templates: Templates) -> None:
@@ -203,6 +223,24 @@ def test_a_parameter_given_as_delete_that_deletes_no_var_of_the_template_is_repo
     at_zone = in_pipeline(pipeline, "zone", line=4)
     assert regional.problems == [error("overlay-delete", "!delete of 'zone', which is not set", at_zone)]
     assert document == {"vars": {"region": "eu"}}
+
+
+def test_a_delete_with_nothing_beneath_it_in_a_later_template_or_the_pipeline_is_reported_where_it_is_written(
+    tmp_path: Path,
+) -> None:
+    """Each template of a list merges over those before it, the pipeline over them all: a ``!delete`` of a key no
+    layer beneath sets is reported at its key, and what it deletes from a lower layer is gone."""
+    layered = Templates(
+        tmp_path,
+        {"first": "vars: {a: 1, b: 2}\n", "second": "vars:\n  a: !delete\n  zz: !delete\n  c: 3\n"},
+    )
+    pipeline = "extends: [first, second]\nvars:\n  b: !delete\n  yy: !delete\n"
+    document, _ = to_plain(layered.expand(pipeline))
+    assert layered.problems == [
+        error("overlay-delete", "!delete of 'zz', which is not set", layered.at("second", 3, 3)),
+        error("overlay-delete", "!delete of 'yy', which is not set", in_pipeline(pipeline, "yy", line=4)),
+    ]
+    assert document == {"vars": {"c": 3}}
 
 
 # --------------------------------------------------------------------------- the template named
