@@ -24,7 +24,15 @@ from __future__ import annotations
 
 import pytest
 
-from etl_cli.config.params import ParamDecl, ParamValue, declared_params, parse_value, placeholder, resolve_params
+from etl_cli.config.params import (
+    ParamDecl,
+    ParamValue,
+    declared_params,
+    parse_assignments,
+    parse_value,
+    placeholder,
+    resolve_params,
+)
 from etl_cli.config.yaml_loader import load_yaml_text
 from etl_cli.diagnostics import Diagnostic
 from etl_cli.errors import Location, UsageError
@@ -257,3 +265,12 @@ def test_a_required_parameter_not_given_to_a_command_that_runs_says_where_it_is_
         "it is declared at pipeline.yaml:2:3",
         "add --param ds=VALUE (YYYY-MM-DD, e.g. 2026-01-31)",
     )
+
+
+def test_a_param_value_keeps_every_equals_sign_after_the_first_and_a_missing_one_is_refused_with_an_example() -> None:
+    assert parse_assignments(["expr=a=b", " ds =2026-01-31", "ds=2026-02-01"]) == {"expr": "a=b", "ds": "2026-02-01"}
+    for wrong in ("ds", "=x", " =x"):
+        with pytest.raises(UsageError) as caught:
+            parse_assignments([wrong])
+        shown = (caught.value.message, caught.value.hint)
+        assert shown == (f"--param expects NAME=VALUE, got '{wrong}'", "for example --param ds=2026-01-31")

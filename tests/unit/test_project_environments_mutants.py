@@ -113,3 +113,15 @@ def test_environments_default_env_and_spark_remote_are_kept_when_right_and_repor
         default_env,
         spark_remote,
     )
+
+
+def test_each_secrets_entry_that_is_not_a_mapping_is_reported_at_its_value_and_the_others_are_kept(
+    tmp_path: Path,
+) -> None:
+    text = "secrets:\n  vault: 5\n  aws: {region: eu-west-1}\n  env: [a]\n  keyring:\n"
+    project, found = read_project(make_project(tmp_path, project=text))
+    assert [said(problem) for problem in found] == [
+        ("wrong-type", "'secrets.vault' must be a mapping of settings", None, 2, 10),
+        ("wrong-type", "'secrets.env' must be a mapping of settings", None, 4, 8),
+    ]
+    assert project.secrets == {"aws": {"region": "eu-west-1"}, "keyring": {}}
