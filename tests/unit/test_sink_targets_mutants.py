@@ -4,7 +4,9 @@
 ``guarded_places`` lists, in order and each with the words of the message: the home folder, the project
 root, etl-cli's state folder, the pipeline file, every environment overlay next to it (whichever environment
 is loaded), then each template the pipeline extends (the loaded overlay is an overlay, not a template). A
-refusal's message names the sink and the place whole. No JVM."""
+refusal's message names the sink and the place whole. Only sinks of a known type with a ``path`` option are
+checked (a sink without a path, of an unknown type, or a JDBC table is passed over), and the walk goes on past them.
+No JVM."""
 
 from __future__ import annotations
 
