@@ -472,7 +472,9 @@ class StreamingExecutor:
             if stop.requested:
                 self._graceful_stop(stop)
                 return
-            if not any(q.query.isActive for q in self._queries):
+            # the dead-letter queries too: a run that ended with the sinks' queries would read (and report) the
+            # rows quarantined by their last batch before it was written
+            if not any(q.query.isActive for q in self._queries + self._dead_letter_queries):
                 self._poll_and_check()  # a query that failed since the check above fails the run
                 return
             stop.wait(POLL_S)
