@@ -22,17 +22,20 @@ word for word with its hint and at the stage's ``catalog:`` value: an unknown ca
 a project without catalogs, how to declare an iceberg one), a catalog of another kind (``source '...'`` or
 ``sink '...'``), a broken catalog's own problems said once however many stages name it; a stage of an unknown type or
 an unknown catalog does not end the walk over the stages after it.
+A sink registering in an iceberg catalog (``check_registrations``) is an error at the catalog's name, and the walk
+goes on past it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
 from etl_cli.app import registry
 from etl_cli.config.loader import load_pipeline
-from etl_cli.config.project import load_project
+from etl_cli.config.nodes import Provenance
+from etl_cli.config.project import Project, load_project
 from etl_cli.diagnostics import Diagnostic
 from etl_cli.errors import Location
 from etl_cli.model.catalog import (
@@ -41,6 +44,7 @@ from etl_cli.model.catalog import (
     HiveCatalog,
     IcebergCatalog,
     Registration,
+    check_registrations,
     check_table_catalogs,
     read_catalogs,
 )
@@ -428,11 +432,17 @@ TABLE_STAGES = [
 ]
 
 
-def table_catalog_problems(root: Path, project: str, lines: list[str]) -> list[tuple[str, str, str | None, int, int]]:
-    """What ``check_table_catalogs`` says of pipeline p/pipeline.yaml (``lines``) in a project file ``project``."""
+CatalogCheck = Callable[[dict[str, Any], Project, Provenance, Registry], list[Diagnostic]]
+
+
+def catalog_problems(
+    check: CatalogCheck, root: Path, project: str, lines: list[str]
+) -> list[tuple[str, str, str | None, int, int]]:
+    """What ``check`` (a catalog rule of ``validate``) says of pipeline p/pipeline.yaml (``lines``) in a project
+    file ``project``."""
     make_project(root, {"p/pipeline.yaml": "\n".join(lines) + "\n"}, project=project)
     loaded = load_pipeline(root / "p", None, environ={})
-    return [said(d) for d in check_table_catalogs(loaded.document, loaded.project, loaded.provenance, registry())]
+    return [said(d) for d in check(loaded.document, loaded.project, loaded.provenance, registry())]
 
 
 def test_each_table_stage_naming_a_wrong_catalog_gets_its_error_at_its_catalog_and_a_broken_catalog_is_said_once(
@@ -449,7 +459,7 @@ def test_each_table_stage_naming_a_wrong_catalog_gets_its_error_at_its_catalog_a
     def hive(index: int) -> int:
         return column(TABLE_STAGES[index], "catalog: hive") + len("catalog: ")
 
-    assert table_catalog_problems(tmp_path, TABLE_PROJECT, TABLE_STAGES) == [
+    assert catalog_problems(check_table_catalogs, tmp_path, TABLE_PROJECT, TABLE_STAGES) == [
         ("unknown-catalog", "unknown catalog 'laek'", "did you mean 'lake'?", 3, column(TABLE_STAGES[2], "laek")),
         ("catalog-kind", "source 'h': catalog 'hive' is a hive_metastore catalog, not iceberg", hint, 4, hive(3)),
         ("missing-key", "missing required key 'catalog_type' in catalogs.broken", catalog_types, 5, 3),
@@ -460,6 +470,41 @@ def test_each_table_stage_naming_a_wrong_catalog_gets_its_error_at_its_catalog_a
 def test_a_table_stage_in_a_project_without_catalogs_is_told_how_to_declare_an_iceberg_one(tmp_path: Path) -> None:
     lines = ["sources:", "  - name: t", "    type: iceberg", "    catalog: lake", "    table: orders"]
     hint = "add it to etl-project.yaml, e.g. catalogs: {lake: {type: iceberg, catalog_type: hadoop, warehouse: lake}}"
-    assert table_catalog_problems(tmp_path, "name: shop\n", lines) == [
+    assert catalog_problems(check_table_catalogs, tmp_path, "name: shop\n", lines) == [
         ("unknown-catalog", "unknown catalog 'lake'", hint, 4, 14)
+    ]
+
+
+# sinks registering in a catalog (``check_registrations``, ``_registering_sinks``): an iceberg catalog holds iceberg
+# tables, so a sink naming it is an error at the catalog's name (``catalog: tables`` or ``catalog: {name: tables}``),
+# and the walk goes on past it and past a sink without ``catalog:``
+
+REGISTRATION_PROJECT = """\
+name: shop
+catalogs:
+  hive: {type: hive_metastore}
+  tables: {type: iceberg, catalog_type: hadoop, warehouse: lake}
+"""
+
+# a sink without catalog: first, then two sinks registering in the iceberg catalog (short and long form)
+REGISTERING_SINKS = [
+    "sources: [{name: s, type: csv, path: s.csv}]",
+    "sinks:",
+    "  - {name: plain, type: json, input: s, path: p}",
+    "  - {name: short, type: parquet, input: s, path: a, catalog: tables}",
+    "  - {name: long, type: parquet, input: s, path: b, catalog: {name: tables}}",
+]
+
+
+def test_each_sink_registering_in_an_iceberg_catalog_is_an_error_at_the_catalog_name_saying_what_to_do_instead(
+    tmp_path: Path,
+) -> None:
+    hint = "write the table with the iceberg sink, or register in a hive_metastore or glue catalog"
+
+    def said_of(sink: str) -> str:
+        return f"sink '{sink}': catalog 'tables' is an iceberg catalog, which holds iceberg tables"
+
+    assert catalog_problems(check_registrations, tmp_path, REGISTRATION_PROJECT, REGISTERING_SINKS) == [
+        ("catalog-kind", said_of("short"), hint, 4, column(REGISTERING_SINKS[3], "tables")),
+        ("catalog-kind", said_of("long"), hint, 5, column(REGISTERING_SINKS[4], "tables")),
     ]
