@@ -80,10 +80,11 @@ def test_an_item_that_is_not_a_mapping_is_left_out_and_the_next_still_read() -> 
     assert said(problem) == ("wrong-type", "policies[0] must be a mapping", EXAMPLE, 2, 5)
 
 
-def test_a_second_policy_of_a_name_is_refused_at_its_item() -> None:
+def test_a_second_policy_of_a_name_is_refused_at_its_item_and_the_next_still_read() -> None:
     first, second = "{name: p, tags: [pii], sinks: {types: [csv]}}", "{name: p, tags: [x], sinks: {types: [jdbc]}}"
-    policies, (problem,) = read(f"policies:\n  - {first}\n  - {second}\n")
-    assert [p.tags for p in policies] == [("pii",)]
+    third = "{name: q, tags: [y], sinks: {types: [csv]}}"
+    policies, (problem,) = read(f"policies:\n  - {first}\n  - {second}\n  - {third}\n")
+    assert [(p.name, p.tags) for p in policies] == [("p", ("pii",)), ("q", ("y",))]
     assert said(problem) == ("duplicate-name", "two policies are named 'p'", None, 3, 5)
 
 

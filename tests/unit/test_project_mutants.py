@@ -159,6 +159,8 @@ def test_a_project_naming_no_environments_has_dev_staging_and_prod_with_only_pro
         make_project(tmp_path, project=project)
     read, found = read_project(tmp_path)
     assert [d.code for d in found] == problems
+    assert read.root == tmp_path.resolve()
+    assert read.config_file == (None if project is None else tmp_path.resolve() / "etl-project.yaml")
     assert read.environments == {
         "dev": Environment("dev"),
         "staging": Environment("staging"),

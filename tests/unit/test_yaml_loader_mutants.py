@@ -11,18 +11,20 @@ are written by hand from the YAML text. And the located tree ``from_plain`` buil
 
 Then the whole diagnostic of an alias without its anchor, an anchor defined twice, values nesting past 100 levels and
 an alias inside its own anchor; the error a file that does not load raises (every diagnostic, and the first one's
-message, place and hint as its own); and the pure-Python event parser used when PyYAML lacks libyaml, which reads
-the same events as libyaml's.
+message, place and hint as its own); a file that is missing or cannot be read as UTF-8 text, named as the user wrote
+it; the value of a scalar under an overlay tag (``!replace x``, and an empty one as no value); and the pure-Python
+event parser used when PyYAML lacks libyaml, which reads the same events as libyaml's.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from etl_cli.config.nodes import Node, from_plain
-from etl_cli.config.yaml_loader import YamlFileError, _Parser, _PurePythonParser, load_yaml_text
+from etl_cli.config.yaml_loader import YamlFileError, _Parser, _PurePythonParser, load_yaml_file, load_yaml_text
 from etl_cli.diagnostics import error
 from etl_cli.errors import Location
 
@@ -134,6 +136,35 @@ def test_a_file_that_does_not_load_raises_every_diagnostic_and_says_the_first() 
     ]
     assert (caught.value.message, caught.value.location, caught.value.hint) == (first.message, first.location, hint)
     assert str(caught.value) == f"f.yaml:1:4: unknown YAML tag !foo\n  hint: {hint}"
+
+
+def test_a_file_missing_or_unreadable_is_one_diagnostic_naming_it_at_its_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "latin1.yaml").write_bytes(b"name: caf\xe9\n")
+    (tmp_path / "folder.yaml").mkdir()
+    found = []
+    for name in ("missing.yaml", "latin1.yaml", "folder.yaml"):
+        with pytest.raises(YamlFileError) as caught:
+            load_yaml_file(tmp_path / name)
+        found.extend(caught.value.diagnostics)
+    undecodable = "'utf-8' codec can't decode byte 0xe9 in position 9: invalid continuation byte"
+    directory = f"[Errno 21] Is a directory: '{tmp_path / 'folder.yaml'}'"
+    assert found == [
+        error("file-not-found", "file not found: missing.yaml", Location("missing.yaml", 0, 0)),
+        error("file-unreadable", f"cannot read latin1.yaml: {undecodable}", Location("latin1.yaml", 0, 0)),
+        error("file-unreadable", f"cannot read folder.yaml: {directory}", Location("folder.yaml", 0, 0)),
+    ]
+
+
+def test_a_scalar_under_an_overlay_tag_keeps_its_text_and_an_empty_one_is_no_value() -> None:
+    tree = load_yaml_text('a: !replace x\nb: !delete\nc: !replace ""\n', "f.yaml")
+    assert {key: (node.value, node.tag, node.loc) for key, node in tree.value.items()} == {
+        "a": ("x", "!replace", Location("f.yaml", 1, 4)),
+        "b": (None, "!delete", Location("f.yaml", 2, 4)),
+        "c": (None, "!replace", Location("f.yaml", 3, 4)),
+    }
 
 
 def events(parser: Any) -> list[tuple[str, Any, Any, int, int]]:
