@@ -12,7 +12,9 @@ are written by hand from the YAML text. And the located tree ``from_plain`` buil
 Then the whole diagnostic of an alias without its anchor, an anchor defined twice, values nesting past 100 levels and
 an alias inside its own anchor; the error a file that does not load raises (every diagnostic, and the first one's
 message, place and hint as its own); a file that is missing or cannot be read as UTF-8 text, named as the user wrote
-it; the value of a scalar under an overlay tag (``!replace x``, and an empty one as no value); and the pure-Python
+it; the value of a scalar under an overlay tag (``!replace x``, and an empty one as no value); the diagnostic of a
+value its ``!!`` tag refuses (named by the tag's last part, with a hint to quote it, or in PyYAML's words) and of a
+merge key (``<<``); an alias used as a key (the key is the anchored text); and the pure-Python
 event parser used when PyYAML lacks libyaml, which reads the same events as libyaml's.
 """
 
@@ -164,6 +166,49 @@ def test_a_scalar_under_an_overlay_tag_keeps_its_text_and_an_empty_one_is_no_val
         "a": ("x", "!replace", Location("f.yaml", 1, 4)),
         "b": (None, "!delete", Location("f.yaml", 2, 4)),
         "c": (None, "!replace", Location("f.yaml", 3, 4)),
+    }
+
+
+QUOTE_IT = "quote it to keep it as text: "
+MERGE_HINT = "use a template with 'extends:' or an environment overlay instead"
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "message", "line", "column", "hint"),
+    [
+        ("a: !!int abc\n", "yaml-value", "invalid value: 'abc' is not a valid int", 1, 4, QUOTE_IT + "'abc'"),
+        ("a: !!bool maybe\n", "yaml-value", "invalid value: 'maybe' is not a valid bool", 1, 4, QUOTE_IT + "'maybe'"),
+        (
+            "a:\n  b: !!timestamp 2020-13-45\n",
+            "yaml-value",
+            "invalid value: '2020-13-45' is not a valid timestamp",
+            2,
+            6,
+            QUOTE_IT + "'2020-13-45'",
+        ),
+        ("a: !!map x\n", "yaml-value", "invalid value: expected a mapping node, but found scalar", 1, 4, None),
+        (
+            "base: &b {x: 1}\nc:\n  <<: *b\n",
+            "yaml-merge-key",
+            "YAML merge keys ('<<') are not supported",
+            3,
+            3,
+            MERGE_HINT,
+        ),
+    ],
+    ids=["int", "bool", "timestamp", "not a scalar tag", "merge key"],
+)
+def test_a_value_its_tag_refuses_and_a_merge_key_say_what_where_and_how_to_fix_it(
+    text: str, code: str, message: str, line: int, column: int, hint: str | None
+) -> None:
+    assert yaml_error(text) == error(code, message, Location("f.yaml", line, column), hint)
+
+
+def test_an_alias_used_as_a_key_is_the_anchored_text_at_the_alias() -> None:
+    tree = load_yaml_text("a: &k b\n*k : 1\n", "f.yaml")
+    assert {key: (node.value, node.loc, node.key_loc) for key, node in tree.value.items()} == {
+        "a": ("b", Location("f.yaml", 1, 4), Location("f.yaml", 1, 1)),
+        "b": (1, Location("f.yaml", 2, 6), Location("f.yaml", 2, 1)),
     }
 
 
