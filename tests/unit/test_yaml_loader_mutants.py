@@ -14,12 +14,14 @@ an alias inside its own anchor; the error a file that does not load raises (ever
 message, place and hint as its own); a file that is missing or cannot be read as UTF-8 text, named as the user wrote
 it; the value of a scalar under an overlay tag (``!replace x``, and an empty one as no value); the diagnostic of a
 value its ``!!`` tag refuses (named by the tag's last part, with a hint to quote it, or in PyYAML's words) and of a
-merge key (``<<``); an alias used as a key (the key is the anchored text); and the pure-Python
-event parser used when PyYAML lacks libyaml, which reads the same events as libyaml's.
+merge key (``<<``); an alias used as a key (the key is the anchored text); the limit on what aliases copy, at its
+exact edge (10,000 nodes load, 10,001 are refused at the alias that passes it) and counted over the whole file; and
+the pure-Python event parser used when PyYAML lacks libyaml, which reads the same events as libyaml's.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -210,6 +212,34 @@ def test_an_alias_used_as_a_key_is_the_anchored_text_at_the_alias() -> None:
         "a": ("b", Location("f.yaml", 1, 4), Location("f.yaml", 1, 1)),
         "b": (1, Location("f.yaml", 2, 6), Location("f.yaml", 2, 1)),
     }
+
+
+ALIAS_HINT = (
+    "each alias copies everything under its anchor: write the values out, or share them "
+    "with a template ('extends:') or ${var:NAME}"
+)
+
+
+def copies(items: int, aliases: int = 1) -> str:
+    """A file anchoring one list of ``items`` items, then ``aliases`` keys, each an alias of that list."""
+    anchored = f"a: &x [{', '.join(['1'] * items)}]"
+    return "\n".join([anchored, *(f"b{index}: *x" for index in range(aliases))]) + "\n"
+
+
+def test_aliases_may_copy_10_000_nodes_in_a_file_and_the_alias_copying_more_is_refused() -> None:
+    # an alias of a list of n items copies n + 1 nodes: the list and its items
+    tree = load_yaml_text(copies(9_999), "f.yaml")
+    assert [len(tree.value[key].value) for key in ("a", "b0")] == [9_999, 9_999]
+    refused = error(
+        "yaml-alias",
+        "YAML aliases copy more than 10,000 nodes by here (alias *x)",
+        Location("f.yaml", 2, 5),
+        ALIAS_HINT,
+    )
+    assert yaml_error(copies(10_000)) == refused
+    # counted over the file: two aliases of 5,000 nodes pass, a third passes the limit at its own line
+    assert [len(node.value) for node in load_yaml_text(copies(4_999, 2), "f.yaml").value.values()] == [4_999] * 3
+    assert yaml_error(copies(4_999, 3)) == replace(refused, location=Location("f.yaml", 4, 5))
 
 
 def events(parser: Any) -> list[tuple[str, Any, Any, int, int]]:
