@@ -87,8 +87,8 @@ def load_yaml_text(text: str, shown: str) -> Node:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
         raise YamlFileError([_syntax_diagnostic(exc, shown, text)]) from None
-    except yaml.YAMLError as exc:
-        raise YamlFileError([error("yaml-syntax", f"invalid YAML: {exc}", Location(shown, 1, 1))]) from None
+    except yaml.reader.ReaderError as exc:  # the one error without a mark: a character YAML does not allow
+        raise YamlFileError([_character_diagnostic(exc, shown, text)]) from None
     if root is None:
         return Node({}, Location(shown, 1, 1))
     builder = _TreeBuilder(shown)
@@ -96,6 +96,23 @@ def load_yaml_text(text: str, shown: str) -> Node:
     if builder.diagnostics:
         raise YamlFileError(builder.diagnostics)
     return tree
+
+
+def _character_diagnostic(exc: yaml.reader.ReaderError, shown: str, text: str) -> Diagnostic:
+    """A character YAML does not allow (a control character), at its line and column.
+
+    The parser gives only an offset (libyaml's counts UTF-8 bytes, PyYAML's own counts characters), and it
+    stops at the first such character, which is therefore the first in the text that equals it.
+    """
+    code: int = exc.character
+    at = text.find(chr(code))
+    line, column = text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)
+    return error(
+        "yaml-syntax",
+        f"invalid YAML: character U+{code:04X} is not allowed in YAML text",
+        Location(shown, line, column),
+        f'remove it; a value that needs it can be written in double quotes as "\\u{code:04X}"',
+    )
 
 
 def _syntax_diagnostic(exc: yaml.MarkedYAMLError, shown: str, text: str) -> Diagnostic:

@@ -12,7 +12,10 @@ are written by hand from the YAML text. And the located tree ``from_plain`` buil
 Then the whole diagnostic of an alias without its anchor, an anchor defined twice, values nesting past 100 levels and
 an alias inside its own anchor; the error a file that does not load raises (every diagnostic, and the first one's
 message, place and hint as its own); a file that is missing or cannot be read as UTF-8 text, named as the user wrote
-it; the value of a scalar under an overlay tag (``!replace x``, and an empty one as no value); the diagnostic of a
+it; a file with nothing in it (an empty mapping at its start); a character YAML does not allow, at its line and column
+(libyaml counts bytes, not characters); the value of a scalar or list under an overlay tag (``!replace x``, and an
+empty one as no value); every problem of one mapping, each at its key; nesting far past the limit, with a value
+before each level, refused rather than recursing; the diagnostic of a
 value its ``!!`` tag refuses (named by the tag's last part, with a hint to quote it, or in PyYAML's words) and of a
 merge key (``<<``); an alias used as a key (the key is the anchored text); the limit on what aliases copy, at its
 exact edge (10,000 nodes load, 10,001 are refused at the alias that passes it) and counted over the whole file; and
@@ -27,7 +30,7 @@ from typing import Any
 
 import pytest
 
-from etl_cli.config.nodes import Node, from_plain
+from etl_cli.config.nodes import Node, from_plain, to_plain
 from etl_cli.config.yaml_loader import YamlFileError, _Parser, _PurePythonParser, load_yaml_file, load_yaml_text
 from etl_cli.diagnostics import error
 from etl_cli.errors import Location
@@ -37,6 +40,8 @@ from .helpers import yaml_error
 TAB_HINT = "YAML indents with spaces only; replace the tab with spaces"
 MAPPING_HINT = "a key on this line needs its own line or a quoted value; check indentation and ':' inside values"
 GOES_ON = "and goes on after it (YAML reads a quoted string as the whole value)"
+QUOTE_IT = "quote it to keep it as text: "
+MERGE_HINT = "use a template with 'extends:' or an environment overlay instead"
 
 
 @pytest.mark.parametrize(
@@ -162,17 +167,59 @@ def test_a_file_missing_or_unreadable_is_one_diagnostic_naming_it_at_its_start(
     ]
 
 
-def test_a_scalar_under_an_overlay_tag_keeps_its_text_and_an_empty_one_is_no_value() -> None:
-    tree = load_yaml_text('a: !replace x\nb: !delete\nc: !replace ""\n', "f.yaml")
-    assert {key: (node.value, node.tag, node.loc) for key, node in tree.value.items()} == {
+def test_a_scalar_or_list_under_an_overlay_tag_keeps_its_value_and_an_empty_scalar_is_no_value() -> None:
+    tree = load_yaml_text('a: !replace x\nb: !delete\nc: !replace ""\nd: !replace [x]\n', "f.yaml")
+    assert {key: (to_plain(node)[0], node.tag, node.loc) for key, node in tree.value.items()} == {
         "a": ("x", "!replace", Location("f.yaml", 1, 4)),
         "b": (None, "!delete", Location("f.yaml", 2, 4)),
         "c": (None, "!replace", Location("f.yaml", 3, 4)),
+        "d": (["x"], "!replace", Location("f.yaml", 4, 4)),
     }
 
 
-QUOTE_IT = "quote it to keep it as text: "
-MERGE_HINT = "use a template with 'extends:' or an environment overlay instead"
+@pytest.mark.parametrize("text", ["", "# nothing yet\n"], ids=["empty", "a comment only"])
+def test_a_file_with_nothing_in_it_is_an_empty_mapping_at_its_start(text: str) -> None:
+    assert load_yaml_text(text, "f.yaml") == Node({}, Location("f.yaml", 1, 1))
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "line", "column"),
+    [("a: \x00\n", "0000", 1, 4), ("name: café\nnote: ring\x07 bell\n", "0007", 2, 11)],
+    ids=["null", "bell after non-ASCII text"],
+)
+def test_a_character_yaml_does_not_allow_is_refused_at_its_line_and_column(
+    text: str, code: str, line: int, column: int
+) -> None:
+    hint = f'remove it; a value that needs it can be written in double quotes as "\\u{code}"'
+    message = f"invalid YAML: character U+{code} is not allowed in YAML text"
+    assert yaml_error(text) == error("yaml-syntax", message, Location("f.yaml", line, column), hint)
+
+
+def test_every_problem_of_a_mapping_is_reported_each_at_its_key() -> None:
+    with pytest.raises(YamlFileError) as caught:
+        load_yaml_text("a: 1\na: 2\n? [x]\n: 3\n<<: {m: 1}\nb: !!int z\na: 3\n", "f.yaml")
+    duplicate, hint = (
+        "duplicate key 'a' (first defined at line 1)",
+        "remove one of the two; YAML keeps only one of them",
+    )
+    assert caught.value.diagnostics == [
+        error("duplicate-key", duplicate, Location("f.yaml", 2, 1), hint),
+        error("yaml-key", "mapping keys must be plain strings", Location("f.yaml", 3, 3)),
+        error("yaml-merge-key", "YAML merge keys ('<<') are not supported", Location("f.yaml", 5, 1), MERGE_HINT),
+        error("yaml-value", "invalid value: 'z' is not a valid int", Location("f.yaml", 6, 4), QUOTE_IT + "'z'"),
+        error("duplicate-key", duplicate, Location("f.yaml", 7, 1), hint),
+    ]
+
+
+def test_nesting_far_past_the_limit_with_a_value_before_each_level_is_refused_not_recursed() -> None:
+    # 2,000 lists deep, each opening with a value: the nesting count must come back down after each value
+    text = "[1, " * 2_000 + "]" * 2_000 + "\n"
+    assert yaml_error(text) == error(
+        "yaml-depth",
+        "values nest more than 100 levels deep here",
+        Location("f.yaml", 1, 4 * 99 + 2),  # the value in the 100th list: the 101st level
+        "flatten the structure; no pipeline setting needs this depth",
+    )
 
 
 @pytest.mark.parametrize(
