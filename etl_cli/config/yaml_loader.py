@@ -121,7 +121,9 @@ def _syntax_diagnostic(exc: yaml.MarkedYAMLError, shown: str, text: str) -> Diag
     problem = exc.problem or str(exc)
     hint = None
     bad_line = text.splitlines()[line - 1] if 0 < line <= len(text.splitlines()) else ""
-    if "\t" in problem or "'\\t'" in problem or ("\t" in bad_line[: column + 1]):
+    # the line's indentation, list dashes included (``  -\tkey: x`` indents ``key`` with a tab)
+    indentation = bad_line[: len(bad_line) - len(bad_line.lstrip(" \t-"))]
+    if "\t" in problem or "'\\t'" in problem or "\t" in indentation[: column + 1]:
         problem = "tab character used for indentation"
         hint = "YAML indents with spaces only; replace the tab with spaces"
     elif exc.context:

@@ -49,6 +49,10 @@ MERGE_HINT = "use a template with 'extends:' or an environment overlay instead"
     [
         ("a: 1\n\tb: 2\n", "tab character used for indentation", 2, 1, TAB_HINT),
         ("a: b: c\n", "mapping values are not allowed in this context", 1, 5, MAPPING_HINT),
+        # a tab after a list's dash indents the key
+        ("a:\n  - x\n  -\ty: 1\n", "tab character used for indentation", 3, 4, TAB_HINT),
+        # a tab inside a value is not indentation: the error is the colon after it
+        ("a: b\tc: d\n", "mapping values are not allowed in this context", 1, 7, MAPPING_HINT),
         # the tab is two characters past the error's column: the error is still the colon, not the tab
         ("a: b: \tc\n", "mapping values are not allowed in this context", 1, 5, MAPPING_HINT),
         # the unclosed list is found on line 2, past the last line of the text
