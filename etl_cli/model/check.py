@@ -38,7 +38,7 @@ from etl_cli.plugins.registry import Registry
 
 
 @lru_cache(maxsize=4)
-def _checker_for(registry_id: int, registry: Registry) -> tuple[dict[str, Any], SchemaChecker]:
+def _checker_for(registry: Registry) -> tuple[dict[str, Any], SchemaChecker]:
     schema = build_schema(registry)
     return schema, SchemaChecker(schema)
 
@@ -56,7 +56,7 @@ def check_document(loaded: LoadedConfig, registry: Registry) -> tuple[dict[str, 
     diagnostics = list(loaded.diagnostics)
     if not loaded.document and has_errors(diagnostics):
         return None, diagnostics
-    schema, checker = _checker_for(id(registry), registry)
+    schema, checker = _checker_for(registry)
     document = coerce_document(loaded.document, schema, loaded.provenance)
     diagnostics += checker.check(document, loaded.provenance)
     if not _stage_sections_are_lists(document):
