@@ -55,10 +55,8 @@ def coerce_value(value: Any, schema: dict[str, Any], raw: str | None) -> Any:
         return value
     if isinstance(value, str):
         return _from_string(value, types)
-    if "string" in types and not isinstance(value, str) and raw is not None and not _matches(value, types):
+    if "string" in types and raw is not None and not _matches(value, types):
         return raw
-    if "number" in types and isinstance(value, int) and not isinstance(value, bool):
-        return value
     return value
 
 
