@@ -57,15 +57,10 @@ class SchemaChecker:
         return found
 
     def _leaf_errors(self, errors: Iterator[ValidationError]) -> Iterator[ValidationError]:
+        # allOf and if/then/else hand on their subschemas' errors under those errors' own keywords (Draft 2020-12)
         for err in errors:
-            if err.validator in ("allOf", "anyOf", "oneOf") and err.context:
-                best = min(err.context, key=lambda e: len(e.absolute_path), default=None)
-                if err.validator == "allOf" or best is None:
-                    yield from self._leaf_errors(iter(err.context))
-                else:
-                    yield best
-            elif err.validator == "if":
-                continue
+            if err.validator in ("anyOf", "oneOf") and err.context:
+                yield min(err.context, key=lambda e: len(e.absolute_path))
             else:
                 yield err
 
