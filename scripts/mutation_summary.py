@@ -6,8 +6,9 @@ Usage:
       ``mutants/``). With more folders (other runs' ``mutants/``, e.g. survivors tested again with other tests in
       their own MUTATION_DIR), a later folder's kill of a mutant counts, and its survival replaces the first's
       survival, for each mutant whose function is unchanged between the two (mutmut's hash of the function).
-      A mutant the first folder has not checked stays unchecked unless a later one killed it; the mutants of a
-      function a later folder's tree no longer has are left out.
+      A mutant the first folder has not checked stays unchecked unless a later one killed it. The first folder
+      sets the scope: make it the run of the current tree (a run of ``scripts/mutation.sh`` brings it up to date:
+      mutmut drops the mutants of removed functions and tests again those of changed ones).
   ``python scripts/mutation_summary.py --survivors MUTANTS_DIR [LATER_MUTANTS_DIR ...]``
       the names of the mutants that survived or that no test reaches, one a line (for MUTATION_MUTANTS=@FILE).
 
@@ -79,8 +80,6 @@ def verdicts(folders: list[Path]) -> dict[str, dict[str, int | None]]:
                 # checked and did not kill, tested again with the tests added since)
                 if code in KILLED or codes[mutant] in SURVIVED | NO_TESTS:
                     codes[mutant] = code
-            # a function the later tree no longer has was removed: its mutants are gone with it
-            codes = {m: c for m, c in codes.items() if _function(m).rsplit(".", 1)[-1] in later_hashes}
         merged[meta.relative_to(folders[0] / "etl_cli").as_posix().removesuffix(".meta")] = codes
     return merged
 
