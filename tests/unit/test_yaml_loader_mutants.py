@@ -51,6 +51,8 @@ MERGE_HINT = "use a template with 'extends:' or an environment overlay instead"
         ("a: b: c\n", "mapping values are not allowed in this context", 1, 5, MAPPING_HINT),
         # a tab after a list's dash indents the key
         ("a:\n  - x\n  -\ty: 1\n", "tab character used for indentation", 3, 4, TAB_HINT),
+        # a tab in the indentation but past the error's column is not the error
+        ("[\n- \t]b,\n", "did not find expected node content (while parsing a flow node)", 2, 1, None),
         # a tab inside a value is not indentation: the error is the colon after it
         ("a: b\tc: d\n", "mapping values are not allowed in this context", 1, 7, MAPPING_HINT),
         # the tab is two characters past the error's column: the error is still the colon, not the tab
@@ -188,8 +190,13 @@ def test_a_file_with_nothing_in_it_is_an_empty_mapping_at_its_start(text: str) -
 
 @pytest.mark.parametrize(
     ("text", "code", "line", "column"),
-    [("a: \x00\n", "0000", 1, 4), ("name: café\nnote: ring\x07 bell\n", "0007", 2, 11)],
-    ids=["null", "bell after non-ASCII text"],
+    [
+        ("a: \x00\n", "0000", 1, 4),
+        ("\na: \x00\n", "0000", 2, 4),
+        # the first of two, on the third line, after non-ASCII text (libyaml's offset counts its bytes)
+        ("\nname: café\nnote: ring\x07 bell\x07\n", "0007", 3, 11),
+    ],
+    ids=["null", "null after a blank line", "the first of two bells after non-ASCII text"],
 )
 def test_a_character_yaml_does_not_allow_is_refused_at_its_line_and_column(
     text: str, code: str, line: int, column: int
