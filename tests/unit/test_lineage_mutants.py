@@ -14,7 +14,7 @@ missing module, or one whose parent package is missing, is not installed. And :f
 library looked up through ``_installed``, patched): lineage on (``enabled`` unset or true) without the
 openlineage client, or with a kafka transport without confluent-kafka, is a ``missing-extra`` error at the
 ``lineage:`` key with its install hint; no block, a block that is not a mapping or ``enabled: false`` asks for
-nothing.
+nothing, and a transport other than kafka (or none) asks for no confluent-kafka.
 """
 
 from __future__ import annotations
@@ -195,6 +195,16 @@ def test_the_kafka_transport_without_confluent_kafka_is_an_error_at_the_lineage_
     assert lineage_check(monkeypatch, text, {"confluent_kafka"}) == [
         error("missing-extra", NO_KAFKA, Location("p.yaml", 2, 1), KAFKA_HINT)
     ]
+
+
+@pytest.mark.parametrize(
+    "transport",
+    ["", "  transport: {type: console}\n", "  transport: kafka\n"],
+    ids=["unset", "console", "not-a-mapping"],
+)
+def test_a_transport_other_than_kafka_needs_no_confluent_kafka(monkeypatch: pytest.MonkeyPatch, transport: str) -> None:
+    text = "name: orders\nlineage:\n  namespace: shop\n" + transport
+    assert lineage_check(monkeypatch, text, {"confluent_kafka"}) == []
 
 
 @pytest.mark.parametrize(
