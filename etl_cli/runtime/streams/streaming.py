@@ -464,23 +464,28 @@ class StreamingExecutor:
 
     # ------------------------------------------------------------------ wait and stop
 
+    @property
+    def _all_queries(self) -> list[SinkQuery]:
+        """The sinks' queries, then the dead-letter queue's."""
+        return self._queries + self._dead_letter_queries
+
     def _await(self, stop: StopRequest) -> None:
         while True:
             self._poll_and_check()
             if self.on_poll is not None:
-                self.on_poll(self._queries + self._dead_letter_queries)
+                self.on_poll(self._all_queries)
             if stop.requested:
                 self._graceful_stop(stop)
                 return
             # the dead-letter queries too: a run that ended with the sinks' queries would read (and report) the
             # rows quarantined by their last batch before it was written
-            if not any(q.query.isActive for q in self._queries + self._dead_letter_queries):
+            if not any(q.query.isActive for q in self._all_queries):
                 self._poll_and_check()  # a query that failed since the check above fails the run
                 return
             stop.wait(POLL_S)
 
     def _poll_and_check(self) -> None:
-        for sink_query in self._queries + self._dead_letter_queries:
+        for sink_query in self._all_queries:
             sink_query.poll(self.reporter, self._counted_by.get(sink_query.stage.name, []))
             error = sink_query.query.exception()
             if error is not None:
@@ -506,7 +511,7 @@ class StreamingExecutor:
         self._poll_and_check()
 
     def _stop_all(self) -> None:
-        for sink_query in self._queries + self._dead_letter_queries:
+        for sink_query in self._all_queries:
             try:
                 sink_query.query.stop()
             except Exception as exc:  # a query that cannot stop cleanly must not hide why the run ends
